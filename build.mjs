@@ -1,0 +1,31 @@
+// Builds Kiln's programs as bundled JavaScript so nothing runs through a TypeScript loader at run time:
+// the CLI (which also hosts `kiln up`) and each runtime server. Code-split so that `kiln fn list`
+// does not load fastify.
+import { build } from 'esbuild'
+import { chmod } from 'node:fs/promises'
+
+const requireShim = "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);"
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  format: 'esm',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  banner: { js: requireShim },
+}
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { kiln: 'cli/main.ts' },
+    outdir: 'dist',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    // esbuild finds its native binary next to its own package; @kubernetes/client-node is large and only
+    // loaded in Kubernetes mode.
+    external: ['esbuild', '@kubernetes/client-node'],
+  }),
+  build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
+])
+await chmod('dist/kiln.js', 0o755)

@@ -1,0 +1,47 @@
+// `kiln up`: the embedded platform in this process, until SIGINT/SIGTERM (which stop every instance).
+import type { Command } from 'commander'
+import type { KilnConfig } from '../../core/config.js'
+
+interface UpFlags { port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
+
+export function registerUp(program: Command): void {
+  program.command('up')
+    .description('run the embedded platform (controller, router, executor, pools) in this process')
+    .option('--port <port>', 'HTTP port (default 8080)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--data <dir>', 'data dir (default ./.kiln)')
+    .option('--pool-size <n>', 'generic instances per runtime (default 3)')
+    .option('--idle-timeout <duration>', 'reap idle specialized instances after (default 2m)')
+    .option('--budget <n>', 'most instances in total (default 64)')
+    .option('--cgroups <mode>', 'auto | v2 | v1 | none')
+    .option('--redis <url>', 'Redis for workflow state (else in memory)')
+    .option('--access-log', 'log every request')
+    .option('--log-level <level>', 'pino level (default info)')
+    .action(async (f: UpFlags) => {
+      const { loadConfig } = await import('../../core/config.js')
+      const { parseDuration } = await import('../../core/quantity.js')
+      const flags: Partial<KilnConfig> = {}
+      if (f.port !== undefined) flags.port = Number(f.port)
+      if (f.host) flags.host = f.host
+      if (f.data) flags.dataDir = f.data
+      if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
+      if (f.idleTimeout) flags.idleTimeoutMs = parseDuration(f.idleTimeout)
+      if (f.budget !== undefined) flags.instanceBudget = Number(f.budget)
+      if (f.cgroups) flags.cgroups = f.cgroups as KilnConfig['cgroups']
+      if (f.redis) flags.redisUrl = f.redis
+      if (f.accessLog) flags.accessLog = true
+      if (f.logLevel) flags.logLevel = f.logLevel
+      const config = loadConfig(flags)
+      const { startPlatform } = await import('../up/platform.js')
+      const platform = await startPlatform(config)
+      let stopping = false
+      const stop = (signal: string) => {
+        if (stopping) return
+        stopping = true
+        process.stderr.write(`\n${signal}: stopping kiln and its instances\n`)
+        platform.close().then(() => process.exit(0), () => process.exit(1))
+      }
+      process.on('SIGINT', () => stop('SIGINT'))
+      process.on('SIGTERM', () => stop('SIGTERM'))
+    })
+}

@@ -1,0 +1,108 @@
+// The embedded platform: controller + router + executor + pool manager in one process, instances as
+// child processes in cgroups on virtual nodes, state in the data dir. `kiln up` runs this; tests start
+// it in-process on a free port.
+import { createHash } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { detectCgroups, type CgroupDriver } from '../../cluster/local/cgroups/index.js'
+import { LocalBackend } from '../../cluster/local/backend.js'
+import type { KilnConfig } from '../../core/config.js'
+import { createLogger } from '../../core/logger.js'
+import { expandCommand } from '../../core/paths.js'
+import { parseBytes } from '../../core/quantity.js'
+import { fileStore } from '../../core/store/file-store.js'
+import { FilePackageStore } from '../../core/store/package-store.js'
+import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
+import { controlApi } from '../../controller/api.js'
+import { BUILTIN_RUNTIMES } from '../../controller/builtin-runtimes.js'
+import type { ControlContext } from '../../controller/context.js'
+import { Executor } from '../../executor/executor.js'
+import { FunctionLogs } from '../../executor/function-logs.js'
+import { InstanceBudget } from '../../poolmgr/budget.js'
+import { Fleet } from '../../poolmgr/fleet.js'
+import { PoolManager } from '../../poolmgr/manager.js'
+import { routerPlugin } from '../../router/plugin.js'
+import { RouteTable } from '../../router/routes.js'
+
+export interface Platform {
+  readonly url: string
+  readonly port: number
+  readonly config: KilnConfig
+  readonly app: FastifyInstance
+  readonly ctx: ControlContext
+  readonly cgroups: CgroupDriver
+  close(): Promise<void>
+}
+
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger } = {}): Promise<Platform> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel })
+  await mkdir(config.dataDir, { recursive: true })
+
+  const [functions, runtimes, triggers] = await Promise.all([
+    fileStore<FunctionResource>(config.dataDir, 'Function'),
+    fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
+    fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
+  ])
+  for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
+  const packages = new FilePackageStore(config.dataDir)
+
+  // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
+  // distinct between platforms sharing a machine.
+  const rootName = config.cgroupRoot === 'kiln' ? `kiln-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 8)}` : config.cgroupRoot
+  const cgroups = await detectCgroups({ rootName, prefer: config.cgroups === 'auto' ? undefined : config.cgroups, logger })
+  if (cgroups.mode === 'none') logger.warn({ reason: cgroups.reason }, 'cgroups unavailable: instances run without kernel limits; usage is read from /proc')
+  else {
+    const swept = await cgroups.sweep()
+    if (swept > 0) logger.warn({ killed: swept }, 'killed instances left behind by a previous run')
+    for (const n of config.nodes) {
+      await cgroups.group(`nodes/${n.name}`, { cpu: n.cpus, memoryBytes: n.memory ? parseBytes(n.memory) : undefined, cpuset: n.cpuset })
+    }
+  }
+
+  let fleet: Fleet | undefined
+  const logs = new FunctionLogs(config.dataDir, (id) => fleet?.records.get(id), logger)
+  await logs.init()
+  const backend = new LocalBackend({ log: logs.sink, logger, cgroups })
+  const budget = new InstanceBudget(config.instanceBudget)
+  fleet = new Fleet(backend, budget, config.nodes, (rt) => expandCommand(rt.spec.command ?? []), logger)
+  const pools = new PoolManager(runtimes, fleet, config.poolSize, logger)
+  const executor = new Executor({ functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs })
+  const routes = new RouteTable(triggers)
+
+  const ctx: ControlContext = {
+    functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
+    maxPackageBytes: 512 * 1024 * 1024,
+  }
+
+  const app = Fastify({ loggerInstance: logger.child({ part: 'http' }), disableRequestLogging: !config.accessLog, bodyLimit: 16 * 1024 * 1024, return503OnClosing: true })
+  app.get('/healthz', async () => ({ ok: true, cgroups: cgroups.mode, instances: fleet!.records.size, pools: pools.stats() }))
+  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
+  await app.register(async (data) => routerPlugin(data, { executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog }))
+
+  pools.start()
+  executor.start()
+  routes.start()
+  await app.listen({ port: config.port, host: config.host })
+  const port = (app.server.address() as { port: number }).port
+  const url = `http://${config.host}:${port}`
+  logger.info({ url, dataDir: config.dataDir, cgroups: cgroups.mode, poolSize: config.poolSize }, 'kiln is up')
+
+  let closing: Promise<void> | undefined
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      routes.stop()
+      await executor.close()
+      await app.close()
+      await pools.close()
+      await fleet!.close()
+      await cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed'))
+      await logs.close()
+      logger.info('kiln stopped')
+      logger.flush?.()
+    })()
+    return closing
+  }
+
+  return { url, port, config, app: app as unknown as FastifyInstance, ctx, cgroups, close }
+}

@@ -1,0 +1,44 @@
+// Where instances really run. The local backend starts child processes (in cgroups, on virtual nodes);
+// the Kubernetes backend starts pods. Everything above sees only this narrow interface.
+
+export interface InstanceLimits { cpu?: number; memoryBytes?: number; pids?: number }
+
+export interface InstanceSpec {
+  id: string
+  runtime: string
+  protocol: 'kiln' | 'fission'
+  /** The runtime program (local backend). */
+  command: string[]
+  /** Fixed port for runtimes that cannot report an ephemeral one (Fission environments). */
+  port?: number
+  env: Record<string, string>
+  /** Node chosen by placement; the backend may refuse a node without room. */
+  node: string
+  limits?: InstanceLimits
+}
+
+export interface ExitInfo { code: number | null; signal: string | null; oomKilled: boolean; reason: string }
+
+export interface Instance {
+  readonly id: string
+  readonly runtime: string
+  readonly node: string
+  readonly url: string
+  readonly pid: number
+  readonly startedAt: number
+  /** Spawn to ready, in ms. */
+  readonly bootMs: number
+  /** Settles when the instance is gone, whoever stopped it. */
+  readonly exited: Promise<ExitInfo>
+}
+
+export type LogStream = 'stdout' | 'stderr'
+export type LogSink = (instanceId: string, stream: LogStream, line: string) => void
+
+export interface ClusterBackend {
+  readonly name: string
+  start(spec: InstanceSpec): Promise<Instance>
+  stop(id: string, graceMs?: number): Promise<void>
+  list(): Instance[]
+  close(): Promise<void>
+}

@@ -1,0 +1,90 @@
+// Starts one runtime process: inside its cgroup from its first instruction (via the cgroup wrapper),
+// on an ephemeral 127.0.0.1 port, with stdout/stderr captured line by line, and tied to the platform
+// through a stdin pipe so it exits when the platform dies, however it dies.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import type { ExitInfo, InstanceSpec, LogSink } from '../backend.js'
+import { freePort, readReadyLine, waitForPort } from './ready.js'
+
+export interface SpawnedProcess {
+  child: ChildProcess
+  port: number
+  pid: number
+  bootMs: number
+  exited: Promise<{ code: number | null; signal: string | null }>
+}
+
+export interface Wrapper { command: string; args: string[] }
+
+const HOST = '127.0.0.1'
+const BOOT_TIMEOUT_MS = Number(process.env.KILN_BOOT_TIMEOUT_MS ?? 15_000)
+const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'PYENV_ROOT', 'PYENV_VERSION', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']
+
+// Every child of this process, so that even an uncaught exception in the platform takes them along.
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of live) {
+    try { c.kill('SIGKILL') } catch { /* already gone */ }
+  }
+})
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!
+  return env
+}
+
+export async function spawnRuntime(spec: InstanceSpec, wrap: (argv: string[]) => Wrapper, log: LogSink): Promise<SpawnedProcess> {
+  const t0 = performance.now()
+  const reportsReady = spec.protocol === 'kiln'
+  const port = reportsReady ? 0 : (spec.port || (await freePort(HOST)))
+  const env: Record<string, string> = {
+    ...baseEnv(),
+    ...spec.env,
+    PORT: String(port),
+    HOST,
+    KILN_RUNTIME: spec.runtime,
+    KILN_INSTANCE_ID: spec.id,
+    KILN_WATCH_STDIN: '1',
+  }
+  if (reportsReady) env.KILN_READY_FD = '3'
+  const { command, args } = wrap(spec.command)
+  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe', reportsReady ? 'pipe' : 'ignore'] })
+  live.add(child)
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }) })
+    child.once('error', () => { live.delete(child); resolve({ code: null, signal: null }) })
+  })
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject))
+  spawnError.catch(() => undefined)
+  // A write to a dead child's stdin must not take the platform down.
+  child.stdin!.on('error', () => undefined)
+  pipeLines(child.stdout!, (line) => log(spec.id, 'stdout', line))
+  pipeLines(child.stderr!, (line) => log(spec.id, 'stderr', line))
+
+  try {
+    let actualPort = port
+    if (reportsReady) {
+      const ready = await Promise.race([readReadyLine(child.stdio[3] as Readable, BOOT_TIMEOUT_MS), spawnError])
+      actualPort = ready.port
+    } else {
+      await Promise.race([waitForPort(HOST, port, BOOT_TIMEOUT_MS, () => child.exitCode === null && child.signalCode === null), spawnError])
+    }
+    return { child, port: actualPort, pid: child.pid!, bootMs: performance.now() - t0, exited }
+  } catch (e) {
+    child.kill('SIGKILL')
+    await exited
+    throw new Error(`${spec.runtime} runtime failed to start (${spec.command.join(' ')}): ${(e as Error).message}`)
+  }
+}
+
+function pipeLines(stream: Readable, fn: (line: string) => void): void {
+  const rl = createInterface({ input: stream, crlfDelay: Infinity })
+  rl.on('line', fn)
+}
+
+export function describeExit(code: number | null, signal: string | null, oomKilled: boolean): ExitInfo {
+  const reason = oomKilled ? 'out of memory' : signal ? `killed by ${signal}` : `exited with code ${code}`
+  return { code, signal, oomKilled, reason }
+}

@@ -1,0 +1,16 @@
+// The control API the CLI talks to, mounted at /v1.
+import type { FastifyInstance } from 'fastify'
+import type { ControlContext } from './context.js'
+import { installErrorHandler } from './errors.js'
+import { functionRoutes } from './functions.js'
+import { packageRoutes } from './packages.js'
+import { runtimeRoutes } from './runtimes.js'
+import { triggerRoutes } from './triggers.js'
+
+export async function controlApi(app: FastifyInstance, c: ControlContext): Promise<void> {
+  installErrorHandler(app)
+  await functionRoutes(app, c)
+  await runtimeRoutes(app, c)
+  await triggerRoutes(app, c)
+  await packageRoutes(app, c)
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino'
+import type { ResourceStore } from '../core/store/resource-store.js'
+import type { PackageStore } from '../core/store/package-store.js'
+import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../core/types.js'
+import type { Executor } from '../executor/executor.js'
+import type { FunctionLogs } from '../executor/function-logs.js'
+import type { Fleet } from '../poolmgr/fleet.js'
+import type { PoolManager } from '../poolmgr/manager.js'
+import type { RouteTable } from '../router/routes.js'
+
+/** What the control API handlers work with. */
+export interface ControlContext {
+  functions: ResourceStore<FunctionResource>
+  runtimes: ResourceStore<RuntimeResource>
+  triggers: ResourceStore<HTTPTriggerResource>
+  packages: PackageStore
+  executor: Executor
+  pools: PoolManager
+  fleet: Fleet
+  routes: RouteTable
+  logs: FunctionLogs
+  logger: Logger
+  maxPackageBytes: number
+}

@@ -1,0 +1,111 @@
+// Kiln's resource types. Each is a JSON schema (TypeBox) and the TypeScript type derived from it, so
+// the controller validates, the CLI and the Kubernetes CRDs share one definition.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+export const API_VERSION = 'kiln.dev/v1'
+
+const Name = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, description: 'lower-case letters, digits and dashes' })
+const StringMap = Type.Record(Type.String(), Type.String())
+
+export const Metadata = Type.Object({
+  name: Name,
+  generation: Type.Optional(Type.Integer({ minimum: 1 })),
+  createdAt: Type.Optional(Type.String()),
+  updatedAt: Type.Optional(Type.String()),
+  labels: Type.Optional(StringMap),
+}, { additionalProperties: false })
+
+export const Toleration = Type.Object({
+  key: Type.String({ minLength: 1 }),
+  value: Type.Optional(Type.String()),
+  effect: Type.Optional(Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')])),
+}, { additionalProperties: false })
+
+export const Resources = Type.Object({
+  cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.5' })),
+  memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 128Mi' })),
+  pids: Type.Optional(Type.Integer({ minimum: 8, maximum: 1_000_000 })),
+}, { additionalProperties: false })
+
+export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), Type.Literal('dedicated')])
+export const ReusePolicy = Type.Union([Type.Literal('reuse'), Type.Literal('recycle'), Type.Literal('fresh')])
+export const Shape = Type.Union([Type.Literal('kiln'), Type.Literal('fission'), Type.Literal('openfaas'), Type.Literal('lambda')])
+
+export const FunctionSpec = Type.Object({
+  runtime: Name,
+  package: Type.Object({ sha256: Type.String({ pattern: '^[a-f0-9]{64}$' }) }, { additionalProperties: false }),
+  entrypoint: Type.String({ minLength: 1, maxLength: 512 }),
+  shape: Type.Optional(Shape),
+  env: Type.Optional(StringMap),
+  resources: Type.Optional(Resources),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'in-flight requests per instance' })),
+  maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  strategy: Type.Optional(Strategy),
+  reuse: Type.Optional(ReusePolicy),
+  maxRequests: Type.Optional(Type.Integer({ minimum: 1 })),
+  maxAgeMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  minWarm: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1000 }), Type.Literal('auto')])),
+  minScale: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  maxScale: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  queueSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'requests that may wait for a slot' })),
+  nodeSelector: Type.Optional(StringMap),
+  tolerations: Type.Optional(Type.Array(Toleration)),
+}, { additionalProperties: false })
+
+export const RuntimeSpec = Type.Object({
+  protocol: Type.Optional(Type.Union([Type.Literal('kiln'), Type.Literal('fission')])),
+  fissionVersion: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+  language: Type.Optional(Type.String()),
+  command: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  image: Type.Optional(Type.String()),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  poolSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  env: Type.Optional(StringMap),
+}, { additionalProperties: false })
+
+export const HTTPTriggerSpec = Type.Object({
+  method: Type.String({ pattern: '^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|ANY)$' }),
+  path: Type.String({ pattern: '^/', maxLength: 1024 }),
+  host: Type.Optional(Type.String()),
+  function: Type.Optional(Name),
+  workflow: Type.Optional(Name),
+}, { additionalProperties: false })
+
+function resource<K extends string, S extends TSchema>(kind: K, spec: S) {
+  return Type.Object({
+    apiVersion: Type.Optional(Type.Literal(API_VERSION)),
+    kind: Type.Optional(Type.Literal(kind)),
+    metadata: Metadata,
+    spec,
+    status: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }, { additionalProperties: false })
+}
+
+export const FunctionResource = resource('Function', FunctionSpec)
+export const RuntimeResource = resource('Runtime', RuntimeSpec)
+export const HTTPTriggerResource = resource('HTTPTrigger', HTTPTriggerSpec)
+
+export type FunctionSpec = Static<typeof FunctionSpec>
+export type RuntimeSpec = Static<typeof RuntimeSpec>
+export type HTTPTriggerSpec = Static<typeof HTTPTriggerSpec>
+export type Metadata = Static<typeof Metadata>
+export type FunctionResource = Static<typeof FunctionResource>
+export type RuntimeResource = Static<typeof RuntimeResource>
+export type HTTPTriggerResource = Static<typeof HTTPTriggerResource>
+
+export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
+
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow'
+
+/** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
+export const FUNCTION_DEFAULTS = {
+  timeoutMs: 60_000,
+  concurrency: 100,
+  strategy: 'pool',
+  reuse: 'reuse',
+  shape: 'kiln',
+  maxBodyBytes: 100 * 1024 * 1024,
+  queueSize: 1000,
+} as const

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `npm run demo`: starts the embedded platform, deploys the examples with the real CLI, invokes them,
+// prints what happened (cold vs warm latency), stops everything.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'undici'
+
+const root = join(import.meta.dirname, '..')
+const kilnJs = join(root, 'dist', 'kiln.js')
+const dataDir = mkdtempSync(join(tmpdir(), 'kiln-demo-'))
+const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)) }) })
+const url = `http://127.0.0.1:${port}`
+const say = (s) => process.stdout.write(s + '\n')
+const ms = (x) => `${x.toFixed(2)} ms`
+
+function kiln(...args) {
+  say(`\n$ kiln ${args.join(' ')}`)
+  const r = spawnSync(process.execPath, [kilnJs, ...args], { env: { ...process.env, KILN_URL: url }, encoding: 'utf8' })
+  process.stdout.write(r.stdout)
+  process.stdout.write(r.stderr.replace(/\x1b\[[0-9;]*m/g, ''))
+  if (r.status !== 0) throw new Error(`kiln ${args.join(' ')} exited ${r.status}`)
+  return r.stdout
+}
+
+async function timed(path) {
+  const t0 = performance.now()
+  const res = await request(`${url}${path}`)
+  const body = await res.body.text()
+  return { ms: performance.now() - t0, status: res.statusCode, body }
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
+
+say(`Starting the embedded platform: kiln up --port ${port} --data ${dataDir}`)
+const up = spawn(process.execPath, [kilnJs, 'up', '--port', String(port), '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] })
+let code = 0
+try {
+  for (let i = 0; ; i++) {
+    try { const r = await request(`${url}/healthz`); await r.body.dump(); if (r.statusCode === 200) break } catch {}
+    if (i > 200) throw new Error('kiln up did not start')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  // Let the generic pool finish booting so the first request measures specialization, not a boot.
+  for (let i = 0; i < 100; i++) {
+    const r = await request(`${url}/v1/pools`); const pools = await r.body.json()
+    if (pools.every((p) => p.ready >= p.target)) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  kiln('runtime', 'list')
+  kiln('fn', 'deploy', 'hello', '--runtime', 'node', '--code', 'examples/hello/index.js')
+  kiln('fn', 'deploy', 'hello-fission', '--code', 'examples/fission-hello/hello.js')
+
+  const cold = await timed('/fn/hello?name=Ada')
+  say(`\nfirst request (cold: generic instance from the pool, specialized on demand): ${cold.status} ${cold.body}  ${ms(cold.ms)}`)
+  const coldFission = await timed('/fn/hello-fission?name=Grace')
+  say(`first request to a Fission-style function:                                  ${coldFission.status} ${coldFission.body}  ${ms(coldFission.ms)}`)
+
+  const warm = []
+  for (let i = 0; i < 300; i++) warm.push((await timed('/fn/hello?name=Ada')).ms)
+  say(`warm requests (300, sequential): p50 ${ms(pct(warm, 50))}  p99 ${ms(pct(warm, 99))}`)
+  say(`cold/warm p50 ratio: ${(cold.ms / pct(warm, 50)).toFixed(1)}x`)
+
+  kiln('route', 'add', '--method', 'GET', '--path', '/greet/:name', '--function', 'hello')
+  const routed = await timed('/greet/Lin')
+  say(`GET /greet/Lin -> ${routed.status} ${routed.body}`)
+  kiln('fn', 'invoke', 'hello', '--data', '{"name":"Ada"}')
+  say('')
+  kiln('fn', 'list')
+  kiln('pool', 'list')
+  kiln('fn', 'delete', 'hello-fission')
+} catch (e) {
+  say(`demo failed: ${e.message}`)
+  code = 1
+} finally {
+  up.kill('SIGTERM')
+  await new Promise((r) => up.once('exit', r))
+  rmSync(dataDir, { recursive: true, force: true })
+  say('\nStopped kiln and every instance it started.')
+}
+process.exit(code)

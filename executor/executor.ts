@@ -1,0 +1,359 @@
+// The executor: `acquire(function)` gives a request an instance with a free slot; `release` takes it back.
+// Hot path: an already specialized instance is a map lookup and a scan of the function's few instances,
+// with no await and no allocation. Everything else (specialization, queueing, reuse policies, rolling
+// a new version, reaping idle instances) happens off that path.
+import type { Logger } from 'pino'
+import type { ExitInfo } from '../cluster/backend.js'
+import { KilnError } from '../core/errors.js'
+import type { ResourceStore } from '../core/store/resource-store.js'
+import type { PackageStore } from '../core/store/package-store.js'
+import type { FunctionResource, RuntimeResource } from '../core/types.js'
+import type { Fleet } from '../poolmgr/fleet.js'
+import type { InstanceRecord } from '../poolmgr/instance.js'
+import type { PoolManager } from '../poolmgr/manager.js'
+import { FunctionState, type Provision, type Waiter } from './function-state.js'
+import { specialize } from './specialize.js'
+import { dedicatedStrategy } from './strategies/dedicated.js'
+import { poolStrategy } from './strategies/pool.js'
+import type { Strategy, StrategyContext } from './strategies/strategy.js'
+import { warmStrategy } from './strategies/warm.js'
+
+const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
+
+export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
+
+export interface ExecutorOptions {
+  functions: ResourceStore<FunctionResource>
+  runtimes: ResourceStore<RuntimeResource>
+  packages: PackageStore
+  fleet: Fleet
+  pools: PoolManager
+  logger: Logger
+  idleTimeoutMs: number
+}
+
+export class Executor {
+  private readonly fns = new Map<string, FunctionState>()
+  private readonly ctx: StrategyContext
+  private readonly exits = new Map<string, ExitInfo>()
+  private timer: NodeJS.Timeout | undefined
+  private unwatch: (() => void) | undefined
+  private closing = false
+
+  constructor(private readonly o: ExecutorOptions) {
+    this.ctx = {
+      pools: o.pools,
+      fleet: o.fleet,
+      logger: o.logger,
+      runtime: (fs) => this.runtimeOf(fs),
+      load: (rec, fs) => this.load(rec, fs),
+      provisionInBackground: (fs) => { this.startProvision(fs, true) },
+      provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
+    }
+  }
+
+  start(): void {
+    for (const fn of this.o.functions.list()) this.apply(fn)
+    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(ev.object.metadata.name)))
+    this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
+    this.o.fleet.budget.setReclaimer(() => this.reclaimOne())
+    this.timer = setInterval(() => this.tick(), 1000)
+    this.timer.unref()
+  }
+
+  // ---- hot path ----
+
+  /** An instance with a free slot, or undefined when the caller must `acquire` (and maybe wait). */
+  tryAcquire(name: string): InstanceRecord | undefined {
+    const fs = this.fns.get(name)
+    if (fs === undefined) return undefined
+    const rec = this.pick(fs)
+    if (rec !== undefined) {
+      fs.requests++
+      fs.lastRequestAt = Date.now()
+    }
+    return rec
+  }
+
+  private pick(fs: FunctionState): InstanceRecord | undefined {
+    const c = fs.concurrency
+    const fresh = fs.reuse === 'fresh'
+    let best: InstanceRecord | undefined
+    for (const r of fs.instances) {
+      if (r.state !== 'ready' || r.version !== fs.version || r.inflight >= c || (fresh && r.requests > 0)) continue
+      if (best === undefined || r.inflight < best.inflight) {
+        best = r
+        if (r.inflight === 0) break
+      }
+    }
+    if (best !== undefined) best.inflight++
+    return best
+  }
+
+  release(rec: InstanceRecord, outcome: Outcome): void {
+    rec.inflight--
+    rec.requests++
+    rec.lastUsed = Date.now()
+    const fs = rec.fn === undefined ? undefined : this.fns.get(rec.fn)
+    if (outcome === 'timeout' || outcome === 'crash') {
+      // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
+      void this.o.fleet.retire(rec, 0)
+      if (fs) this.afterLoss(fs, rec)
+      return
+    }
+    if (fs === undefined || fs.deleted || rec.state === 'draining') {
+      if (rec.inflight === 0) void this.o.fleet.retire(rec)
+      return
+    }
+    if (fs.reuse === 'fresh') {
+      this.drain(rec, fs)
+      return
+    }
+    if (fs.reuse === 'recycle' && this.expired(rec, fs)) {
+      this.drain(rec, fs)
+      return
+    }
+    if (fs.queue.length > 0) this.serveQueue(fs, rec)
+  }
+
+  // ---- slow path ----
+
+  acquire(name: string): Promise<InstanceRecord> {
+    const fs = this.fns.get(name)
+    if (fs === undefined) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+    if (this.closing) return Promise.reject(new KilnError('KILN_ERR_SHUTTING_DOWN'))
+    const rec = this.tryAcquire(name)
+    if (rec) return Promise.resolve(rec)
+    return new Promise<InstanceRecord>((resolve, reject) => {
+      const w: Waiter = { resolve, reject }
+      for (const p of fs.provisions) {
+        if (p.version === fs.version && p.waiters.length < p.capacity) { p.waiters.push(w); return }
+      }
+      const strategy = this.strategyOf(fs)
+      const live = fs.instances.filter((r) => r.state === 'ready').length + fs.provisions.length
+      if (live < strategy.maxInstances(fs)) {
+        this.startProvision(fs, false).waiters.push(w)
+        return
+      }
+      if (fs.queue.length >= fs.queueSize) {
+        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" is at its ${strategy.maxInstances(fs)} instance(s) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
+        return
+      }
+      fs.queue.push(w)
+    })
+  }
+
+  private startProvision(fs: FunctionState, background: boolean): Provision {
+    const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [] }
+    fs.provisions.push(p)
+    if (!background) fs.coldStarts++
+    this.strategyOf(fs).provision(fs, this.ctx, background).then(
+      (rec) => {
+        fs.provisions.splice(fs.provisions.indexOf(p), 1)
+        if (fs.deleted || this.closing) {
+          void this.o.fleet.retire(rec)
+          for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
+          return
+        }
+        fs.instances.push(rec)
+        rec.inflight += p.waiters.length
+        for (const w of p.waiters) w.resolve(rec)
+        if (rec.version !== fs.version) this.drain(rec, fs)
+        else if (fs.queue.length > 0) this.serveQueue(fs, rec)
+      },
+      (err: Error) => {
+        fs.provisions.splice(fs.provisions.indexOf(p), 1)
+        if (p.waiters.length === 0) this.o.logger.warn({ err, function: fs.name }, 'background specialization failed')
+        for (const w of p.waiters) w.reject(err)
+        // Queued requests waited for a slot that this provision would have made: let them fail alike
+        // rather than hang, unless an instance remains to serve them.
+        if (fs.instances.length === 0 && fs.provisions.length === 0) for (const w of fs.queue.splice(0)) w.reject(err)
+      },
+    )
+    return p
+  }
+
+  private serveQueue(fs: FunctionState, rec: InstanceRecord): void {
+    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < fs.concurrency && !(fs.reuse === 'fresh' && rec.requests > 0)) {
+      rec.inflight++
+      fs.queue.shift()!.resolve(rec)
+    }
+  }
+
+  private async load(rec: InstanceRecord, fs: FunctionState): Promise<void> {
+    const version = fs.version
+    const fn = fs.fn
+    rec.state = 'specializing'
+    rec.fn = fs.name
+    try {
+      const codePath = await this.o.packages.unpacked(fn.spec.package.sha256)
+      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), codePath })
+    } catch (e) {
+      if (rec.state === 'specializing') { rec.state = 'generic'; rec.fn = undefined }
+      throw e
+    }
+    if (rec.state !== 'specializing') throw new KilnError('KILN_ERR_FUNCTION_CRASHED', `instance ${rec.id} died while loading "${fs.name}"`)
+    rec.state = 'ready'
+    rec.version = version
+    rec.specializedAt = Date.now()
+    rec.lastUsed = rec.specializedAt
+    fs.specializations++
+  }
+
+  // ---- lifecycle of functions ----
+
+  private apply(fn: FunctionResource): void {
+    let fs = this.fns.get(fn.metadata.name)
+    if (fs === undefined) {
+      fs = new FunctionState(fn)
+      this.fns.set(fs.name, fs)
+      const strategy = this.strategyOf(fs)
+      fs.applied = strategy.prepare ? strategy.prepare(fs, this.ctx) : Promise.resolve()
+      return
+    }
+    if (fs.update(fn)) fs.applied = this.roll(fs)
+    else this.strategyOf(fs).reconcile(fs, this.ctx)
+  }
+
+  /** A new version: make it ready where the strategy keeps instances ready, then drain the old one. */
+  private async roll(fs: FunctionState): Promise<void> {
+    const version = fs.version
+    await this.strategyOf(fs).prepare?.(fs, this.ctx)
+    for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
+  }
+
+  private remove(name: string): void {
+    const fs = this.fns.get(name)
+    if (!fs) return
+    fs.deleted = true
+    this.fns.delete(name)
+    fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
+    for (const r of [...fs.instances]) this.drain(r, fs)
+  }
+
+  /** Settles when the function's latest spec has been applied (old version out of service). */
+  whenApplied(name: string): Promise<void> {
+    return this.fns.get(name)?.applied ?? Promise.resolve()
+  }
+
+  private drain(rec: InstanceRecord, fs: FunctionState): void {
+    if (rec.state === 'gone') return
+    rec.state = 'draining'
+    if (rec.inflight === 0) {
+      fs.remove(rec)
+      void this.o.fleet.retire(rec)
+    }
+    this.afterLoss(fs, rec)
+  }
+
+  private afterLoss(fs: FunctionState, rec: InstanceRecord): void {
+    if (rec.inflight === 0) fs.remove(rec)
+    if (!fs.deleted && !this.closing) this.strategyOf(fs).reconcile(fs, this.ctx)
+    // Requests queued on an instance that went away need another one.
+    if (fs.queue.length > 0 && fs.ready().length === 0 && fs.provisions.length === 0 && !fs.deleted) {
+      const p = this.startProvision(fs, false)
+      while (p.waiters.length < p.capacity && fs.queue.length > 0) p.waiters.push(fs.queue.shift()!)
+    }
+  }
+
+  private onGone(rec: InstanceRecord, exit: ExitInfo): void {
+    if (!rec.retiring) {
+      this.exits.set(rec.id, exit)
+      setTimeout(() => this.exits.delete(rec.id), 60_000).unref()
+    }
+    if (rec.fn === undefined) return
+    const fs = this.fns.get(rec.fn)
+    if (!fs) return
+    fs.remove(rec)
+    this.afterLoss(fs, rec)
+  }
+
+  /** Why an instance ended, when it ended on its own (crash, out of memory), for error answers. */
+  async exitOf(rec: InstanceRecord, waitMs: number): Promise<ExitInfo | undefined> {
+    return Promise.race([rec.inst.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())])
+  }
+
+  private expired(rec: InstanceRecord, fs: FunctionState): boolean {
+    const { maxRequests, maxAgeMs } = fs.fn.spec
+    return (maxRequests !== undefined && rec.requests >= maxRequests) || (maxAgeMs !== undefined && Date.now() - rec.specializedAt >= maxAgeMs)
+  }
+
+  // ---- background ----
+
+  private tick(): void {
+    const now = Date.now()
+    for (const fs of this.fns.values()) {
+      const strategy = this.strategyOf(fs)
+      const idleTimeout = fs.fn.spec.idleTimeoutMs ?? this.o.idleTimeoutMs
+      const idle = fs.idleReady().sort((a, b) => b.lastUsed - a.lastUsed)
+      // The most recently used stay; the reaper takes the idle tail beyond what the strategy keeps.
+      for (const rec of idle.slice(strategy.keepIdle(fs))) {
+        if (now - rec.lastUsed >= idleTimeout) this.drain(rec, fs)
+      }
+      if (fs.reuse === 'recycle') for (const rec of fs.ready()) if (rec.inflight === 0 && this.expired(rec, fs)) this.drain(rec, fs)
+      strategy.reconcile(fs, this.ctx)
+    }
+  }
+
+  /** Frees one place in the instance budget: the least recently used idle instance, then a pooled generic one. */
+  private reclaimOne(): Promise<void> | undefined {
+    let victim: InstanceRecord | undefined
+    let owner: FunctionState | undefined
+    for (const fs of this.fns.values()) {
+      for (const r of fs.instances) {
+        if (r.state === 'ready' && r.inflight === 0 && (victim === undefined || r.lastUsed < victim.lastUsed)) { victim = r; owner = fs }
+      }
+    }
+    if (victim && owner) {
+      victim.state = 'draining'
+      owner.remove(victim)
+      this.o.logger.info({ instance: victim.id, function: owner.name }, 'reclaimed idle instance for the instance budget')
+      return this.o.fleet.retire(victim, 200)
+    }
+    const generic = this.o.pools.idleGeneric()[0]
+    if (generic) {
+      this.o.pools.pool(generic.runtime)?.forget(generic)
+      return this.o.fleet.retire(generic, 200)
+    }
+    return undefined
+  }
+
+  // ---- views ----
+
+  private strategyOf(fs: FunctionState): Strategy {
+    return STRATEGIES[fs.strategy]
+  }
+
+  private runtimeOf(fs: FunctionState): RuntimeResource {
+    const rt = this.o.runtimes.get(fs.fn.spec.runtime)
+    if (!rt) throw new KilnError('KILN_ERR_RUNTIME_NOT_FOUND', `runtime "${fs.fn.spec.runtime}" of function "${fs.name}" not found`)
+    return rt
+  }
+
+  state(name: string): FunctionState | undefined {
+    return this.fns.get(name)
+  }
+
+  functions(): FunctionState[] {
+    return [...this.fns.values()]
+  }
+
+  describe(name: string): Record<string, unknown> | undefined {
+    const fs = this.fns.get(name)
+    if (!fs) return undefined
+    const now = Date.now()
+    return {
+      strategy: fs.strategy, reuse: fs.reuse, version: fs.version, concurrency: fs.concurrency,
+      requests: fs.requests, specializations: fs.specializations, coldStarts: fs.coldStarts,
+      queued: fs.queue.length, specializing: fs.provisions.length,
+      instances: fs.instances.map((r) => r.describe(now)),
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    if (this.timer) clearInterval(this.timer)
+    this.unwatch?.()
+    for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
+  }
+}

@@ -1,0 +1,75 @@
+// What the executor knows of one function: its spec, the instances specialized with it, the
+// specializations under way (which concurrent first requests share), and the requests waiting for a slot.
+import { createHash } from 'node:crypto'
+import { KilnError } from '../core/errors.js'
+import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
+import type { InstanceRecord } from '../poolmgr/instance.js'
+
+export interface Waiter { resolve(rec: InstanceRecord): void; reject(err: Error): void }
+
+/** One specialization under way; up to `capacity` requests may wait on it instead of starting another. */
+export interface Provision { version: string; capacity: number; waiters: Waiter[] }
+
+/** The fields that change what code runs; a change of any of them rolls the function's instances. */
+export function codeVersion(fn: FunctionResource): string {
+  const s = fn.spec
+  const key = JSON.stringify([s.runtime, s.package.sha256, s.entrypoint, s.shape ?? 'kiln', s.env ?? {}, s.resources ?? {}, s.timeoutMs ?? null])
+  return createHash('sha256').update(key).digest('hex').slice(0, 12)
+}
+
+export class FunctionState {
+  fn!: FunctionResource
+  version = ''
+  concurrency = 1
+  /** Specialized instances, ready or draining. */
+  readonly instances: InstanceRecord[] = []
+  readonly provisions: Provision[] = []
+  readonly queue: Waiter[] = []
+  specializations = 0
+  coldStarts = 0
+  requests = 0
+  lastRequestAt = 0
+  deleted = false
+  /** For `minWarm: auto`: how many instances the adaptive policy wants warm now. */
+  adaptiveWarm: number | undefined
+  /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
+  applied: Promise<void> = Promise.resolve()
+
+  constructor(fn: FunctionResource) {
+    this.update(fn)
+  }
+
+  get name(): string { return this.fn.metadata.name }
+  get strategy(): 'pool' | 'warm' | 'dedicated' { return this.fn.spec.strategy ?? FUNCTION_DEFAULTS.strategy }
+  get reuse(): 'reuse' | 'recycle' | 'fresh' { return this.fn.spec.reuse ?? FUNCTION_DEFAULTS.reuse }
+  get timeoutMs(): number { return this.fn.spec.timeoutMs ?? FUNCTION_DEFAULTS.timeoutMs }
+  get queueSize(): number { return this.fn.spec.queueSize ?? FUNCTION_DEFAULTS.queueSize }
+
+  update(fn: FunctionResource): boolean {
+    this.fn = fn
+    // One-shot instances serve exactly one request.
+    this.concurrency = this.reuse === 'fresh' ? 1 : (fn.spec.concurrency ?? FUNCTION_DEFAULTS.concurrency)
+    const v = codeVersion(fn)
+    const changed = v !== this.version
+    this.version = v
+    return changed
+  }
+
+  ready(): InstanceRecord[] {
+    return this.instances.filter((r) => r.state === 'ready' && r.version === this.version)
+  }
+
+  idleReady(): InstanceRecord[] {
+    return this.instances.filter((r) => r.state === 'ready' && r.version === this.version && r.inflight === 0)
+  }
+
+  remove(rec: InstanceRecord): void {
+    const i = this.instances.indexOf(rec)
+    if (i >= 0) this.instances.splice(i, 1)
+  }
+
+  rejectAll(err: KilnError): void {
+    for (const w of this.queue.splice(0)) w.reject(err)
+    for (const p of this.provisions) for (const w of p.waiters.splice(0)) w.reject(err)
+  }
+}

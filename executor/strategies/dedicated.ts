@@ -1,0 +1,26 @@
+// `dedicated` (Fission's newdeploy, Knative-like): the function's own instances, booted for it rather than
+// taken from a shared pool, scaled between minScale and maxScale on in-flight load and to zero after
+// idle when minScale is 0.
+import type { Strategy } from './strategy.js'
+
+export const dedicatedStrategy: Strategy = {
+  name: 'dedicated',
+  async provision(fs, ctx, background) {
+    const rec = await ctx.fleet.boot({
+      runtime: ctx.runtime(fs), reclaim: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
+    })
+    try {
+      await ctx.load(rec, fs)
+    } catch (e) {
+      void ctx.fleet.retire(rec, 0)
+      throw e
+    }
+    return rec
+  },
+  maxInstances: (fs) => fs.fn.spec.maxScale ?? 10,
+  keepIdle: (fs) => fs.fn.spec.minScale ?? 0,
+  reconcile(fs, ctx) {
+    const have = fs.ready().length + ctx.provisioning(fs)
+    for (let n = (fs.fn.spec.minScale ?? 0) - have; n > 0; n--) ctx.provisionInBackground(fs)
+  },
+}

@@ -1,0 +1,57 @@
+// How an instance becomes ready for a function. One file per strategy, all behind this interface
+// (Fission's executor types side by side), so a strategy is one new file and one registration line.
+import type { Logger } from 'pino'
+import type { RuntimeResource } from '../../core/types.js'
+import type { Fleet } from '../../poolmgr/fleet.js'
+import type { InstanceRecord } from '../../poolmgr/instance.js'
+import type { PoolManager } from '../../poolmgr/manager.js'
+import type { FunctionState } from '../function-state.js'
+
+export interface StrategyContext {
+  readonly pools: PoolManager
+  readonly fleet: Fleet
+  readonly logger: Logger
+  runtime(fs: FunctionState): RuntimeResource
+  /** Specializes a generic instance with the function's current version; leaves it generic on failure. */
+  load(rec: InstanceRecord, fs: FunctionState): Promise<void>
+  /** Starts a specialization nobody waits for (warm sets, minimum scale). */
+  provisionInBackground(fs: FunctionState): void
+  /** Specializations under way for the function's current version. */
+  provisioning(fs: FunctionState): number
+}
+
+export interface Strategy {
+  readonly name: 'pool' | 'warm' | 'dedicated'
+  /** A new instance specialized with the function (state ready, version set). */
+  provision(fs: FunctionState, ctx: StrategyContext, background: boolean): Promise<InstanceRecord>
+  /** Most instances the function may have; requests beyond wait in its queue. */
+  maxInstances(fs: FunctionState): number
+  /** Idle instances the reaper must leave alone. */
+  keepIdle(fs: FunctionState): number
+  /** Level-triggered: act on the difference between the spec and the instances (warm set, min scale). */
+  reconcile(fs: FunctionState, ctx: StrategyContext): void
+  /** Before a new version replaces the old: make the new one ready (the warm set), so a deploy returns ready. */
+  prepare?(fs: FunctionState, ctx: StrategyContext): Promise<void>
+}
+
+/** Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it. */
+export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext, background: boolean): Promise<InstanceRecord> {
+  const runtime = ctx.runtime(fs)
+  const pool = placementIsDefault(fs) ? ctx.pools.pool(runtime.metadata.name) : undefined
+  const rec = (pool?.take()) ?? (await ctx.fleet.boot({
+    runtime, reclaim: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
+  }))
+  try {
+    await ctx.load(rec, fs)
+  } catch (e) {
+    // A function that fails to load leaves the instance generic and usable: put it back.
+    if (!(rec.state === 'generic' && pool?.giveBack(rec))) void ctx.fleet.retire(rec, 0)
+    throw e
+  }
+  return rec
+}
+
+export function placementIsDefault(fs: FunctionState): boolean {
+  const s = fs.fn.spec
+  return !(s.nodeSelector && Object.keys(s.nodeSelector).length) && !(s.tolerations && s.tolerations.length)
+}

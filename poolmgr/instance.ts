@@ -1,0 +1,35 @@
+// The platform's view of one running runtime instance: what it is loaded with, how busy it is, and a
+// pooled keep-alive connection set to it (undici Pool) used by specialization and the router alike.
+import { Pool } from 'undici'
+import type { Instance } from '../cluster/backend.js'
+
+export type InstanceState = 'generic' | 'specializing' | 'ready' | 'draining' | 'gone'
+
+export class InstanceRecord {
+  state: InstanceState = 'generic'
+  fn: string | undefined
+  version: string | undefined
+  inflight = 0
+  requests = 0
+  lastUsed = Date.now()
+  specializedAt = 0
+  /** Set when the platform itself decided to stop it (so its exit is not reported as a crash). */
+  retiring = false
+  readonly client: Pool
+
+  constructor(readonly inst: Instance, readonly runtime: string) {
+    this.client = new Pool(inst.url, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 } })
+  }
+
+  get id(): string { return this.inst.id }
+  get node(): string { return this.inst.node }
+
+  describe(now = Date.now()): Record<string, unknown> {
+    const state = this.state === 'ready' && this.inflight > 0 ? 'busy' : this.state
+    return {
+      id: this.id, runtime: this.runtime, node: this.node, state, function: this.fn, version: this.version,
+      inflight: this.inflight, requests: this.requests, ageMs: now - this.inst.startedAt, idleMs: now - this.lastUsed,
+      pid: this.inst.pid, url: this.inst.url, bootMs: Math.round(this.inst.bootMs * 100) / 100,
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// Header handling for the proxy: hop-by-hop headers are dropped (RFC 9110 §7.6.1) both ways,
+// repeated headers are kept (raw header pairs), and X-Forwarded-* and a request id are set.
+import type { IncomingMessage } from 'node:http'
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'http2-settings',
+])
+
+let seq = 0
+const prefix = Math.random().toString(36).slice(2, 8)
+
+export function requestId(): string {
+  return `${prefix}-${(++seq).toString(36)}`
+}
+
+/** Raw header pairs for the upstream request. */
+export function upstreamHeaders(req: IncomingMessage, params: string | undefined): { headers: string[]; id: string } {
+  const raw = req.rawHeaders
+  const out: string[] = []
+  let extraHop: string | undefined
+  let id: string | undefined
+  let xff: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]
+    const lk = k.toLowerCase()
+    if (lk === 'connection') extraHop = raw[i + 1].toLowerCase()
+    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params') continue
+    if (lk === 'x-request-id') id = raw[i + 1]
+    if (lk === 'x-forwarded-for') { xff = raw[i + 1]; continue }
+    out.push(k, raw[i + 1])
+  }
+  if (extraHop !== undefined) {
+    const drop = new Set(extraHop.split(',').map((s) => s.trim()))
+    for (let i = out.length - 2; i >= 0; i -= 2) if (drop.has(out[i].toLowerCase())) out.splice(i, 2)
+  }
+  const remote = req.socket.remoteAddress ?? ''
+  out.push('x-forwarded-for', xff ? `${xff}, ${remote}` : remote)
+  out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http')
+  out.push('x-forwarded-host', req.headers.host ?? '')
+  if (id === undefined) { id = requestId(); out.push('x-request-id', id) }
+  if (params !== undefined) out.push('x-kiln-params', params)
+  return { headers: out, id }
+}
+
+/** Response headers for the client, hop-by-hop ones removed. */
+export function downstreamHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  const conn = h.connection
+  const drop = typeof conn === 'string' ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined
+  for (const k in h) {
+    const v = h[k]
+    if (v === undefined || HOP_BY_HOP.has(k) || drop?.has(k)) continue
+    out[k] = v
+  }
+  return out
+}

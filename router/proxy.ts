@@ -1,0 +1,141 @@
+// The proxy path: one request to one instance over its pooled keep-alive connections (undici
+// dispatch), bodies streamed both ways with backpressure, the function's timeout enforced by undici's
+// own header/body timers (no timer of ours per request), errors mapped to the catalogue.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Transform, type TransformCallback } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { KilnError } from '../core/errors.js'
+import type { Outcome } from '../executor/executor.js'
+import type { InstanceRecord } from '../poolmgr/instance.js'
+import { downstreamHeaders, upstreamHeaders } from './headers.js'
+import { sendError } from './send-error.js'
+
+export interface ProxyCallbacks {
+  /** Called once per request, when the instance's slot can be given back. */
+  release(rec: InstanceRecord, outcome: Outcome): void
+  /** Why the instance died, if it did (waits briefly for the exit to be reported). */
+  exitReason(rec: InstanceRecord): Promise<{ oomKilled: boolean; reason: string } | undefined>
+}
+
+class BodyLimit extends Transform {
+  private seen = 0
+  constructor(private readonly limit: number) { super() }
+  _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length
+    if (this.seen > this.limit) cb(new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body is over the function's limit of ${this.limit} bytes`))
+    else cb(null, chunk)
+  }
+}
+
+class ProxyHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined
+  private finished = false
+  private clientGone = false
+  private onDrain: (() => void) | undefined
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly rec: InstanceRecord,
+    private readonly fnName: string,
+    private readonly timeoutMs: number,
+    private readonly id: string,
+    private readonly cb: ProxyCallbacks,
+  ) {
+    res.once('close', () => {
+      if (this.finished) return
+      this.clientGone = true
+      this.controller?.abort(new Error('client closed the connection'))
+    })
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.clientGone) controller.abort(new Error('client closed the connection'))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return
+    const h = downstreamHeaders(headers)
+    if (h['x-request-id'] === undefined) h['x-request-id'] = this.id
+    h['x-kiln-instance'] = this.rec.id
+    this.res.writeHead(statusCode, h)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause()
+      this.onDrain ??= () => controller.resume()
+      this.res.once('drain', this.onDrain)
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finished = true
+    this.res.end()
+    this.cb.release(this.rec, 'ok')
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
+    if (this.finished) return
+    this.finished = true
+    if (this.clientGone) {
+      this.cb.release(this.rec, 'aborted')
+      return
+    }
+    if (err instanceof KilnError) {
+      // Our own body limit: the instance only saw a truncated upload.
+      this.cb.release(this.rec, 'aborted')
+      sendError(this.res, err, this.id)
+      return
+    }
+    const code = err.code
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      this.cb.release(this.rec, 'timeout')
+      sendError(this.res, new KilnError('KILN_ERR_FUNCTION_TIMEOUT', `function "${this.fnName}" did not answer within ${this.timeoutMs} ms`, { function: this.fnName }), this.id)
+      return
+    }
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ECONNABORTED' || (this.req.errored && !this.req.complete)) {
+      this.cb.release(this.rec, 'aborted')
+      sendError(this.res, new KilnError('KILN_ERR_BAD_REQUEST', `request body broke off: ${err.message}`), this.id)
+      return
+    }
+    void this.cb.exitReason(this.rec).then((exit) => {
+      this.cb.release(this.rec, exit ? 'crash' : 'aborted')
+      const e = exit?.oomKilled
+        ? new KilnError('KILN_ERR_OUT_OF_MEMORY', `function "${this.fnName}" ran out of memory and its instance was killed`, { function: this.fnName, instance: this.rec.id })
+        : new KilnError('KILN_ERR_FUNCTION_CRASHED', `function "${this.fnName}" instance ${exit ? exit.reason : 'closed the connection'} during the request`, { function: this.fnName, instance: this.rec.id })
+      sendError(this.res, e, this.id)
+    })
+  }
+}
+
+export interface ForwardOptions {
+  rec: InstanceRecord
+  fnName: string
+  path: string
+  params: string | undefined
+  timeoutMs: number
+  maxBodyBytes: number
+}
+
+const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
+  const { headers, id } = upstreamHeaders(req, o.params)
+  const method = req.method ?? 'GET'
+  const hasLength = req.headers['content-length'] !== undefined
+  const chunked = req.headers['transfer-encoding'] !== undefined
+  let body: NodeJS.ReadableStream | null = null
+  if (chunked) body = req.pipe(new BodyLimit(o.maxBodyBytes))
+  else if (hasLength ? req.headers['content-length'] !== '0' : !NO_BODY.has(method)) body = hasLength ? req : null
+  const handler = new ProxyHandler(req, res, o.rec, o.fnName, o.timeoutMs, id, cb)
+  o.rec.client.dispatch({
+    path: o.path,
+    method: method as Dispatcher.HttpMethod,
+    headers,
+    body: body as Dispatcher.DispatchOptions['body'],
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+  }, handler)
+}

@@ -1,0 +1,68 @@
+// User HTTP triggers (method, path with params, optional host) resolved with find-my-way, fastify's own
+// router. The table is rebuilt from the trigger store on every change (rare), never per request.
+import FindMyWay from 'find-my-way'
+import type { ResourceStore } from '../core/store/resource-store.js'
+import type { HTTPTriggerResource } from '../core/types.js'
+
+export interface RouteMatch { trigger: HTTPTriggerResource; params: Record<string, string | undefined> }
+
+type Handler = (...args: unknown[]) => void
+const noop: Handler = () => undefined
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+export class RouteTable {
+  private router = FindMyWay()
+  private unwatch: (() => void) | undefined
+
+  constructor(private readonly store: ResourceStore<HTTPTriggerResource>) {}
+
+  start(): void {
+    this.rebuild()
+    this.unwatch = this.store.watch(() => this.rebuild())
+  }
+
+  stop(): void { this.unwatch?.() }
+
+  rebuild(): void {
+    const r = FindMyWay()
+    for (const t of this.store.list()) {
+      const methods = t.spec.method === 'ANY' ? METHODS : [t.spec.method]
+      const opts = t.spec.host ? { constraints: { host: t.spec.host } } : {}
+      for (const m of methods) {
+        try {
+          r.on(m as 'GET', t.spec.path, opts, noop, t)
+        } catch {
+          // A clash with an existing route was refused at creation; a stale file cannot break the table.
+        }
+      }
+    }
+    this.router = r
+  }
+
+  /** Would this route clash with an existing one? (find-my-way refuses duplicates.) */
+  conflicts(t: HTTPTriggerResource): boolean {
+    const r = FindMyWay()
+    try {
+      for (const existing of this.store.list()) {
+        if (existing.metadata.name === t.metadata.name) continue
+        for (const m of existing.spec.method === 'ANY' ? METHODS : [existing.spec.method]) {
+          r.on(m as 'GET', existing.spec.path, existing.spec.host ? { constraints: { host: existing.spec.host } } : {}, noop)
+        }
+      }
+      for (const m of t.spec.method === 'ANY' ? METHODS : [t.spec.method]) {
+        r.on(m as 'GET', t.spec.path, t.spec.host ? { constraints: { host: t.spec.host } } : {}, noop)
+      }
+      return false
+    } catch {
+      return true
+    }
+  }
+
+  match(method: string, url: string, host: string | undefined): RouteMatch | undefined {
+    const q = url.indexOf('?')
+    const path = q < 0 ? url : url.slice(0, q)
+    const found = this.router.find(method as 'GET', path, host ? { host: host.replace(/:\d+$/, '') } : {})
+    if (!found) return undefined
+    return { trigger: found.store as HTTPTriggerResource, params: found.params }
+  }
+}

@@ -1,0 +1,95 @@
+// The Kiln Node.js runtime server: boots generic, is specialized with one function, serves it.
+// Plain node:http and nothing else, bundled into dist/runtimes/node.js. See docs/runtime-contract.md.
+import { closeSync, writeSync } from 'node:fs'
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import { sendError } from './errors.js'
+import { health } from './health.js'
+import { invoke } from './invoke.js'
+import { specialize } from './specialize.js'
+import { state } from './state.js'
+import { unload } from './unload.js'
+
+const port = Number(process.env.PORT ?? 8888)
+const host = process.env.HOST || '127.0.0.1'
+const maxBody = Number(process.env.KILN_MAX_BODY) > 0 ? Number(process.env.KILN_MAX_BODY) : 100 * 1024 * 1024
+
+function platform(req: IncomingMessage, res: ServerResponse, path: string): void {
+  if (path !== '/v1/specialize') req.resume() // no other platform endpoint reads a body
+  if (path === '/healthz') {
+    if (req.method === 'GET' || req.method === 'HEAD') return health(res)
+  } else if (path === '/v1/specialize') {
+    if (req.method === 'POST') {
+      specialize(req, res).catch((err) => {
+        process.stderr.write(`kiln: specialize failed: ${err?.stack ?? err}\n`)
+        sendError(res, 'KILN_ERR_LOAD_FAILED', String(err?.message ?? err))
+      })
+      return
+    }
+  } else if (path === '/v1/unload') {
+    if (req.method === 'POST') return unload(res)
+  } else {
+    return sendError(res, 'KILN_ERR_NOT_FOUND', `no platform endpoint ${path}`)
+  }
+  sendError(res, 'KILN_ERR_METHOD_NOT_ALLOWED', `${req.method} ${path}`)
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/'
+  // Platform paths: /healthz and /v1/*; everything else is the function's.
+  if (url.charCodeAt(1) === 104 /* h */ || url.charCodeAt(1) === 118 /* v */) {
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    if (path === '/healthz' || path.startsWith('/v1/')) return platform(req, res, path)
+  }
+  invoke(req, res, maxBody)
+}
+
+const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handle)
+server.on('connection', (socket) => {
+  state.connections++
+  socket.once('close', () => state.connections--)
+})
+server.on('clientError', (err, socket) => {
+  if (socket.writable && !(err as { code?: string }).code?.startsWith('ECONN')) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+  else socket.destroy()
+})
+
+// A function's stray async error must not take down the instance's other requests, but the
+// instance is no longer trusted: /v1/unload and /healthz then report clean: false.
+process.on('uncaughtException', (err) => {
+  state.tainted = true
+  process.stderr.write(`kiln: uncaught exception: ${err?.stack ?? err}\n`)
+})
+process.on('unhandledRejection', (err) => {
+  state.tainted = true
+  process.stderr.write(`kiln: unhandled rejection: ${(err as Error)?.stack ?? err}\n`)
+})
+
+function shutdown(): void {
+  server.close(() => process.exit(0))
+  server.closeIdleConnections()
+  setTimeout(() => process.exit(0), 10_000).unref()
+}
+process.once('SIGTERM', shutdown)
+process.once('SIGINT', shutdown)
+
+if (process.env.KILN_WATCH_STDIN === '1') {
+  // stdin is a pipe from the platform: its EOF means the platform is gone, so is this instance.
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.on('error', () => process.exit(0))
+  process.stdin.resume()
+}
+
+server.listen(port, host, () => {
+  const addr = server.address()
+  const actual = typeof addr === 'object' && addr !== null ? addr.port : port
+  const fd = Number(process.env.KILN_READY_FD)
+  if (Number.isInteger(fd) && fd > 2) {
+    try {
+      writeSync(fd, JSON.stringify({ port: actual, pid: process.pid }) + '\n')
+      closeSync(fd)
+    } catch (err) {
+      process.stderr.write(`kiln: cannot write the ready line to fd ${fd}: ${(err as Error).message}\n`)
+    }
+  }
+})

@@ -1,0 +1,197 @@
+// The embedded platform end to end: the real `kiln` CLI against a real `kiln up`, real runtime processes.
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { alive, childrenOf, get, kiln, kilnUp, ROOT, type UpProcess } from '../helpers/cli.js'
+
+const F = join(ROOT, 'test', 'e2e', 'fixtures')
+const HELLO = join(ROOT, 'examples', 'hello', 'index.js')
+
+describe('kiln up + kiln CLI', () => {
+  let dataDir: string
+  let up: UpProcess
+  let env: Record<string, string>
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-'))
+    up = await kilnUp(dataDir)
+    env = { KILN_URL: up.url }
+  })
+
+  afterAll(async () => {
+    await up?.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('deploys with progress and invokes through the CLI and over HTTP', async () => {
+    const d = await kiln(['fn', 'deploy', 'hello', '--runtime', 'node', '--code', HELLO], env)
+    expect(d.code, d.stderr).toBe(0)
+    expect(d.stderr).toMatch(/Built 1 file/)
+    expect(d.stderr).toMatch(/Uploaded package/)
+    expect(d.stderr).toMatch(/hello ready/)
+
+    const inv = await kiln(['fn', 'invoke', 'hello', '--data', '{"name":"Ada"}'], env)
+    expect(inv.code, inv.stderr).toBe(0)
+    expect(JSON.parse(inv.stdout)).toEqual({ message: 'Hello, Ada!' })
+
+    const http = await get(`${up.url}/fn/hello?name=Ada`)
+    expect(http.status).toBe(200)
+    expect(JSON.parse(http.text)).toEqual({ message: 'Hello, Ada!' })
+  })
+
+  it('lists, gets as JSON, and shows runtimes and pools', async () => {
+    const list = await kiln(['fn', 'list'], env)
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/^NAME\s+RUNTIME/m)
+    expect(list.stdout).toMatch(/^hello\s+node\s+pool/m)
+
+    const g = await kiln(['fn', 'get', 'hello', '-o', 'json'], env)
+    expect(g.code).toBe(0)
+    const fn = JSON.parse(g.stdout)
+    expect(fn.metadata.name).toBe('hello')
+    expect(fn.status.strategy).toBe('pool')
+    expect(fn.status.instances.length).toBeGreaterThanOrEqual(1)
+
+    const rts = JSON.parse((await kiln(['runtime', 'list', '-o', 'json'], env)).stdout)
+    expect(rts.map((r: { metadata: { name: string } }) => r.metadata.name)).toContain('node')
+    const pools = JSON.parse((await kiln(['pool', 'list', '-o', 'json'], env)).stdout)
+    expect(pools.find((p: { runtime: string }) => p.runtime === 'node').target).toBe(2)
+  })
+
+  it('routes a user path with params to the function', async () => {
+    const r = await kiln(['route', 'add', '--method', 'GET', '--path', '/greet/:name', '--function', 'hello'], env)
+    expect(r.code, r.stderr).toBe(0)
+    const res = await get(`${up.url}/greet/Grace`)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.text)).toEqual({ message: 'Hello, Grace!' })
+    const dup = await kiln(['route', 'add', '--method', 'GET', '--path', '/greet/:who', '--function', 'hello'], env)
+    expect(dup.code).toBe(1)
+    expect(dup.stderr).toMatch(/already exists/)
+  })
+
+  it('serves the new code as soon as a redeploy returns', async () => {
+    // Keep the old version busy-warm, then redeploy: the very next request must see version 2.
+    for (let i = 0; i < 3; i++) expect((await get(`${up.url}/fn/hello?name=x`)).status).toBe(200)
+    const d = await kiln(['fn', 'deploy', 'hello', '--code', join(F, 'hello-v2.mjs')], env)
+    expect(d.code, d.stderr).toBe(0)
+    const res = await get(`${up.url}/fn/hello?name=Lin`)
+    expect(JSON.parse(res.text)).toEqual({ version: 2, name: 'Lin' })
+  })
+
+  it('20 concurrent first requests cause one specialization and all succeed', async () => {
+    expect((await kiln(['fn', 'deploy', 'burst', '--code', join(F, 'slow.mjs')], env)).code).toBe(0)
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${up.url}/fn/burst`)))
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200))
+    expect(new Set(answers.map((a) => JSON.parse(a.text).pid)).size).toBe(1)
+    const fn = JSON.parse((await kiln(['fn', 'get', 'burst', '-o', 'json'], env)).stdout)
+    expect(fn.status.specializations).toBe(1)
+  })
+
+  it('a thrown error is a 500 naming the function, and the instance keeps serving', async () => {
+    expect((await kiln(['fn', 'deploy', 'thrower', '--code', join(F, 'throws.mjs')], env)).code).toBe(0)
+    const res = await get(`${up.url}/fn/thrower`)
+    expect(res.status).toBe(500)
+    const body = JSON.parse(res.text)
+    expect(body.error).toBe('KILN_ERR_FUNCTION_ERROR')
+    expect(body.function).toBe('thrower')
+    expect(body.message).toMatch(/boom from the function/)
+    const again = await get(`${up.url}/fn/thrower`)
+    expect(again.status).toBe(500)
+    expect(again.headers['x-kiln-instance']).toBe(res.headers['x-kiln-instance'])
+  })
+
+  it('a function that never answers gets a 504 after its timeout and its instance is replaced', async () => {
+    expect((await kiln(['fn', 'deploy', 'hang', '--code', join(F, 'hangs.mjs'), '--timeout', '800ms'], env)).code).toBe(0)
+    const first = await get(`${up.url}/fn/hang?ok=1`)
+    expect(first.status).toBe(200)
+    const res = await get(`${up.url}/fn/hang`)
+    expect(res.status).toBe(504)
+    expect(JSON.parse(res.text).error).toBe('KILN_ERR_FUNCTION_TIMEOUT')
+    const after = await get(`${up.url}/fn/hang?ok=1`)
+    expect(after.status).toBe(200)
+    expect(after.headers['x-kiln-instance']).not.toBe(first.headers['x-kiln-instance'])
+  })
+
+  it('a function that exits the process gets a 502, and the next request is served by a fresh instance', async () => {
+    expect((await kiln(['fn', 'deploy', 'quitter', '--code', join(F, 'exits.mjs')], env)).code).toBe(0)
+    const before = JSON.parse((await get(`${up.url}/fn/quitter`)).text).pid
+    const res = await get(`${up.url}/fn/quitter?exit=1`)
+    expect(res.status).toBe(502)
+    expect(JSON.parse(res.text).error).toBe('KILN_ERR_FUNCTION_CRASHED')
+    const next = await get(`${up.url}/fn/quitter`)
+    expect(next.status).toBe(200)
+    expect(JSON.parse(next.text).pid).not.toBe(before)
+  })
+
+  it('captures stdout and stderr per function for `kiln fn logs`', async () => {
+    expect((await kiln(['fn', 'deploy', 'logger', '--code', join(F, 'logs.cjs')], env)).code).toBe(0)
+    expect((await get(`${up.url}/fn/logger?tag=t-123`)).text).toBe('logged')
+    let out = ''
+    for (let i = 0; i < 50 && !out.includes('stderr hello to stderr t-123'); i++) {
+      out = (await kiln(['fn', 'logs', 'logger'], env)).stdout
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(out).toMatch(/stdout hello to stdout t-123/)
+    expect(out).toMatch(/stderr hello to stderr t-123/)
+  })
+
+  it('a broken package fails the deploy with the esbuild error and stores nothing', async () => {
+    const pkgs = async () => (await readdir(join(dataDir, 'packages', 'sha256')).catch(() => [])).length
+    const before = await pkgs()
+    const d = await kiln(['fn', 'deploy', 'broken', '--code', join(F, 'broken.mjs')], env)
+    expect(d.code).toBe(1)
+    expect(d.stderr).toMatch(/broken\.mjs:\d+:\d+/)
+    expect(await pkgs()).toBe(before)
+    const g = await kiln(['fn', 'get', 'broken'], env)
+    expect(g.code).toBe(1)
+    expect(g.stderr).toMatch(/not found/)
+  })
+
+  it('bad input gets clear errors and exit codes', async () => {
+    const bad = await kiln(['fn', 'deploy', 'Bad_Name', '--code', HELLO], env)
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/metadata\.name/)
+    const unknownRt = await kiln(['fn', 'deploy', 'x1', '--runtime', 'cobol', '--code', HELLO], env)
+    expect(unknownRt.code).toBe(1)
+    const missing = await kiln(['fn', 'invoke', 'nope'], env)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/not found/)
+    const down = await kiln(['fn', 'list'], { KILN_URL: 'http://127.0.0.1:9' })
+    expect(down.code).toBe(2)
+    expect(down.stderr).toMatch(/cannot reach/)
+    const big = await get(`${up.url}/fn/hello`, { method: 'POST', body: 'x', headers: { 'content-length': String(200 * 1024 * 1024), 'content-type': 'text/plain' } }).catch((e) => ({ status: -1, text: String(e) }))
+    expect([413, -1]).toContain(big.status)
+  })
+
+  it('leaves no instance behind when kiln up is killed with SIGKILL', async () => {
+    const instances = await childrenOf(up.child.pid!)
+    expect(instances.length).toBeGreaterThan(0)
+    await up.stop('SIGKILL')
+    // The runtimes watch their stdin pipe from kiln up and exit when it closes.
+    for (let i = 0; i < 50 && instances.some(alive); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(instances.filter(alive)).toEqual([])
+    up = await kilnUp(dataDir)
+    env.KILN_URL = up.url
+  })
+
+  it('deletes a function (then 404) and survives a restart of kiln up with its functions', async () => {
+    expect((await kiln(['fn', 'delete', 'thrower'], env)).code).toBe(0)
+    expect((await get(`${up.url}/fn/thrower`)).status).toBe(404)
+
+    const instances = await childrenOf(up.child.pid!)
+    expect(instances.length).toBeGreaterThan(0)
+    expect(await up.stop('SIGTERM')).toBe(0)
+    // Every runtime instance died with kiln up.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(instances.filter(alive)).toEqual([])
+
+    up = await kilnUp(dataDir)
+    env.KILN_URL = up.url
+    const res = await get(`${up.url}/fn/hello?name=again`)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.text)).toEqual({ version: 2, name: 'again' })
+    expect((await get(`${up.url}/greet/Ada`)).status).toBe(200)
+    expect((await get(`${up.url}/fn/thrower`)).status).toBe(404)
+  })
+})
