@@ -15,6 +15,8 @@ export interface InstanceSpec {
   /** Node chosen by placement; the backend may refuse a node without room. */
   node: string
   limits?: InstanceLimits
+  /** Let the runtime warm its own code paths before it reports ready (background boots only). */
+  warmup?: boolean
 }
 
 export interface ExitInfo { code: number | null; signal: string | null; oomKilled: boolean; reason: string }

@@ -20,6 +20,8 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (!(await c.packages.has(fn.spec.package.sha256))) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.package.sha256: no package ${fn.spec.package.sha256}; upload it first (kiln fn deploy does)`)
     }
+    // Unpack now, so the first request does not pay for it.
+    await c.packages.unpacked(fn.spec.package.sha256)
     const s = fn.spec
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')

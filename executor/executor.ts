@@ -12,7 +12,7 @@ import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
 import { FunctionState, type Provision, type Waiter } from './function-state.js'
-import { specialize } from './specialize.js'
+import { specialize, unload } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
@@ -71,6 +71,10 @@ export class Executor {
     if (rec !== undefined) {
       fs.requests++
       fs.lastRequestAt = Date.now()
+      if (fs.adaptive !== undefined) {
+        fs.adaptive.observe(fs.lastRequestAt)
+        fs.adaptive.warmHits++
+      }
     }
     return rec
   }
@@ -124,6 +128,12 @@ export class Executor {
     if (this.closing) return Promise.reject(new KilnError('KILN_ERR_SHUTTING_DOWN'))
     const rec = this.tryAcquire(name)
     if (rec) return Promise.resolve(rec)
+    fs.requests++
+    fs.lastRequestAt = Date.now()
+    if (fs.adaptive !== undefined) {
+      fs.adaptive.observe(fs.lastRequestAt)
+      fs.adaptive.coldStarts++
+    }
     return new Promise<InstanceRecord>((resolve, reject) => {
       const w: Waiter = { resolve, reject }
       for (const p of fs.provisions) {
@@ -185,12 +195,15 @@ export class Executor {
     const fn = fs.fn
     rec.state = 'specializing'
     rec.fn = fs.name
+    fs.loading.add(rec)
     try {
       const codePath = await this.o.packages.unpacked(fn.spec.package.sha256)
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), codePath })
     } catch (e) {
       if (rec.state === 'specializing') { rec.state = 'generic'; rec.fn = undefined }
       throw e
+    } finally {
+      fs.loading.delete(rec)
     }
     if (rec.state !== 'specializing') throw new KilnError('KILN_ERR_FUNCTION_CRASHED', `instance ${rec.id} died while loading "${fs.name}"`)
     rec.state = 'ready'
@@ -241,9 +254,36 @@ export class Executor {
     rec.state = 'draining'
     if (rec.inflight === 0) {
       fs.remove(rec)
-      void this.o.fleet.retire(rec)
+      this.finish(rec, fs)
     }
     this.afterLoss(fs, rec)
+  }
+
+  /**
+   * An idle instance leaves its function. Under the `pool` strategy, an instance whose runtime reports
+   * it clean after `/v1/unload` goes back to the generic pool instead of being killed — safe because
+   * the runtime checked that the function left nothing running and restored the environment; never for
+   * `fresh` (one clean process per request), Fission-protocol runtimes (cannot unload), or instances
+   * that failed a request.
+   */
+  private finish(rec: InstanceRecord, fs: FunctionState): void {
+    const runtime = this.o.runtimes.get(rec.runtime)
+    const pool = this.o.pools.pool(rec.runtime)
+    if (fs.strategy !== 'pool' || fs.reuse === 'fresh' || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || this.closing) {
+      void this.o.fleet.retire(rec)
+      return
+    }
+    void unload(rec).then((clean) => {
+      if (clean && rec.state === 'draining' && !this.closing) {
+        rec.state = 'generic'
+        rec.fn = undefined
+        rec.version = undefined
+        rec.requests = 0
+        rec.inflight = 0
+        if (pool.giveBack(rec)) { fs.returned++; return }
+      }
+      void this.o.fleet.retire(rec)
+    })
   }
 
   private afterLoss(fs: FunctionState, rec: InstanceRecord): void {
@@ -284,8 +324,15 @@ export class Executor {
     const now = Date.now()
     for (const fs of this.fns.values()) {
       const strategy = this.strategyOf(fs)
-      const idleTimeout = fs.fn.spec.idleTimeoutMs ?? this.o.idleTimeoutMs
+      let idleTimeout = fs.fn.spec.idleTimeoutMs ?? this.o.idleTimeoutMs
       const idle = fs.idleReady().sort((a, b) => b.lastUsed - a.lastUsed)
+      if (fs.adaptive !== undefined) {
+        fs.adaptive.idleWarmMs += idle.length * (now - (fs.lastTickAt || now))
+        fs.adaptiveWarm = fs.adaptive.desired(now)
+        // The policy decides what stays warm: extra idle instances go at once.
+        idleTimeout = 0
+      }
+      fs.lastTickAt = now
       // The most recently used stay; the reaper takes the idle tail beyond what the strategy keeps.
       for (const rec of idle.slice(strategy.keepIdle(fs))) {
         if (now - rec.lastUsed >= idleTimeout) this.drain(rec, fs)
@@ -344,9 +391,10 @@ export class Executor {
     const now = Date.now()
     return {
       strategy: fs.strategy, reuse: fs.reuse, version: fs.version, concurrency: fs.concurrency,
-      requests: fs.requests, specializations: fs.specializations, coldStarts: fs.coldStarts,
+      requests: fs.requests, specializations: fs.specializations, coldStarts: fs.coldStarts, returnedToPool: fs.returned,
       queued: fs.queue.length, specializing: fs.provisions.length,
-      instances: fs.instances.map((r) => r.describe(now)),
+      instances: [...fs.instances.map((r) => r.describe(now)), ...[...fs.loading].map((r) => ({ ...r.describe(now), state: 'warming' }))],
+      ...(fs.adaptive ? { adaptive: fs.adaptive.describe(now) } : {}),
     }
   }
 

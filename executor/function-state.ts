@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { KilnError } from '../core/errors.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
+import { AdaptiveWarm } from './adaptive-warm.js'
 
 export interface Waiter { resolve(rec: InstanceRecord): void; reject(err: Error): void }
 
@@ -28,10 +29,17 @@ export class FunctionState {
   specializations = 0
   coldStarts = 0
   requests = 0
+  /** Instances given back to the generic pool after unload. */
+  returned = 0
+  lastTickAt = 0
   lastRequestAt = 0
   deleted = false
   /** For `minWarm: auto`: how many instances the adaptive policy wants warm now. */
   adaptiveWarm: number | undefined
+  /** For `minWarm: auto`: the inter-arrival policy that sets `adaptiveWarm`. */
+  adaptive: AdaptiveWarm | undefined
+  /** Instances being specialized for this function (shown as `warming`). */
+  readonly loading = new Set<InstanceRecord>()
   /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
   applied: Promise<void> = Promise.resolve()
 
@@ -49,6 +57,8 @@ export class FunctionState {
     this.fn = fn
     // One-shot instances serve exactly one request.
     this.concurrency = this.reuse === 'fresh' ? 1 : (fn.spec.concurrency ?? FUNCTION_DEFAULTS.concurrency)
+    if (fn.spec.minWarm === 'auto') this.adaptive ??= new AdaptiveWarm()
+    else this.adaptive = undefined
     const v = codeVersion(fn)
     const changed = v !== this.version
     this.version = v

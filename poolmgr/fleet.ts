@@ -16,6 +16,8 @@ export interface BootRequest extends PlacementRequest {
   limits?: InstanceLimits
   /** May the budget reclaim an idle instance to make room (true for requests, false for background refill). */
   reclaim?: boolean
+  /** A request waits for this boot: skip the runtime's self warm-up. */
+  urgent?: boolean
 }
 
 export interface FleetEvents {
@@ -62,6 +64,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         env: rt.spec.env ?? {},
         node: node.name,
         limits: req.limits,
+        warmup: !req.urgent,
       })
       const rec = new InstanceRecord(inst, rt.metadata.name)
       this.records.set(id, rec)

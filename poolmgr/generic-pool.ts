@@ -31,7 +31,7 @@ export class GenericPool {
 
   /** A ready generic instance, booting one on the spot when the pool is empty (a cold start). */
   async takeOrBoot(): Promise<InstanceRecord> {
-    return this.take() ?? this.fleet.boot({ runtime: this.runtime, reclaim: true })
+    return this.take() ?? this.fleet.boot({ runtime: this.runtime, reclaim: true, urgent: true })
   }
 
   /** Puts back an instance that is generic again (unloaded and reported clean). */
@@ -39,6 +39,10 @@ export class GenericPool {
     if (rec.state !== 'generic' || this.ready.length >= this.target) return false
     this.ready.push(rec)
     return true
+  }
+
+  hasRoom(): boolean {
+    return this.ready.length + this.booting < this.target
   }
 
   forget(rec: InstanceRecord): void {

@@ -47,6 +47,7 @@ export async function spawnRuntime(spec: InstanceSpec, wrap: (argv: string[]) =>
     KILN_RUNTIME: spec.runtime,
     KILN_INSTANCE_ID: spec.id,
     KILN_WATCH_STDIN: '1',
+    KILN_WARMUP: spec.warmup === false ? '0' : '1',
   }
   if (reportsReady) env.KILN_READY_FD = '3'
   const { command, args } = wrap(spec.command)

@@ -7,7 +7,7 @@ export const dedicatedStrategy: Strategy = {
   name: 'dedicated',
   async provision(fs, ctx, background) {
     const rec = await ctx.fleet.boot({
-      runtime: ctx.runtime(fs), reclaim: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
+      runtime: ctx.runtime(fs), reclaim: !background, urgent: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
     })
     try {
       await ctx.load(rec, fs)

@@ -39,7 +39,7 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
   const runtime = ctx.runtime(fs)
   const pool = placementIsDefault(fs) ? ctx.pools.pool(runtime.metadata.name) : undefined
   const rec = (pool?.take()) ?? (await ctx.fleet.boot({
-    runtime, reclaim: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
+    runtime, reclaim: !background, urgent: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
   }))
   try {
     await ctx.load(rec, fs)

@@ -1,13 +1,15 @@
 // The Kiln Node.js runtime server: boots generic, is specialized with one function, serves it.
 // Plain node:http and nothing else, bundled into dist/runtimes/node.js. See docs/runtime-contract.md.
 import { closeSync, writeSync } from 'node:fs'
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
-import { sendError } from './errors.js'
+import { type IncomingMessage, type ServerResponse, STATUS_CODES, createServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { ERRORS, type ErrorCode, sendError } from './errors.js'
 import { health } from './health.js'
 import { invoke } from './invoke.js'
 import { specialize } from './specialize.js'
 import { state } from './state.js'
 import { unload } from './unload.js'
+import { warmUp } from './warmup.js'
 
 const port = Number(process.env.PORT ?? 8888)
 const host = process.env.HOST || '127.0.0.1'
@@ -49,6 +51,31 @@ server.on('connection', (socket) => {
   state.connections++
   socket.once('close', () => state.connections--)
 })
+// HTTP upgrades (WebSocket): handed to the function's `upgrade(req, socket, head)` export, which owns
+// the socket from then on. Without one (or before specialization) the upgrade is refused with a status.
+server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const s = state.current
+  const refuse = (code: ErrorCode, message: string) => {
+    const status = ERRORS[code]
+    const body = JSON.stringify({ error: code, message })
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  }
+  if (s === undefined) return refuse('KILN_ERR_NOT_SPECIALIZED', 'this instance has no function loaded')
+  const upgrade = s.loaded.upgrade
+  if (upgrade === undefined) return refuse('KILN_ERR_UPGRADE_NOT_SUPPORTED', `function ${s.info.name} exports no upgrade handler`)
+  state.requests++
+  socket.on('error', () => socket.destroy())
+  const failed = (err: unknown) => {
+    process.stderr.write(`kiln: function ${s.info.name} upgrade failed: ${(err as Error)?.stack ?? err}\n`)
+    socket.destroy()
+  }
+  try {
+    const r = upgrade(req, socket, head) as Promise<unknown> | undefined
+    if (r && typeof r.then === 'function') r.then(undefined, failed)
+  } catch (err) {
+    failed(err)
+  }
+})
 server.on('clientError', (err, socket) => {
   if (socket.writable && !(err as { code?: string }).code?.startsWith('ECONN')) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
   else socket.destroy()
@@ -80,9 +107,10 @@ if (process.env.KILN_WATCH_STDIN === '1') {
   process.stdin.resume()
 }
 
-server.listen(port, host, () => {
+server.listen(port, host, async () => {
   const addr = server.address()
   const actual = typeof addr === 'object' && addr !== null ? addr.port : port
+  await warmUp(actual, host)
   const fd = Number(process.env.KILN_READY_FD)
   if (Number.isInteger(fd) && fd > 2) {
     try {

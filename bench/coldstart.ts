@@ -1,0 +1,87 @@
+// `npm run bench:coldstart`: what a first request costs under each way an instance becomes ready, in one
+// run on one machine, end to end through the router of a `kiln up` process:
+//   (a) no pool: a new runtime process is booted for the request
+//   (b) pool: a generic instance from the warm pool is specialized on the request
+//   (c) warm: the first request to a function whose code was installed ahead of time
+//   (d) a warm repeat request
+// plus a burst of 200 concurrent first requests spread over 50 functions. Reported, never asserted.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { findRoot, startKiln, timedGet, type KilnProcess } from './lib/kiln-process.js'
+import { ratio, summarize, type Summary } from './lib/percentiles.js'
+
+const N = Number(process.env.BENCH_SAMPLES ?? 30)
+const root = findRoot()
+const source = join(root, 'examples', 'hello', 'index.js')
+
+async function firstRequests(k: KilnProcess, prefix: string, n: number, spec: Record<string, unknown>, before?: () => Promise<void>): Promise<number[]> {
+  const pkg = await k.upload(source)
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${i}`
+    await before?.()
+    await k.deploy(name, pkg, spec)
+    const r = await timedGet(`${k.url}/fn/${name}?name=bench`)
+    if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.body}`)
+    out.push(r.ms)
+    await k.api('DELETE', `/functions/${name}`)
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const k = await startKiln(['--pool-size', '3', '--budget', '400'])
+  const results: Record<string, Summary> = {}
+  try {
+    // Warm up the router and builder paths once so the first sample is not the process's own JIT warm-up.
+    await firstRequests(k, 'warmup', 3, {}, () => k.waitPoolsFull())
+
+    await k.api('PUT', '/pools/node', { size: 0 })
+    results.a_no_pool = summarize(await firstRequests(k, 'nopool', Math.max(10, Math.floor(N / 2)), {}))
+
+    await k.api('PUT', '/pools/node', { size: 3 })
+    results.b_pool = summarize(await firstRequests(k, 'pool', N, {}, () => k.waitPoolsFull()))
+
+    results.c_warm_first = summarize(await firstRequests(k, 'warm', N, { strategy: 'warm', minWarm: 1 }, () => k.waitPoolsFull()))
+
+    const pkg = await k.upload(source)
+    await k.deploy('repeat', pkg, {})
+    await timedGet(`${k.url}/fn/repeat`)
+    const warm: number[] = []
+    for (let i = 0; i < Math.max(200, N * 5); i++) warm.push((await timedGet(`${k.url}/fn/repeat?name=bench`)).ms)
+    results.d_warm_repeat = summarize(warm)
+
+    // Burst: 200 concurrent first requests over 50 functions (4 each).
+    await k.api('PUT', '/pools/node', { size: 8 })
+    await k.waitPoolsFull()
+    for (let i = 0; i < 50; i++) await k.deploy(`burst-${i}`, pkg, {})
+    const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => timedGet(`${k.url}/fn/burst-${i % 50}?name=b`).catch(() => ({ ms: NaN, status: 0, body: '' }))))
+    const errors = burst.filter((r) => r.status !== 200).length
+    results.burst_200_over_50 = summarize(burst.filter((r) => r.status === 200).map((r) => r.ms))
+
+    const report = {
+      when: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      samples: N,
+      results,
+      burstErrors: errors,
+      ratios: {
+        'b/d (pool cold vs warm repeat, p50)': ratio(results.b_pool.p50, results.d_warm_repeat.p50),
+        'c/d (warm first vs warm repeat, p50)': ratio(results.c_warm_first.p50, results.d_warm_repeat.p50),
+        'a/b (no pool vs pool, p50)': ratio(results.a_no_pool.p50, results.b_pool.p50),
+      },
+    }
+    console.log('\ncold start through the router (ms)')
+    console.log('scenario'.padEnd(22) + 'n'.padStart(5) + 'p50'.padStart(10) + 'p90'.padStart(10) + 'p99'.padStart(10))
+    for (const [k2, s] of Object.entries(results)) console.log(k2.padEnd(22) + String(s.n).padStart(5) + s.p50.toFixed(2).padStart(10) + s.p90.toFixed(2).padStart(10) + s.p99.toFixed(2).padStart(10))
+    console.log(`burst errors: ${errors}`)
+    for (const [k2, v] of Object.entries(report.ratios)) console.log(`${k2}: ${v}x`)
+    const file = join(root, 'bench', 'results', `coldstart-${report.when.replace(/[:.]/g, '-')}.json`)
+    writeFileSync(file, JSON.stringify(report, null, 2))
+    console.log(`report: ${file}`)
+  } finally {
+    await k.stop()
+  }
+}
+
+await main()

@@ -1,0 +1,24 @@
+// kubectl against a test control plane: the same client an operator uses, so a manifest the tests
+// accept is one `kubectl apply` accepts.
+import { execFile } from 'node:child_process'
+
+export interface KubectlResult { code: number, stdout: string, stderr: string }
+
+export function kubectl(kubeconfigPath: string, args: string[], opts: { input?: string, kubectlPath?: string, timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise(resolve => {
+    const child = execFile(opts.kubectlPath ?? 'kubectl', [`--kubeconfig=${kubeconfigPath}`, ...args], {
+      encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000,
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0
+      resolve({ code, stdout, stderr })
+    })
+    if (opts.input !== undefined) child.stdin!.end(opts.input)
+  })
+}
+
+/** kubectl that throws with stderr when the command fails. */
+export async function kubectlOk(kubeconfigPath: string, args: string[], opts: { input?: string, timeoutMs?: number } = {}): Promise<string> {
+  const r = await kubectl(kubeconfigPath, args, opts)
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.stdout
+}

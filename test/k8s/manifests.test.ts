@@ -1,0 +1,199 @@
+// deploy/ against a real kube-apiserver: the CRDs install and validate, the whole kustomize base is
+// accepted by server-side dry run, and each ServiceAccount may do what its component needs and no more.
+// Only etcd and kube-apiserver run here; test/k8s/scheduling.test.ts adds the scheduler and nodes.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { FunctionSpec, HTTPTriggerSpec, RuntimeSpec } from '../../core/types.js'
+import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
+import { kubectl, kubectlOk } from './controlplane/kubectl.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
+
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+
+function crdSpecProperties(file: string): string[] {
+  const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
+  return Object.keys(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort()
+}
+
+describe('CRD schemas follow core/types.ts', () => {
+  it.each([
+    ['functions', FunctionSpec],
+    ['runtimes', RuntimeSpec],
+    ['httptriggers', HTTPTriggerSpec],
+  ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
+    expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
+  })
+})
+
+const FUNCTION = {
+  apiVersion: 'kiln.dev/v1',
+  kind: 'Function',
+  metadata: { name: 'hello', namespace: 'kiln' },
+  spec: {
+    runtime: 'node',
+    package: { sha256: 'a'.repeat(64) },
+    entrypoint: 'index.mjs',
+    env: { GREETING: 'hi' },
+    resources: { cpu: 0.5, memory: '128Mi', pids: 64 },
+    timeoutMs: 30_000,
+    concurrency: 10,
+    strategy: 'warm',
+    reuse: 'recycle',
+    maxRequests: 100,
+    minWarm: 'auto',
+    minScale: 0,
+    maxScale: 5,
+    nodeSelector: { 'kiln.dev/pool': 'general' },
+    tolerations: [{ key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' }],
+    shape: 'fission',
+  },
+}
+
+describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
+  let cp: ControlPlane
+  const k = (args: string[], input?: string) => kubectl(cp.kubeconfigPath, args, { input, kubectlPath: cp.binaries.kubectl })
+  const ok = (args: string[], input?: string) => kubectlOk(cp.kubeconfigPath, args, { input })
+  // "pods/exec" means the subresource; kubectl reads "resource/x" as an object named x, hence --subresource.
+  const canI = async (sa: string, verb: string, resource: string, ns = 'kiln') => {
+    const [res, sub] = resource.split('/')
+    const args = ['auth', 'can-i', verb, res!, ...(sub ? [`--subresource=${sub}`] : []), `--as=system:serviceaccount:${sa}`, ...(ns ? ['-n', ns] : [])]
+    return (await k(args)).stdout.trim()
+  }
+
+  beforeAll(async () => {
+    await ensureBinaries()
+    cp = await startControlPlane({ controllerManager: false, scheduler: false })
+  }, BUILD_TIMEOUT_MS)
+  afterAll(async () => { await cp?.stop() })
+
+  it('the four CRDs install and reach Established', async () => {
+    await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
+    await ok(['wait', '--for=condition=Established', '--timeout=60s',
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev'])
+    const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
+    expect(names.sort()).toEqual(['functions.kiln.dev', 'httptriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+  })
+
+  it('kubectl apply --dry-run=server -k deploy/ is accepted', async () => {
+    // Server-side dry run admits objects into namespaces that exist; the namespaces go first, for real.
+    await ok(['apply', '-f', join(DEPLOY, 'namespace.yaml')])
+    const r = await k(['apply', '--dry-run=server', '-k', DEPLOY])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/deployment\.apps\/kiln-executor (created|configured|unchanged) \(server dry run\)/)
+    expect(r.stdout).toMatch(/daemonset\.apps\/kiln-node-agent (created|configured|unchanged) \(server dry run\)/)
+    expect(r.stdout).toMatch(/horizontalpodautoscaler\.autoscaling\/kiln-router (created|configured|unchanged) \(server dry run\)/)
+  })
+
+  it('a Function using every field is stored as written and shows in printer columns', async () => {
+    await ok(['apply', '-f', '-'], JSON.stringify(FUNCTION))
+    const stored = JSON.parse(await ok(['get', 'function', 'hello', '-n', 'kiln', '-o', 'json']))
+    expect(stored.spec).toEqual(FUNCTION.spec)
+    const table = await ok(['get', 'functions', '-n', 'kiln'])
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+RUNTIME\s+STRATEGY\s+READY\s+INSTANCES\s+AGE/)
+    expect(table).toMatch(/hello\s+node\s+warm/)
+    const all = await ok(['get', 'kiln', '-n', 'kiln', '-o', 'name'])
+    expect(all.trim()).toBe('function.kiln.dev/hello')
+  })
+
+  it('status is a subresource: a spec write leaves it alone and a status write leaves the spec alone', async () => {
+    const condition = { type: 'Ready', status: 'True', reason: 'Warm', message: '2 warm instances', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }
+    await ok(['patch', 'function', 'hello', '-n', 'kiln', '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { conditions: [condition], readyInstances: 2 }, spec: { strategy: 'pool' } })])
+    const stored = JSON.parse(await ok(['get', 'function', 'hello', '-n', 'kiln', '-o', 'json']))
+    expect(stored.status.readyInstances).toBe(2)
+    expect(stored.spec.strategy).toBe('warm')
+    expect(await ok(['get', 'function', 'hello', '-n', 'kiln', '--no-headers'])).toMatch(/hello\s+node\s+warm\s+True\s+2/)
+  })
+
+  it.each([
+    ['an unknown strategy', { strategy: 'eager' }, 'spec.strategy'],
+    ['minWarm that is neither a number nor "auto"', { minWarm: 'lots' }, 'spec.minWarm'],
+    ['minWarm above 1000', { minWarm: 5000 }, 'spec.minWarm'],
+    ['minScale above maxScale', { minScale: 6, maxScale: 5 }, 'spec'],
+    ['a package that is not a sha256', { package: { sha256: 'abc' } }, 'spec.package.sha256'],
+    ['a toleration with an unknown effect', { tolerations: [{ key: 'k', effect: 'Sometimes' }] }, 'spec.tolerations[0].effect'],
+  ])('a Function with %s is rejected, naming the field', async (_what, change, field) => {
+    const bad = { ...FUNCTION, metadata: { name: 'bad', namespace: 'kiln' }, spec: { ...FUNCTION.spec, ...change } }
+    const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(bad))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('is invalid')
+    expect(r.stderr).toContain(field)
+  })
+
+  it('Runtime, HTTPTrigger and Workflow objects validate', async () => {
+    const good = [
+      { apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name: 'node', namespace: 'kiln' }, spec: { protocol: 'kiln', image: 'kiln/runtime-node:dev', poolSize: 3, port: 8888 } },
+      { apiVersion: 'kiln.dev/v1', kind: 'HTTPTrigger', metadata: { name: 'hello', namespace: 'kiln' }, spec: { method: 'GET', path: '/hello', function: 'hello' } },
+      { apiVersion: 'kiln.dev/v1', kind: 'Workflow', metadata: { name: 'greet', namespace: 'kiln' }, spec: { tasks: { a: { function: 'hello', retry: 3 }, b: { function: 'hello', requires: ['a'], input: '{{ $.tasks.a.output }}' } }, output: { a: '{{ $.tasks.a.output }}' } } },
+    ]
+    for (const obj of good) await ok(['apply', '-f', '-'], JSON.stringify(obj))
+    const bad = [
+      [{ ...good[0], metadata: { name: 'x', namespace: 'kiln' }, spec: { protocol: 'grpc', image: 'x' } }, 'spec.protocol'],
+      [{ ...good[0], metadata: { name: 'x', namespace: 'kiln' }, spec: { poolSize: 1 } }, 'a runtime needs an image or a command'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', workflow: 'b' } }, 'exactly one of function or workflow'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: 'no-slash', function: 'a' } }, 'spec.path'],
+      [{ ...good[2], metadata: { name: 'x', namespace: 'kiln' }, spec: { tasks: {} } }, 'spec.tasks'],
+    ] as const
+    for (const [obj, field] of bad) {
+      const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
+      expect(r.code, JSON.stringify(obj)).not.toBe(0)
+      expect(r.stderr).toContain(field)
+    }
+  })
+
+  describe('RBAC after kubectl apply -k deploy/', () => {
+    beforeAll(async () => { await ok(['apply', '-k', DEPLOY]) })
+
+    it.each([
+      ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'],
+      ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
+      ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
+      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'],
+    ])('the executor may %s %s in kiln', async (verb, resource) => {
+      expect(await canI('kiln:kiln-executor', verb, resource)).toBe('yes')
+    })
+
+    it('the executor may list nodes', async () => {
+      expect(await canI('kiln:kiln-executor', 'list', 'nodes', '')).toBe('yes')
+    })
+
+    it.each([
+      ['get', 'secrets', 'kiln'], ['list', 'secrets', 'kiln'], ['create', 'pods', 'default'], ['delete', 'nodes', ''],
+      ['patch', 'nodes', ''], ['create', 'pods/exec', 'kiln'], ['update', 'functions.kiln.dev', 'kiln'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', 'kiln'], ['create', 'leases.coordination.k8s.io', 'kube-system'],
+    ])('the executor may not %s %s (namespace "%s")', async (verb, resource, ns) => {
+      expect(await canI('kiln:kiln-executor', verb, resource, ns)).toBe('no')
+    })
+
+    it('the controller writes Kiln resources and their status, and touches no pods or secrets', async () => {
+      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows']) {
+        expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
+        expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
+      }
+      expect(await canI('kiln:kiln-controller', 'create', 'pods')).toBe('no')
+      expect(await canI('kiln:kiln-controller', 'get', 'secrets')).toBe('no')
+    })
+
+    it('the router only reads', async () => {
+      for (const r of ['functions.kiln.dev', 'httptriggers.kiln.dev', 'workflows.kiln.dev', 'services', 'endpoints', 'endpointslices.discovery.k8s.io']) {
+        expect(await canI('kiln:kiln-router', 'watch', r)).toBe('yes')
+      }
+      for (const [verb, r] of [['create', 'functions.kiln.dev'], ['patch', 'httptriggers.kiln.dev'], ['get', 'secrets'], ['list', 'pods']]) {
+        expect(await canI('kiln:kiln-router', verb!, r!)).toBe('no')
+      }
+    })
+
+    it('the node agent reads runtime pods and nodes, nothing else', async () => {
+      expect(await canI('kiln-node-agent:kiln-node-agent', 'watch', 'pods', 'kiln')).toBe('yes')
+      expect(await canI('kiln-node-agent:kiln-node-agent', 'list', 'nodes', '')).toBe('yes')
+      expect(await canI('kiln-node-agent:kiln-node-agent', 'delete', 'pods', 'kiln')).toBe('no')
+      expect(await canI('kiln-node-agent:kiln-node-agent', 'list', 'pods', 'kube-system')).toBe('no')
+      expect(await canI('kiln-node-agent:kiln-node-agent', 'get', 'secrets', 'kiln-node-agent')).toBe('no')
+    })
+  })
+})
+
+if (!plan.run) describe('deploy/ on a real kube-apiserver', () => { it.skip(`skipped: ${plan.reason}`, () => {}) })

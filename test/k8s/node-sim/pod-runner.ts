@@ -1,0 +1,272 @@
+// One simulated pod: each container's image is looked up in the simulator's image table and run as a
+// local process (its own process group) bound to the pod's loopback address; readiness is probed the
+// way the pod says (readinessProbe httpGet or tcpSocket, else a TCP connect to its first port), and
+// the pod's status is reported as a kubelet would: Running with podIP once started, Ready once
+// every container's probe answers. Containers restart per restartPolicy; stop() kills them.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import { request } from 'node:http'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { KubeError, type KubeClient, type KubeObject } from './kube-client.js'
+
+/** image → argv; the container's args are appended. */
+export type ImageTable = Record<string, string[]>
+
+export interface RunnerContext {
+  kube: KubeClient
+  images: ImageTable
+  cwd: string
+  /** environment every pod process gets before its container env (PATH, HOME, ...) */
+  baseEnv: NodeJS.ProcessEnv
+  logDir: string
+  log: (msg: string) => void
+}
+
+interface ContainerRun {
+  spec: any
+  proc?: ChildProcess
+  argv?: string[]
+  startedAt?: string
+  ready: boolean
+  restartCount: number
+  state: Record<string, unknown>
+  lastState: Record<string, unknown>
+  probeTimer?: NodeJS.Timeout
+  probeFailures: number
+}
+
+const livePids = new Set<number>()
+let hooked = false
+function hookExit(): void {
+  if (hooked) return
+  hooked = true
+  process.once('exit', () => { for (const pid of livePids) { try { process.kill(-pid, 'SIGKILL') } catch { /* gone */ } } })
+}
+
+export class PodRunner {
+  readonly key: string
+  private readonly containers: ContainerRun[]
+  private stopping = false
+  private reporting: Promise<void> = Promise.resolve()
+  private reportQueued = false
+  private readonly startTime = new Date().toISOString()
+
+  constructor(private readonly pod: KubeObject, readonly ip: string, private readonly ctx: RunnerContext) {
+    this.key = `${pod.metadata.namespace}/${pod.metadata.name}`
+    this.containers = (pod.spec.containers as any[]).map(spec => ({
+      spec, ready: false, restartCount: 0, probeFailures: 0,
+      state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
+    }))
+  }
+
+  get uid(): string { return this.pod.metadata.uid! }
+
+  start(): void {
+    hookExit()
+    for (const c of this.containers) this.startContainer(c)
+    this.report()
+  }
+
+  /** TERM every container's process group, KILL after graceMs; resolves when all have exited. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.stopping = true
+    await Promise.all(this.containers.map(async c => {
+      clearTimeout(c.probeTimer)
+      const proc = c.proc
+      if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return
+      const pid = proc.pid
+      const exited = new Promise(r => proc.once('exit', r))
+      try { process.kill(-pid, 'SIGTERM') } catch { /* gone */ }
+      const t = setTimeout(() => { try { process.kill(-pid, 'SIGKILL') } catch { /* gone */ } }, graceMs)
+      await exited
+      clearTimeout(t)
+      try { process.kill(-pid, 'SIGKILL') } catch { /* group already gone */ }
+    }))
+    await this.reporting
+  }
+
+  private startContainer(c: ContainerRun): void {
+    if (this.stopping) return
+    const image: string = c.spec.image
+    const base = this.ctx.images[image]
+    if (!base || base.length === 0) {
+      c.state = { waiting: { reason: 'ErrImagePull', message: `image ${image} is not in the node simulator's image table` } }
+      return
+    }
+    c.argv = [...base, ...(c.spec.args ?? [])]
+    const logPath = join(this.ctx.logDir, `${this.pod.metadata.namespace}_${this.pod.metadata.name}_${c.spec.name}.log`)
+    const fd = openSync(logPath, 'a')
+    let proc: ChildProcess
+    try {
+      proc = spawn(c.argv[0]!, c.argv.slice(1), { cwd: this.ctx.cwd, env: this.envFor(c), detached: true, stdio: ['ignore', fd, fd] })
+    } finally {
+      closeSync(fd)
+    }
+    c.proc = proc
+    c.startedAt = new Date().toISOString()
+    c.state = { running: { startedAt: c.startedAt } }
+    c.ready = false
+    c.probeFailures = 0
+    if (proc.pid) livePids.add(proc.pid)
+    proc.on('error', err => this.ctx.log(`${this.key}/${c.spec.name}: spawn ${c.argv![0]}: ${err.message}`))
+    proc.on('exit', (code, signal) => {
+      if (proc.pid) livePids.delete(proc.pid)
+      clearTimeout(c.probeTimer)
+      c.ready = false
+      c.lastState = {}
+      c.state = { terminated: { exitCode: code ?? 137, signal: signal ? 9 : undefined, reason: code === 0 ? 'Completed' : 'Error', startedAt: c.startedAt, finishedAt: new Date().toISOString() } }
+      if (this.stopping) return
+      this.ctx.log(`${this.key}/${c.spec.name} exited ${code ?? signal}; log: ${logPath}`)
+      const policy = this.pod.spec.restartPolicy ?? 'Always'
+      if (policy === 'Always' || (policy === 'OnFailure' && code !== 0)) {
+        c.lastState = c.state
+        c.restartCount++
+        c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting ${c.spec.name}` } }
+        setTimeout(() => { this.startContainer(c); this.report() }, Math.min(10_000, 500 * 2 ** Math.min(c.restartCount, 5)))
+      }
+      this.report()
+    })
+    this.scheduleProbe(c, 1000 * (c.spec.readinessProbe?.initialDelaySeconds ?? 0))
+  }
+
+  private envFor(c: ContainerRun): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...this.ctx.baseEnv }
+    const firstPort = c.spec.ports?.[0]?.containerPort
+    if (firstPort) env.PORT = String(firstPort)
+    env.HOST = this.ip
+    const field = (path: string): string | undefined => {
+      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path)
+      if (m) return (this.pod.metadata as any)[m[1]!]?.[m[2]!]
+      switch (path) {
+        case 'metadata.name': return this.pod.metadata.name
+        case 'metadata.namespace': return this.pod.metadata.namespace
+        case 'metadata.uid': return this.pod.metadata.uid
+        case 'spec.nodeName': return this.pod.spec.nodeName
+        case 'spec.serviceAccountName': return this.pod.spec.serviceAccountName
+        case 'status.podIP': return this.ip
+        case 'status.hostIP': return '127.0.0.1'
+        default: return undefined
+      }
+    }
+    for (const e of (c.spec.env ?? []) as any[]) {
+      if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_: string, v: string) => env[v] ?? `$(${v})`)
+      else if (e.valueFrom?.fieldRef) { const v = field(e.valueFrom.fieldRef.fieldPath); if (v !== undefined) env[e.name] = v }
+      else this.ctx.log(`${this.key}/${c.spec.name}: env ${e.name}: only value and fieldRef are simulated`)
+    }
+    return env
+  }
+
+  // --- readiness -------------------------------------------------------------------------------
+
+  private scheduleProbe(c: ContainerRun, delayMs: number): void {
+    clearTimeout(c.probeTimer)
+    c.probeTimer = setTimeout(() => { this.probeOnce(c).catch(err => this.ctx.log(`${this.key}: probe: ${err}`)) }, delayMs)
+  }
+
+  private async probeOnce(c: ContainerRun): Promise<void> {
+    if (this.stopping || !c.state.running) return
+    const probe = c.spec.readinessProbe ?? {}
+    const ok = await this.check(c, probe)
+    if (this.stopping || !c.state.running) return
+    const threshold = probe.failureThreshold ?? 3
+    if (ok) c.probeFailures = 0
+    else c.probeFailures++
+    const wasReady = c.ready
+    if (ok && !c.ready) c.ready = true
+    if (!ok && c.ready && c.probeFailures >= threshold) c.ready = false
+    if (c.ready !== wasReady) this.report()
+    // Until first ready, probe quickly so tests do not wait a period; then at the pod's own period.
+    this.scheduleProbe(c, c.ready ? 1000 * Math.max(1, probe.periodSeconds ?? 10) : 100)
+  }
+
+  private resolvePort(c: ContainerRun, port: number | string | undefined): number | undefined {
+    if (typeof port === 'number') return port
+    if (typeof port === 'string') {
+      const named = (c.spec.ports ?? []).find((p: any) => p.name === port)?.containerPort
+      return named ?? (Number.isInteger(Number(port)) ? Number(port) : undefined)
+    }
+    return c.spec.ports?.[0]?.containerPort
+  }
+
+  private check(c: ContainerRun, probe: any): Promise<boolean> {
+    const timeoutMs = 1000 * (probe.timeoutSeconds ?? 1)
+    if (probe.httpGet) {
+      const port = this.resolvePort(c, probe.httpGet.port)
+      if (!port) return Promise.resolve(false)
+      return new Promise(resolve => {
+        const req = request({ host: probe.httpGet.host ?? this.ip, port, path: probe.httpGet.path ?? '/', method: 'GET', timeout: timeoutMs }, res => {
+          res.resume()
+          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400)
+        })
+        req.on('timeout', () => req.destroy())
+        req.on('error', () => resolve(false))
+        req.end()
+      })
+    }
+    if (probe.exec) return Promise.resolve(true) // not simulated: a started container counts as ready
+    const port = this.resolvePort(c, probe.tcpSocket?.port)
+    if (!port) return Promise.resolve(true) // no probe and no port: ready once started, as a kubelet does
+    return new Promise(resolve => {
+      const s = connect({ host: this.ip, port, timeout: timeoutMs })
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('timeout', () => { s.destroy(); resolve(false) })
+      s.once('error', () => resolve(false))
+    })
+  }
+
+  // --- status ----------------------------------------------------------------------------------
+
+  /** Coalesces reports: at most one patch in flight and one queued, always with the latest state. */
+  report(): void {
+    if (this.reportQueued) return
+    this.reportQueued = true
+    this.reporting = this.reporting.then(async () => {
+      this.reportQueued = false
+      try {
+        await this.ctx.kube.mergePatch(`/api/v1/namespaces/${this.pod.metadata.namespace}/pods/${this.pod.metadata.name}/status`, { status: this.status() })
+      } catch (err) {
+        if (!(err instanceof KubeError && (err.status === 404 || err.status === 409))) this.ctx.log(`${this.key}: status: ${err}`)
+      }
+    })
+  }
+
+  private status(): Record<string, unknown> {
+    const now = new Date().toISOString()
+    const allReady = this.containers.every(c => c.ready)
+    const started = this.containers.some(c => c.proc)
+    const terminated = this.containers.every(c => c.state.terminated)
+    const policy = this.pod.spec.restartPolicy ?? 'Always'
+    let phase = started ? 'Running' : 'Pending'
+    if (terminated && policy !== 'Always') {
+      phase = this.containers.every(c => (c.state.terminated as any).exitCode === 0) ? 'Succeeded' : 'Failed'
+    }
+    const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now, lastProbeTime: null })
+    return {
+      phase,
+      hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
+      podIP: started ? this.ip : undefined,
+      podIPs: started ? [{ ip: this.ip }] : undefined,
+      startTime: this.startTime,
+      conditions: [
+        cond('PodReadyToStartContainers', true),
+        cond('Initialized', true),
+        cond('ContainersReady', allReady),
+        cond('Ready', allReady),
+        cond('PodScheduled', true),
+      ],
+      containerStatuses: this.containers.map(c => ({
+        name: c.spec.name,
+        image: c.spec.image,
+        imageID: `kiln-sim://${c.spec.image}`,
+        containerID: c.proc?.pid ? `kiln-sim://${c.proc.pid}` : undefined,
+        ready: c.ready,
+        started: !!c.state.running,
+        restartCount: c.restartCount,
+        state: c.state,
+        lastState: c.lastState,
+      })),
+    }
+  }
+}

@@ -1,0 +1,21 @@
+// What every Kubernetes test file does first: decide whether it can run here, and build the
+// control-plane binaries when asked to.
+//
+// By default the tests read the binaries from the cache that test/k8s/controlplane/build.sh fills
+// (~/.cache/kiln-k8s/<version>/bin, or $KILN_K8S_CACHE) and are skipped, with the reason, when they
+// are not there. With KILN_K8S_BUILD=1 and Go installed, beforeAll builds them instead (19
+// minutes measured on a cold Go cache with 2 cores; BUILD_TIMEOUT_MS allows 30).
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildBinaries, testPlan } from './controlplane/binaries.js'
+
+export const plan = testPlan()
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const DEPLOY = join(REPO, 'deploy')
+export const BUILD_TIMEOUT_MS = 30 * 60_000
+
+if (!plan.run) console.warn(`[kiln k8s tests] skipped: ${plan.reason}`)
+
+export async function ensureBinaries(): Promise<void> {
+  if (plan.build) await buildBinaries(line => process.stderr.write(line))
+}
