@@ -47,7 +47,7 @@ export class Executor {
       logger: o.logger,
       runtime: (fs) => this.runtimeOf(fs),
       load: (rec, fs) => this.load(rec, fs),
-      provisionInBackground: (fs) => { this.startProvision(fs, true) },
+      provisionInBackground: (fs) => this.startProvision(fs, true).done,
       provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
     }
   }
@@ -154,10 +154,10 @@ export class Executor {
   }
 
   private startProvision(fs: FunctionState, background: boolean): Provision {
-    const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [] }
+    const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [], done: Promise.resolve() }
     fs.provisions.push(p)
     if (!background) fs.coldStarts++
-    this.strategyOf(fs).provision(fs, this.ctx, background).then(
+    p.done = this.strategyOf(fs).provision(fs, this.ctx, background).then(
       (rec) => {
         fs.provisions.splice(fs.provisions.indexOf(p), 1)
         if (fs.deleted || this.closing) {
@@ -220,8 +220,7 @@ export class Executor {
     if (fs === undefined) {
       fs = new FunctionState(fn)
       this.fns.set(fs.name, fs)
-      const strategy = this.strategyOf(fs)
-      fs.applied = strategy.prepare ? strategy.prepare(fs, this.ctx) : Promise.resolve()
+      fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
       return
     }
     if (fs.update(fn)) fs.applied = this.roll(fs)
@@ -231,7 +230,7 @@ export class Executor {
   /** A new version: make it ready where the strategy keeps instances ready, then drain the old one. */
   private async roll(fs: FunctionState): Promise<void> {
     const version = fs.version
-    await this.strategyOf(fs).prepare?.(fs, this.ctx)
+    await settle(this.strategyOf(fs).reconcile(fs, this.ctx))
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
 
@@ -404,4 +403,9 @@ export class Executor {
     this.unwatch?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
   }
+}
+
+/** Waits for background work without failing on it (failures are logged where they happen). */
+async function settle(work: Promise<void>[]): Promise<void> {
+  await Promise.allSettled(work)
 }

@@ -9,7 +9,7 @@ import { AdaptiveWarm } from './adaptive-warm.js'
 export interface Waiter { resolve(rec: InstanceRecord): void; reject(err: Error): void }
 
 /** One specialization under way; up to `capacity` requests may wait on it instead of starting another. */
-export interface Provision { version: string; capacity: number; waiters: Waiter[] }
+export interface Provision { version: string; capacity: number; waiters: Waiter[]; done: Promise<void> }
 
 /** The fields that change what code runs; a change of any of them rolls the function's instances. */
 export function codeVersion(fn: FunctionResource): string {

@@ -20,7 +20,8 @@ export const dedicatedStrategy: Strategy = {
   maxInstances: (fs) => fs.fn.spec.maxScale ?? 10,
   keepIdle: (fs) => fs.fn.spec.minScale ?? 0,
   reconcile(fs, ctx) {
-    const have = fs.ready().length + ctx.provisioning(fs)
-    for (let n = (fs.fn.spec.minScale ?? 0) - have; n > 0; n--) ctx.provisionInBackground(fs)
+    const started: Promise<void>[] = []
+    for (let n = (fs.fn.spec.minScale ?? 0) - fs.ready().length - ctx.provisioning(fs); n > 0; n--) started.push(ctx.provisionInBackground(fs))
+    return started
   },
 }

@@ -8,5 +8,5 @@ export const poolStrategy: Strategy = {
   provision: specializeFromPool,
   maxInstances: (fs) => fs.fn.spec.maxScale ?? Infinity,
   keepIdle: () => 0,
-  reconcile: () => undefined,
+  reconcile: () => [],
 }

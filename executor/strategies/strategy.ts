@@ -14,8 +14,8 @@ export interface StrategyContext {
   runtime(fs: FunctionState): RuntimeResource
   /** Specializes a generic instance with the function's current version; leaves it generic on failure. */
   load(rec: InstanceRecord, fs: FunctionState): Promise<void>
-  /** Starts a specialization nobody waits for (warm sets, minimum scale). */
-  provisionInBackground(fs: FunctionState): void
+  /** Starts a specialization nobody waits for (warm sets, minimum scale); settles when it is done. */
+  provisionInBackground(fs: FunctionState): Promise<void>
   /** Specializations under way for the function's current version. */
   provisioning(fs: FunctionState): number
 }
@@ -28,10 +28,11 @@ export interface Strategy {
   maxInstances(fs: FunctionState): number
   /** Idle instances the reaper must leave alone. */
   keepIdle(fs: FunctionState): number
-  /** Level-triggered: act on the difference between the spec and the instances (warm set, min scale). */
-  reconcile(fs: FunctionState, ctx: StrategyContext): void
-  /** Before a new version replaces the old: make the new one ready (the warm set), so a deploy returns ready. */
-  prepare?(fs: FunctionState, ctx: StrategyContext): Promise<void>
+  /**
+   * Level-triggered: act on the difference between the spec and the instances (warm set, min scale).
+   * Returns what it started, so a deploy can wait until a new version is warm before it returns.
+   */
+  reconcile(fs: FunctionState, ctx: StrategyContext): Promise<void>[]
 }
 
 /** Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it. */

@@ -1,0 +1,171 @@
+// Executor strategies and reuse policies against real runtime processes.
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+
+const FX = join(import.meta.dirname, '..', '..', 'fixtures', 'executor')
+const V1 = join(FX, 'v1.mjs')
+const V2 = join(FX, 'v2.mjs')
+const SLOW = join(FX, 'slow.mjs')
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('executor strategies and reuse policies', () => {
+  let p: TestPlatform
+  beforeAll(async () => { p = await startTestPlatform({ poolSize: 2, instanceBudget: 40 }) })
+  afterAll(async () => { await p?.stop() })
+
+  const status = async (name: string) => (await p.call(`/v1/functions/${name}`)).json().status
+
+  it('warm: min-warm instances are specialized before deploy returns; the first request specializes nothing', async () => {
+    await p.deploy('warm1', V1, { strategy: 'warm', minWarm: 2 })
+    const before = await status('warm1')
+    expect(before.instances.filter((i: { state: string }) => i.state === 'ready')).toHaveLength(2)
+    expect(before.specializations).toBe(2)
+    const r = await p.call('/fn/warm1')
+    expect(r.status).toBe(200)
+    const after = await status('warm1')
+    expect(after.specializations).toBe(2)
+    expect(after.coldStarts).toBe(0)
+  })
+
+  it('warm: an instance that dies is replaced in the background', async () => {
+    const s = await status('warm1')
+    const victim = s.instances[0]
+    process.kill(victim.pid, 'SIGKILL')
+    await until('the warm set to be whole again', async () => {
+      const now = await status('warm1')
+      const ready = now.instances.filter((i: { state: string; id: string }) => i.state === 'ready' && i.id !== victim.id)
+      return ready.length >= 2
+    })
+  })
+
+  it('warm: a redeploy under concurrent load fails no request and serves no old version after it returns', async () => {
+    await p.deploy('roll', V1, { strategy: 'warm', minWarm: 2 })
+    let deployedAt = Infinity
+    let stop = false
+    const seen: { start: number; status: number; version?: number }[] = []
+    const loop = async () => {
+      while (!stop) {
+        const start = performance.now()
+        const r = await p.call('/fn/roll')
+        seen.push({ start, status: r.status, version: r.status === 200 ? r.json().version : undefined })
+      }
+    }
+    const loops = Array.from({ length: 6 }, loop)
+    await new Promise((r) => setTimeout(r, 300))
+    await p.deploy('roll', V2, { strategy: 'warm', minWarm: 2 })
+    deployedAt = performance.now()
+    await new Promise((r) => setTimeout(r, 300))
+    stop = true
+    await Promise.all(loops)
+    expect(seen.length).toBeGreaterThan(20)
+    expect(seen.filter((s) => s.status !== 200)).toEqual([])
+    expect(seen.filter((s) => s.start > deployedAt && s.version !== 2)).toEqual([])
+    expect(seen.some((s) => s.version === 1)).toBe(true)
+  })
+
+  it('fresh: never reuses an instance', async () => {
+    await p.deploy('fresh1', V1, { reuse: 'fresh' })
+    const ids = []
+    for (let i = 0; i < 3; i++) {
+      const r = await p.call('/fn/fresh1')
+      expect(r.status).toBe(200)
+      ids.push(r.headers['x-kiln-instance'])
+    }
+    expect(new Set(ids).size).toBe(3)
+    expect((await status('fresh1')).specializations).toBe(3)
+  })
+
+  it('recycle: an instance is replaced after max-requests', async () => {
+    await p.deploy('recycle1', V1, { reuse: 'recycle', maxRequests: 2 })
+    const ids = []
+    for (let i = 0; i < 6; i++) ids.push((await p.call('/fn/recycle1')).headers['x-kiln-instance'])
+    expect(ids[0]).toBe(ids[1])
+    expect(ids[2]).toBe(ids[3])
+    expect(ids[4]).toBe(ids[5])
+    expect(new Set(ids).size).toBe(3)
+  })
+
+  it('dedicated: scales on in-flight load up to max-scale, never beyond, and back to min after idle', async () => {
+    await p.deploy('ded', SLOW, { strategy: 'dedicated', minScale: 1, maxScale: 2, concurrency: 1, idleTimeoutMs: 300 })
+    expect((await status('ded')).instances).toHaveLength(1)
+    let maxSeen = 0
+    const watcher = setInterval(async () => {
+      const s = await status('ded')
+      maxSeen = Math.max(maxSeen, s.instances.length)
+    }, 20)
+    const answers = await Promise.all(Array.from({ length: 6 }, () => p.call('/fn/ded?ms=150')))
+    clearInterval(watcher)
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200))
+    expect(new Set(answers.map((a) => a.json().pid)).size).toBe(2)
+    expect(maxSeen).toBeLessThanOrEqual(2)
+    await until('scale back to min 1', async () => (await status('ded')).instances.length === 1)
+  })
+
+  it('dedicated with min-scale 0 scales to zero after idle', async () => {
+    await p.deploy('ded0', V1, { strategy: 'dedicated', minScale: 0, maxScale: 2, idleTimeoutMs: 300 })
+    expect((await p.call('/fn/ded0')).status).toBe(200)
+    expect((await status('ded0')).instances.length).toBe(1)
+    await until('scale to zero', async () => (await status('ded0')).instances.length === 0)
+  })
+
+  it('operators resize a pool live, up and down', async () => {
+    const set = await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 4 }), headers: { 'content-type': 'application/json' } })
+    expect(set.status).toBe(200)
+    await until('4 ready', async () => (await p.call('/v1/pools')).json().find((x: { runtime: string }) => x.runtime === 'node').ready === 4)
+    await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 1 }), headers: { 'content-type': 'application/json' } })
+    await until('1 ready', async () => {
+      const pool = (await p.call('/v1/pools')).json().find((x: { runtime: string }) => x.runtime === 'node')
+      const generic = (await p.call('/v1/instances')).json().filter((i: { state: string; runtime: string }) => i.state === 'generic' && i.runtime === 'node')
+      return pool.ready === 1 && generic.length === 1
+    })
+    const bad = await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: -1 }), headers: { 'content-type': 'application/json' } })
+    expect(bad.status).toBe(400)
+    expect(bad.json().error).toBe('KILN_ERR_VALIDATION')
+  })
+})
+
+describe('instance budget', () => {
+  let p: TestPlatform
+  beforeAll(async () => {
+    p = await startTestPlatform({ poolSize: 1, instanceBudget: 3 })
+    await p.call('/v1/pools/python', { method: 'PUT', body: JSON.stringify({ size: 0 }), headers: { 'content-type': 'application/json' } })
+  })
+  afterAll(async () => { await p?.stop() })
+
+  it('never exceeds the budget: the least recently used idle instance is reclaimed for a new function', async () => {
+    for (const n of ['b1', 'b2', 'b3', 'b4']) await p.deploy(n, V1)
+    let maxLive = 0
+    const watcher = setInterval(() => { maxLive = Math.max(maxLive, p.ctx.fleet.records.size) }, 2)
+    for (const n of ['b1', 'b2', 'b3', 'b4']) expect((await p.call(`/fn/${n}`)).status).toBe(200)
+    clearInterval(watcher)
+    expect(maxLive).toBeLessThanOrEqual(3)
+    const b1 = (await p.call('/v1/functions/b1')).json().status
+    expect(b1.instances).toHaveLength(0) // b1 was the least recently used
+  })
+
+  it('pool: an idle clean instance is unloaded and returned to a generic pool with room, not killed', async () => {
+    // With the budget full, the pool cannot boot its refill, so it has room when the instance comes back.
+    await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 3 }), headers: { 'content-type': 'application/json' } })
+    await p.deploy('returns', V1, { idleTimeoutMs: 300 })
+    const r = await p.call('/fn/returns')
+    expect(r.status).toBe(200)
+    const id = r.headers['x-kiln-instance']
+    await until('the instance to go back to the pool', async () => (await p.call('/v1/functions/returns')).json().status.returnedToPool >= 1)
+    const again = (await p.call('/v1/instances')).json().find((i: { id: string }) => i.id === id)
+    expect(again?.state).toBe('generic')
+    expect(again?.function).toBeUndefined()
+    // And it serves another function after being specialized again.
+    await p.deploy('reuser', V2, {})
+    expect((await p.call('/fn/reuser')).json().version).toBe(2)
+  })
+})
