@@ -37,10 +37,30 @@ export interface Instance {
 export type LogStream = 'stdout' | 'stderr'
 export type LogSink = (instanceId: string, stream: LogStream, line: string) => void
 
+/** Counters of one instance, from its cgroup (or /proc where cgroups are not writable). */
+export interface InstanceSample {
+  at: number
+  cpuUsageUsec: number
+  throttledUsec: number
+  nrPeriods: number
+  nrThrottled: number
+  memoryBytes: number
+  memoryLimitBytes?: number
+  pids: number
+  cpuPressureSomeAvg10?: number
+  oomKills: number
+}
+
 export interface ClusterBackend {
   readonly name: string
   start(spec: InstanceSpec): Promise<Instance>
   stop(id: string, graceMs?: number): Promise<void>
   list(): Instance[]
   close(): Promise<void>
+  /** Applies a function's limits to a running instance (null: back to unlimited, for a generic pool). */
+  setLimits?(id: string, limits: InstanceLimits | null): Promise<void>
+  /** The instance's current counters; undefined when it is gone. */
+  sample?(id: string): Promise<InstanceSample | undefined>
+  /** The limits the kernel enforces for the instance, read back from its cgroup. */
+  readLimits?(id: string): Promise<InstanceLimits | undefined>
 }

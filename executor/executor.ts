@@ -11,7 +11,9 @@ import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
-import { FunctionState, type Provision, type Waiter } from './function-state.js'
+import { FunctionState, type Isolation, type Provision, type Waiter } from './function-state.js'
+import { parseBytes } from '../core/quantity.js'
+import type { InstanceLimits } from '../cluster/backend.js'
 import { specialize, unload } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
@@ -30,6 +32,8 @@ export interface ExecutorOptions {
   pools: PoolManager
   logger: Logger
   idleTimeoutMs: number
+  onIsolation?(fs: FunctionState, iso: Isolation): void
+  onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
 }
 
 export class Executor {
@@ -197,6 +201,8 @@ export class Executor {
     rec.fn = fs.name
     fs.loading.add(rec)
     try {
+      // The function's limits hold from the moment its code loads.
+      await this.o.fleet.backend.setLimits?.(rec.id, instanceLimits(fn))
       const codePath = await this.o.packages.unpacked(fn.spec.package.sha256)
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), codePath })
     } catch (e) {
@@ -230,7 +236,11 @@ export class Executor {
   /** A new version: make it ready where the strategy keeps instances ready, then drain the old one. */
   private async roll(fs: FunctionState): Promise<void> {
     const version = fs.version
-    await settle(this.strategyOf(fs).reconcile(fs, this.ctx))
+    const work = this.strategyOf(fs).reconcile(fs, this.ctx)
+    // A function in use keeps one instance ready across the roll (pool strategy too), so requests
+    // arriving meanwhile wait for a new instance rather than fail.
+    if (work.length === 0 && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
+    await settle(work)
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
 
@@ -241,6 +251,32 @@ export class Executor {
     this.fns.delete(name)
     fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
     for (const r of [...fs.instances]) this.drain(r, fs)
+  }
+
+  /**
+   * Moves a function onto isolated nodes: new instances carry the isolation toleration and selector;
+   * the old ones drain (no new requests, in-flight ones finish, then stop). Resolves when moved.
+   */
+  isolate(name: string, iso: Isolation): Promise<void> {
+    const fs = this.fns.get(name)
+    if (!fs) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+    if (fs.isolation) return fs.applied
+    fs.setIsolation(iso)
+    this.o.onIsolation?.(fs, iso)
+    fs.applied = this.roll(fs)
+    return fs.applied
+  }
+
+  /** Lets an isolated function back onto general nodes, the same way. */
+  releaseIsolation(name: string, by: 'monitor' | 'operator'): Promise<void> {
+    const fs = this.fns.get(name)
+    if (!fs) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+    if (!fs.isolation) return fs.applied
+    const was = fs.isolation
+    fs.setIsolation(undefined)
+    this.o.onRelease?.(fs, was, by)
+    fs.applied = this.roll(fs)
+    return fs.applied
   }
 
   /** Settles when the function's latest spec has been applied (old version out of service). */
@@ -272,7 +308,8 @@ export class Executor {
       void this.o.fleet.retire(rec)
       return
     }
-    void unload(rec).then((clean) => {
+    void unload(rec).then(async (clean) => {
+      if (clean) clean = await this.o.fleet.backend.setLimits?.(rec.id, null).then(() => true, () => false) ?? true
       if (clean && rec.state === 'draining' && !this.closing) {
         rec.state = 'generic'
         rec.fn = undefined
@@ -358,7 +395,7 @@ export class Executor {
     }
     const generic = this.o.pools.idleGeneric()[0]
     if (generic) {
-      this.o.pools.pool(generic.runtime)?.forget(generic)
+      this.o.pools.owner(generic)?.forget(generic)
       return this.o.fleet.retire(generic, 200)
     }
     return undefined
@@ -394,6 +431,7 @@ export class Executor {
       queued: fs.queue.length, specializing: fs.provisions.length,
       instances: [...fs.instances.map((r) => r.describe(now)), ...[...fs.loading].map((r) => ({ ...r.describe(now), state: 'warming' }))],
       ...(fs.adaptive ? { adaptive: fs.adaptive.describe(now) } : {}),
+      ...(fs.isolation ? { isolation: { reason: fs.isolation.reason, by: fs.isolation.by, since: new Date(fs.isolation.at).toISOString(), evidence: fs.isolation.evidence } } : {}),
     }
   }
 
@@ -408,4 +446,11 @@ export class Executor {
 /** Waits for background work without failing on it (failures are logged where they happen). */
 async function settle(work: Promise<void>[]): Promise<void> {
   await Promise.allSettled(work)
+}
+
+/** A function's resources as kernel limits. */
+export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
+  const r = fn.spec.resources
+  if (!r) return null
+  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
 }

@@ -18,6 +18,13 @@ export function codeVersion(fn: FunctionResource): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12)
 }
 
+export interface Isolation { reason: string; evidence: Record<string, unknown>; at: number; by: 'monitor' | 'operator' }
+
+const ISOLATED_PLACEMENT = {
+  tolerations: [{ key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' as const }],
+  nodeSelector: { 'kiln.dev/pool': 'isolated' },
+}
+
 export class FunctionState {
   fn!: FunctionResource
   version = ''
@@ -38,6 +45,12 @@ export class FunctionState {
   adaptiveWarm: number | undefined
   /** For `minWarm: auto`: the inter-arrival policy that sets `adaptiveWarm`. */
   adaptive: AdaptiveWarm | undefined
+  /** Set while the function is isolated: its instances go to isolated nodes only. */
+  isolation: Isolation | undefined
+  /** Consecutive abnormal load samples (the monitor's window). */
+  noisyStreak = 0
+  /** The last out-of-range sample, shown while the streak builds. */
+  lastEvidence: Record<string, unknown> | undefined
   /** Instances being specialized for this function (shown as `warming`). */
   readonly loading = new Set<InstanceRecord>()
   /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
@@ -59,10 +72,27 @@ export class FunctionState {
     this.concurrency = this.reuse === 'fresh' ? 1 : (fn.spec.concurrency ?? FUNCTION_DEFAULTS.concurrency)
     if (fn.spec.minWarm === 'auto') this.adaptive ??= new AdaptiveWarm()
     else this.adaptive = undefined
-    const v = codeVersion(fn)
+    return this.refreshVersion()
+  }
+
+  /** The version also names the placement, so a move to isolated nodes rolls like a deploy does. */
+  private refreshVersion(): boolean {
+    const v = codeVersion(this.fn) + (this.isolation ? '-isolated' : '')
     const changed = v !== this.version
     this.version = v
     return changed
+  }
+
+  setIsolation(iso: Isolation | undefined): boolean {
+    this.isolation = iso
+    this.noisyStreak = 0
+    return this.refreshVersion()
+  }
+
+  /** Where the function's instances may run: its own selector and tolerations, or isolated nodes. */
+  placement(): { nodeSelector?: Record<string, string>; tolerations?: { key: string; value?: string; effect?: string }[] } {
+    if (this.isolation) return ISOLATED_PLACEMENT
+    return { nodeSelector: this.fn.spec.nodeSelector, tolerations: this.fn.spec.tolerations }
   }
 
   ready(): InstanceRecord[] {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { RuntimeResource } from '../core/types.js'
 import type { Fleet } from './fleet.js'
 import type { InstanceRecord } from './instance.js'
+import type { PlacementRequest } from './placement.js'
 
 export interface PoolStats { runtime: string; placement: string; target: number; ready: number; booting: number }
 
@@ -19,6 +20,7 @@ export class GenericPool {
     private readonly fleet: Fleet,
     private readonly logger: Logger,
     readonly placement = 'default',
+    private readonly placementReq: PlacementRequest = {},
   ) {}
 
   /** A ready generic instance, or undefined; never waits. */
@@ -31,7 +33,7 @@ export class GenericPool {
 
   /** A ready generic instance, booting one on the spot when the pool is empty (a cold start). */
   async takeOrBoot(): Promise<InstanceRecord> {
-    return this.take() ?? this.fleet.boot({ runtime: this.runtime, reclaim: true, urgent: true })
+    return this.take() ?? this.fleet.boot({ ...this.placementReq, runtime: this.runtime, reclaim: true, urgent: true })
   }
 
   /** Puts back an instance that is generic again (unloaded and reported clean). */
@@ -66,7 +68,7 @@ export class GenericPool {
     while (this.ready.length + this.booting < this.target) {
       if (!this.fleet.budget.free) return
       this.booting++
-      this.fleet.boot({ runtime: this.runtime, reclaim: false }).then(
+      this.fleet.boot({ ...this.placementReq, runtime: this.runtime, reclaim: false }).then(
         (rec) => {
           this.booting--
           this.failures = 0

@@ -15,6 +15,8 @@ export class InstanceRecord {
   specializedAt = 0
   /** Set when the platform itself decided to stop it (so its exit is not reported as a crash). */
   retiring = false
+  /** Latest load computed by the monitor from the instance's counters. */
+  load: { cpuCores: number; throttleRatio: number; memoryBytes: number } | undefined
   readonly client: Pool
 
   constructor(readonly inst: Instance, readonly runtime: string) {
@@ -30,6 +32,7 @@ export class InstanceRecord {
       id: this.id, runtime: this.runtime, node: this.node, state, function: this.fn, version: this.version,
       inflight: this.inflight, requests: this.requests, ageMs: now - this.inst.startedAt, idleMs: now - this.lastUsed,
       pid: this.inst.pid, url: this.inst.url, bootMs: Math.round(this.inst.bootMs * 100) / 100,
+      ...(this.load ? { cpuCores: Math.round(this.load.cpuCores * 1000) / 1000, memoryBytes: this.load.memoryBytes, throttleRatio: Math.round(this.load.throttleRatio * 1000) / 1000 } : {}),
     }
   }
 }

@@ -6,9 +6,12 @@ import type { RuntimeResource } from '../core/types.js'
 import type { Fleet } from './fleet.js'
 import { GenericPool, type PoolStats } from './generic-pool.js'
 import type { InstanceRecord } from './instance.js'
+import { placementKey, type PlacementRequest } from './placement.js'
 
 export class PoolManager {
   private readonly pools = new Map<string, GenericPool>()
+  /** Pools for non-default placements (isolated nodes, node selectors), made when a function needs one. */
+  private readonly placed = new Map<string, GenericPool>()
   private timer: NodeJS.Timeout | undefined
   private unwatch: (() => void) | undefined
 
@@ -25,9 +28,9 @@ export class PoolManager {
       if (ev.type === 'put') this.apply(ev.object)
       else void this.pools.get(ev.object.metadata.name)?.drain().then(() => this.pools.delete(ev.object.metadata.name))
     })
-    this.fleet.on('gone', (rec) => this.pools.get(rec.runtime)?.forget(rec))
+    this.fleet.on('gone', (rec) => { for (const p of this.all()) if (p.runtime.metadata.name === rec.runtime) p.forget(rec) })
     this.timer = setInterval(() => {
-      for (const p of this.pools.values()) { p.resetFailures(); p.reconcile() }
+      for (const p of this.all()) { p.resetFailures(); p.reconcile() }
     }, 2000)
     this.timer.unref()
   }
@@ -50,18 +53,45 @@ export class PoolManager {
     return this.pools.get(runtime)
   }
 
+  /**
+   * The pool for a runtime on a placement: the runtime's own pool for the default placement, else a
+   * small pool (one instance, or none when the runtime's pool is sized 0) kept on the matching nodes.
+   */
+  poolFor(runtime: string, placement: PlacementRequest): GenericPool | undefined {
+    const key = placementKey(placement)
+    const base = this.pools.get(runtime)
+    if (key === 'default' || !base) return base
+    const id = `${runtime}|${key}`
+    let p = this.placed.get(id)
+    if (!p) {
+      p = new GenericPool(base.runtime, Math.min(1, base.target), this.fleet, this.logger, key, placement)
+      this.placed.set(id, p)
+      p.reconcile()
+    }
+    return p
+  }
+
+  private all(): GenericPool[] {
+    return [...this.pools.values(), ...this.placed.values()]
+  }
+
   /** Ready generic instances across pools, oldest first; used by the budget reclaimer. */
   idleGeneric(): InstanceRecord[] {
-    return [...this.pools.values()].flatMap((p) => p.idle())
+    return this.all().flatMap((p) => p.idle())
+  }
+
+  /** The pool holding an idle generic instance, if any. */
+  owner(rec: InstanceRecord): GenericPool | undefined {
+    return this.all().find((p) => p.idle().includes(rec))
   }
 
   stats(): PoolStats[] {
-    return [...this.pools.values()].map((p) => p.stats())
+    return this.all().map((p) => p.stats())
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.unwatch?.()
-    await Promise.all([...this.pools.values()].map((p) => p.drain()))
+    await Promise.all(this.all().map((p) => p.drain()))
   }
 }

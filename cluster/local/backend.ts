@@ -1,19 +1,22 @@
 // The embedded cluster: instances are child processes of `kiln up`, each in its own cgroup beneath
 // its virtual node's cgroup (when the host lets us write cgroups).
 import type { Logger } from 'pino'
-import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSpec, LogSink } from '../backend.js'
+import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSample, InstanceSpec, LogSink } from '../backend.js'
 import { describeExit, spawnRuntime, type SpawnedProcess, type Wrapper } from './spawn.js'
 
 /** What the local backend needs of a cgroup driver (cluster/local/cgroups implements it). */
 export interface CgroupGroupPort {
   readonly path: string
-  sample(): Promise<{ oomKills: number }>
+  sample(): Promise<InstanceSample>
+  setLimits(l: { cpu?: number; memoryBytes?: number; pids?: number }): Promise<void>
+  readLimits(): Promise<{ cpu?: number; memoryBytes?: number; pids?: number }>
   remove(): Promise<void>
 }
 export interface CgroupsPort {
   readonly mode: 'v2' | 'v1' | 'none'
   group(path: string, limits?: { cpu?: number; memoryBytes?: number; pids?: number }): Promise<CgroupGroupPort>
   wrap(group: CgroupGroupPort | null, argv: string[]): Wrapper
+  sampleProcess?(pid: number): Promise<InstanceSample>
 }
 
 interface LocalInstance extends Instance {
@@ -89,6 +92,29 @@ export class LocalBackend implements ClusterBackend {
 
   list(): Instance[] {
     return [...this.instances.values()]
+  }
+
+  async setLimits(id: string, limits: InstanceLimits | null): Promise<void> {
+    const group = this.instances.get(id)?.group
+    if (!group) return
+    // Infinity lifts a limit: an instance going back to a generic pool carries no function's limits.
+    await group.setLimits({ cpu: limits?.cpu ?? Infinity, memoryBytes: limits?.memoryBytes ?? Infinity, pids: limits?.pids ?? Infinity })
+  }
+
+  async sample(id: string): Promise<InstanceSample | undefined> {
+    const inst = this.instances.get(id)
+    if (!inst) return undefined
+    try {
+      if (inst.group) return await inst.group.sample()
+      return await this.opts.cgroups?.sampleProcess?.(inst.pid)
+    } catch {
+      return undefined
+    }
+  }
+
+  async readLimits(id: string): Promise<InstanceLimits | undefined> {
+    const group = this.instances.get(id)?.group
+    return group ? group.readLimits() : undefined
   }
 
   async close(): Promise<void> {

@@ -6,9 +6,7 @@ import type { Strategy } from './strategy.js'
 export const dedicatedStrategy: Strategy = {
   name: 'dedicated',
   async provision(fs, ctx, background) {
-    const rec = await ctx.fleet.boot({
-      runtime: ctx.runtime(fs), reclaim: !background, urgent: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
-    })
+    const rec = await ctx.fleet.boot({ ...fs.placement(), runtime: ctx.runtime(fs), reclaim: !background, urgent: !background })
     try {
       await ctx.load(rec, fs)
     } catch (e) {

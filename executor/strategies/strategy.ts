@@ -38,10 +38,9 @@ export interface Strategy {
 /** Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it. */
 export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext, background: boolean): Promise<InstanceRecord> {
   const runtime = ctx.runtime(fs)
-  const pool = placementIsDefault(fs) ? ctx.pools.pool(runtime.metadata.name) : undefined
-  const rec = (pool?.take()) ?? (await ctx.fleet.boot({
-    runtime, reclaim: !background, urgent: !background, nodeSelector: fs.fn.spec.nodeSelector, tolerations: fs.fn.spec.tolerations,
-  }))
+  const placement = fs.placement()
+  const pool = ctx.pools.poolFor(runtime.metadata.name, placement)
+  const rec = (pool?.take()) ?? (await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background }))
   try {
     await ctx.load(rec, fs)
   } catch (e) {
@@ -50,9 +49,4 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
     throw e
   }
   return rec
-}
-
-export function placementIsDefault(fs: FunctionState): boolean {
-  const s = fs.fn.spec
-  return !(s.nodeSelector && Object.keys(s.nodeSelector).length) && !(s.tolerations && s.tolerations.length)
 }
