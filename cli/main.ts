@@ -3,9 +3,12 @@
 import { Command, CommanderError } from 'commander'
 import { CliError, EXIT, serverUrl } from './client.js'
 import { registerFn } from './commands/fn.js'
+import { registerOps } from './commands/ops.js'
 import { registerRoute } from './commands/route.js'
 import { registerRuntime } from './commands/runtime.js'
 import { registerUp } from './commands/up.js'
+import { registerWf } from './commands/wf.js'
+import { registerServe } from './serve/commands.js'
 import type { Globals } from './globals.js'
 import type { Format } from './output.js'
 
@@ -26,8 +29,11 @@ const globals: Globals = {
 
 registerUp(program)
 registerFn(program, globals)
+registerOps(program, globals)
 registerRoute(program, globals)
 registerRuntime(program, globals)
+registerWf(program, globals)
+registerServe(program)
 
 function report(e: unknown): number {
   if (e instanceof CliError) {

@@ -3,14 +3,20 @@ import type { FastifyInstance } from 'fastify'
 import type { ControlContext } from './context.js'
 import { installErrorHandler } from './errors.js'
 import { functionRoutes } from './functions.js'
+import { isolationRoutes } from './isolation.js'
 import { packageRoutes } from './packages.js'
 import { runtimeRoutes } from './runtimes.js'
 import { triggerRoutes } from './triggers.js'
+import { executionRoutes } from './executions.js'
+import { workflowRoutes } from './workflows.js'
 
 export async function controlApi(app: FastifyInstance, c: ControlContext): Promise<void> {
   installErrorHandler(app)
   await functionRoutes(app, c)
+  await isolationRoutes(app, c)
   await runtimeRoutes(app, c)
   await triggerRoutes(app, c)
   await packageRoutes(app, c)
+  await workflowRoutes(app, c)
+  await executionRoutes(app, c)
 }

@@ -1,4 +1,7 @@
 import type { Logger } from 'pino'
+import type { NodeConfig } from '../core/config.js'
+import type { EventLog } from '../core/events.js'
+import type { Metrics } from '../core/metrics.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../core/types.js'
@@ -7,6 +10,8 @@ import type { FunctionLogs } from '../executor/function-logs.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { PoolManager } from '../poolmgr/manager.js'
 import type { RouteTable } from '../router/routes.js'
+import type { WorkflowEngine } from '../workflows/engine.js'
+import type { WorkflowCatalog } from '../workflows/platform/catalog.js'
 
 /** What the control API handlers work with. */
 export interface ControlContext {
@@ -21,4 +26,10 @@ export interface ControlContext {
   logs: FunctionLogs
   logger: Logger
   maxPackageBytes: number
+  events: EventLog
+  metrics: Metrics
+  nodes: NodeConfig[]
+  cgroups: { mode: string; reason?: string }
+  workflows: WorkflowCatalog
+  engine: WorkflowEngine
 }

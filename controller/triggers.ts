@@ -26,6 +26,7 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
     if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /healthz, /metrics)`)
     if (t.spec.function && !c.functions.get(t.spec.function)) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"`)
+    if (t.spec.workflow && !c.workflows.store.get(t.spec.workflow)) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}" (see \`kiln wf list\`)`)
     if (c.routes.conflicts(t)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `a route for ${t.spec.method} ${t.spec.path} already exists`)
     return reply.status(201).send(await c.triggers.create(t))
   })

@@ -15,7 +15,8 @@ export interface NodeConfig {
 }
 
 export interface LoadLimitsConfig {
-  cpuShare: number        // fraction of the instance's cpu limit (or of one core without a limit) considered normal
+  cpuShare: number        // fraction of the instance's cpu limit considered normal
+  cpuCores: number        // cores considered normal for a function without a cpu limit
   memoryShare: number     // fraction of the memory limit considered normal
   throttleRatio: number   // nr_throttled / nr_periods above which a sample is abnormal
   window: number          // consecutive abnormal samples before a function is marked noisy
@@ -59,7 +60,7 @@ export function defaultConfig(): KilnConfig {
     cgroups: 'auto',
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
-    loadLimits: { cpuShare: 0.9, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    loadLimits: { cpuShare: 0.9, cpuCores: 0.5, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
   }
 }
 

@@ -33,6 +33,15 @@ export const ERRORS = {
   KILN_ERR_QUEUE_FULL: { status: 503, message: 'the function queue is full', hint: 'retry after the Retry-After delay' },
   KILN_ERR_SHUTTING_DOWN: { status: 503, message: 'the platform is shutting down' },
   KILN_ERR_FUNCTION_TIMEOUT: { status: 504, message: 'the function did not answer within its timeout', hint: 'raise --timeout or make the function faster' },
+  // Workflows (workflows/errors.ts reuses these entries).
+  KILN_ERR_WORKFLOW_INPUT: { status: 400, message: 'workflow input does not match its schema', hint: "send an input that matches the workflow's input schema" },
+  KILN_ERR_CONFLICT: { status: 409, message: 'execution state conflict', hint: 'the execution already exists or already finished' },
+  KILN_ERR_EXPRESSION: { status: 422, message: 'a workflow expression failed', hint: 'check the expression named in the message against the data it reads' },
+  KILN_ERR_CANCELLED: { status: 499, message: 'cancelled', hint: "another task of the execution failed first, or it was cancelled; see the execution's error" },
+  KILN_ERR_TASK_FAILED: { status: 502, message: 'a workflow task failed', hint: "see the task's error with `kiln wf get EXECUTION_ID`" },
+  KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
+  KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
+  KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

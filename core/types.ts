@@ -86,6 +86,8 @@ function resource<K extends string, S extends TSchema>(kind: K, spec: S) {
 export const FunctionResource = resource('Function', FunctionSpec)
 export const RuntimeResource = resource('Runtime', RuntimeSpec)
 export const HTTPTriggerResource = resource('HTTPTrigger', HTTPTriggerSpec)
+/** The spec is the workflow document; workflows/spec.ts (parseWorkflow) checks its structure. */
+export const WorkflowResource = resource('Workflow', Type.Record(Type.String(), Type.Unknown()))
 
 export type FunctionSpec = Static<typeof FunctionSpec>
 export type RuntimeSpec = Static<typeof RuntimeSpec>
@@ -94,6 +96,7 @@ export type Metadata = Static<typeof Metadata>
 export type FunctionResource = Static<typeof FunctionResource>
 export type RuntimeResource = Static<typeof RuntimeResource>
 export type HTTPTriggerResource = Static<typeof HTTPTriggerResource>
+export type WorkflowResource = Static<typeof WorkflowResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 

@@ -11,9 +11,10 @@ import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
-import { FunctionState, type Isolation, type Provision, type Waiter } from './function-state.js'
-import { parseBytes } from '../core/quantity.js'
-import type { InstanceLimits } from '../cluster/backend.js'
+import { FunctionState, instanceLimits, type Isolation, type Provision, type Waiter } from './function-state.js'
+import { describeFunction } from './describe.js'
+import { idleToReap } from './reaper.js'
+import { reclaimOne } from './reclaim.js'
 import { specialize, unload } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
@@ -60,7 +61,7 @@ export class Executor {
     for (const fn of this.o.functions.list()) this.apply(fn)
     this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(ev.object.metadata.name)))
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
-    this.o.fleet.budget.setReclaimer(() => this.reclaimOne())
+    this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
   }
@@ -223,12 +224,15 @@ export class Executor {
 
   private apply(fn: FunctionResource): void {
     let fs = this.fns.get(fn.metadata.name)
+    const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
     if (fs === undefined) {
       fs = new FunctionState(fn)
+      fs.rootPath = rootPath
       this.fns.set(fs.name, fs)
       fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
       return
     }
+    fs.rootPath = rootPath
     if (fs.update(fn)) fs.applied = this.roll(fs)
     else this.strategyOf(fs).reconcile(fs, this.ctx)
   }
@@ -360,45 +364,10 @@ export class Executor {
     const now = Date.now()
     for (const fs of this.fns.values()) {
       const strategy = this.strategyOf(fs)
-      let idleTimeout = fs.fn.spec.idleTimeoutMs ?? this.o.idleTimeoutMs
-      const idle = fs.idleReady().sort((a, b) => b.lastUsed - a.lastUsed)
-      if (fs.adaptive !== undefined) {
-        fs.adaptive.idleWarmMs += idle.length * (now - (fs.lastTickAt || now))
-        fs.adaptiveWarm = fs.adaptive.desired(now)
-        // The policy decides what stays warm: extra idle instances go at once.
-        idleTimeout = 0
-      }
-      fs.lastTickAt = now
-      // The most recently used stay; the reaper takes the idle tail beyond what the strategy keeps.
-      for (const rec of idle.slice(strategy.keepIdle(fs))) {
-        if (now - rec.lastUsed >= idleTimeout) this.drain(rec, fs)
-      }
+      for (const rec of idleToReap(fs, strategy, now, this.o.idleTimeoutMs)) this.drain(rec, fs)
       if (fs.reuse === 'recycle') for (const rec of fs.ready()) if (rec.inflight === 0 && this.expired(rec, fs)) this.drain(rec, fs)
       strategy.reconcile(fs, this.ctx)
     }
-  }
-
-  /** Frees one place in the instance budget: the least recently used idle instance, then a pooled generic one. */
-  private reclaimOne(): Promise<void> | undefined {
-    let victim: InstanceRecord | undefined
-    let owner: FunctionState | undefined
-    for (const fs of this.fns.values()) {
-      for (const r of fs.instances) {
-        if (r.state === 'ready' && r.inflight === 0 && (victim === undefined || r.lastUsed < victim.lastUsed)) { victim = r; owner = fs }
-      }
-    }
-    if (victim && owner) {
-      victim.state = 'draining'
-      owner.remove(victim)
-      this.o.logger.info({ instance: victim.id, function: owner.name }, 'reclaimed idle instance for the instance budget')
-      return this.o.fleet.retire(victim, 200)
-    }
-    const generic = this.o.pools.idleGeneric()[0]
-    if (generic) {
-      this.o.pools.owner(generic)?.forget(generic)
-      return this.o.fleet.retire(generic, 200)
-    }
-    return undefined
   }
 
   // ---- views ----
@@ -423,16 +392,7 @@ export class Executor {
 
   describe(name: string): Record<string, unknown> | undefined {
     const fs = this.fns.get(name)
-    if (!fs) return undefined
-    const now = Date.now()
-    return {
-      strategy: fs.strategy, reuse: fs.reuse, version: fs.version, concurrency: fs.concurrency,
-      requests: fs.requests, specializations: fs.specializations, coldStarts: fs.coldStarts, returnedToPool: fs.returned,
-      queued: fs.queue.length, specializing: fs.provisions.length,
-      instances: [...fs.instances.map((r) => r.describe(now)), ...[...fs.loading].map((r) => ({ ...r.describe(now), state: 'warming' }))],
-      ...(fs.adaptive ? { adaptive: fs.adaptive.describe(now) } : {}),
-      ...(fs.isolation ? { isolation: { reason: fs.isolation.reason, by: fs.isolation.by, since: new Date(fs.isolation.at).toISOString(), evidence: fs.isolation.evidence } } : {}),
-    }
+    return fs ? describeFunction(fs, Date.now()) : undefined
   }
 
   async close(): Promise<void> {
@@ -448,9 +408,3 @@ async function settle(work: Promise<void>[]): Promise<void> {
   await Promise.allSettled(work)
 }
 
-/** A function's resources as kernel limits. */
-export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
-  const r = fn.spec.resources
-  if (!r) return null
-  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
-}

@@ -1,7 +1,9 @@
 // What the executor knows of one function: its spec, the instances specialized with it, the
 // specializations under way (which concurrent first requests share), and the requests waiting for a slot.
 import { createHash } from 'node:crypto'
+import type { InstanceLimits } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
+import { parseBytes } from '../core/quantity.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
@@ -41,6 +43,8 @@ export class FunctionState {
   lastTickAt = 0
   lastRequestAt = 0
   deleted = false
+  /** Its runtime speaks Fission's protocol: every invocation goes to `/` (query kept). */
+  rootPath = false
   /** For `minWarm: auto`: how many instances the adaptive policy wants warm now. */
   adaptiveWarm: number | undefined
   /** For `minWarm: auto`: the inter-arrival policy that sets `adaptiveWarm`. */
@@ -112,4 +116,11 @@ export class FunctionState {
     for (const w of this.queue.splice(0)) w.reject(err)
     for (const p of this.provisions) for (const w of p.waiters.splice(0)) w.reject(err)
   }
+}
+
+/** A function's resources as kernel limits. */
+export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
+  const r = fn.spec.resources
+  if (!r) return null
+  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
 }

@@ -35,8 +35,11 @@ export function loadBetween(p: InstanceSample, s: InstanceSample): InstanceLoad 
 /** Why a sample is outside the function's normal range, or undefined when it is inside. */
 export function abnormal(load: InstanceLoad, fs: FunctionState, limits: LoadLimitsConfig, baseline: Baseline | undefined): string | undefined {
   const res = fs.fn.spec.resources
-  const cpuLimit = res?.cpu ?? 1
-  if (load.cpuCores > limits.cpuShare * cpuLimit) return `cpu ${load.cpuCores.toFixed(2)} cores, over ${Math.round(limits.cpuShare * 100)}% of its ${cpuLimit} core limit`
+  if (res?.cpu !== undefined) {
+    if (load.cpuCores > limits.cpuShare * res.cpu) return `cpu ${load.cpuCores.toFixed(2)} cores, over ${Math.round(limits.cpuShare * 100)}% of its ${res.cpu} core limit`
+  } else if (load.cpuCores > limits.cpuCores) {
+    return `cpu ${load.cpuCores.toFixed(2)} cores without a cpu limit (normal: under ${limits.cpuCores})`
+  }
   if (load.throttleRatio > limits.throttleRatio) return `throttled in ${Math.round(load.throttleRatio * 100)}% of cpu periods (normal: under ${Math.round(limits.throttleRatio * 100)}%)`
   const memLimit = res?.memory ? parseBytes(res.memory) : undefined
   const share = load.memoryShare ?? (memLimit ? load.memoryBytes / memLimit : undefined)

@@ -50,6 +50,11 @@ export async function routerPlugin(app: FastifyInstance, o: RouterOptions): Prom
       req.resume()
       return
     }
+    if (fs.rootPath) {
+      // Fission environment servers answer only on `/`; keep the query, as Fission's router does.
+      const q = path.indexOf('?')
+      path = q < 0 ? '/' : '/' + path.slice(q)
+    }
     const go = (rec: InstanceRecord) => forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {

@@ -1,38 +1,27 @@
-// The workflow engine's errors, declared once with their HTTP status and what the user should do next.
-// These codes belong in the platform's catalogue (core/errors.ts) once it exists; they are declared here
-// in the same shape so the controller, router and CLI can map them by code.
+// The workflow engine's errors. Their codes live in the platform's catalogue (core/errors.ts) with
+// every other Kiln error; a WorkflowError is a KilnError, so the controller, router and CLI map it by
+// code like any other failure.
+import { ERRORS, KilnError, type ErrorDef } from '../core/errors.js'
 
-export interface ErrorEntry {
-  status: number
-  message: string
-  hint: string
-}
+const WORKFLOW_CODES = [
+  'KILN_ERR_VALIDATION', 'KILN_ERR_WORKFLOW_NOT_FOUND', 'KILN_ERR_EXECUTION_NOT_FOUND', 'KILN_ERR_WORKFLOW_INPUT',
+  'KILN_ERR_EXPRESSION', 'KILN_ERR_TASK_TIMEOUT', 'KILN_ERR_WORKFLOW_DEPTH', 'KILN_ERR_CANCELLED',
+  'KILN_ERR_ENGINE_CLOSED', 'KILN_ERR_CONFLICT', 'KILN_ERR_TASK_FAILED',
+] as const
 
-export const WORKFLOW_ERRORS = {
-  KILN_ERR_VALIDATION: { status: 400, message: 'invalid workflow', hint: 'fix the field named in the message and deploy again' },
-  KILN_ERR_WORKFLOW_NOT_FOUND: { status: 404, message: 'workflow not found', hint: 'deploy the workflow first (kiln wf list shows what exists)' },
-  KILN_ERR_EXECUTION_NOT_FOUND: { status: 404, message: 'execution not found', hint: 'check the execution id' },
-  KILN_ERR_WORKFLOW_INPUT: { status: 400, message: 'workflow input does not match its schema', hint: 'send an input that matches the workflow\'s input schema' },
-  KILN_ERR_EXPRESSION: { status: 422, message: 'expression failed', hint: 'check the expression named in the message against the data it reads' },
-  KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'task timed out', hint: 'raise the task\'s timeout or make the function faster' },
-  KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
-  KILN_ERR_CANCELLED: { status: 499, message: 'cancelled', hint: 'another task of the execution failed first; see the execution\'s error' },
-  KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'workflow engine closed', hint: 'the execution stays unfinished and is resumed when the engine starts again' },
-  KILN_ERR_CONFLICT: { status: 409, message: 'execution state conflict', hint: 'the execution already exists or already finished' },
-  KILN_ERR_TASK_FAILED: { status: 502, message: 'task failed', hint: 'see the task\'s error in the execution record' },
-} as const satisfies Record<string, ErrorEntry>
+export type WorkflowErrorCode = (typeof WORKFLOW_CODES)[number]
+export type ErrorEntry = ErrorDef
 
-export type WorkflowErrorCode = keyof typeof WORKFLOW_ERRORS
+/** The catalogue entries the engine raises (a view of core/errors.ts, not a second catalogue). */
+export const WORKFLOW_ERRORS = Object.fromEntries(WORKFLOW_CODES.map((c) => [c, ERRORS[c]])) as { readonly [C in WorkflowErrorCode]: (typeof ERRORS)[C] }
 
-/** An error with a catalogue code and an HTTP status. `field` names the spec field for validation errors. */
-export class WorkflowError extends Error {
-  readonly code: string
-  readonly status: number
-  constructor(code: WorkflowErrorCode, message?: string, extra?: { status?: number; cause?: unknown }) {
-    super(message ?? WORKFLOW_ERRORS[code].message, extra?.cause === undefined ? undefined : { cause: extra.cause })
+/** An error with a catalogue code and its HTTP status. */
+export class WorkflowError extends KilnError {
+  constructor(code: WorkflowErrorCode, message?: string, extra?: { status?: number; cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, extra?.details)
     this.name = 'WorkflowError'
-    this.code = code
-    this.status = extra?.status ?? WORKFLOW_ERRORS[code].status
+    if (extra?.cause !== undefined) Object.defineProperty(this, 'cause', { value: extra.cause, configurable: true, writable: true })
+    if (extra?.status !== undefined) Object.defineProperty(this, 'status', { value: extra.status, enumerable: true })
   }
 }
 
@@ -46,7 +35,7 @@ export interface ValidationIssue {
 export class WorkflowValidationError extends WorkflowError {
   readonly issues: ValidationIssue[]
   constructor(issues: ValidationIssue[]) {
-    super('KILN_ERR_VALIDATION', issues.map((i) => `${i.field}: ${i.message}`).join('; '))
+    super('KILN_ERR_VALIDATION', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } })
     this.name = 'WorkflowValidationError'
     this.issues = issues
   }

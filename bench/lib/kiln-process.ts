@@ -1,7 +1,7 @@
 // Starts `kiln up` (the built CLI) as a separate process for benchmarks, so the load generator and the
 // platform do not share an event loop; deploys functions through its API.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,9 +30,10 @@ export async function freePort(): Promise<number> {
 
 export const agent = new Agent({ connections: 2048, keepAliveTimeout: 30_000, pipelining: 1 })
 
-export async function startKiln(args: string[] = [], nodeFlags: string[] = []): Promise<KilnProcess> {
+export async function startKiln(args: string[] = [], nodeFlags: string[] = [], opts: { kilnYaml?: string } = {}): Promise<KilnProcess> {
   const root = findRoot()
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-'))
+  if (opts.kilnYaml) writeFileSync(join(dataDir, 'kiln.yaml'), opts.kilnYaml)
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeFlags, join(root, 'dist', 'kiln.js'), 'up', '--port', String(port), '--data', dataDir, '--log-level', 'warn', ...args], { stdio: ['ignore', 'inherit', 'inherit'], cwd: root })
   const url = `http://127.0.0.1:${port}`

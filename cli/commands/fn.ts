@@ -90,7 +90,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   const step = progress(g.quiet)
 
   step.start(`Building ${name} (${spec.runtime}) from ${f.code}`)
-  const { buildPackage, BuildError } = await import('../../runtimes/builder/index.js')
+  const { buildPackage, BuildError, describeGuess } = await import('../../runtimes/builder/index.js')
   let built
   try {
     built = await buildPackage({ source: f.code, runtime: spec.runtime, entrypoint: f.entrypoint })
@@ -101,6 +101,13 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   }
   step.succeed(`Built ${built.files.length} file(s) in ${built.buildMs} ms (sha256 ${built.sha256.slice(0, 12)})`)
   for (const w of built.warnings) step.info(w)
+  // The shape: --shape chooses; a redeploy keeps the one stored; else a detected one, said out loud (never
+  // a silent guess; two candidates are named, not picked).
+  if (!f.shape && !existing?.spec.shape) {
+    if (built.shape.shape) spec.shape = built.shape.shape
+    const said = describeGuess(built.shape)
+    if (said) step.info(said)
+  }
 
   step.start(`Uploading ${(built.archive.length / 1024).toFixed(1)} KiB`)
   const up = await send(server, 'POST', `/v1/packages?sha256=${built.sha256}`, built.archive, { 'content-type': 'application/gzip' })
@@ -117,7 +124,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
     step.fail('Deploy refused')
     throw e
   }
-  step.succeed(`${name} ready: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}\` or ${server}/fn/${name}`)
+  step.succeed(`${name} ready: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}\` or ${server}/fn/${name}`)
   if (g.output === 'json') printJson(fn)
 }
 

@@ -1,5 +1,6 @@
 // The function builder used by `kiln fn deploy`: source folder or file in, content-addressed package out.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listFiles, packDir } from './archive.js'
@@ -8,13 +9,17 @@ import { BuildError } from './errors.js'
 import { bundleNode } from './node.js'
 import { installCopy, needsInstall } from './npm.js'
 import { buildPythonPackage } from './python.js'
+import { detectShape, type ShapeGuess } from './shape.js'
 
 export { BuildError, type BuildMessage } from './errors.js'
+export { describeGuess, detectShape, type ShapeGuess, type ShapeName } from './shape.js'
 
 export interface BuildInput {
   /** a file, or a folder */
   source: string
   runtime: 'node' | string
+  /** the runtime's language when its name does not say (e.g. a Fission environment called "fission-env") */
+  language?: 'node' | 'python' | string
   /** 'file', 'file:export', or Fission-style 'file.export' */
   entrypoint?: string
 }
@@ -29,23 +34,46 @@ export interface BuildResult {
   files: string[]
   buildMs: number
   warnings: string[]
+  /** the calling convention the entry source looks written for (a suggestion; see shape.ts) */
+  shape: ShapeGuess
+}
+
+/**
+ * Which builder: the runtime's language, else its name (`node*`, `python*`), else the source itself
+ * (a .py file, or a folder with requirements.txt or .py files and no package.json → python; else node).
+ */
+export function languageOf(input: Pick<BuildInput, 'source' | 'runtime' | 'language'>): 'node' | 'python' {
+  const l = input.language ?? ''
+  if (l.startsWith('python')) return 'python'
+  if (l.startsWith('node') || l === 'javascript' || l === 'typescript') return 'node'
+  if (input.runtime.startsWith('python')) return 'python'
+  if (input.runtime.startsWith('node')) return 'node'
+  const st = statSync(input.source, { throwIfNoEntry: false })
+  if (st?.isFile()) return input.source.endsWith('.py') ? 'python' : 'node'
+  if (st?.isDirectory() && !existsSync(join(input.source, 'package.json'))) {
+    const names = readdirSync(input.source)
+    if (names.includes('requirements.txt') || (names.some((n) => n.endsWith('.py')) && !names.some((n) => /\.[cm]?[jt]s$/.test(n)))) return 'python'
+  }
+  return 'node'
 }
 
 export async function buildPackage(input: BuildInput): Promise<BuildResult> {
   const started = performance.now()
-  const python = input.runtime.startsWith('python')
-  if (!python && !input.runtime.startsWith('node')) {
-    throw new BuildError([{ file: '', line: 0, column: 0, text: `no builder for runtime "${input.runtime}"` }], 'cannot build')
-  }
+  const python = languageOf(input) === 'python'
   const work = await mkdtemp(join(tmpdir(), 'kiln-build-'))
   try {
     if (python) {
       const py = await buildPythonPackage({ source: input.source, entrypoint: input.entrypoint, workDir: work })
       const { archive, sha256 } = await packDir(py.dir, py.files)
-      return { archive, sha256, entrypoint: py.entrypoint, files: py.files, buildMs: Math.round((performance.now() - started) * 10) / 10, warnings: py.warnings }
+      const entrySource = await readFile(join(py.dir, py.entrypoint.split(':')[0]), 'utf8').catch(() => '')
+      return {
+        archive, sha256, entrypoint: py.entrypoint, files: py.files, buildMs: Math.round((performance.now() - started) * 10) / 10,
+        warnings: py.warnings, shape: detectShape(entrySource, 'python'),
+      }
     }
     let entry = findEntry(input.source, input.entrypoint)
     const warnings: string[] = []
+    const shape = detectShape(await readFile(entry.file, 'utf8').catch(() => ''), 'node')
     if (needsInstall(entry.root)) {
       const copy = join(work, 'src')
       await installCopy(entry.root, copy)
@@ -65,6 +93,7 @@ export async function buildPackage(input: BuildInput): Promise<BuildResult> {
       files,
       buildMs: Math.round((performance.now() - started) * 10) / 10,
       warnings,
+      shape,
     }
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -13,6 +13,7 @@ export const ERRORS = {
   KILN_ERR_FUNCTION_TIMEOUT: 504,
   KILN_ERR_NOT_FOUND: 404,
   KILN_ERR_METHOD_NOT_ALLOWED: 405,
+  KILN_ERR_UPGRADE_NOT_SUPPORTED: 501,
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

@@ -9,10 +9,14 @@ export interface Loaded {
   fn: UserFunction
   /** `export const config = {stream: true}`: the function reads the raw request stream. */
   stream: boolean
+  /** `export function upgrade(req, socket, head)`: the function accepts HTTP upgrades (WebSocket). */
+  upgrade: UpgradeHandler | undefined
   file: string
   /** require.cache keys this load added, removed again on unload (CommonJS only). */
   cjsKeys: string[]
 }
+
+export type UpgradeHandler = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => unknown
 
 export class LoadError extends Error {}
 
@@ -116,6 +120,12 @@ function streamFlag(mod: unknown): boolean {
   return m?.config?.stream === true || m?.default?.config?.stream === true
 }
 
+function upgradeOf(mod: unknown): UpgradeHandler | undefined {
+  const m = mod as { upgrade?: unknown; default?: { upgrade?: unknown } } | null
+  const u = m?.upgrade ?? m?.default?.upgrade
+  return typeof u === 'function' ? (u as UpgradeHandler) : undefined
+}
+
 /** Loads `file` and returns its function; throws (the loader's own error) when it cannot. */
 export async function load(file: string, exportName: string | undefined): Promise<Loaded> {
   let mod: unknown
@@ -142,7 +152,7 @@ export async function load(file: string, exportName: string | undefined): Promis
     const what = exportName === undefined ? 'a default export (or main/handler/handle)' : `an export named "${exportName}"`
     throw new LoadError(`${file}: no function found: expected ${what}`)
   }
-  return { fn, stream: streamFlag(mod), file, cjsKeys }
+  return { fn, stream: streamFlag(mod), upgrade: upgradeOf(mod), file, cjsKeys }
 }
 
 /** Drops a CommonJS function's modules from require's cache (ESM modules cannot be evicted). */

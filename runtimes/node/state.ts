@@ -28,4 +28,6 @@ export const state = {
   connections: 0,
   /** An uncaught exception or unhandled rejection happened: never return this process to the pool. */
   tainted: false,
+  /** The boot-time self warm-up is running (see warmup.ts); /healthz answers 503 meanwhile. */
+  warming: false,
 }

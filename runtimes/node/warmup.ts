@@ -24,6 +24,7 @@ function call(port: number, host: string, method: string, path: string, body?: s
 export async function warmUp(port: number, host: string): Promise<void> {
   if (process.env.KILN_WARMUP === '0') return
   const dir = mkdtempSync(join(tmpdir(), 'kiln-warmup-'))
+  state.warming = true
   try {
     writeFileSync(join(dir, 'index.mjs'), 'export default async (req) => ({ status: 200, headers: { "x-warm": "1" }, body: { q: req.query, b: req.body } })\n')
     writeFileSync(join(dir, 'index.cjs'), 'module.exports = async (context) => "ok " + context.request.method\n')
@@ -37,5 +38,6 @@ export async function warmUp(port: number, host: string): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true })
     state.requests = 0
+    state.warming = false
   }
 }

@@ -6,7 +6,11 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { call, eventually, postJson } from '../helpers/http.js'
 import { type RuntimeProcess, startRuntime, stopAllRuntimes } from '../helpers/runtime-process.js'
+import { startFissionEnv, stopAllFissionEnvs } from '../fission-env/process.js'
 import { type ConformanceRuntime, runtimes } from './runtimes.js'
+
+type Protocol = 'kiln' | 'fission'
+const protocolOf = (rt: ConformanceRuntime): Protocol => rt.protocol ?? 'kiln'
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 const MB10 = 10 * 1024 * 1024
@@ -32,15 +36,27 @@ function specializeBody(rt: ConformanceRuntime, fixture: string, o: SpecOpts = {
   }
 }
 
-async function boot(rt: ConformanceRuntime, env?: Record<string, string>): Promise<RuntimeProcess> {
-  return startRuntime(rt.command, { env })
+type Booted = Pick<RuntimeProcess, 'url' | 'pid' | 'stdout' | 'stderr' | 'exited'>
+
+async function boot(rt: ConformanceRuntime, env?: Record<string, string>, args: string[] = []): Promise<Booted> {
+  if (protocolOf(rt) === 'fission') return startFissionEnv({ env, args })
+  return startRuntime([...rt.command, ...args], { env })
 }
 
-/** Boots a runtime and specializes it with `fixture`. */
+/** Fission's v2 body: the package folder and "module[.export]" (the fixture file without its extension). */
+function fissionBody(rt: ConformanceRuntime, fixture: string, exportName?: string) {
+  const mod = fixtureFile(rt, fixture)!.replace(/\.[^.]+$/, '')
+  return { filepath: rt.fixtures, functionName: exportName ? `${mod}.${exportName}` : mod, url: '' }
+}
+
+/** Boots a runtime and specializes it with `fixture`, in the runtime's protocol. */
 async function serve(rt: ConformanceRuntime, fixture: string, o: SpecOpts & { processEnv?: Record<string, string> } = {}) {
   const p = await boot(rt, o.processEnv)
-  const r = await postJson(`${p.url}/v1/specialize`, specializeBody(rt, fixture, o))
-  expect(r.status, r.text()).toBe(200)
+  const r = protocolOf(rt) === 'fission'
+    ? await postJson(`${p.url}/v2/specialize`, fissionBody(rt, fixture))
+    : await postJson(`${p.url}/v1/specialize`, specializeBody(rt, fixture, o))
+  expect(r.status, r.text()).toBeGreaterThanOrEqual(200)
+  expect(r.status, r.text()).toBeLessThan(300)
   return p
 }
 
@@ -48,8 +64,12 @@ interface Case {
   name: string
   /** fixtures the case needs; skipped on a runtime that lacks one */
   fixtures: string[]
+  /** the protocols the case applies to (default: kiln only) */
+  protocols?: Protocol[]
   run(rt: ConformanceRuntime): Promise<void>
 }
+
+const BOTH: Protocol[] = ['kiln', 'fission']
 
 const cases: Case[] = [
   {
@@ -190,6 +210,7 @@ const cases: Case[] = [
   },
   {
     name: 'bodies are parsed like Express: json, form, text; empty is null',
+    protocols: BOTH,
     fixtures: ['echo'],
     async run(rt) {
       const p = await serve(rt, 'echo')
@@ -203,6 +224,7 @@ const cases: Case[] = [
   },
   {
     name: 'binary bodies arrive and leave byte for byte',
+    protocols: BOTH,
     fixtures: ['bytes'],
     async run(rt) {
       const p = await serve(rt, 'bytes')
@@ -215,6 +237,7 @@ const cases: Case[] = [
   },
   {
     name: '10 MB bodies both ways',
+    protocols: BOTH,
     fixtures: ['bytes'],
     async run(rt) {
       const p = await serve(rt, 'bytes')
@@ -255,6 +278,7 @@ const cases: Case[] = [
   },
   {
     name: 'the function chooses the status code',
+    protocols: BOTH,
     fixtures: ['status'],
     async run(rt) {
       const p = await serve(rt, 'status')
@@ -294,6 +318,7 @@ const cases: Case[] = [
   },
   {
     name: 'a function that exits the process closes the connection and the process is gone',
+    protocols: BOTH,
     fixtures: ['crash'],
     async run(rt) {
       const p = await serve(rt, 'crash')
@@ -326,6 +351,7 @@ const cases: Case[] = [
   },
   {
     name: 'one instance serves concurrent requests',
+    protocols: BOTH,
     fixtures: ['barrier'],
     async run(rt) {
       const p = await serve(rt, 'barrier')
@@ -336,6 +362,7 @@ const cases: Case[] = [
   },
   {
     name: "the function's stdout and stderr reach the platform line by line",
+    protocols: BOTH,
     fixtures: ['log'],
     async run(rt) {
       const p = await serve(rt, 'log')
@@ -346,6 +373,7 @@ const cases: Case[] = [
   },
   {
     name: 'the fission shape loads a Fission function unchanged',
+    protocols: BOTH,
     fixtures: ['fission'],
     async run(rt) {
       const p = await serve(rt, 'fission', { shape: 'fission' })
@@ -389,16 +417,66 @@ const cases: Case[] = [
       expect(bin.json()).toMatchObject({ body: 'raw', isBase64Encoded: true })
     },
   },
+  // Fission's environment protocol (runtimes declared `protocol: fission`).
+  {
+    name: 'fission: GET /healthz answers 200 while generic; an invocation before /v2/specialize is refused',
+    fixtures: [],
+    protocols: ['fission'],
+    async run(rt) {
+      const p = await boot(rt)
+      expect((await call(`${p.url}/healthz`)).status).toBe(200)
+      const r = await call(`${p.url}/`)
+      expect(r.status).toBeGreaterThanOrEqual(400)
+    },
+  },
+  {
+    name: 'fission: /v2/specialize {filepath, functionName: "module.export"} loads a named export',
+    fixtures: ['named'],
+    protocols: ['fission'],
+    async run(rt) {
+      const p = await boot(rt)
+      const s = await postJson(`${p.url}/v2/specialize`, fissionBody(rt, 'named', 'hello'))
+      expect(s.status).toBeLessThan(300)
+      expect((await call(`${p.url}/?name=ada`)).text()).toBe('named ada')
+    },
+  },
+  {
+    name: 'fission: v1 /specialize loads the server\'s own code path',
+    fixtures: ['fission'],
+    protocols: ['fission'],
+    async run(rt) {
+      const p = await boot(rt, undefined, ['--codepath', join(rt.fixtures, fixtureFile(rt, 'fission')!)])
+      const s = await call(`${p.url}/specialize`, { method: 'POST' })
+      expect(s.status).toBeLessThan(300)
+      const r = await call(`${p.url}/?name=v1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"y":2}' })
+      expect(r.text()).toBe('hello v1, you sent {"y":2}')
+    },
+  },
+  {
+    name: 'fission: broken code fails the specialization with a 5xx naming the error',
+    fixtures: ['broken'],
+    protocols: ['fission'],
+    async run(rt) {
+      const p = await boot(rt)
+      const s = await postJson(`${p.url}/v2/specialize`, fissionBody(rt, 'broken'))
+      expect(s.status).toBeGreaterThanOrEqual(500)
+      expect(s.text()).toMatch(/SyntaxError|Unexpected/)
+    },
+  },
 ]
 
 for (const rt of runtimes) {
   describe(`runtime conformance: ${rt.name}`, () => {
     beforeAll(async () => {
-      await rt.prepare?.()
+      if (!rt.unavailable) await rt.prepare?.()
     })
-    afterEach(stopAllRuntimes)
+    afterEach(async () => {
+      await Promise.all([stopAllRuntimes(), stopAllFissionEnvs()])
+    })
     for (const c of cases) {
-      const missing = c.fixtures.filter((f) => fixtureFile(rt, f) === undefined)
+      const applies = (c.protocols ?? ['kiln']).includes(protocolOf(rt))
+      if (!applies) continue
+      const missing = rt.unavailable ? ['*'] : c.fixtures.filter((f) => fixtureFile(rt, f) === undefined)
       it.skipIf(missing.length > 0)(c.name, () => c.run(rt))
     }
   })

@@ -23,9 +23,15 @@
 //   openfaas  (shape openfaas) answers 201, header x-shape: openfaas, JSON {method, path, query, body}.
 //   lambda    (shape lambda) answers 202, header x-shape: lambda, cookie a=1, JSON {version, method,
 //             rawPath, rawQueryString, query, body (decoded), isBase64Encoded, functionName}.
+//
+// A runtime that speaks Fission's environment protocol (`protocol: 'fission'`) is specialized with
+// `POST /v2/specialize {filepath, functionName}` and only receives invocations on `/`; the cases that
+// need Kiln's own endpoints (/healthz JSON, /v1/unload, error codes) do not apply to it.
+import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildNodeRuntime } from '../helpers/build-runtime.js'
+import { FISSION_ENV_SERVER } from '../fission-env/process.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -40,6 +46,17 @@ export interface ConformanceRuntime {
   ext: string
   /** makes `command` runnable (e.g. bundles the runtime); run once before the runtime's cases */
   prepare?: () => Promise<void>
+  /** the specialization protocol (default kiln) */
+  protocol?: 'kiln' | 'fission'
+  /** why the runtime cannot run on this machine (its cases are skipped), or undefined */
+  unavailable?: string
+}
+
+const PYTHON = process.env.KILN_PYTHON ?? 'python3'
+
+function pythonMissing(): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'], { stdio: 'ignore' })
+  return r.status === 0 ? undefined : `${PYTHON} (3.11+) not found`
 }
 
 export const runtimes: ConformanceRuntime[] = [
@@ -51,5 +68,20 @@ export const runtimes: ConformanceRuntime[] = [
     prepare: async () => {
       await buildNodeRuntime()
     },
+  },
+  {
+    name: 'python',
+    command: [PYTHON, join(root, 'runtimes', 'python', 'server.py')],
+    fixtures: join(here, 'fixtures', 'python'),
+    ext: 'py',
+    unavailable: pythonMissing(),
+  },
+  {
+    // A Fission environment server (test/fission-env/server.mjs, written from Fission's protocol).
+    name: 'fission-env',
+    command: [process.execPath, FISSION_ENV_SERVER],
+    fixtures: join(here, 'fixtures', 'fission-env'),
+    ext: 'js',
+    protocol: 'fission',
   },
 ]

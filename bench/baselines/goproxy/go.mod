@@ -1,0 +1,3 @@
+module kiln.dev/bench/goproxy
+
+go 1.22

@@ -1,0 +1,179 @@
+// `npm run bench:router`: router throughput and added latency, side by side in one run against the
+// same specialized Node runtime instance, measured with wrk:
+//   direct      the runtime instance called directly (the physical limit)
+//   nginx       nginx, one worker, keep-alive upstream
+//   goproxy     Go httputil.ReverseProxy, GOMAXPROCS=1, keep-alive transport
+//   kiln-fn     Kiln's router, /fn/hello
+//   kiln-route  Kiln's router, a user route GET /greet/:name
+// at 1, 32, 256 and 1000 connections: requests/s, p50, p99, errors, ratios to nginx and to the Go proxy.
+// Reported (bench/results/router-<date>.json), never asserted.
+//
+// Fairness on a small machine: by default the servers under test (the proxy and the runtime instance
+// behind it) are pinned to CPU 0 and wrk to CPU 1 with taskset, so every proxy competes with the same
+// runtime for the same core and no proxy competes with the load generator. --no-pin lets all float.
+//
+// Flags: --profile (only the Kiln scenarios, with `kiln up` under node --cpu-prof; prints the top 15
+// self-time frames), --no-pin, --seconds N (default 5), --warmup N (default 1), --conns 1,32,256,1000.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { topFrames, type Frame } from './lib/cpuprofile.js'
+import { buildGoProxy, startGoProxy } from './lib/goproxy.js'
+import { findRoot, freePort, startKiln, timedGet } from './lib/kiln-process.js'
+import { startNginx, type Baseline } from './lib/nginx.js'
+import { ratio } from './lib/percentiles.js'
+import { run, wrk, type WrkResult } from './lib/wrk.js'
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(name)
+const value = (name: string, dflt: string) => {
+  const i = argv.indexOf(name)
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt
+}
+const PROFILE = flag('--profile')
+const SECONDS = Number(value('--seconds', '5'))
+const WARMUP = Number(value('--warmup', '1'))
+const CONNS = value('--conns', '1,32,256,1000').split(',').map(Number)
+const PIN = !flag('--no-pin') && cpus().length >= 2
+const SERVER_CPU = PIN ? '0' : undefined
+const WRK_CPU = PIN ? '1' : undefined
+
+type Target = 'direct' | 'nginx' | 'goproxy' | 'kiln-fn' | 'kiln-route'
+
+interface Row extends WrkResult { target: Target; vsNginx?: number; vsGoproxy?: number; addedP50Ms?: number }
+
+async function pin(pid: number): Promise<void> {
+  if (!SERVER_CPU) return
+  const r = await run('taskset', ['-a', '-cp', SERVER_CPU, String(pid)])
+  if (r.code !== 0) process.stderr.write(`warning: could not pin pid ${pid}: ${r.stderr}`)
+}
+
+async function version(cmd: string, args: string[]): Promise<string> {
+  try {
+    const r = await run(cmd, args)
+    return (r.stdout + r.stderr).split('\n').find((l) => l.trim() !== '')?.trim() ?? '?'
+  } catch {
+    return 'missing'
+  }
+}
+
+function fmt(n: number | undefined, digits = 2): string {
+  return n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits)
+}
+
+async function main(): Promise<void> {
+  const root = findRoot()
+  const reporter = join(root, 'bench', 'lib', 'wrk-report.lua')
+  const tmp = mkdtempSync(join(tmpdir(), 'kiln-bench-router-'))
+  const profDir = join(tmp, 'cpuprof')
+  const baselines: Baseline[] = []
+  const started = new Date()
+  const machine = {
+    cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    node: process.version, wrk: await version('wrk', ['-v']), nginx: await version('/usr/sbin/nginx', ['-v']), go: await version('go', ['version']),
+  }
+  const k = await startKiln(['--pool-size', '1', '--budget', '16'], PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])
+  const rows: Row[] = []
+  let frames: { frames: Frame[]; totalMs: number } | undefined
+  try {
+    const pkg = await k.upload(join(root, 'bench', 'lib', 'functions', 'hello.mjs'))
+    // One instance takes every request: the same instance serves all scenarios.
+    await k.deploy('hello', pkg, { concurrency: 10_000, maxScale: 1, queueSize: 100_000 })
+    await k.api('POST', '/triggers', { metadata: { name: 'bench-greet' }, spec: { method: 'GET', path: '/greet/:name', function: 'hello' } })
+    const first = await timedGet(`${k.url}/fn/hello`)
+    if (first.status !== 200 || first.body !== 'hello') throw new Error(`hello answered ${first.status} ${first.body}`)
+    const instanceOf = async () => {
+      const fn = await k.api<{ status: { instances: { id: string; url: string; pid: number }[] } }>('GET', '/functions/hello')
+      if (fn.status.instances.length !== 1) throw new Error(`expected one instance of hello, found ${fn.status.instances.length}`)
+      return fn.status.instances[0]
+    }
+    const inst = await instanceOf()
+    await pin(k.child.pid!)
+    await pin(inst.pid)
+
+    const urls: Partial<Record<Target, string>> = { 'kiln-fn': `${k.url}/fn/hello`, 'kiln-route': `${k.url}/greet/ada` }
+    if (!PROFILE) {
+      urls.direct = `${inst.url}/`
+      const nginx = await startNginx({ dir: tmp, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      baselines.push(nginx)
+      urls.nginx = `${nginx.url}/`
+      const bin = await buildGoProxy(root, join(root, 'node_modules', '.cache', 'kiln-bench'))
+      const go = await startGoProxy({ bin, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      baselines.push(go)
+      urls.goproxy = `${go.url}/`
+    }
+    const order: Target[] = ['direct', 'nginx', 'goproxy', 'kiln-fn', 'kiln-route']
+    for (const [t, u] of Object.entries(urls)) {
+      const r = await timedGet(u)
+      if (r.status !== 200 || r.body !== 'hello') throw new Error(`${t} (${u}) answered ${r.status} ${r.body}`)
+    }
+    process.stderr.write(`router bench: ${SECONDS}s per run after ${WARMUP}s warm-up, wrk 1 thread${PIN ? ', servers on CPU 0, wrk on CPU 1' : ', unpinned'}${PROFILE ? ', kiln under --cpu-prof' : ''}\n`)
+    for (const c of CONNS) {
+      for (const t of order) {
+        const u = urls[t]
+        if (u === undefined) continue
+        if (WARMUP > 0) await wrk({ url: u, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU })
+        const r = await wrk({ url: u, connections: c, seconds: SECONDS, reporter, cpu: WRK_CPU })
+        rows.push({ target: t, ...r })
+        process.stderr.write(`  ${t.padEnd(10)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors}\n`)
+      }
+    }
+    const after = await instanceOf()
+    if (after.id !== inst.id) process.stderr.write(`warning: the instance changed during the run (${inst.id} → ${after.id})\n`)
+  } finally {
+    for (const b of baselines) await b.stop()
+    await k.stop()
+  }
+  if (PROFILE) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
+    if (file) frames = topFrames(join(profDir, file), 15)
+  }
+  rmSync(tmp, { recursive: true, force: true })
+
+  // Ratios and targets.
+  const at = (t: Target, c: number) => rows.find((r) => r.target === t && r.connections === c)
+  for (const r of rows) {
+    const n = at('nginx', r.connections)
+    const g = at('goproxy', r.connections)
+    const d = at('direct', r.connections)
+    if (n) r.vsNginx = ratio(r.rps, n.rps)
+    if (g) r.vsGoproxy = ratio(r.rps, g.rps)
+    if (d && r.target !== 'direct') r.addedP50Ms = Math.round((r.p50 - d.p50) * 1000) / 1000
+  }
+  const targets: Record<string, { value: number | undefined; target: string; met: boolean | undefined }> = {}
+  for (const t of ['kiln-fn', 'kiln-route'] as const) {
+    const c32 = at(t, 32)
+    const c1000 = at(t, 1000)
+    const check = (v: number | undefined, ok: (v: number) => boolean) => (v === undefined ? undefined : ok(v))
+    targets[`${t}: 32 conns vs nginx`] = { value: c32?.vsNginx, target: '>= 0.6', met: check(c32?.vsNginx, (v) => v >= 0.6) }
+    targets[`${t}: 32 conns vs goproxy`] = { value: c32?.vsGoproxy, target: '>= 1.4', met: check(c32?.vsGoproxy, (v) => v >= 1.4) }
+    targets[`${t}: 32 conns added p50 ms`] = { value: c32?.addedP50Ms, target: '<= 0.3', met: check(c32?.addedP50Ms, (v) => v <= 0.3) }
+    targets[`${t}: 1000 conns errors`] = { value: c1000?.errors, target: '0', met: check(c1000?.errors, (v) => v === 0) }
+    const keep = c1000 && c32 ? ratio(c1000.rps, c32.rps) : undefined
+    targets[`${t}: 1000 conns vs own 32`] = { value: keep, target: '>= 0.9', met: check(keep, (v) => v >= 0.9) }
+  }
+
+  console.log(`\nrouter throughput (${SECONDS}s runs, ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}${PROFILE ? ', PROFILED: figures include profiler overhead' : ''})`)
+  console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  +p50 ms vs direct')
+  for (const r of rows) {
+    console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.addedP50Ms, 3).padStart(18)}`)
+  }
+  console.log('\ntargets')
+  for (const [k2, v] of Object.entries(targets)) console.log(`  ${k2.padEnd(34)} ${String(v.value ?? '-').padStart(8)}  (${v.target})  ${v.met === undefined ? 'n/a' : v.met ? 'met' : 'MISSED'}`)
+  if (frames) {
+    console.log(`\ntop 15 self-time frames of the kiln process (${frames.totalMs} ms sampled)`)
+    for (const f of frames.frames) console.log(`  ${fmt(f.selfMs, 1).padStart(9)} ms ${fmt(f.percent, 1).padStart(5)}%  ${f.name}  ${f.where}`)
+  }
+
+  const outDir = join(root, 'bench', 'results')
+  mkdirSync(outDir, { recursive: true })
+  const stamp = started.toISOString().slice(0, 19).replace(/:/g, '-')
+  const out = join(outDir, `router-${stamp}${PROFILE ? '-profile' : ''}.json`)
+  writeFileSync(out, JSON.stringify({ bench: 'router', startedAt: started.toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, pinned: PIN, profiled: PROFILE, machine, rows, targets, profile: frames }, null, 2) + '\n')
+  console.log(`\nwrote ${out}`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

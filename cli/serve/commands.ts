@@ -1,0 +1,98 @@
+// The component commands the Kubernetes manifests run (deploy/*: `kiln.js controller|executor|router|
+// node-agent`), plus `kiln all-in-one` (controller + router + executor in one process against a
+// cluster, for a laptop with a kubeconfig). Configuration is the manifests' environment; flags win.
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import type { KilnConfig } from '../../core/config.js'
+
+interface Flags { kubeconfig?: string; namespace?: string; port?: string; host?: string; redis?: string; poolSize?: string; logLevel?: string; executorUrl?: string; leaderLease?: string }
+
+const env = process.env
+
+async function config(role: string, f: Flags): Promise<KilnConfig> {
+  const { loadConfig } = await import('../../core/config.js')
+  const flags: Partial<KilnConfig> = { dataDir: env.KILN_DATA ?? join(tmpdir(), `kiln-${role}`) }
+  if (f.port !== undefined) flags.port = Number(f.port)
+  if (f.host) flags.host = f.host
+  if (f.redis) flags.redisUrl = f.redis
+  if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
+  if (f.logLevel) flags.logLevel = f.logLevel
+  return loadConfig(flags)
+}
+
+function stopOnSignals(close: () => Promise<void>): void {
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write(`${signal}: stopping\n`)
+    close().then(() => process.exit(0), () => process.exit(1))
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--kubeconfig <file>', 'kubeconfig (default $KUBECONFIG, else the in-cluster ServiceAccount)')
+    .option('--namespace <ns>', 'namespace of Kiln\'s resources and runtime pods (default $KILN_NAMESPACE or kiln)')
+    .option('--port <port>', 'HTTP port (default $KILN_PORT or 8080)')
+    .option('--host <host>', 'address to listen on (default $KILN_HOST or 127.0.0.1)')
+    .option('--log-level <level>', 'pino level')
+}
+
+export function registerServe(program: Command): void {
+  for (const role of ['controller', 'executor', 'all-in-one'] as const) {
+    common(program.command(role))
+      .description(role === 'controller' ? 'Kubernetes: the control API over the kiln.dev CRDs and Redis'
+        : role === 'executor' ? 'Kubernetes: instance lifecycle (runtime pods), the data plane, pools; leader election with $KILN_LEADER_ELECTION'
+        : 'Kubernetes: controller, router and executor in one process')
+      .option('--redis <url>', 'Redis for code packages and workflow state (default $KILN_REDIS_URL)')
+      .option('--pool-size <n>', 'default generic pods per runtime (default 3)')
+      .option('--leader-lease <name>', 'elect a leader on this Lease (default $KILN_LEADER_ELECTION_LEASE when $KILN_LEADER_ELECTION=true)')
+      .action(async (f: Flags) => {
+        const { startKubernetesPlatform } = await import('./platform.js')
+        const leaderLease = f.leaderLease ?? (env.KILN_LEADER_ELECTION === 'true' ? env.KILN_LEADER_ELECTION_LEASE ?? 'kiln-executor' : undefined)
+        const p = await startKubernetesPlatform(await config(role, f), {
+          role, kubeconfig: f.kubeconfig, namespace: f.namespace ?? env.KILN_NAMESPACE ?? 'kiln',
+          identity: env.KILN_POD_NAME ?? `${hostname()}-${process.pid}`, leaderLease: role === 'controller' ? undefined : leaderLease,
+        })
+        stopOnSignals(p.close)
+      })
+  }
+
+  common(program.command('router'))
+    .description('Kubernetes: the entry tier; streams requests to the executor ($KILN_EXECUTOR_URL)')
+    .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
+    .action(async (f: Flags) => {
+      const { createLogger } = await import('../../core/logger.js')
+      const { startRouterProxy } = await import('./router-proxy.js')
+      const c = await config('router', f)
+      const executorUrl = f.executorUrl ?? env.KILN_EXECUTOR_URL
+      if (!executorUrl) throw new Error('set KILN_EXECUTOR_URL (or --executor-url) to the executor Service')
+      const r = await startRouterProxy({ executorUrl, port: c.port, host: c.host, logger: createLogger({ level: c.logLevel }) })
+      stopOnSignals(r.close)
+    })
+
+  common(program.command('node-agent'))
+    .description('Kubernetes: report this node\'s runtime pods\' cgroup counters to the executor')
+    .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
+    .action(async (f: Flags) => {
+      const { createServer } = await import('node:http')
+      const { createLogger } = await import('../../core/logger.js')
+      const { loadKubeConfig } = await import('../../cluster/kubernetes/client.js')
+      const { startNodeAgent } = await import('./node-agent.js')
+      const c = await config('node-agent', f)
+      const node = env.KILN_NODE_NAME
+      const executorUrl = f.executorUrl ?? env.KILN_EXECUTOR_URL
+      if (!node || !executorUrl) throw new Error('set KILN_NODE_NAME and KILN_EXECUTOR_URL')
+      const agent = startNodeAgent({
+        kc: loadKubeConfig(f.kubeconfig), namespace: f.namespace ?? env.KILN_NAMESPACE ?? 'kiln', node,
+        cgroupFs: env.KILN_CGROUP_FS ?? '/sys/fs/cgroup', executorUrl, logger: createLogger({ level: c.logLevel }),
+      })
+      const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, role: 'node-agent', node })))
+      server.listen(c.port, c.host)
+      stopOnSignals(async () => { agent.stop(); server.close() })
+    })
+}

@@ -1,0 +1,237 @@
+// The Kubernetes cluster backend: an instance is a runtime pod. `start()` takes a Ready generic pod out
+// of its pool Deployment by relabelling it (`kiln.dev/state: generic → claimed`, with this executor's
+// identity and the instance id) — one JSON patch whose `test` op makes the take atomic between
+// executors. The pod leaves the ReplicaSet's selector, so the ReplicaSet boots a replacement: that is
+// the pool refill. The instance's URL is `http://<podIP>:<port>`; `stop()` deletes the pod; the
+// instance has exited when its pod is deleted, fails, or its container restarts (the code is lost).
+import { ApiException, CoreV1Api, PatchStrategy, makeInformer, setHeaderOptions, type Informer, type KubeConfig, type ObjectCache, type V1Pod } from '@kubernetes/client-node'
+import type { Logger } from 'pino'
+import type { ClusterBackend, ExitInfo, Instance, InstanceSpec } from '../backend.js'
+import type { NodeConfig } from '../../core/config.js'
+import { KilnError } from '../../core/errors.js'
+import type { RuntimeResource } from '../../core/types.js'
+import { LABEL, portOf } from './pod-template.js'
+import type { PoolDeployments } from './pools.js'
+
+export interface KubernetesBackendOptions {
+  kc: KubeConfig
+  namespace: string
+  /** This executor (its pod name): claimed pods carry it, so its leftovers can be found. */
+  identity: string
+  logger: Logger
+  pools: PoolDeployments
+  runtime(name: string): RuntimeResource | undefined
+  /** Placement classes (the Fleet's nodes): an isolated one adds the toleration and node affinity. */
+  nodes: NodeConfig[]
+  /** How long a start waits for a Ready pod (default 120 s). */
+  readyTimeoutMs?: number
+}
+
+interface Held {
+  inst: Instance
+  pod: string
+  restarts: number
+  settle(exit: ExitInfo): void
+}
+
+const esc = (label: string) => label.replace('~', '~0').replace('/', '~1')
+export const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
+const restarts = (p: V1Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0)
+
+export class KubernetesBackend implements ClusterBackend {
+  readonly name = 'kubernetes'
+  private readonly api: CoreV1Api
+  private readonly held = new Map<string, Held>()
+  private readonly byPod = new Map<string, string>()
+  private readonly claiming = new Set<string>()
+  private readonly wake = new Set<() => void>()
+  private informer!: Informer<V1Pod> & ObjectCache<V1Pod>
+  private closed = false
+
+  constructor(private readonly o: KubernetesBackendOptions) {
+    this.api = o.kc.makeApiClient(CoreV1Api)
+  }
+
+  async open(): Promise<this> {
+    const ns = this.o.namespace
+    const inf = makeInformer<V1Pod>(this.o.kc, `/api/v1/namespaces/${ns}/pods`, () => this.api.listNamespacedPod({ namespace: ns, labelSelector: LABEL.pool }), LABEL.pool)
+    inf.on('add', (p) => this.observe(p))
+    inf.on('update', (p) => this.observe(p))
+    inf.on('delete', (p) => this.gone(p, undefined))
+    inf.on('error', (err) => {
+      if (this.closed) return
+      this.o.logger.warn({ err }, 'pod watch failed; restarting')
+      setTimeout(() => void inf.start().catch(() => undefined), 1000).unref()
+    })
+    this.informer = inf
+    await inf.start()
+    // Pods an earlier run of this executor claimed are nobody's now.
+    for (const p of inf.list(ns)) {
+      if (p.metadata?.labels?.[LABEL.executor] === this.o.identity) await this.deletePod(p.metadata.name!, 1)
+    }
+    return this
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    if (this.closed) throw new Error('backend closed')
+    const rt = this.o.runtime(spec.runtime)
+    if (!rt?.spec.image) throw new KilnError('KILN_ERR_NO_CAPACITY', `runtime "${spec.runtime}" has no image: on Kubernetes a runtime runs as pods of its image`)
+    const key = { runtime: rt, node: this.o.nodes.find((n) => n.name === spec.node), limits: spec.limits }
+    const t0 = performance.now()
+    const pool = await this.o.pools.ensure(key)
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 120_000)
+    for (;;) {
+      const pod = this.pick(pool)
+      if (pod) {
+        const inst = await this.claim(pod, spec, rt, performance.now() - t0)
+        if (inst) return inst
+        continue
+      }
+      if (Date.now() > deadline || this.closed) {
+        throw new KilnError('KILN_ERR_NO_CAPACITY', `no Ready pod in pool ${pool} within ${this.o.readyTimeoutMs ?? 120_000} ms (see \`kubectl get pods -l ${LABEL.pool}=${pool}\`)`)
+      }
+      await this.changed(deadline)
+    }
+  }
+
+  /** A Ready generic pod of the pool that nobody is claiming, oldest first. */
+  private pick(pool: string): V1Pod | undefined {
+    let best: V1Pod | undefined
+    for (const p of this.informer.list(this.o.namespace)) {
+      const l = p.metadata?.labels ?? {}
+      if (l[LABEL.pool] !== pool || l[LABEL.state] !== 'generic' || p.metadata?.deletionTimestamp || !p.status?.podIP || !isReady(p)) continue
+      if (this.claiming.has(p.metadata!.name!)) continue
+      if (!best || String(p.metadata!.creationTimestamp) < String(best.metadata!.creationTimestamp)) best = p
+    }
+    return best
+  }
+
+  private changed(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); this.wake.delete(done); resolve() }
+      const t = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())))
+      this.wake.add(done)
+    })
+  }
+
+  private async claim(pod: V1Pod, spec: InstanceSpec, rt: RuntimeResource, waitedMs: number): Promise<Instance | undefined> {
+    const name = pod.metadata!.name!
+    this.claiming.add(name)
+    let claimed: V1Pod
+    try {
+      claimed = await this.api.patchNamespacedPod({
+        name, namespace: this.o.namespace,
+        body: [
+          { op: 'test', path: `/metadata/labels/${esc(LABEL.state)}`, value: 'generic' },
+          { op: 'replace', path: `/metadata/labels/${esc(LABEL.state)}`, value: 'claimed' },
+          { op: 'add', path: `/metadata/labels/${esc(LABEL.executor)}`, value: this.o.identity },
+          { op: 'add', path: `/metadata/labels/${esc(LABEL.instance)}`, value: spec.id },
+        ],
+      }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+    } catch (e) {
+      // Another executor took it first (the test op failed), or it is gone: pick again.
+      if (e instanceof ApiException && [404, 409, 422].includes(e.code)) return undefined
+      throw e
+    } finally {
+      this.claiming.delete(name)
+    }
+    let settle!: (exit: ExitInfo) => void
+    const exited = new Promise<ExitInfo>((r) => { settle = r })
+    const created = claimed.metadata?.creationTimestamp ? new Date(claimed.metadata.creationTimestamp as unknown as string).getTime() : Date.now()
+    const inst: Instance = {
+      id: spec.id,
+      runtime: spec.runtime,
+      node: claimed.spec?.nodeName ?? spec.node,
+      url: `http://${claimed.status!.podIP}:${portOf(rt)}`,
+      pid: 0,
+      startedAt: created,
+      bootMs: waitedMs,
+      exited,
+    }
+    const held: Held = {
+      inst, pod: name, restarts: restarts(claimed),
+      settle: (exit) => {
+        if (!this.held.delete(spec.id)) return
+        this.byPod.delete(name)
+        settle(exit)
+      },
+    }
+    this.held.set(spec.id, held)
+    this.byPod.set(name, spec.id)
+    this.o.logger.debug({ instance: spec.id, pod: name, node: inst.node, url: inst.url }, 'claimed runtime pod')
+    return inst
+  }
+
+  private observe(p: V1Pod): void {
+    for (const w of [...this.wake]) w()
+    const id = this.byPod.get(p.metadata?.name ?? '')
+    if (!id) return
+    const h = this.held.get(id)!
+    const phase = p.status?.phase
+    if (phase === 'Failed' || phase === 'Succeeded' || p.metadata?.deletionTimestamp || restarts(p) > h.restarts) {
+      const exit = exitOf(p)
+      h.settle(exit)
+      if (!p.metadata?.deletionTimestamp) void this.deletePod(h.pod, 1)
+    }
+  }
+
+  private gone(p: V1Pod, exit: ExitInfo | undefined): void {
+    for (const w of [...this.wake]) w()
+    const id = this.byPod.get(p.metadata?.name ?? '')
+    if (id) this.held.get(id)?.settle(exit ?? exitOf(p))
+  }
+
+  /** Sets the function label on a claimed pod (`kubectl get pods -l kiln.dev/function=NAME`), when it differs. */
+  async label(id: string, fn: string | undefined): Promise<void> {
+    const h = this.held.get(id)
+    if (!h) return
+    const pod = this.informer.get(h.pod, this.o.namespace)
+    const labels = pod?.metadata?.labels ?? {}
+    const state = fn ? 'specialized' : 'claimed'
+    if (labels[LABEL.state] === state && labels[LABEL.fn] === fn) return
+    await this.api.patchNamespacedPod({
+      name: h.pod, namespace: this.o.namespace,
+      body: { metadata: { labels: { [LABEL.state]: state, [LABEL.fn]: fn ?? null } } },
+    }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined)
+  }
+
+  async stop(id: string, graceMs = 1000): Promise<void> {
+    const h = this.held.get(id)
+    if (!h) return
+    await this.deletePod(h.pod, Math.max(1, Math.ceil(graceMs / 1000)))
+    const timeout = new Promise<void>((r) => setTimeout(r, graceMs + 30_000).unref())
+    await Promise.race([h.inst.exited, timeout])
+    h.settle({ code: null, signal: 'SIGTERM', oomKilled: false, reason: 'pod deleted' })
+  }
+
+  private async deletePod(name: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.api.deleteNamespacedPod({ name, namespace: this.o.namespace, gracePeriodSeconds: graceSeconds })
+    } catch (e) {
+      if (!(e instanceof ApiException && e.code === 404)) this.o.logger.warn({ err: e, pod: name }, 'runtime pod not deleted')
+    }
+  }
+
+  list(): Instance[] {
+    return [...this.held.values()].map((h) => h.inst)
+  }
+
+  podOf(id: string): string | undefined {
+    return this.held.get(id)?.pod
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all([...this.held.keys()].map((id) => this.stop(id, 500)))
+    await this.informer?.stop()
+  }
+}
+
+function exitOf(p: V1Pod): ExitInfo {
+  const term = (p.status?.containerStatuses ?? []).map((c) => c.state?.terminated ?? c.lastState?.terminated).find(Boolean)
+  if (term) {
+    const oomKilled = term.reason === 'OOMKilled'
+    return { code: term.exitCode ?? null, signal: term.signal ? String(term.signal) : null, oomKilled, reason: oomKilled ? 'out of memory' : `${term.reason ?? 'terminated'} (exit ${term.exitCode})` }
+  }
+  return { code: null, signal: null, oomKilled: false, reason: p.metadata?.deletionTimestamp ? 'pod deleted' : `pod ${p.status?.phase ?? 'gone'}` }
+}

@@ -1,0 +1,119 @@
+// Pool Deployments, level-triggered: one per runtime and placement (pod-template.ts). Any executor
+// creates a missing one when it needs it; the leader alone scales them to the runtime's `poolSize`,
+// rolls their template when the runtime changes, keeps a default pool for every runtime with an
+// image, and deletes the pools of runtimes that are gone.
+import { ApiException, AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment } from '@kubernetes/client-node'
+import type { Logger } from 'pino'
+import type { NodeConfig } from '../../core/config.js'
+import type { RuntimeResource } from '../../core/types.js'
+import { LABEL, TEMPLATE_HASH, isIsolated, poolDeployment, poolName, type PoolKey } from './pod-template.js'
+
+export interface PoolDeploymentsOptions {
+  namespace: string
+  logger: Logger
+  runtimes(): RuntimeResource[]
+  runtime(name: string): RuntimeResource | undefined
+  defaultPoolSize: number
+  isLeader(): boolean
+  reconcileMs?: number
+}
+
+export class PoolDeployments {
+  private readonly api: AppsV1Api
+  /** Pools asked for (by name): the runtime's name and the placement/limits that shape the pods. */
+  private readonly wanted = new Map<string, { runtime: string; node?: NodeConfig; limits?: PoolKey['limits'] }>()
+  private readonly known = new Set<string>()
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+
+  constructor(kc: KubeConfig, private readonly o: PoolDeploymentsOptions) {
+    this.api = kc.makeApiClient(AppsV1Api)
+  }
+
+  /** Replicas a pool keeps generic: the runtime's pool size for its default pool, one for the others. */
+  replicas(k: PoolKey): number {
+    const size = k.runtime.spec.poolSize ?? this.o.defaultPoolSize
+    const special = isIsolated(k.node) || (k.limits && Object.values(k.limits).some((v) => v !== undefined))
+    return special ? Math.min(size, 1) || 1 : Math.max(size, 1)
+  }
+
+  /** Makes sure the pool's Deployment exists (and, on the leader, has the right size and template). */
+  async ensure(k: PoolKey): Promise<string> {
+    const name = poolName(k)
+    if (!this.wanted.has(name)) this.wanted.set(name, { runtime: k.runtime.metadata.name, node: k.node, limits: k.limits })
+    if (!this.known.has(name)) await this.sync(k)
+    return name
+  }
+
+  start(): void {
+    const loop = () => {
+      this.timer = setTimeout(() => { this.running = this.reconcile().finally(loop) }, this.o.reconcileMs ?? 3000)
+      this.timer.unref()
+    }
+    loop()
+  }
+
+  /** One pass (leader only): every runtime's default pool and every pool asked for, at its size; orphans deleted. */
+  async reconcile(): Promise<void> {
+    if (!this.o.isLeader()) return
+    try {
+      const runtimes = this.o.runtimes().filter((rt) => rt.spec.image)
+      for (const rt of runtimes) {
+        const name = poolName({ runtime: rt })
+        if (!this.wanted.has(name)) this.wanted.set(name, { runtime: rt.metadata.name })
+      }
+      for (const [name, w] of this.wanted) {
+        const rt = this.o.runtime(w.runtime)
+        if (!rt?.spec.image) { this.wanted.delete(name); continue }
+        await this.sync({ runtime: rt, node: w.node, limits: w.limits })
+      }
+      const live = new Set(runtimes.map((r) => r.metadata.name))
+      const list = await this.api.listNamespacedDeployment({ namespace: this.o.namespace, labelSelector: 'app.kubernetes.io/component=runtime-pool' })
+      for (const d of list.items) {
+        const rt = d.metadata?.labels?.[LABEL.runtime]
+        if (rt && !live.has(rt)) {
+          this.o.logger.info({ deployment: d.metadata!.name, runtime: rt }, 'deleting the pool of a deleted runtime')
+          await this.api.deleteNamespacedDeployment({ name: d.metadata!.name!, namespace: this.o.namespace }).catch(() => undefined)
+          this.known.delete(d.metadata!.name!)
+        }
+      }
+    } catch (err) {
+      this.o.logger.warn({ err }, 'pool deployments: reconcile failed; retrying')
+    }
+  }
+
+  private async sync(k: PoolKey): Promise<void> {
+    const want = poolDeployment(k, this.o.namespace, this.replicas(k))
+    const name = want.metadata!.name!
+    let have: V1Deployment | undefined
+    try {
+      have = await this.api.readNamespacedDeployment({ name, namespace: this.o.namespace })
+    } catch (e) {
+      if (!(e instanceof ApiException && e.code === 404)) throw e
+    }
+    if (!have) {
+      try {
+        await this.api.createNamespacedDeployment({ namespace: this.o.namespace, body: want })
+        this.o.logger.info({ deployment: name, replicas: want.spec!.replicas }, 'created pool deployment')
+      } catch (e) {
+        if (!(e instanceof ApiException && e.code === 409)) throw e
+      }
+      this.known.add(name)
+      return
+    }
+    this.known.add(name)
+    if (!this.o.isLeader()) return
+    const sameTemplate = have.metadata?.annotations?.[TEMPLATE_HASH] === want.metadata!.annotations![TEMPLATE_HASH]
+    if (sameTemplate && have.spec?.replicas === want.spec!.replicas) return
+    const patch = sameTemplate
+      ? { spec: { replicas: want.spec!.replicas } }
+      : { metadata: { annotations: want.metadata!.annotations }, spec: { replicas: want.spec!.replicas, template: want.spec!.template } }
+    await this.api.patchNamespacedDeployment({ name, namespace: this.o.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    this.o.logger.info({ deployment: name, replicas: want.spec!.replicas, rolled: !sameTemplate }, 'updated pool deployment')
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    await this.running
+  }
+}

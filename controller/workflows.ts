@@ -1,0 +1,60 @@
+// /v1/workflows: deploy (create, update), read, delete workflows; run one (`POST .../executions`).
+// A workflow is checked against the deployed functions and workflows before it is stored.
+import type { FastifyInstance } from 'fastify'
+import { KilnError } from '../core/errors.js'
+import { notFound } from '../core/store/resource-store.js'
+import type { WorkflowResource } from '../core/types.js'
+import { newExecutionId } from '../workflows/platform/ids.js'
+import type { ControlContext } from './context.js'
+import { executionView } from './executions.js'
+
+export async function workflowRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
+  const store = c.workflows.store
+  const view = (w: WorkflowResource) => ({ ...w, status: { tasks: Object.keys(c.workflows.spec(w.metadata.name)?.tasks ?? {}).length } })
+
+  app.get('/workflows', async () => store.list().map(view))
+
+  app.post('/workflows', async (req, reply) => {
+    const wf = await store.create(await c.workflows.check(req.body))
+    return reply.status(201).send(view(wf))
+  })
+
+  app.put<{ Params: { name: string } }>('/workflows/:name', async (req, reply) => {
+    const wf = await c.workflows.check(req.body, req.params.name)
+    const existed = store.get(wf.metadata.name) !== undefined
+    const stored = await store.put(wf)
+    return reply.status(existed ? 200 : 201).send(view(stored))
+  })
+
+  app.get<{ Params: { name: string } }>('/workflows/:name', async (req) => {
+    const wf = store.get(req.params.name)
+    if (!wf) throw notFound('Workflow', req.params.name)
+    return view(wf)
+  })
+
+  app.delete<{ Params: { name: string } }>('/workflows/:name', async (req) => {
+    const name = req.params.name
+    if (!store.get(name)) throw notFound('Workflow', name)
+    const users = c.workflows.usedBy(name)
+    if (users.length) throw new KilnError('KILN_ERR_IN_USE', `workflow "${name}" is started by workflow ${users.map((u) => `"${u}"`).join(', ')}`)
+    const routes = c.triggers.list().filter((t) => t.spec.workflow === name).map((t) => t.metadata.name)
+    if (routes.length) throw new KilnError('KILN_ERR_IN_USE', `workflow "${name}" is the target of route ${routes.map((r) => `"${r}"`).join(', ')}`, { hint: 'delete the route first with `kiln route delete`' })
+    await store.delete(name)
+    return { deleted: name }
+  })
+
+  // Runs the workflow with the JSON body as its input. Waits for the end and answers the execution
+  // (succeeded or failed: both are a completed request); `?async=1` answers 202 once it is stored.
+  app.post<{ Params: { name: string }; Querystring: { async?: string } }>('/workflows/:name/executions', async (req, reply) => {
+    const async = req.query.async !== undefined && req.query.async !== '0' && req.query.async !== 'false'
+    const started = await c.engine.start(req.params.name, req.body ?? null, { async: true, executionId: newExecutionId() })
+    const id = started.executionId
+    void reply.header('location', `/v1/executions/${id}`)
+    if (async) {
+      started.done.catch(() => {})
+      return reply.status(202).send({ executionId: id, workflow: req.params.name, status: 'running' })
+    }
+    const final = await started.done
+    return reply.status(200).send(executionView(final, false))
+  })
+}

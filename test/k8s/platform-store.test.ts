@@ -1,0 +1,82 @@
+// The resource store suite against both implementations: files in a data dir (the embedded default)
+// and custom resources on a real kube-apiserver (Kubernetes mode), plus what only the CRD store does:
+// see writes made by others (kubectl) through its watch, and survive a restart of its informer.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { KubeConfig } from '@kubernetes/client-node'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { crdStore } from '../../core/store/crd-store.js'
+import { fileStore } from '../../core/store/file-store.js'
+import type { RuntimeResource } from '../../core/types.js'
+import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
+import { kubectlOk } from './controlplane/kubectl.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
+import { storeSuite } from './store-suite.js'
+import { waitUntil } from './wait.js'
+
+describe('file store', () => {
+  storeSuite(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-store-'))
+    const store = await fileStore<RuntimeResource>(dir, 'Runtime')
+    return { store, close: () => rm(dir, { recursive: true, force: true }) }
+  })
+})
+
+describe.skipIf(!plan.run)('CRD store on a real kube-apiserver', () => {
+  let cp: ControlPlane
+  let kc: KubeConfig
+  let seq = 0
+
+  beforeAll(async () => {
+    await ensureBinaries()
+    cp = await startControlPlane({ controllerManager: false, scheduler: false })
+    kc = new KubeConfig()
+    kc.loadFromFile(cp.kubeconfigPath)
+    await kubectlOk(cp.kubeconfigPath, ['apply', '-f', join(DEPLOY, 'crds')])
+    await kubectlOk(cp.kubeconfigPath, ['wait', '--for=condition=Established', '--timeout=60s', '-f', join(DEPLOY, 'crds')])
+  }, BUILD_TIMEOUT_MS)
+
+  afterAll(async () => { await cp?.stop() })
+
+  const fresh = async () => {
+    const namespace = `store-${++seq}`
+    await kubectlOk(cp.kubeconfigPath, ['create', 'namespace', namespace])
+    return { namespace, store: await crdStore<RuntimeResource>(kc, 'Runtime', { namespace }) }
+  }
+
+  describe('the shared suite', () => {
+    storeSuite(async () => {
+      const { store } = await fresh()
+      return { store, close: () => store.close() }
+    })
+  })
+
+  it('a resource written with kubectl appears through the watch, and its deletion too', async () => {
+    const { namespace, store } = await fresh()
+    const events: string[] = []
+    store.watch((ev) => events.push(`${ev.type}:${ev.object.metadata.name}`))
+    const obj = { apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name: 'outside', namespace }, spec: { image: 'x:1', poolSize: 2 } }
+    await kubectlOk(cp.kubeconfigPath, ['apply', '-f', '-'], { input: JSON.stringify(obj) })
+    await waitUntil('watch put', async () => store.get('outside')?.spec.poolSize === 2)
+    await kubectlOk(cp.kubeconfigPath, ['delete', 'runtime', 'outside', '-n', namespace])
+    await waitUntil('watch delete', async () => store.get('outside') === undefined)
+    expect(events).toEqual(['put:outside', 'delete:outside'])
+    await store.close()
+  })
+
+  it('a relist reports what the view missed', async () => {
+    const { namespace, store } = await fresh()
+    await store.close() // no watch any more: changes are missed
+    await kubectlOk(cp.kubeconfigPath, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name: 'missed', namespace }, spec: { image: 'x:1' } }) })
+    expect(store.get('missed')).toBeUndefined()
+    await store.relist()
+    expect(store.get('missed')?.spec.image).toBe('x:1')
+  })
+
+  it('the API server\'s validation errors come back as KILN_ERR_VALIDATION', async () => {
+    const { store } = await fresh()
+    await expect(store.create({ metadata: { name: 'bad' }, spec: { poolSize: -1 } } as RuntimeResource)).rejects.toMatchObject({ code: 'KILN_ERR_VALIDATION' })
+    await store.close()
+  })
+})

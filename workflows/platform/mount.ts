@@ -1,0 +1,72 @@
+// Mounts the workflow engine in the embedded platform: the deployed workflows (a resource store), the
+// execution store (memory, or Redis with --redis), the invoker (the platform's own router over HTTP),
+// the engine, and the data plane's entry (`/wf/NAME`, routes to workflows). `start(url)` once the
+// platform listens (resumes unfinished executions); `close()` before the router and executor stop.
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { ResourceStore } from '../../core/store/resource-store.js'
+import type { FunctionResource, WorkflowResource } from '../../core/types.js'
+import type { WorkflowEntry } from '../../router/plugin.js'
+import { WorkflowEngine } from '../engine.js'
+import { WorkflowCatalog } from './catalog.js'
+import { openExecutionStore, type OpenedExecutionStore } from './execution-store.js'
+import { httpEntry, workflowDataPlane } from './http-entry.js'
+import { HttpInvoker } from './invoker.js'
+
+export interface MountOptions {
+  dataDir: string
+  redisUrl?: string
+  functions: ResourceStore<FunctionResource>
+  workflows: ResourceStore<WorkflowResource>
+  logger: Logger
+  /** largest workflow input over HTTP, in bytes */
+  maxBodyBytes: number
+}
+
+export interface WorkflowsMount {
+  readonly catalog: WorkflowCatalog
+  readonly engine: WorkflowEngine
+  readonly executions: OpenedExecutionStore
+  /** for the router: routes whose target is a workflow */
+  readonly entry: WorkflowEntry
+  /** registers `/wf/:name` (call inside its own plugin scope) */
+  dataPlane(app: FastifyInstance): Promise<void>
+  /** once the platform listens: where the router is, then resume unfinished executions */
+  start(url: string): Promise<void>
+  close(): Promise<void>
+}
+
+/** Input bodies are held in memory and stored with the execution; 16 MiB at most. */
+const MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
+  const log = o.logger.child({ part: 'workflows' })
+  const executions = await openExecutionStore({ redisUrl: o.redisUrl, dataDir: o.dataDir })
+  const catalog = new WorkflowCatalog(o.workflows, o.functions)
+  const invoker = new HttpInvoker()
+  const engine = new WorkflowEngine({ store: executions.store, invoker, getWorkflow: (name) => catalog.spec(name), logger: log })
+  const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES) })
+  log.info({ store: executions.kind }, 'workflow engine mounted')
+
+  let closing: Promise<void> | undefined
+  return {
+    catalog,
+    engine,
+    executions,
+    entry,
+    dataPlane: (app) => workflowDataPlane(app, entry),
+    async start(url) {
+      invoker.setOrigin(url)
+      const resumed = await engine.resume()
+      if (resumed.length > 0) log.warn({ executions: resumed.map((r) => r.executionId) }, 'resuming workflow executions left unfinished by the last run')
+    },
+    close() {
+      closing ??= (async () => {
+        await engine.close()
+        await invoker.close()
+        await executions.close()
+      })()
+      return closing
+    },
+  }
+}
