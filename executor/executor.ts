@@ -202,8 +202,12 @@ export class Executor {
     rec.fn = fs.name
     fs.loading.add(rec)
     try {
-      // The function's limits hold from the moment its code loads.
-      await this.o.fleet.backend.setLimits?.(rec.id, instanceLimits(fn))
+      // The function's limits hold from the moment its code loads (no cgroup writes when there are none).
+      const limits = instanceLimits(fn)
+      if (limits || rec.limited) {
+        await this.o.fleet.backend.setLimits?.(rec.id, limits)
+        rec.limited = limits !== null
+      }
       const codePath = await this.o.packages.unpacked(fn.spec.package.sha256)
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), codePath })
     } catch (e) {
@@ -313,7 +317,10 @@ export class Executor {
       return
     }
     void unload(rec).then(async (clean) => {
-      if (clean) clean = await this.o.fleet.backend.setLimits?.(rec.id, null).then(() => true, () => false) ?? true
+      if (clean && rec.limited) {
+        clean = await this.o.fleet.backend.setLimits?.(rec.id, null).then(() => true, () => false) ?? true
+        rec.limited = !clean
+      }
       if (clean && rec.state === 'draining' && !this.closing) {
         rec.state = 'generic'
         rec.fn = undefined

@@ -1,12 +1,15 @@
 // The platform-wide ceiling on live instances. Pools and strategies reserve a place before they boot.
 // When none is left, a request (never a background refill) may ask the reclaimer — the executor, least
 // recently used idle instance first — to stop one, and waits until it has exited: the ceiling holds.
+// While a request waits, the place it freed is held for it: background refills see it as taken.
 
 /** Stops one idle instance and resolves when it has exited; undefined when none can be reclaimed. */
 export type Reclaimer = () => Promise<void> | undefined
 
 export class InstanceBudget {
   private used = 0
+  /** Requests waiting for a reclaimed place. */
+  private pending = 0
   private reclaimer: Reclaimer | undefined
 
   constructor(public limit: number) {}
@@ -14,23 +17,34 @@ export class InstanceBudget {
   setReclaimer(fn: Reclaimer): void { this.reclaimer = fn }
 
   get inUse(): number { return this.used }
-  get free(): number { return Math.max(0, this.limit - this.used) }
+  get free(): number { return Math.max(0, this.limit - this.used - this.pending) }
 
+  /** A place for background work, never one a waiting request has freed. */
   tryReserve(): boolean {
-    if (this.used >= this.limit) return false
+    if (this.used + this.pending >= this.limit) return false
     this.used++
     return true
   }
 
   async reserve(reclaim: boolean): Promise<boolean> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (this.tryReserve()) return true
-      if (!reclaim) return false
-      const freed = this.reclaimer?.()
-      if (!freed) return false
-      await freed
+    if (this.tryReserve()) return true
+    if (!reclaim) return false
+    this.pending++
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const freed = this.reclaimer?.()
+        if (!freed) return false
+        await freed
+        // Our own pending place is counted in `pending`; the freed one is ours.
+        if (this.used + this.pending - 1 < this.limit) {
+          this.used++
+          return true
+        }
+      }
+      return false
+    } finally {
+      this.pending--
     }
-    return this.tryReserve()
   }
 
   release(): void { this.used = Math.max(0, this.used - 1) }

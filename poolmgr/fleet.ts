@@ -7,6 +7,7 @@ import type { ClusterBackend, ExitInfo, InstanceLimits } from '../cluster/backen
 import type { NodeConfig } from '../core/config.js'
 import { KilnError } from '../core/errors.js'
 import type { RuntimeResource } from '../core/types.js'
+import { BootGate } from './boot-gate.js'
 import { InstanceBudget } from './budget.js'
 import { InstanceRecord } from './instance.js'
 import { chooseNode, type PlacementRequest } from './placement.js'
@@ -29,6 +30,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private readonly perNode = new Map<string, number>()
   private seq = 0
   private readonly prefix = randomBytes(3).toString('hex')
+  private readonly gate = new BootGate()
 
   constructor(
     readonly backend: ClusterBackend,
@@ -55,7 +57,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const id = `${rt.metadata.name}-${this.prefix}-${(++this.seq).toString(36)}`
     this.perNode.set(node.name, this.nodeLoad(node.name) + 1)
     try {
-      const inst = await this.backend.start({
+      const inst = await this.gate.run(req.urgent ?? false, () => this.backend.start({
         id,
         runtime: rt.metadata.name,
         protocol: rt.spec.protocol ?? 'kiln',
@@ -65,7 +67,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         node: node.name,
         limits: req.limits,
         warmup: !req.urgent,
-      })
+      }))
       const rec = new InstanceRecord(inst, rt.metadata.name)
       this.records.set(id, rec)
       inst.exited.then((exit) => this.onExit(rec, exit))

@@ -15,6 +15,8 @@ export class InstanceRecord {
   specializedAt = 0
   /** Set when the platform itself decided to stop it (so its exit is not reported as a crash). */
   retiring = false
+  /** The instance's cgroup carries a function's limits (so they must be lifted before reuse). */
+  limited = false
   /** Latest load computed by the monitor from the instance's counters. */
   load: { cpuCores: number; throttleRatio: number; memoryBytes: number } | undefined
   readonly client: Pool

@@ -1,5 +1,6 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and ranks frames by self time: the time of the samples whose
-// leaf is that frame, summed over every node of the same function (name, file, line).
+// leaf is that frame, summed over every node of the same function (name, file, line). `(idle)` (the
+// event loop waiting) is left out, so percentages are of the busy time.
 import { readFileSync } from 'node:fs'
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
@@ -8,7 +9,7 @@ interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: numb
 
 export interface Frame { name: string; where: string; selfMs: number; percent: number }
 
-export function topFrames(file: string, n = 15): { frames: Frame[]; totalMs: number } {
+export function topFrames(file: string, n = 15): { frames: Frame[]; busyMs: number } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map<number, ProfileNode>()
   for (const node of p.nodes) byId.set(node.id, node)
@@ -21,8 +22,9 @@ export function topFrames(file: string, n = 15): { frames: Frame[]; totalMs: num
   const agg = new Map<string, { name: string; where: string; us: number }>()
   let total = 0
   for (const [id, us] of self) {
-    total += us
     const cf = byId.get(id)!.callFrame
+    if (cf.functionName === '(idle)') continue
+    total += us
     const where = cf.url ? `${shorten(cf.url)}:${cf.lineNumber + 1}` : ''
     const name = cf.functionName || '(anonymous)'
     const key = `${name}\u0000${where}`
@@ -32,7 +34,7 @@ export function topFrames(file: string, n = 15): { frames: Frame[]; totalMs: num
   }
   const frames = [...agg.values()].sort((a, b) => b.us - a.us).slice(0, n)
     .map((f) => ({ name: f.name, where: f.where, selfMs: Math.round(f.us / 100) / 10, percent: Math.round((f.us / total) * 1000) / 10 }))
-  return { frames, totalMs: Math.round(total / 1000) }
+  return { frames, busyMs: Math.round(total / 1000) }
 }
 
 function shorten(url: string): string {

@@ -158,7 +158,7 @@ describe('instance budget', () => {
     await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 3 }), headers: { 'content-type': 'application/json' } })
     await p.deploy('returns', V1, { idleTimeoutMs: 300 })
     const r = await p.call('/fn/returns')
-    expect(r.status).toBe(200)
+    expect(r.status, r.text).toBe(200)
     const id = r.headers['x-kiln-instance']
     await until('the instance to go back to the pool', async () => (await p.call('/v1/functions/returns')).json().status.returnedToPool >= 1)
     const again = (await p.call('/v1/instances')).json().find((i: { id: string }) => i.id === id)

@@ -82,3 +82,12 @@ export function instancesOf(p: TestPlatform, fn: string): number {
 export function describeFn(p: TestPlatform, fn: string): { queued: number; instances: { inflight: number }[] } {
   return p.ctx.executor.describe(fn) as unknown as { queued: number; instances: { inflight: number }[] }
 }
+
+/** Polls an async probe until it returns true (waits for an event; at most `ms`, never asserts time). */
+export async function until(probe: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`never happened: ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
