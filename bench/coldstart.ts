@@ -5,7 +5,9 @@
 //   (c) warm: the first request to a function whose code was installed ahead of time
 //   (d) a warm repeat request
 // plus a burst of 200 concurrent first requests spread over 50 functions. Reported, never asserted.
-import { writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findRoot, startKiln, timedGet, type KilnProcess } from './lib/kiln-process.js'
 import { ratio, summarize, type Summary } from './lib/percentiles.js'
@@ -59,7 +61,10 @@ async function main(): Promise<void> {
     const errors = burst.filter((r) => r.status !== 200).length
     results.burst_200_over_50 = summarize(burst.filter((r) => r.status === 200).map((r) => r.ms))
 
+    const k6 = runK6(k.url, pkg)
+
     const report = {
+      k6,
       when: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       samples: N,
@@ -76,12 +81,41 @@ async function main(): Promise<void> {
     for (const [k2, s] of Object.entries(results)) console.log(k2.padEnd(22) + String(s.n).padStart(5) + s.p50.toFixed(2).padStart(10) + s.p90.toFixed(2).padStart(10) + s.p99.toFixed(2).padStart(10))
     console.log(`burst errors: ${errors}`)
     for (const [k2, v] of Object.entries(report.ratios)) console.log(`${k2}: ${v}x`)
+    if (k6) {
+      console.log('\nthe same scenarios measured by k6 (ms)')
+      for (const [name, s] of Object.entries(k6)) console.log(name.padEnd(28) + String(s.p50).padStart(10) + String(s.p90).padStart(10) + String(s.p99).padStart(10))
+    } else {
+      console.log('\nk6 not found (go install go.k6.io/k6@latest puts it in ~/go/bin): skipped bench/k6/coldstart.js')
+    }
     const file = join(root, 'bench', 'results', `coldstart-${report.when.replace(/[:.]/g, '-')}.json`)
     writeFileSync(file, JSON.stringify(report, null, 2))
     console.log(`report: ${file}`)
   } finally {
     await k.stop()
   }
+}
+
+/** Runs bench/k6/coldstart.js when k6 is installed; returns p50/p90/p99 per scenario. */
+function runK6(url: string, pkg: { sha256: string; entrypoint: string }): Record<string, { p50: number; p90: number; p99: number }> | undefined {
+  const candidates = [process.env.K6, 'k6', join(homedir(), 'go', 'bin', 'k6')].filter(Boolean) as string[]
+  const bin = candidates.find((c) => spawnSync(c, ['version'], { stdio: 'ignore' }).status === 0)
+  if (!bin || !existsSync(join(root, 'bench', 'k6', 'coldstart.js'))) return undefined
+  const summary = join(tmpdir(), `kiln-k6-${process.pid}.json`)
+  const r = spawnSync(bin, ['run', '--quiet', '--summary-trend-stats', 'p(50),p(90),p(99)', '--summary-export', summary,
+    '-e', `KILN_URL=${url}`, '-e', `SHA256=${pkg.sha256}`, '-e', `ENTRYPOINT=${pkg.entrypoint}`, '-e', `SAMPLES=${Math.min(N, 20)}`,
+    join(root, 'bench', 'k6', 'coldstart.js')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 })
+  if (r.status !== 0 || !existsSync(summary)) return undefined
+  const metrics = (JSON.parse(readFileSync(summary, 'utf8')) as { metrics: Record<string, Record<string, number>> }).metrics
+  const out: Record<string, { p50: number; p90: number; p99: number }> = {}
+  for (const [name, m] of Object.entries(metrics)) {
+    if (!name.startsWith('kiln_') || m['p(50)'] === undefined) continue
+    out[name] = { p50: round(m['p(50)']), p90: round(m['p(90)']), p99: round(m['p(99)']) }
+  }
+  return out
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100
 }
 
 await main()

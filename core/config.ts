@@ -17,6 +17,7 @@ export interface NodeConfig {
 export interface LoadLimitsConfig {
   cpuShare: number        // fraction of the instance's cpu limit considered normal
   cpuCores: number        // cores considered normal for a function without a cpu limit
+  cpuMsPerRequest: number // cpu rules apply only above this much cpu time per completed request: busy is not noisy
   memoryShare: number     // fraction of the memory limit considered normal
   throttleRatio: number   // nr_throttled / nr_periods above which a sample is abnormal
   window: number          // consecutive abnormal samples before a function is marked noisy
@@ -60,7 +61,7 @@ export function defaultConfig(): KilnConfig {
     cgroups: 'auto',
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
-    loadLimits: { cpuShare: 0.9, cpuCores: 0.5, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
   }
 }
 

@@ -10,7 +10,7 @@ import { parseBytes } from '../core/quantity.js'
 import type { Executor } from './executor.js'
 import type { FunctionState } from './function-state.js'
 
-export interface InstanceLoad { cpuCores: number; throttleRatio: number; memoryBytes: number; memoryShare?: number; pids: number; cpuPressure?: number }
+export interface InstanceLoad { cpuCores: number; throttleRatio: number; memoryBytes: number; memoryShare?: number; pids: number; cpuPressure?: number; cpuMsPerRequest?: number }
 
 interface Baseline { mean: number; n: number }
 
@@ -35,15 +35,18 @@ export function loadBetween(p: InstanceSample, s: InstanceSample): InstanceLoad 
 /** Why a sample is outside the function's normal range, or undefined when it is inside. */
 export function abnormal(load: InstanceLoad, fs: FunctionState, limits: LoadLimitsConfig, baseline: Baseline | undefined): string | undefined {
   const res = fs.fn.spec.resources
+  const memLimit = res?.memory ? parseBytes(res.memory) : undefined
+  const share = load.memoryShare ?? (memLimit ? load.memoryBytes / memLimit : undefined)
+  if (share !== undefined && share > limits.memoryShare) return `memory ${Math.round(share * 100)}% of its limit (normal: under ${Math.round(limits.memoryShare * 100)}%)`
+  // A function serving many cheap requests is busy, not noisy (it scales out); the cpu rules look at
+  // functions that spend much cpu per request, or never finish one.
+  if (load.cpuMsPerRequest !== undefined && load.cpuMsPerRequest <= limits.cpuMsPerRequest) return undefined
   if (res?.cpu !== undefined) {
     if (load.cpuCores > limits.cpuShare * res.cpu) return `cpu ${load.cpuCores.toFixed(2)} cores, over ${Math.round(limits.cpuShare * 100)}% of its ${res.cpu} core limit`
   } else if (load.cpuCores > limits.cpuCores) {
     return `cpu ${load.cpuCores.toFixed(2)} cores without a cpu limit (normal: under ${limits.cpuCores})`
   }
   if (load.throttleRatio > limits.throttleRatio) return `throttled in ${Math.round(load.throttleRatio * 100)}% of cpu periods (normal: under ${Math.round(limits.throttleRatio * 100)}%)`
-  const memLimit = res?.memory ? parseBytes(res.memory) : undefined
-  const share = load.memoryShare ?? (memLimit ? load.memoryBytes / memLimit : undefined)
-  if (share !== undefined && share > limits.memoryShare) return `memory ${Math.round(share * 100)}% of its limit (normal: under ${Math.round(limits.memoryShare * 100)}%)`
   if (baseline && baseline.n >= BASELINE_MIN_SAMPLES && load.cpuCores > Math.max(BASELINE_FACTOR * baseline.mean, BASELINE_FLOOR_CORES)) {
     return `cpu ${load.cpuCores.toFixed(2)} cores, ${BASELINE_FACTOR}x above its own baseline of ${baseline.mean.toFixed(3)}`
   }
@@ -52,6 +55,7 @@ export function abnormal(load: InstanceLoad, fs: FunctionState, limits: LoadLimi
 
 export class LoadMonitor {
   private readonly prev = new Map<string, InstanceSample>()
+  private readonly prevRequests = new Map<string, number>()
   private readonly baselines = new Map<string, Baseline>()
   private readonly quietSince = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
@@ -80,7 +84,7 @@ export class LoadMonitor {
     try {
       const seen = new Set<string>()
       for (const fs of this.executor.functions()) await this.check(fs, seen)
-      for (const id of this.prev.keys()) if (!seen.has(id)) this.prev.delete(id)
+      for (const id of this.prev.keys()) if (!seen.has(id)) { this.prev.delete(id); this.prevRequests.delete(id) }
     } catch (err) {
       this.logger.warn({ err }, 'load monitor sample failed')
     } finally {
@@ -98,16 +102,21 @@ export class LoadMonitor {
       if (!s) continue
       seen.add(rec.id)
       const p = this.prev.get(rec.id)
+      const done = rec.requests - (this.prevRequests.get(rec.id) ?? rec.requests)
       this.prev.set(rec.id, s)
+      this.prevRequests.set(rec.id, rec.requests)
       if (!p) continue
       const load = loadBetween(p, s)
       if (!load) continue
+      // Cpu time per completed request; none completed while busy counts as unbounded.
+      const cpuMs = load.cpuCores * (s.at - p.at)
+      load.cpuMsPerRequest = done > 0 ? cpuMs / done : cpuMs > 0 ? Infinity : 0
       rec.load = load
       peak = Math.max(peak, load.cpuCores)
       const why = reason ? undefined : abnormal(load, fs, this.limits, this.baselines.get(fs.name))
       if (why) {
         reason = why
-        evidence = { instance: rec.id, node: rec.node, ...load, cpuCores: round(load.cpuCores), throttleRatio: round(load.throttleRatio) }
+        evidence = { instance: rec.id, node: rec.node, ...load, cpuCores: round(load.cpuCores), throttleRatio: round(load.throttleRatio), cpuMsPerRequest: Number.isFinite(load.cpuMsPerRequest) ? round(load.cpuMsPerRequest!) : 'no request completed' }
       }
     }
     if (fs.isolation) {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KilnError } from '../errors.js'
+import { UnpackCache } from './unpack-cache.js'
 import { inspectArchive, unpackArchive } from '../package-archive.js'
 
 export interface PackageInfo { sha256: string; size: number; files: string[] }
@@ -27,12 +28,11 @@ const SHA = /^[a-f0-9]{64}$/
 
 export class FilePackageStore implements PackageStore {
   private readonly blobs: string
-  private readonly trees: string
-  private readonly unpacking = new Map<string, Promise<string>>()
+  private readonly cache: UnpackCache
 
   constructor(dataDir: string) {
     this.blobs = join(dataDir, 'packages', 'sha256')
-    this.trees = join(dataDir, 'packages', 'unpacked')
+    this.cache = new UnpackCache(join(dataDir, 'packages', 'unpacked'), (sha) => this.get(sha))
   }
 
   async put(data: Buffer, expectedSha256?: string): Promise<PackageInfo> {
@@ -72,29 +72,11 @@ export class FilePackageStore implements PackageStore {
   async delete(sha256: string): Promise<boolean> {
     if (!(await this.has(sha256))) return false
     await rm(join(this.blobs, sha256), { force: true })
-    await rm(join(this.trees, sha256), { recursive: true, force: true })
+    await this.cache.forget(sha256)
     return true
   }
 
   unpacked(sha256: string): Promise<string> {
-    const dir = join(this.trees, sha256)
-    if (existsSync(dir)) return Promise.resolve(dir)
-    let p = this.unpacking.get(sha256)
-    if (!p) {
-      p = this.unpack(sha256, dir).finally(() => this.unpacking.delete(sha256))
-      this.unpacking.set(sha256, p)
-    }
-    return p
-  }
-
-  private async unpack(sha256: string, dir: string): Promise<string> {
-    const data = await this.get(sha256)
-    if (!data) throw new KilnError('KILN_ERR_PACKAGE_NOT_FOUND', `package ${sha256} not found`)
-    const tmp = `${dir}.${process.pid}.tmp`
-    await rm(tmp, { recursive: true, force: true })
-    await mkdir(tmp, { recursive: true })
-    await unpackArchive(data, tmp)
-    await rename(tmp, dir)
-    return dir
+    return this.cache.get(sha256)
   }
 }

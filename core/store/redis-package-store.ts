@@ -7,6 +7,7 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { KilnError } from '../errors.js'
+import { UnpackCache } from './unpack-cache.js'
 import { inspectArchive, unpackArchive } from '../package-archive.js'
 import { sha256Hex, type PackageInfo, type PackageStore } from './package-store.js'
 
@@ -25,14 +26,13 @@ export class RedisPackageStore implements PackageStore {
   private readonly redis: Redis
   private readonly owned: boolean
   private readonly prefix: string
-  private readonly trees: string
-  private readonly unpacking = new Map<string, Promise<string>>()
+  private readonly cache: UnpackCache
 
   constructor(o: RedisPackageStoreOptions) {
     this.owned = typeof o.redis === 'string'
     this.redis = typeof o.redis === 'string' ? new Redis(o.redis, { lazyConnect: false, maxRetriesPerRequest: 3 }) : o.redis
     this.prefix = o.prefix ?? 'kiln:'
-    this.trees = join(o.cacheDir, 'packages', 'unpacked')
+    this.cache = new UnpackCache(join(o.cacheDir, 'packages', 'unpacked'), (sha) => this.get(sha))
   }
 
   private blobKey(sha256: string): string { return `${this.prefix}package:${sha256}` }
@@ -65,30 +65,12 @@ export class RedisPackageStore implements PackageStore {
   async delete(sha256: string): Promise<boolean> {
     if (!SHA.test(sha256)) return false
     const [[, removed]] = (await this.redis.multi().del(this.blobKey(sha256)).hdel(this.indexKey, sha256).exec()) as [[Error | null, number]]
-    await rm(join(this.trees, sha256), { recursive: true, force: true })
+    await this.cache.forget(sha256)
     return removed === 1
   }
 
   unpacked(sha256: string): Promise<string> {
-    const dir = join(this.trees, sha256)
-    if (SHA.test(sha256) && existsSync(dir)) return Promise.resolve(dir)
-    let p = this.unpacking.get(sha256)
-    if (!p) {
-      p = this.unpack(sha256, dir).finally(() => this.unpacking.delete(sha256))
-      this.unpacking.set(sha256, p)
-    }
-    return p
-  }
-
-  private async unpack(sha256: string, dir: string): Promise<string> {
-    const data = await this.get(sha256)
-    if (!data) throw new KilnError('KILN_ERR_PACKAGE_NOT_FOUND', `package ${sha256} not found`)
-    const tmp = `${dir}.${process.pid}.tmp`
-    await rm(tmp, { recursive: true, force: true })
-    await mkdir(tmp, { recursive: true })
-    await unpackArchive(data, tmp)
-    await rename(tmp, dir)
-    return dir
+    return this.cache.get(sha256)
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 describe('noisy function isolation', () => {
   let p: TestPlatform
   beforeAll(async () => {
-    p = await startTestPlatform({ poolSize: 2, loadLimits: { cpuShare: 0.9, cpuCores: 0.5, memoryShare: 0.9, throttleRatio: 0.5, window: 3, sampleMs: 500, cooldownMs: 0 } })
+    p = await startTestPlatform({ poolSize: 2, loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 3, sampleMs: 500, cooldownMs: 0 } })
     await p.deploy('victim', join(FX, 'victim.mjs'))
     await p.deploy('hog', join(FX, 'hog.mjs'), { resources: { cpu: 0.3 }, timeoutMs: 30_000 })
   })
