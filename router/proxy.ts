@@ -32,6 +32,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private finished = false
   private clientGone = false
   private onDrain: (() => void) | undefined
+  // The first chunk waits for the next one or the end, so a small answer leaves in one write with its headers.
+  private held: Buffer | undefined
 
   constructor(
     private readonly req: IncomingMessage,
@@ -63,6 +65,14 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.held === undefined && !this.res.headersSent) {
+      this.held = chunk
+      return
+    }
+    if (this.held !== undefined) {
+      this.res.write(this.held)
+      this.held = undefined
+    }
     if (!this.res.write(chunk)) {
       controller.pause()
       this.onDrain ??= () => controller.resume()
@@ -72,7 +82,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.finished = true
-    this.res.end()
+    if (this.held !== undefined) {
+      this.res.end(this.held)
+      this.held = undefined
+    } else {
+      this.res.end()
+    }
     this.cb.release(this.rec, 'ok')
   }
 

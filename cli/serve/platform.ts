@@ -30,6 +30,8 @@ import { FunctionLogs } from '../../executor/function-logs.js'
 import { InstanceBudget } from '../../poolmgr/budget.js'
 import { Fleet } from '../../poolmgr/fleet.js'
 import { PoolManager } from '../../poolmgr/manager.js'
+import { createServer } from 'node:http'
+import { createDataPlane, dataPlaneFirst } from '../../router/data-plane.js'
 import { routerPlugin } from '../../router/plugin.js'
 import { RouteTable } from '../../router/routes.js'
 import { attachUpgrades } from '../../router/websocket.js'
@@ -114,12 +116,13 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   }
   const nodeLoads = new NodeLoads()
 
-  const app = Fastify({ loggerInstance: logger.child({ part: 'http' }), disableRequestLogging: !config.accessLog, bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance
+  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const app = Fastify({ loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }), bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance
   app.get('/healthz', async () => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet!.records.size }))
   await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
   if (runsInstances) {
     await app.register(async (internal) => nodeLoads.routes(internal), { prefix: '/internal' })
-    await app.register(async (data) => routerPlugin(data, { executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry }))
+    await app.register(async (data) => routerPlugin(data, dataPlane))
     await app.register(async (data) => wf.dataPlane(data))
     attachUpgrades(app, { executor, routes, logger })
   }

@@ -25,6 +25,8 @@ import { FunctionLogs } from '../../executor/function-logs.js'
 import { InstanceBudget } from '../../poolmgr/budget.js'
 import { Fleet } from '../../poolmgr/fleet.js'
 import { PoolManager } from '../../poolmgr/manager.js'
+import { createServer } from 'node:http'
+import { createDataPlane, dataPlaneFirst } from '../../router/data-plane.js'
 import { routerPlugin } from '../../router/plugin.js'
 import { RouteTable } from '../../router/routes.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
@@ -105,11 +107,18 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     events, metrics, nodes: config.nodes, cgroups: { mode: cgroups.mode, reason: cgroups.reason },
   }
 
-  const app = Fastify({ loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }), bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance
+  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const app = Fastify({
+    loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
+    bodyLimit: 16 * 1024 * 1024,
+    return503OnClosing: true,
+    // Data-plane requests skip fastify: the server hands them to the proxy directly.
+    serverFactory: (handler) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)),
+  }) as unknown as FastifyInstance
   app.get('/healthz', async () => ({ ok: true, cgroups: cgroups.mode, instances: fleet!.records.size, pools: pools.stats() }))
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
   await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
-  await app.register(async (data) => routerPlugin(data, { executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry }))
+  await app.register(async (data) => routerPlugin(data, dataPlane))
   await app.register(async (data) => wf.dataPlane(data))
   attachUpgrades(app, { executor, routes, logger })
 
