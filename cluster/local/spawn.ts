@@ -2,6 +2,7 @@
 // on an ephemeral 127.0.0.1 port, with stdout/stderr captured line by line, and tied to the platform
 // through a stdin pipe so it exits when the platform dies, however it dies.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { setPriority } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { ExitInfo, InstanceSpec, LogSink } from '../backend.js'
@@ -53,6 +54,9 @@ export async function spawnRuntime(spec: InstanceSpec, wrap: (argv: string[]) =>
   const { command, args } = wrap(spec.command)
   const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe', reportsReady ? 'pipe' : 'ignore'] })
   live.add(child)
+  // A background boot (a pool refill) must not take cpu from requests being served: it boots at low
+  // priority and is raised back once ready. Only root may raise it back, so only root lowers it.
+  const niced = spec.warmup !== false && CAN_RENICE && renice(child.pid, 10)
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }) })
     child.once('error', () => { live.delete(child); resolve({ code: null, signal: null }) })
@@ -72,11 +76,24 @@ export async function spawnRuntime(spec: InstanceSpec, wrap: (argv: string[]) =>
     } else {
       await Promise.race([waitForPort(HOST, port, BOOT_TIMEOUT_MS, () => child.exitCode === null && child.signalCode === null), spawnError])
     }
+    if (niced) renice(child.pid, 0)
     return { child, port: actualPort, pid: child.pid!, bootMs: performance.now() - t0, exited }
   } catch (e) {
     child.kill('SIGKILL')
     await exited
     throw new Error(`${spec.runtime} runtime failed to start (${spec.command.join(' ')}): ${(e as Error).message}`)
+  }
+}
+
+const CAN_RENICE = process.getuid?.() === 0 && process.env.KILN_NICE_BOOTS !== '0'
+
+function renice(pid: number | undefined, priority: number): boolean {
+  if (pid === undefined) return false
+  try {
+    setPriority(pid, priority)
+    return true
+  } catch {
+    return false
   }
 }
 
