@@ -15,7 +15,8 @@ import { FunctionState, instanceLimits, type Isolation, type Provision, type Wai
 import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
-import { specialize, unload } from './specialize.js'
+import { returnOrRetire } from './return-to-pool.js'
+import { specialize } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
@@ -302,35 +303,9 @@ export class Executor {
     this.afterLoss(fs, rec)
   }
 
-  /**
-   * An idle instance leaves its function. Under the `pool` strategy, an instance whose runtime reports
-   * it clean after `/v1/unload` goes back to the generic pool instead of being killed — safe because
-   * the runtime checked that the function left nothing running and restored the environment; never for
-   * `fresh` (one clean process per request), Fission-protocol runtimes (cannot unload), or instances
-   * that failed a request.
-   */
+  /** An idle instance leaves its function: back to the generic pool when safe (return-to-pool.ts), else stopped. */
   private finish(rec: InstanceRecord, fs: FunctionState): void {
-    const runtime = this.o.runtimes.get(rec.runtime)
-    const pool = this.o.pools.pool(rec.runtime)
-    if (fs.strategy !== 'pool' || fs.reuse === 'fresh' || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || this.closing) {
-      void this.o.fleet.retire(rec)
-      return
-    }
-    void unload(rec).then(async (clean) => {
-      if (clean && rec.limited) {
-        clean = await this.o.fleet.backend.setLimits?.(rec.id, null).then(() => true, () => false) ?? true
-        rec.limited = !clean
-      }
-      if (clean && rec.state === 'draining' && !this.closing) {
-        rec.state = 'generic'
-        rec.fn = undefined
-        rec.version = undefined
-        rec.requests = 0
-        rec.inflight = 0
-        if (pool.giveBack(rec)) { fs.returned++; return }
-      }
-      void this.o.fleet.retire(rec)
-    })
+    returnOrRetire(rec, fs, { runtimes: this.o.runtimes, pools: this.o.pools, fleet: this.o.fleet, closing: () => this.closing })
   }
 
   private afterLoss(fs: FunctionState, rec: InstanceRecord): void {

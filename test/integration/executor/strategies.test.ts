@@ -2,21 +2,13 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { until } from '../../helpers/until.js'
 
 const FX = join(import.meta.dirname, '..', '..', 'fixtures', 'executor')
 const V1 = join(FX, 'v1.mjs')
 const V2 = join(FX, 'v2.mjs')
 const SLOW = join(FX, 'slow.mjs')
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('executor strategies and reuse policies', () => {
   let p: TestPlatform
