@@ -8,6 +8,7 @@ import { KilnError } from '../core/errors.js'
 import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
+import { parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
 import type { RouteTable } from './routes.js'
 import { errorOf, sendError } from './send-error.js'
@@ -78,21 +79,14 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
 
   function onFunction(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url!
-    // `/fn/<name>[/rest][?query]`: the function sees `/rest?query` (at least `/`).
-    let end = url.length
-    for (let i = 4; i < url.length; i++) {
-      const c = url.charCodeAt(i)
-      if (c === 47 /* / */ || c === 63 /* ? */) { end = i; break }
+    const target = parseFunctionUrl(url)
+    if (target === undefined) {
+      sendError(res, new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`))
+      req.resume()
+      return
     }
-    const name = url.slice(4, end)
-    const rest = url.slice(end)
-    const path = rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest
-    if (o.accessLog) o.logger.info({ method: req.method, url, function: name }, 'request')
-    let decoded = name
-    if (name.includes('%')) {
-      try { decoded = decodeURIComponent(name) } catch { decoded = name }
-    }
-    dispatch(decoded, path, undefined, req, res)
+    if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
+    dispatch(target.name, target.path, undefined, req, res)
   }
 
   function onRoute(req: IncomingMessage, res: ServerResponse): boolean {

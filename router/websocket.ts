@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { KilnError } from '../core/errors.js'
 import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
+import { parseFunctionUrl } from './function-url.js'
 import { upstreamHeaders } from './headers.js'
 import type { RouteTable } from './routes.js'
 import { errorOf } from './send-error.js'
@@ -42,15 +43,9 @@ function statusText(status: number): string {
 function resolve(req: IncomingMessage, routes: RouteTable): Target | KilnError {
   const url = req.url ?? '/'
   if (url.startsWith('/fn/')) {
-    let end = url.length
-    for (let i = 4; i < url.length; i++) {
-      const c = url.charCodeAt(i)
-      if (c === 47 || c === 63) { end = i; break }
-    }
-    const rest = url.slice(end)
-    let name: string
-    try { name = decodeURIComponent(url.slice(4, end)) } catch { return new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`) }
-    return { name, path: rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest, params: undefined }
+    const target = parseFunctionUrl(url)
+    if (target === undefined) return new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
+    return { ...target, params: undefined }
   }
   const match = routes.match(req.method ?? 'GET', url, req.headers.host)
   if (match === undefined) return new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`)
