@@ -63,4 +63,9 @@ export interface ClusterBackend {
   sample?(id: string): Promise<InstanceSample | undefined>
   /** The limits the kernel enforces for the instance, read back from its cgroup. */
   readLimits?(id: string): Promise<InstanceLimits | undefined>
+  /**
+   * Where instances download a code package from, when they share no file system with the platform
+   * (pods on other nodes); undefined: they read the unpacked package from a local path.
+   */
+  codeUrl?(sha256: string): string | undefined
 }

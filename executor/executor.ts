@@ -209,8 +209,10 @@ export class Executor {
         await this.o.fleet.backend.setLimits?.(rec.id, limits)
         rec.limited = limits !== null
       }
-      const codePath = await this.o.packages.unpacked(fn.spec.package.sha256)
-      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), codePath })
+      const sha = fn.spec.package.sha256
+      const url = this.o.fleet.backend.codeUrl?.(sha)
+      const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
+      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code })
     } catch (e) {
       if (rec.state === 'specializing') { rec.state = 'generic'; rec.fn = undefined }
       throw e

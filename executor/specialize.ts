@@ -14,14 +14,15 @@ export interface SpecializeInput {
   fn: FunctionResource
   version: string
   runtime: RuntimeResource
-  codePath: string
+  /** A local folder with the unpacked package, or a URL the instance downloads it from. */
+  code: { path: string } | { url: string }
 }
 
-function kilnBody({ fn, version, codePath }: SpecializeInput): unknown {
+function kilnBody({ fn, version, code }: SpecializeInput): unknown {
   const s = fn.spec
   return {
     function: { name: fn.metadata.name, version, entrypoint: s.entrypoint, env: s.env ?? {}, timeoutMs: s.timeoutMs ?? 60_000, shape: s.shape ?? 'kiln' },
-    code: { path: codePath, sha256: s.package.sha256 },
+    code: { ...code, sha256: s.package.sha256 },
   }
 }
 
@@ -35,17 +36,20 @@ function kilnBody({ fn, version, codePath }: SpecializeInput): unknown {
  *   find): `filepath` is the file itself, as Fission does for a single-file package, and `functionName`
  *   is `""` or `".export"` (an empty module part, so the join leaves the file path as it is).
  */
-function fissionBody({ fn, codePath }: SpecializeInput): unknown {
+function fissionBody({ fn, code }: SpecializeInput): unknown {
+  // Fission's fetcher downloads `url` into `filepath`; a local package is passed as a path.
+  const codePath = 'path' in code ? code.path : ''
+  const url = 'url' in code ? code.url : ''
   const [file, exp] = splitEntry(fn.spec.entrypoint ?? '')
   if (file.endsWith('.py')) {
     const mod = file.slice(0, -3).replaceAll('/', '.')
-    return { filepath: codePath, functionName: `${mod}.${exp ?? 'main'}`, url: '' }
+    return { filepath: codePath, functionName: `${mod}.${exp ?? 'main'}`, url }
   }
   if (file === '' || file.endsWith('.js')) {
     const mod = file.replace(/\.js$/, '')
-    return { filepath: codePath, functionName: exp ? `${mod}.${exp}` : mod, url: '' }
+    return { filepath: codePath, functionName: exp ? `${mod}.${exp}` : mod, url }
   }
-  return { filepath: `${codePath}/${file}`, functionName: exp ? `.${exp}` : '', url: '' }
+  return { filepath: `${codePath}/${file}`, functionName: exp ? `.${exp}` : '', url }
 }
 
 /** 'file', 'file:export' → [file, export?]. */

@@ -140,6 +140,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const port = (app.server.address() as { port: number }).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
   logger.info({ url, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
+  backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? url)
   if (runsInstances) await wf.start(url)
 
   let closing: Promise<void> | undefined

@@ -47,9 +47,19 @@ export class KubernetesBackend implements ClusterBackend {
   private readonly wake = new Set<() => void>()
   private informer!: Informer<V1Pod> & ObjectCache<V1Pod>
   private closed = false
+  private packageBase: string | undefined
 
   constructor(private readonly o: KubernetesBackendOptions) {
     this.api = o.kc.makeApiClient(CoreV1Api)
+  }
+
+  /** The platform URL runtime pods download packages from (`/v1/packages/<sha256>`): KILN_PACKAGE_URL or the executor's own. */
+  setPackageBase(url: string): void {
+    this.packageBase = url.replace(/\/+$/, '')
+  }
+
+  codeUrl(sha256: string): string | undefined {
+    return this.packageBase ? `${this.packageBase}/v1/packages/${sha256}` : undefined
   }
 
   async open(): Promise<this> {

@@ -5,6 +5,7 @@ import { takeBaseline } from './clean.js'
 import { applyEnv, restoreEnv, snapshotEnv } from './env.js'
 import { sendError, sendJson } from './errors.js'
 import { describeLoadError, locateSyntaxError } from './load-error.js'
+import { fetchCode } from './fetch-code.js'
 import { LoadError, load, parseEntrypoint, resolveFile } from './loader.js'
 import { SHAPES } from './shapes/index.js'
 import { type Specialized, state } from './state.js'
@@ -27,9 +28,7 @@ function validate(v: unknown): string | SpecializeRequest {
   if (f.shape !== undefined && !(f.shape in SHAPES)) return `function.shape must be one of ${Object.keys(SHAPES).join(', ')}`
   const c = r.code
   if (c === null || typeof c !== 'object' || typeof c.sha256 !== 'string' || c.sha256 === '') return 'code.sha256 is required'
-  if (typeof c.path !== 'string' || c.path === '') {
-    return c.url !== undefined ? 'code.url is not supported by this runtime: the platform must pass code.path' : 'code.path is required'
-  }
+  if ((typeof c.path !== 'string' || c.path === '') && (typeof c.url !== 'string' || c.url === '')) return 'code.path or code.url is required'
   return r
 }
 
@@ -83,7 +82,9 @@ export async function specialize(req: IncomingMessage, res: ServerResponse): Pro
     if (c.sha256 === sha256 && c.info.name === name) return sendJson(res, 200, describe(c))
     return sendError(res, 'KILN_ERR_ALREADY_SPECIALIZED', `already specialized with ${c.info.name} (${c.sha256}); unload it first`)
   }
-  const loading = doLoad(r).then((s) => {
+  // code.url: download, verify and unpack first (the platform shares no file system with this instance).
+  const fetched = r.code.path ? Promise.resolve() : fetchCode(r.code.url!, sha256).then((dir) => { r.code.path = dir })
+  const loading = fetched.then(() => doLoad(r)).then((s) => {
     state.current = s
     state.requests = 0
     return s

@@ -179,6 +179,9 @@ describe.skipIf(!run)('Kiln in Kubernetes mode on a real control plane', () => {
       return ps.length ? ps : undefined
     })
     expect(inst.url).toBe(`http://${pod!.status!.podIP}:8888`)
+    // Pods share no file system with the executor: the code went to the pod as a URL to download.
+    const sha = executor.ctx.functions.get('hello')!.spec.package.sha256
+    expect(executor.ctx.fleet.backend.codeUrl?.(sha)).toMatch(new RegExp(`^http://.+/v1/packages/${sha}$`))
     expect((await http(`${router.url}/fn/nope`)).json().error).toBe('KILN_ERR_FUNCTION_NOT_FOUND')
   })
 

@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 
+from .fetch import fetch_code
 from . import loader
 from .errors import KilnError
 from .http11 import Body, read_head, write_full, write_stream_head, write_chunk, write_last_chunk
@@ -152,6 +153,9 @@ class App:
                 raise KilnError('KILN_ERR_ALREADY_SPECIALIZED', 'already specialized with %s (sha256 %s)'
                                 % (fn.name, fn.sha256))
             started = time.perf_counter()
+            if spec['path'] is None:
+                # code.url: the platform shares no file system with this instance (a pod elsewhere).
+                spec['path'] = await asyncio.get_running_loop().run_in_executor(None, fetch_code, spec['url'], spec['sha256'])
             fn = loader.load(spec)  # on the loop thread: imports run where module code expects them to
             self.fn = fn
             load_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -348,15 +352,15 @@ def _parse_specialize(raw):
     if shape not in SHAPES:
         raise bad('function.shape must be one of %s' % ', '.join(SHAPES))
     path = c.get('path')
-    if not isinstance(path, str) or not path:
-        if c.get('url'):
-            raise bad('code.url is not supported by the python runtime; give code.path')
-        raise bad('code.path must be a non-empty string')
+    url = c.get('url')
+    if (not isinstance(path, str) or not path) and (not isinstance(url, str) or not url):
+        raise bad('code.path or code.url is required')
     sha = c.get('sha256')
     if not isinstance(sha, str) or not sha:
         raise bad('code.sha256 must be a non-empty string')
     version = f.get('version')
     return {
         'name': name, 'version': None if version is None else str(version), 'entrypoint': entrypoint,
-        'env': env, 'timeout': (timeout / 1000.0) if timeout else None, 'shape': shape, 'path': path, 'sha256': sha,
+        'env': env, 'timeout': (timeout / 1000.0) if timeout else None, 'shape': shape, 'path': path or None, 'sha256': sha,
+        'url': url if not path else None,
     }
