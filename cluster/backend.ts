@@ -39,6 +39,7 @@ export type LogSink = (instanceId: string, stream: LogStream, line: string) => v
 
 /** Counters of one instance, from its cgroup (or /proc where cgroups are not writable). */
 export interface InstanceSample {
+  /** Date.now() when the sample was taken. */
   at: number
   cpuUsageUsec: number
   throttledUsec: number
@@ -46,7 +47,9 @@ export interface InstanceSample {
   nrThrottled: number
   memoryBytes: number
   memoryLimitBytes?: number
+  /** Tasks (processes and threads) in the group, descendants included. */
   pids: number
+  /** cpu.pressure "some avg10" (percent), where the kernel has PSI for this group. */
   cpuPressureSomeAvg10?: number
   oomKills: number
 }

@@ -1,22 +1,14 @@
 // bench/runtimes.ts: one runtime process started the way the platform starts it (PORT=0 and the ready
 // line on fd 3 for kiln-protocol runtimes; a free $PORT and GET /healthz for Fission servers), with
 // the time from spawn to ready, and its resident memory read from /proc.
+import { freePort } from './kiln-process.js'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import type { Readable } from 'node:stream'
 import { request } from 'undici'
 
 export interface BenchInstance { url: string; pid: number; bootMs: number; child: ChildProcess; stop(): Promise<void> }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export async function startInstance(command: string[], protocol: 'kiln' | 'fission'): Promise<BenchInstance> {
   const port = protocol === 'kiln' ? 0 : await freePort()

@@ -1,8 +1,9 @@
 // Starts test/fission-env/server.mjs the way Kiln starts a `protocol: fission` runtime: no ready line,
 // a free port in $PORT, ready once GET /healthz answers. Every process started here is killed by
 // stopAllFissionEnvs() (register it in afterEach/afterAll).
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { spawn } from 'node:child_process'
+import { freePort } from '../helpers/cli.js'
+import type { RuntimeProcess } from '../helpers/runtime-process.js'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -10,29 +11,11 @@ import { request } from 'undici'
 
 export const FISSION_ENV_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'server.mjs')
 
-export interface FissionEnvProcess {
-  url: string
-  port: number
-  pid: number
-  stdout: string[]
-  stderr: string[]
-  child: ChildProcess
-  exited: Promise<number | string>
-  stop(): Promise<void>
-}
+/** The same handle as a Kiln-protocol runtime's (test/helpers/runtime-process.ts). */
+export type FissionEnvProcess = RuntimeProcess
 
 const running = new Set<FissionEnvProcess>()
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export async function startFissionEnv(opts: { args?: string[]; env?: Record<string, string> } = {}): Promise<FissionEnvProcess> {
   const port = await freePort()

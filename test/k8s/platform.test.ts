@@ -20,18 +20,11 @@ import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { KubeClient } from './node-sim/kube-client.js'
-import { isolatedNode, type SimNode } from './node-sim/nodes.js'
 import { startNodeSimulator, type NodeSimulator } from './node-sim/simulator.js'
-import { BUILD_TIMEOUT_MS, DEPLOY, REPO, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, NODE_RUNTIME, REPO, SIM_NODES as NODES, ensureBinaries, plan } from './setup.js'
 import { waitUntil } from './wait.js'
 
 const NS = 'kiln'
-const NODE_RUNTIME = join(REPO, 'dist', 'runtimes', 'node.js')
-const NODES: SimNode[] = [
-  { name: 'general-a', labels: { 'kiln.dev/pool': 'general' } },
-  { name: 'general-b', labels: { 'kiln.dev/pool': 'general' } },
-  isolatedNode('isolated-a'),
-]
 const run = plan.run && existsSync(NODE_RUNTIME)
 if (plan.run && !run) console.warn('[kiln k8s tests] platform.test.ts skipped: dist/runtimes/node.js missing (npm run build)')
 

@@ -10,18 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { KubeClient, type KubeObject } from './node-sim/kube-client.js'
-import { isolatedNode, type SimNode } from './node-sim/nodes.js'
 import { startNodeSimulator, type NodeSimulator } from './node-sim/simulator.js'
-import { BUILD_TIMEOUT_MS, REPO, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, NODE_RUNTIME, REPO, SIM_NODES as NODES, ensureBinaries, plan } from './setup.js'
 import { waitUntil } from './wait.js'
 
 const NS = 'kiln'
-const NODE_RUNTIME = join(REPO, 'dist', 'runtimes', 'node.js')
-const NODES: SimNode[] = [
-  { name: 'general-a', labels: { 'kiln.dev/pool': 'general' } },
-  { name: 'general-b', labels: { 'kiln.dev/pool': 'general' } },
-  isolatedNode('isolated-a'),
-]
 const IMAGES = {
   'kiln/echo:test': ['node', join(REPO, 'test', 'k8s', 'fixtures', 'echo-server.mjs')],
   'kiln/runtime-node:dev': ['node', NODE_RUNTIME],

@@ -5,6 +5,7 @@
 // (~/.cache/kiln-k8s/<version>/bin, or $KILN_K8S_CACHE) and are skipped, with the reason, when they
 // are not there. With KILN_K8S_BUILD=1 and Go installed, beforeAll builds them instead (19
 // minutes measured on a cold Go cache with 2 cores; BUILD_TIMEOUT_MS allows 30).
+import { isolatedNode, type SimNode } from './node-sim/nodes.js'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildBinaries, testPlan } from './controlplane/binaries.js'
@@ -13,6 +14,14 @@ export const plan = testPlan()
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const DEPLOY = join(REPO, 'deploy')
 export const BUILD_TIMEOUT_MS = 30 * 60_000
+/** The runtime program the node simulator runs for the `kiln/runtime-node:dev` image. */
+export const NODE_RUNTIME = join(REPO, 'dist', 'runtimes', 'node.js')
+/** Two general nodes and one tainted isolated node, as the platform tests and scheduling tests use them. */
+export const SIM_NODES: SimNode[] = [
+  { name: 'general-a', labels: { 'kiln.dev/pool': 'general' } },
+  { name: 'general-b', labels: { 'kiln.dev/pool': 'general' } },
+  isolatedNode('isolated-a'),
+]
 
 if (!plan.run) console.warn(`[kiln k8s tests] skipped: ${plan.reason}`)
 

@@ -1,4 +1,5 @@
 // The shapes shared by every cgroup driver (v2, v1, none). See docs/cgroups.md.
+import type { InstanceSample } from '../../backend.js'
 
 /** Limits for one group. A field that is absent is left as it is; `Infinity` removes the limit. */
 export interface CgroupLimits {
@@ -14,21 +15,8 @@ export interface CgroupLimits {
   cpuset?: string
 }
 
-export interface CgroupSample {
-  /** Date.now() when the sample was taken. */
-  at: number
-  cpuUsageUsec: number
-  throttledUsec: number
-  nrPeriods: number
-  nrThrottled: number
-  memoryBytes: number
-  memoryLimitBytes?: number
-  /** Tasks (processes and threads) in the group, descendants included. */
-  pids: number
-  /** cpu.pressure "some avg10" (percent), where the kernel has PSI for this group. */
-  cpuPressureSomeAvg10?: number
-  oomKills: number
-}
+/** One instance's counters; the shape every cluster backend reports (cluster/backend.ts). */
+export type CgroupSample = InstanceSample
 
 export interface CgroupGroup {
   /** Relative to the kiln root, e.g. "nodes/general/i-abc". */
