@@ -3,6 +3,7 @@
 //   direct      the runtime instance called directly (the physical limit)
 //   nginx       nginx, one worker, keep-alive upstream
 //   goproxy     Go httputil.ReverseProxy, GOMAXPROCS=1, keep-alive transport
+//   node-floor  the least proxy node:http + undici can be (bench/baselines/node-floor): Kiln's stack floor
 //   kiln-fn     Kiln's router, /fn/hello
 //   kiln-route  Kiln's router, a user route GET /greet/:name
 // at 1, 32, 256 and 1000 connections: requests/s, p50, p99, errors, ratios to nginx and to the Go proxy.
@@ -21,6 +22,7 @@ import { topFrames, type Frame } from './lib/cpuprofile.js'
 import { buildGoProxy, startGoProxy } from './lib/goproxy.js'
 import { findRoot, freePort, startKiln, timedGet } from './lib/kiln-process.js'
 import { startNginx, type Baseline } from './lib/nginx.js'
+import { startNodeFloor } from './lib/node-floor.js'
 import { ratio } from './lib/percentiles.js'
 import { run, wrk, type WrkResult } from './lib/wrk.js'
 
@@ -38,9 +40,9 @@ const PIN = !flag('--no-pin') && cpus().length >= 2
 const SERVER_CPU = PIN ? '0' : undefined
 const WRK_CPU = PIN ? '1' : undefined
 
-type Target = 'direct' | 'nginx' | 'goproxy' | 'kiln-fn' | 'kiln-route'
+type Target = 'direct' | 'nginx' | 'goproxy' | 'node-floor' | 'kiln-fn' | 'kiln-route'
 
-interface Row extends WrkResult { target: Target; vsNginx?: number; vsGoproxy?: number; addedP50Ms?: number }
+interface Row extends WrkResult { target: Target; vsNginx?: number; vsGoproxy?: number; vsNodeFloor?: number; addedP50Ms?: number }
 
 async function pin(pid: number): Promise<void> {
   if (!SERVER_CPU) return
@@ -107,8 +109,11 @@ async function main(): Promise<void> {
       const go = await startGoProxy({ bin, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
       baselines.push(go)
       urls.goproxy = `${go.url}/`
+      const floor = await startNodeFloor({ root, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      baselines.push(floor)
+      urls['node-floor'] = `${floor.url}/`
     }
-    const order: Target[] = ['direct', 'nginx', 'goproxy', 'kiln-fn', 'kiln-route']
+    const order: Target[] = ['direct', 'nginx', 'goproxy', 'node-floor', 'kiln-fn', 'kiln-route']
     for (const [t, u] of Object.entries(urls)) {
       const r = await timedGet(u)
       if (r.status !== 200 || r.body !== 'hello') throw new Error(`${t} (${u}) answered ${r.status} ${r.body}`)
@@ -142,17 +147,22 @@ async function main(): Promise<void> {
     const n = at('nginx', r.connections)
     const g = at('goproxy', r.connections)
     const d = at('direct', r.connections)
+    const f = at('node-floor', r.connections)
     if (n) r.vsNginx = ratio(r.rps, n.rps)
     if (g) r.vsGoproxy = ratio(r.rps, g.rps)
+    if (f) r.vsNodeFloor = ratio(r.rps, f.rps)
     if (d && r.target !== 'direct') r.addedP50Ms = Math.round((r.p50 - d.p50) * 1000) / 1000
   }
   const targets: Record<string, { value: number | undefined; target: string; met: boolean | undefined }> = {}
   for (const t of ['kiln-fn', 'kiln-route'] as const) {
+    const c1 = at(t, 1)
     const c32 = at(t, 32)
     const c1000 = at(t, 1000)
     const check = (v: number | undefined, ok: (v: number) => boolean) => (v === undefined ? undefined : ok(v))
     targets[`${t}: 32 conns vs nginx`] = { value: c32?.vsNginx, target: '>= 0.6', met: check(c32?.vsNginx, (v) => v >= 0.6) }
     targets[`${t}: 32 conns vs goproxy`] = { value: c32?.vsGoproxy, target: '>= 1.4', met: check(c32?.vsGoproxy, (v) => v >= 1.4) }
+    // Added latency is the path's own cost at 1 connection; at 32 it is mostly queueing behind throughput.
+    targets[`${t}: 1 conn added p50 ms`] = { value: c1?.addedP50Ms, target: '<= 0.3', met: check(c1?.addedP50Ms, (v) => v <= 0.3) }
     targets[`${t}: 32 conns added p50 ms`] = { value: c32?.addedP50Ms, target: '<= 0.3', met: check(c32?.addedP50Ms, (v) => v <= 0.3) }
     targets[`${t}: 1000 conns errors`] = { value: c1000?.errors, target: '0', met: check(c1000?.errors, (v) => v === 0) }
     const keep = c1000 && c32 ? ratio(c1000.rps, c32.rps) : undefined
@@ -160,9 +170,9 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nrouter throughput (${SECONDS}s runs, ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}${PROFILE ? ', PROFILED: figures include profiler overhead' : ''})`)
-  console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  +p50 ms vs direct')
+  console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  x node-floor  +p50 ms vs direct')
   for (const r of rows) {
-    console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.addedP50Ms, 3).padStart(18)}`)
+    console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.vsNodeFloor).padStart(13)} ${fmt(r.addedP50Ms, 3).padStart(18)}`)
   }
   console.log('\ntargets')
   for (const [k2, v] of Object.entries(targets)) console.log(`  ${k2.padEnd(34)} ${String(v.value ?? '-').padStart(8)}  (${v.target})  ${v.met === undefined ? 'n/a' : v.met ? 'met' : 'MISSED'}`)
