@@ -27,5 +27,6 @@ await Promise.all([
     external: ['esbuild', '@kubernetes/client-node'],
   }),
   build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
+  build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
 ])
 await chmod('dist/kiln.js', 0o755)

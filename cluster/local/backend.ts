@@ -79,7 +79,7 @@ export class LocalBackend implements ClusterBackend {
     const inst = this.instances.get(id)
     if (!inst) return
     const child = inst.proc.child
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child.alive()) {
       child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL')
       if (graceMs > 0) {
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)

@@ -1,15 +1,15 @@
 // Starts one runtime process: inside its cgroup from its first instruction (via the cgroup wrapper),
 // on an ephemeral 127.0.0.1 port, with stdout/stderr captured line by line, and tied to the platform
 // through a stdin pipe so it exits when the platform dies, however it dies.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { ExitInfo, InstanceSpec, LogSink } from '../backend.js'
+import { launchHere, Spawner, type ProcessHandle } from './launcher.js'
 import { freePort, readReadyLine, waitForPort } from './ready.js'
 
 export interface SpawnedProcess {
-  child: ChildProcess
+  child: ProcessHandle
   port: number
   pid: number
   bootMs: number
@@ -22,13 +22,21 @@ const HOST = '127.0.0.1'
 const BOOT_TIMEOUT_MS = Number(process.env.KILN_BOOT_TIMEOUT_MS ?? 15_000)
 const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'PYENV_ROOT', 'PYENV_VERSION', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']
 
-// Every child of this process, so that even an uncaught exception in the platform takes them along.
-const live = new Set<ChildProcess>()
+// Every runtime process started from here, so that even an uncaught exception in the platform takes
+// them along (by pid: a message to the spawner would not leave before this process exits).
+const live = new Set<ProcessHandle>()
 process.once('exit', () => {
   for (const c of live) {
-    try { c.kill('SIGKILL') } catch { /* already gone */ }
+    try { if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL') } catch { /* already gone */ }
   }
 })
+
+// Runtimes start through the spawner process when it is built (KILN_SPAWNER=0: from this process).
+let spawner: Spawner | undefined | null = null
+function launcher(): Spawner | undefined {
+  if (spawner === null) spawner = process.env.KILN_SPAWNER === '0' ? undefined : Spawner.fromDist()
+  return spawner
+}
 
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {}
@@ -52,31 +60,28 @@ export async function spawnRuntime(spec: InstanceSpec, wrap: (argv: string[]) =>
   }
   if (reportsReady) env.KILN_READY_FD = '3'
   const { command, args } = wrap(spec.command)
-  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe', reportsReady ? 'pipe' : 'ignore'] })
-  live.add(child)
   // A background boot (a pool refill) must not take cpu from requests being served: it boots at low
   // priority and is raised back once ready. Only root may raise it back, so only root lowers it.
-  const niced = spec.warmup !== false && CAN_RENICE && renice(child.pid, 10)
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }) })
-    child.once('error', () => { live.delete(child); resolve({ code: null, signal: null }) })
-  })
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject))
-  spawnError.catch(() => undefined)
-  // A write to a dead child's stdin must not take the platform down.
-  child.stdin!.on('error', () => undefined)
-  pipeLines(child.stdout!, (line) => log(spec.id, 'stdout', line))
-  pipeLines(child.stderr!, (line) => log(spec.id, 'stderr', line))
+  const nice = spec.warmup !== false && CAN_RENICE ? 10 : undefined
+  const opts = { command, args, env, readyPipe: reportsReady, nice }
+  const s = launcher()
+  const child = s ? s.launch(opts) : launchHere(opts, (pid, n) => renice(pid, n))
+  live.add(child)
+  const exited = child.exited.then((x) => { live.delete(child); return x })
+  const spawnError = child.started.then(() => new Promise<never>(() => undefined))
+  pipeLines(child.stdout, (line) => log(spec.id, 'stdout', line))
+  pipeLines(child.stderr, (line) => log(spec.id, 'stderr', line))
 
   try {
     let actualPort = port
     if (reportsReady) {
-      const ready = await Promise.race([readReadyLine(child.stdio[3] as Readable, BOOT_TIMEOUT_MS), spawnError])
+      const ready = await Promise.race([readReadyLine(child.ready!, BOOT_TIMEOUT_MS), spawnError])
       actualPort = ready.port
     } else {
-      await Promise.race([waitForPort(HOST, port, BOOT_TIMEOUT_MS, () => child.exitCode === null && child.signalCode === null), spawnError])
+      await Promise.race([waitForPort(HOST, port, BOOT_TIMEOUT_MS, () => child.alive()), spawnError])
     }
-    if (niced) renice(child.pid, 0)
+    await child.started
+    if (nice !== undefined) renice(child.pid, 0)
     return { child, port: actualPort, pid: child.pid!, bootMs: performance.now() - t0, exited }
   } catch (e) {
     child.kill('SIGKILL')
