@@ -2,7 +2,8 @@
 // run on one machine, end to end through the router of a `kiln up` process:
 //   (a) no pool: a new runtime process is booted for the request
 //   (b) pool: a generic instance from the warm pool is specialized on the request
-//   (c) warm: the first request to a function whose code was installed ahead of time
+//   (c) warm: the first request to a function whose code was installed ahead of time, right after the
+//       deploy returns (while the pool refills) and once the platform has settled (refill done)
 //   (d) a warm repeat request
 // plus a burst of 200 concurrent first requests spread over 50 functions. Reported, never asserted.
 import { spawnSync } from 'node:child_process'
@@ -16,13 +17,14 @@ const N = Number(process.env.BENCH_SAMPLES ?? 30)
 const root = findRoot()
 const source = join(root, 'examples', 'hello', 'index.js')
 
-async function firstRequests(k: KilnProcess, prefix: string, n: number, spec: Record<string, unknown>, before?: () => Promise<void>): Promise<number[]> {
+async function firstRequests(k: KilnProcess, prefix: string, n: number, spec: Record<string, unknown>, before?: () => Promise<void>, afterDeploy?: () => Promise<void>): Promise<number[]> {
   const pkg = await k.upload(source)
   const out: number[] = []
   for (let i = 0; i < n; i++) {
     const name = `${prefix}-${i}`
     await before?.()
     await k.deploy(name, pkg, spec)
+    await afterDeploy?.()
     const r = await timedGet(`${k.url}/fn/${name}?name=bench`)
     if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.body}`)
     out.push(r.ms)
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     results.b_pool = summarize(await firstRequests(k, 'pool', N, {}, () => k.waitPoolsFull()))
 
     results.c_warm_first = summarize(await firstRequests(k, 'warm', N, { strategy: 'warm', minWarm: 1 }, () => k.waitPoolsFull()))
+    results.c_warm_first_settled = summarize(await firstRequests(k, 'warms', N, { strategy: 'warm', minWarm: 1 }, () => k.waitPoolsFull(), () => k.waitPoolsFull()))
 
     const pkg = await k.upload(source)
     await k.deploy('repeat', pkg, {})
