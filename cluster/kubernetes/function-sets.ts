@@ -1,10 +1,10 @@
 // Function sets: a `dedicated` function's own Deployment of runtime pods (pod-template.ts), the way
 // Fission's newdeploy gives each function a Deployment. Its replicas are the function's instances:
-// an executor adds one before it claims a pod and takes one away when an instance ends, each with a
-// `test` on the current count (JSON patch on the scale subresource), so executors never lose each
+// an executor adds one before it claims a pod and takes one away when an instance ends, each a write
+// of the scale subresource guarded by the resourceVersion it read, so executors never lose each
 // other's changes. The leader deletes a set once it is at zero replicas and is no longer the one its
 // function would use (the function is gone, no longer dedicated, or moved to other limits or nodes).
-import { ApiException, AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
+import { ApiException, AppsV1Api, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { InstanceLimits } from '../backend.js'
 import { parseBytes } from '../../core/quantity.js'
@@ -54,14 +54,11 @@ export class FunctionSets {
       const want = Math.max(0, n + delta)
       if (want === n) return
       try {
-        await this.api.patchNamespacedDeploymentScale({
-          name, namespace: this.o.namespace,
-          body: [{ op: 'test', path: '/spec/replicas', value: n }, { op: 'replace', path: '/spec/replicas', value: want }],
-        }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+        // The read's resourceVersion rides along: a count changed since answers 409, and is read again.
+        await this.api.replaceNamespacedDeploymentScale({ name, namespace: this.o.namespace, body: { ...cur, spec: { replicas: want } } })
         return
       } catch (e) {
-        // A failed `test` (the count moved under us) answers 422 (or 409): read again.
-        if (!(e instanceof ApiException && (e.code === 409 || e.code === 422))) throw e
+        if (!(e instanceof ApiException && e.code === 409)) throw e
       }
     }
     throw new Error(`function set ${name}: replicas kept changing; gave up after ${SCALE_ATTEMPTS} attempts`)
