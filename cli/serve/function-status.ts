@@ -1,6 +1,7 @@
 // Level-triggered, every 2 s: each claimed pod's labels say which function it serves
 // (`kubectl get pods -l kiln.dev/function=NAME`), and on the leader each Function's status carries
-// its ready instances (the `Ready` and `Instances` columns of `kubectl get functions`).
+// its instances (the `Ready` and `Instances` columns of `kubectl get functions`), counted from those
+// labels, so the pods every executor replica holds are counted, not the leader's alone.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { KubernetesBackend } from '../../cluster/kubernetes/backend.js'
@@ -18,17 +19,17 @@ export function startStatusLoop(kc: KubeConfig, namespace: string, executor: Exe
       for (const rec of fleet.records.values()) await backend.label(rec.id, rec.state === 'generic' ? undefined : rec.fn)
       if (!isLeader()) return
       for (const fs of executor.functions()) {
-        const ready = fs.ready().length
+        const { instances, ready } = backend.functionPods(fs.name)
         const generation = fs.fn.metadata.generation ?? 1
         const status = {
-          observedGeneration: generation, instances: fs.instances.length, readyInstances: ready,
+          observedGeneration: generation, instances, readyInstances: ready,
           conditions: [{
             type: 'Ready', status: 'True', observedGeneration: generation, lastTransitionTime: fs.fn.metadata.updatedAt ?? new Date().toISOString(),
             reason: ready > 0 ? 'InstancesReady' : 'ServedFromPool',
             message: ready > 0 ? `${ready} instance(s) hold the code` : `the first request takes a pod from the ${fs.fn.spec.runtime} pool`,
           }],
         }
-        const sig = `${fs.fn.metadata.generation}:${ready}`
+        const sig = `${fs.fn.metadata.generation}:${instances}:${ready}`
         if (written.get(fs.name) === sig) continue
         await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: 'v1', namespace, plural: 'functions', name: fs.name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
           .then(() => written.set(fs.name, sig), (err) => logger.warn({ err, function: fs.name }, 'function status not written'))

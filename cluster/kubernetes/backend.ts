@@ -288,6 +288,19 @@ export class KubernetesBackend implements ClusterBackend {
     return [...this.held.values()].map((h) => h.inst)
   }
 
+  /** A function's specialized pods in the namespace, whichever executor holds them, and how many are Ready. */
+  functionPods(fn: string): { instances: number; ready: number } {
+    let instances = 0
+    let ready = 0
+    for (const p of this.informer.list(this.o.namespace)) {
+      const l = p.metadata?.labels ?? {}
+      if (l[LABEL.fn] !== fn || l[LABEL.state] !== 'specialized' || p.metadata?.deletionTimestamp) continue
+      instances++
+      if (isReady(p)) ready++
+    }
+    return { instances, ready }
+  }
+
   podOf(id: string): string | undefined {
     return this.held.get(id)?.pod
   }

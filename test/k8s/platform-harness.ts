@@ -44,6 +44,8 @@ export interface Harness {
   deploy(name: string, body: string, spec?: Record<string, unknown>): Promise<void>
   /** The same with the function's own source (an index.mjs). */
   deploySource(name: string, source: string, spec?: Record<string, unknown>): Promise<void>
+  /** Another executor replica (same Lease, its own identity), stopped with the rest. */
+  startExecutor(identity: string): Promise<KubePlatform>
   stop(): Promise<void>
 }
 
@@ -53,8 +55,10 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
   const dirs: string[] = []
   const simLog: string[] = []
   const h = { dirs } as unknown as Harness & { sim?: NodeSimulator; redis?: TestRedis }
+  const extra: KubePlatform[] = []
   const stop = async () => {
     await h.router?.close()
+    for (const e of extra) await e.close()
     await h.executor?.close()
     await h.controller?.close()
     await h.sim?.stop()
@@ -127,12 +131,17 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       return nodes.length === SIM_NODES.length && nodes.every((n: any) => !(n.spec.taints ?? []).some((t: any) => t.key.startsWith('node.kubernetes.io/')))
     })
     h.redis = await startRedis()
-    const start = async (role: 'controller' | 'executor', kc: KubeConfig, extra: Partial<KilnConfig> = {}) => {
-      const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: await h.tempDir(`kiln-${role}-`), poolSize: 2, redisUrl: h.redis!.url, logLevel: 'silent', ...extra }, {})
-      return startKubernetesPlatform(config, { role, kubeconfig: kc, namespace: NS, identity: `${role}-test-0`, leaderLease: role === 'executor' ? 'kiln-executor' : undefined, reconcileMs: 1000 }, { logger: silentLogger })
+    const start = async (role: 'controller' | 'executor', kc: KubeConfig, identity: string, more: Partial<KilnConfig> = {}) => {
+      const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: await h.tempDir(`kiln-${role}-`), poolSize: 2, redisUrl: h.redis!.url, logLevel: 'silent', ...more }, {})
+      return startKubernetesPlatform(config, { role, kubeconfig: kc, namespace: NS, identity, leaderLease: role === 'executor' ? 'kiln-executor' : undefined, reconcileMs: 1000 }, { logger: silentLogger })
     }
-    h.controller = await start('controller', await h.serviceAccount('kiln-controller'))
-    h.executor = await start('executor', await h.serviceAccount('kiln-executor'), o.executorConfig)
+    h.controller = await start('controller', await h.serviceAccount('kiln-controller'), 'controller-test-0')
+    h.executor = await start('executor', await h.serviceAccount('kiln-executor'), 'executor-test-0', o.executorConfig)
+    h.startExecutor = async (identity) => {
+      const e = await start('executor', await h.serviceAccount('kiln-executor'), identity, o.executorConfig)
+      extra.push(e)
+      return e
+    }
     h.router = await startRouterProxy({ executorUrl: h.executor.url, port: 0, host: '127.0.0.1', logger: silentLogger })
     return h
   } catch (e) {
