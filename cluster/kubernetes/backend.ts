@@ -218,10 +218,18 @@ export class KubernetesBackend implements ClusterBackend {
     return inst
   }
 
-  /** Takes the instance's replica away from its function set, once. */
+  /**
+   * Takes the instance's replica away from its function set, once, its pod marked as the cheapest to
+   * delete, so the ReplicaSet removes that pod rather than a busy one (or booting a replacement).
+   */
   private releaseReplica(h: Held): Promise<void> {
-    if (!h.set || !this.o.sets) return Promise.resolve()
-    return h.release ??= this.o.sets.scale(h.set, -1).catch((err) => this.o.logger.warn({ err, deployment: h.set }, 'function set not scaled down'))
+    const sets = this.o.sets
+    if (!h.set || !sets) return Promise.resolve()
+    return h.release ??= (async () => {
+      await this.api.patchNamespacedPod({ name: h.pod, namespace: this.o.namespace, body: { metadata: { annotations: { [DELETION_COST]: '-1000000' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined)
+      await sets.scale(h.set!, -1)
+    })().catch((err) => this.o.logger.warn({ err, deployment: h.set }, 'function set not scaled down'))
   }
 
   private observe(p: V1Pod): void {
@@ -233,7 +241,7 @@ export class KubernetesBackend implements ClusterBackend {
     if (phase === 'Failed' || phase === 'Succeeded' || p.metadata?.deletionTimestamp || restarts(p) > h.restarts) {
       const exit = exitOf(p)
       h.settle(exit)
-      if (!p.metadata?.deletionTimestamp) void this.deletePod(h.pod, 1)
+      if (!p.metadata?.deletionTimestamp) void this.releaseReplica(h).then(() => this.deletePod(h.pod, 1))
     }
   }
 
@@ -262,14 +270,10 @@ export class KubernetesBackend implements ClusterBackend {
   async stop(id: string, graceMs = 1000): Promise<void> {
     const h = this.held.get(id)
     if (!h) return
-    if (h.set) {
-      // Scale down first, this pod marked as the cheapest to delete, so the ReplicaSet removes it
-      // rather than booting a replacement for it; the delete below covers a ReplicaSet that chose
-      // another (not yet Ready) pod, whose start then gets the replacement.
-      await this.api.patchNamespacedPod({ name: h.pod, namespace: this.o.namespace, body: { metadata: { annotations: { [DELETION_COST]: '-1000000' } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined)
-      await this.releaseReplica(h)
-    }
+    // A set's replica goes first, so the ReplicaSet does not boot a replacement for this pod; the
+    // delete below covers a ReplicaSet that removed another (not yet Ready) pod instead, whose start
+    // then gets the replacement.
+    await this.releaseReplica(h)
     await this.deletePod(h.pod, Math.max(1, Math.ceil(graceMs / 1000)))
     const timeout = new Promise<void>((r) => setTimeout(r, graceMs + 30_000).unref())
     await Promise.race([h.inst.exited, timeout])
