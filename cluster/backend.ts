@@ -17,6 +17,11 @@ export interface InstanceSpec {
   limits?: InstanceLimits
   /** Let the runtime warm its own code paths before it reports ready (background boots only). */
   warmup?: boolean
+  /**
+   * The function a `dedicated` instance is booted for. A backend that keeps per-function sets starts
+   * it in the function's own (Kubernetes: its Deployment); others ignore it.
+   */
+  function?: string
 }
 
 export interface ExitInfo { code: number | null; signal: string | null; oomKilled: boolean; reason: string }

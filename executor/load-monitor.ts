@@ -96,12 +96,18 @@ export class LoadMonitor {
     let reason: string | undefined
     let evidence: Record<string, unknown> | undefined
     let peak = 0
+    let fresh = 0
+    let repeated = 0
     for (const rec of fs.instances) {
       if (rec.state === 'gone') continue
       const s = await this.backend.sample!(rec.id)
       if (!s) continue
       seen.add(rec.id)
       const p = this.prev.get(rec.id)
+      // A backend fed by periodic reports (Kubernetes' node agents) returns the same sample until the
+      // next report: a rate needs a newer one, and the request count must span the same interval.
+      if (p && s.at <= p.at) { repeated++; continue }
+      fresh++
       const done = rec.requests - (this.prevRequests.get(rec.id) ?? rec.requests)
       this.prev.set(rec.id, s)
       this.prevRequests.set(rec.id, rec.requests)
@@ -119,6 +125,8 @@ export class LoadMonitor {
         evidence = { instance: rec.id, node: rec.node, ...load, cpuCores: round(load.cpuCores), throttleRatio: round(load.throttleRatio), cpuMsPerRequest: Number.isFinite(load.cpuMsPerRequest) ? round(load.cpuMsPerRequest!) : 'no request completed' }
       }
     }
+    // Only repeats since the last tick: no new evidence either way, so the streak stands.
+    if (repeated > 0 && fresh === 0) return
     if (fs.isolation) {
       this.cooldown(fs, reason === undefined)
       return

@@ -19,6 +19,8 @@ export interface BootRequest extends PlacementRequest {
   reclaim?: boolean
   /** A request waits for this boot: skip the runtime's self warm-up. */
   urgent?: boolean
+  /** Booted for this function alone (the `dedicated` strategy), see InstanceSpec.function. */
+  function?: string
 }
 
 export interface FleetEvents {
@@ -67,6 +69,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         node: node.name,
         limits: req.limits,
         warmup: !req.urgent,
+        function: req.function,
       }))
       const rec = new InstanceRecord(inst, rt.metadata.name)
       this.records.set(id, rec)

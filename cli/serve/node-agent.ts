@@ -1,7 +1,8 @@
 // The node agent: one per node (DaemonSet). Every interval it finds the runtime pods bound to its node,
 // reads each pod's cgroup v2 counters from the host's cgroup fs (KILN_CGROUP_FS, mounted read-only) with
-// the same parsers the local backend uses, and POSTs them to the executor (KILN_EXECUTOR_URL), whose
-// noisy-function monitor compares them with the normal range. It writes nothing, anywhere.
+// the same parsers the local backend uses, and POSTs them to the executor replica that claimed each pod
+// (executor-targets.ts; else KILN_EXECUTOR_URL), whose noisy-function monitor compares them with the
+// normal range. It writes nothing, anywhere.
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
@@ -10,6 +11,7 @@ import { request } from 'undici'
 import { parseCpuStat, parseFlatKeyed, parsePressureSomeAvg10 } from '../../cluster/local/cgroups/file-parse.js'
 import { readOptional } from '../../cluster/local/cgroups/fs.js'
 import { LABEL } from '../../cluster/kubernetes/pod-template.js'
+import { ExecutorTargets } from './executor-targets.js'
 import type { NodeLoadReport, PodLoad } from './node-loads.js'
 
 export interface NodeAgentOptions {
@@ -56,23 +58,37 @@ export async function samplePodCgroup(dir: string): Promise<PodLoad['sample']> {
 export function startNodeAgent(o: NodeAgentOptions): { once(): Promise<NodeLoadReport>; stop(): void } {
   const api = o.kc.makeApiClient(CoreV1Api)
   const dirs = new Map<string, string>()
+  const targets = new ExecutorTargets(api, o.namespace, o.executorUrl)
   const once = async (): Promise<NodeLoadReport> => {
     const list = await api.listNamespacedPod({ namespace: o.namespace, labelSelector: LABEL.pool, fieldSelector: `spec.nodeName=${o.node}` })
     const pods: PodLoad[] = []
+    const byTarget = new Map<string, PodLoad[]>()
     for (const p of list.items as V1Pod[]) {
       const uid = p.metadata!.uid!
       const dir = dirs.get(uid) ?? (await findPodCgroup(o.cgroupFs, uid))
       if (!dir) continue
       dirs.set(uid, dir)
       const l = p.metadata!.labels ?? {}
-      pods.push({ pod: p.metadata!.name!, uid, function: l[LABEL.fn], instance: l[LABEL.instance], sample: await samplePodCgroup(dir) })
+      const load: PodLoad = { pod: p.metadata!.name!, uid, function: l[LABEL.fn], instance: l[LABEL.instance], sample: await samplePodCgroup(dir) }
+      pods.push(load)
+      const url = await targets.url(l[LABEL.executor])
+      byTarget.set(url, [...(byTarget.get(url) ?? []), load])
     }
     for (const uid of [...dirs.keys()]) if (!list.items.some((p) => p.metadata?.uid === uid)) dirs.delete(uid)
-    const report: NodeLoadReport = { node: o.node, at: Date.now(), pods }
-    const res = await request(new URL('/internal/node-load', o.executorUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) })
-    await res.body.dump()
-    if (res.statusCode >= 300) throw new Error(`executor answered ${res.statusCode}`)
-    return report
+    const at = Date.now()
+    const failed: string[] = []
+    await Promise.all([...byTarget].map(async ([url, group]) => {
+      try {
+        const res = await request(new URL('/internal/node-load', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node: o.node, at, pods: group }) })
+        await res.body.dump()
+        if (res.statusCode >= 300) throw new Error(`answered ${res.statusCode}`)
+      } catch (err) {
+        targets.forget(url)
+        failed.push(`${url}: ${(err as Error).message}`)
+      }
+    }))
+    if (failed.length) throw new Error(`executor report failed: ${failed.join('; ')}`)
+    return { node: o.node, at, pods }
   }
   let stopped = false
   let timer: NodeJS.Timeout | undefined

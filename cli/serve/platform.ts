@@ -3,40 +3,32 @@
 // (cluster/kubernetes). Roles:
 // - `executor` / `all-in-one`: the control API, the data plane and the executor with the Kubernetes
 //   backend (the data plane lives with the executor: acquire/release are in-process calls on the hot
-//   path). With a leader Lease only the leader scales pool Deployments and writes Function status.
+//   path). With a leader Lease only the leader scales pool Deployments, deletes unused function sets
+//   and writes Function status.
 // - `controller`: the control API over the CRDs and Redis only; it runs no instances, so live status
 //   (instances, pools) reads empty there; the executor's API shows it.
 import { mkdir } from 'node:fs/promises'
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { KubeConfig } from '@kubernetes/client-node'
+import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend } from '../../cluster/backend.js'
 import { loadKubeConfig } from '../../cluster/kubernetes/client.js'
 import { KubernetesBackend } from '../../cluster/kubernetes/backend.js'
+import { FunctionSets } from '../../cluster/kubernetes/function-sets.js'
 import { LeaderElector } from '../../cluster/kubernetes/leader.js'
+import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
-import { EventLog } from '../../core/events.js'
 import { createLogger } from '../../core/logger.js'
-import { Metrics } from '../../core/metrics.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
-import { controlApi } from '../../controller/api.js'
 import type { ControlContext } from '../../controller/context.js'
-import { Executor } from '../../executor/executor.js'
-import { FunctionLogs } from '../../executor/function-logs.js'
-import { InstanceBudget } from '../../poolmgr/budget.js'
-import { Fleet } from '../../poolmgr/fleet.js'
-import { PoolManager } from '../../poolmgr/manager.js'
-import { createServer } from 'node:http'
-import { createDataPlane, dataPlaneFirst } from '../../router/data-plane.js'
-import { routerPlugin } from '../../router/plugin.js'
-import { RouteTable } from '../../router/routes.js'
-import { attachUpgrades } from '../../router/websocket.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
-import { NodeLoads } from './node-loads.js'
+import { assemble } from '../assemble.js'
+import { startStatusLoop } from './function-status.js'
+import { nodeLoadRoutes } from './node-loads.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -49,6 +41,8 @@ export interface KubeOptions {
   /** Lease name for leader election among executors (KILN_LEADER_ELECTION_LEASE); none: always lead. */
   leaderLease?: string
   readyTimeoutMs?: number
+  /** How often the leader's loops (pool Deployments, function sets) run; default 3 s. */
+  reconcileMs?: number
 }
 
 export interface KubePlatform {
@@ -57,7 +51,8 @@ export interface KubePlatform {
   readonly ctx: ControlContext
   readonly backend?: KubernetesBackend
   readonly leader?: LeaderElector
-  readonly nodeLoads: NodeLoads
+  /** The node agents' latest reports (`POST /internal/node-load`), which `backend.sample` reads. */
+  readonly nodeLoads: PodLoads
   close(): Promise<void>
 }
 
@@ -94,109 +89,60 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
   const pools = new PoolDeployments(kc, {
-    namespace: k.namespace, logger, defaultPoolSize: config.poolSize, isLeader,
+    namespace: k.namespace, logger, defaultPoolSize: config.poolSize, isLeader, reconcileMs: k.reconcileMs,
     runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n),
   })
+  const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n) })
+  const nodeLoads = new PodLoads()
   const backend = runsInstances
-    ? await new KubernetesBackend({ kc, namespace: k.namespace, identity: k.identity, logger, pools, nodes: DEFAULT_NODES, runtime: (n) => runtimes.get(n), readyTimeoutMs: k.readyTimeoutMs }).open()
+    ? await new KubernetesBackend({ kc, namespace: k.namespace, identity: k.identity, logger, pools, sets, loads: nodeLoads, nodes: DEFAULT_NODES, runtime: (n) => runtimes.get(n), readyTimeoutMs: k.readyTimeoutMs }).open()
     : undefined
 
-  let fleet: Fleet | undefined
-  const logs = new FunctionLogs(config.dataDir, (id) => fleet?.records.get(id), logger)
-  await logs.init()
-  fleet = new Fleet(backend ?? noInstances, new InstanceBudget(config.instanceBudget), DEFAULT_NODES, (rt) => rt.spec.command ?? [], logger)
-  const poolMgr = new PoolManager(runtimes, fleet, config.poolSize, logger)
-  const executor = new Executor({ functions, runtimes, packages, fleet, pools: poolMgr, logger, idleTimeoutMs: config.idleTimeoutMs })
-  const routes = new RouteTable(triggers)
-  const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, executor, pools: poolMgr, fleet, routes, logs, logger,
-    maxPackageBytes: 512 * 1024 * 1024, workflows: wf.catalog, engine: wf.engine,
-    events: new EventLog(), metrics: new Metrics(), nodes: DEFAULT_NODES,
+  const a = await assemble({
+    config, logger, packages, wf,
+    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    backend: () => backend ?? noInstances,
+    nodes: DEFAULT_NODES,
+    resolveCommand: (rt) => rt.spec.command ?? [],
     cgroups: { mode: 'none', reason: 'on Kubernetes each pod runs in its own cgroup; the node agent reads them' },
-  }
-  const nodeLoads = new NodeLoads()
-
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
-  const app = Fastify({ loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }), bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance
-  app.get('/healthz', async () => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet!.records.size }))
-  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
-  if (runsInstances) {
-    await app.register(async (internal) => nodeLoads.routes(internal), { prefix: '/internal' })
-    await app.register(async (data) => routerPlugin(data, dataPlane))
-    await app.register(async (data) => wf.dataPlane(data))
-    attachUpgrades(app, { executor, routes, logger })
-  }
+    dataPlane: runsInstances,
+    // `/internal/*` is not among the paths the fast path leaves to fastify: keep fastify in front.
+    fastDataPath: false,
+    health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
+    routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
+  })
 
   let statusTimer: NodeJS.Timeout | undefined
   if (runsInstances) {
     await leader?.start()
     pools.start()
-    poolMgr.start()
-    executor.start()
-    routes.start()
-    statusTimer = startStatusLoop(kc, k.namespace, executor, fleet, backend!, isLeader, logger)
+    sets.start()
+    statusTimer = startStatusLoop(kc, k.namespace, a.executor, a.fleet, backend!, isLeader, logger)
   }
-  await app.listen({ port: config.port, host: config.host })
-  const port = (app.server.address() as { port: number }).port
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
-  logger.info({ url, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
-  backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? url)
-  if (runsInstances) await wf.start(url)
+  const url = await a.listen({
+    beforeWorkflows: (u) => {
+      logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
+      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u)
+    },
+  })
 
   let closing: Promise<void> | undefined
   return {
-    url, app, ctx, backend, leader, nodeLoads,
+    url, app: a.app, ctx: a.ctx, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
-      if (statusTimer) clearInterval(statusTimer)
-      await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
-      routes.stop()
-      await executor.close()
-      await app.close()
-      await poolMgr.close()
-      await pools.close()
-      await fleet!.close()
-      await leader?.stop()
-      await Promise.all(stores.map((s) => s.close()))
-      await packages.close?.()
-      await logs.close()
+      await a.close({
+        first: async () => {
+          if (statusTimer) clearInterval(statusTimer)
+          await pools.close()
+          await sets.close()
+        },
+        last: async () => {
+          await leader?.stop()
+          await Promise.all(stores.map((s) => s.close()))
+          await packages.close?.()
+        },
+      })
       logger.info('kiln (kubernetes) stopped')
     })(),
   }
-}
-
-/**
- * Level-triggered, every 2 s: each claimed pod's labels say which function it serves
- * (`kubectl get pods -l kiln.dev/function=NAME`), and on the leader each Function's status carries
- * its ready instances (the `Ready` and `Instances` columns of `kubectl get functions`).
- */
-function startStatusLoop(kc: KubeConfig, namespace: string, executor: Executor, fleet: Fleet, backend: KubernetesBackend, isLeader: () => boolean, logger: Logger): NodeJS.Timeout {
-  const api = kc.makeApiClient(CustomObjectsApi)
-  const written = new Map<string, string>()
-  let busy = false
-  const timer = setInterval(() => {
-    if (busy) return
-    busy = true
-    void (async () => {
-      for (const rec of fleet.records.values()) await backend.label(rec.id, rec.state === 'generic' ? undefined : rec.fn)
-      if (!isLeader()) return
-      for (const fs of executor.functions()) {
-        const ready = fs.ready().length
-        const generation = fs.fn.metadata.generation ?? 1
-        const status = {
-          observedGeneration: generation, instances: fs.instances.length, readyInstances: ready,
-          conditions: [{
-            type: 'Ready', status: 'True', observedGeneration: generation, lastTransitionTime: fs.fn.metadata.updatedAt ?? new Date().toISOString(),
-            reason: ready > 0 ? 'InstancesReady' : 'ServedFromPool',
-            message: ready > 0 ? `${ready} instance(s) hold the code` : `the first request takes a pod from the ${fs.fn.spec.runtime} pool`,
-          }],
-        }
-        const sig = `${fs.fn.metadata.generation}:${ready}`
-        if (written.get(fs.name) === sig) continue
-        await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: 'v1', namespace, plural: 'functions', name: fs.name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
-          .then(() => written.set(fs.name, sig), (err) => logger.warn({ err, function: fs.name }, 'function status not written'))
-      }
-    })().finally(() => { busy = false })
-  }, 2000)
-  timer.unref()
-  return timer
 }

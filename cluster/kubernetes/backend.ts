@@ -2,15 +2,20 @@
 // of its pool Deployment by relabelling it (`kiln.dev/state: generic → claimed`, with this executor's
 // identity and the instance id) — one JSON patch whose `test` op makes the take atomic between
 // executors. The pod leaves the ReplicaSet's selector, so the ReplicaSet boots a replacement: that is
-// the pool refill. The instance's URL is `http://<podIP>:<port>`; `stop()` deletes the pod; the
-// instance has exited when its pod is deleted, fails, or its container restarts (the code is lost).
+// the pool refill. An instance booted for a `dedicated` function (`spec.function`) comes from that
+// function's own Deployment instead (function-sets.ts): `start()` adds a replica, then claims a pod the
+// same way; the pod stays in its Deployment, and the replica is taken away when the instance ends.
+// The instance's URL is `http://<podIP>:<port>`; `stop()` deletes the pod; the instance has exited
+// when its pod is deleted, fails, or its container restarts (the code is lost).
 import { ApiException, CoreV1Api, PatchStrategy, makeInformer, setHeaderOptions, type Informer, type KubeConfig, type ObjectCache, type V1Pod } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
-import type { ClusterBackend, ExitInfo, Instance, InstanceSpec } from '../backend.js'
+import type { ClusterBackend, ExitInfo, Instance, InstanceSample, InstanceSpec } from '../backend.js'
 import type { NodeConfig } from '../../core/config.js'
 import { KilnError } from '../../core/errors.js'
 import type { RuntimeResource } from '../../core/types.js'
-import { LABEL, portOf } from './pod-template.js'
+import type { FunctionSets } from './function-sets.js'
+import { COMPONENT, LABEL, portOf, type PoolKey } from './pod-template.js'
+import type { PodLoads } from './pod-loads.js'
 import type { PoolDeployments } from './pools.js'
 
 export interface KubernetesBackendOptions {
@@ -20,6 +25,10 @@ export interface KubernetesBackendOptions {
   identity: string
   logger: Logger
   pools: PoolDeployments
+  /** Dedicated functions' own Deployments; without it their instances come from the pools too. */
+  sets?: FunctionSets
+  /** The node agents' latest reports, for `sample(id)` (the load monitor). */
+  loads?: PodLoads
   runtime(name: string): RuntimeResource | undefined
   /** Placement classes (the Fleet's nodes): an isolated one adds the toleration and node affinity. */
   nodes: NodeConfig[]
@@ -31,8 +40,13 @@ interface Held {
   inst: Instance
   pod: string
   restarts: number
+  /** The function set the pod belongs to (dedicated), whose replica it holds until `release()`. */
+  set?: string
+  release?: Promise<void>
   settle(exit: ExitInfo): void
 }
+
+const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost'
 
 const esc = (label: string) => label.replace('~', '~0').replace('/', '~1')
 export const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
@@ -77,7 +91,10 @@ export class KubernetesBackend implements ClusterBackend {
     await inf.start()
     // Pods an earlier run of this executor claimed are nobody's now.
     for (const p of inf.list(ns)) {
-      if (p.metadata?.labels?.[LABEL.executor] === this.o.identity) await this.deletePod(p.metadata.name!, 1)
+      const l = p.metadata?.labels ?? {}
+      if (l[LABEL.executor] !== this.o.identity) continue
+      await this.deletePod(p.metadata!.name!, 1)
+      if (this.o.sets && l['app.kubernetes.io/component'] === COMPONENT.functionSet) await this.o.sets.scale(l[LABEL.pool]!, -1).catch(() => undefined)
     }
     return this
   }
@@ -86,9 +103,35 @@ export class KubernetesBackend implements ClusterBackend {
     if (this.closed) throw new Error('backend closed')
     const rt = this.o.runtime(spec.runtime)
     if (!rt?.spec.image) throw new KilnError('KILN_ERR_NO_CAPACITY', `runtime "${spec.runtime}" has no image: on Kubernetes a runtime runs as pods of its image`)
-    const key = { runtime: rt, node: this.o.nodes.find((n) => n.name === spec.node), limits: spec.limits }
+    const key: PoolKey = { runtime: rt, node: this.o.nodes.find((n) => n.name === spec.node), limits: spec.limits }
     const t0 = performance.now()
-    const pool = await this.o.pools.ensure(key)
+    if (spec.function && this.o.sets) return this.startInSet(spec, rt, { ...key, fn: spec.function }, t0)
+    return this.take(await this.o.pools.ensure(key), spec, rt, t0)
+  }
+
+  /** One more replica of the function's set, then a pod of it; the replica is given back if none comes. */
+  private async startInSet(spec: InstanceSpec, rt: RuntimeResource, key: PoolKey & { fn: string }, t0: number): Promise<Instance> {
+    const sets = this.o.sets!
+    let set = await sets.ensure(key)
+    try {
+      await sets.scale(set, +1)
+    } catch (e) {
+      // Deleted under us (the leader removes idle sets): make it again.
+      if (!(e instanceof ApiException && e.code === 404)) throw e
+      sets.forget(set)
+      set = await sets.ensure(key)
+      await sets.scale(set, +1)
+    }
+    try {
+      return await this.take(set, spec, rt, t0)
+    } catch (e) {
+      await sets.scale(set, -1).catch((err) => this.o.logger.warn({ err, deployment: set }, 'function set not scaled back down'))
+      throw e
+    }
+  }
+
+  /** Claims a Ready generic pod of the Deployment, waiting for one. */
+  private async take(pool: string, spec: InstanceSpec, rt: RuntimeResource, t0: number): Promise<Instance> {
     const deadline = Date.now() + (this.o.readyTimeoutMs ?? 120_000)
     for (;;) {
       const pod = this.pick(pool)
@@ -98,7 +141,7 @@ export class KubernetesBackend implements ClusterBackend {
         continue
       }
       if (Date.now() > deadline || this.closed) {
-        throw new KilnError('KILN_ERR_NO_CAPACITY', `no Ready pod in pool ${pool} within ${this.o.readyTimeoutMs ?? 120_000} ms (see \`kubectl get pods -l ${LABEL.pool}=${pool}\`)`)
+        throw new KilnError('KILN_ERR_NO_CAPACITY', `no Ready pod in ${pool} within ${this.o.readyTimeoutMs ?? 120_000} ms (see \`kubectl get pods -l ${LABEL.pool}=${pool}\`)`)
       }
       await this.changed(deadline)
     }
@@ -158,11 +201,14 @@ export class KubernetesBackend implements ClusterBackend {
       bootMs: waitedMs,
       exited,
     }
+    const set = claimed.metadata?.labels?.['app.kubernetes.io/component'] === COMPONENT.functionSet ? claimed.metadata.labels[LABEL.pool] : undefined
     const held: Held = {
-      inst, pod: name, restarts: restarts(claimed),
+      inst, pod: name, restarts: restarts(claimed), set,
       settle: (exit) => {
         if (!this.held.delete(spec.id)) return
         this.byPod.delete(name)
+        // The instance is gone however it ended: its set keeps one replica fewer, not a replacement.
+        void this.releaseReplica(held)
         settle(exit)
       },
     }
@@ -170,6 +216,20 @@ export class KubernetesBackend implements ClusterBackend {
     this.byPod.set(name, spec.id)
     this.o.logger.debug({ instance: spec.id, pod: name, node: inst.node, url: inst.url }, 'claimed runtime pod')
     return inst
+  }
+
+  /**
+   * Takes the instance's replica away from its function set, once, its pod marked as the cheapest to
+   * delete, so the ReplicaSet removes that pod rather than a busy one (or booting a replacement).
+   */
+  private releaseReplica(h: Held): Promise<void> {
+    const sets = this.o.sets
+    if (!h.set || !sets) return Promise.resolve()
+    return h.release ??= (async () => {
+      await this.api.patchNamespacedPod({ name: h.pod, namespace: this.o.namespace, body: { metadata: { annotations: { [DELETION_COST]: '-1000000' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined)
+      await sets.scale(h.set!, -1)
+    })().catch((err) => this.o.logger.warn({ err, deployment: h.set }, 'function set not scaled down'))
   }
 
   private observe(p: V1Pod): void {
@@ -181,7 +241,7 @@ export class KubernetesBackend implements ClusterBackend {
     if (phase === 'Failed' || phase === 'Succeeded' || p.metadata?.deletionTimestamp || restarts(p) > h.restarts) {
       const exit = exitOf(p)
       h.settle(exit)
-      if (!p.metadata?.deletionTimestamp) void this.deletePod(h.pod, 1)
+      if (!p.metadata?.deletionTimestamp) void this.releaseReplica(h).then(() => this.deletePod(h.pod, 1))
     }
   }
 
@@ -198,6 +258,8 @@ export class KubernetesBackend implements ClusterBackend {
     const pod = this.informer.get(h.pod, this.o.namespace)
     const labels = pod?.metadata?.labels ?? {}
     const state = fn ? 'specialized' : 'claimed'
+    // A set's pods always carry their function's label (from the template).
+    if (h.set) fn = labels[LABEL.fn]
     if (labels[LABEL.state] === state && labels[LABEL.fn] === fn) return
     await this.api.patchNamespacedPod({
       name: h.pod, namespace: this.o.namespace,
@@ -208,6 +270,10 @@ export class KubernetesBackend implements ClusterBackend {
   async stop(id: string, graceMs = 1000): Promise<void> {
     const h = this.held.get(id)
     if (!h) return
+    // A set's replica goes first, so the ReplicaSet does not boot a replacement for this pod; the
+    // delete below covers a ReplicaSet that removed another (not yet Ready) pod instead, whose start
+    // then gets the replacement.
+    await this.releaseReplica(h)
     await this.deletePod(h.pod, Math.max(1, Math.ceil(graceMs / 1000)))
     const timeout = new Promise<void>((r) => setTimeout(r, graceMs + 30_000).unref())
     await Promise.race([h.inst.exited, timeout])
@@ -226,8 +292,27 @@ export class KubernetesBackend implements ClusterBackend {
     return [...this.held.values()].map((h) => h.inst)
   }
 
+  /** A function's specialized pods in the namespace, whichever executor holds them, and how many are Ready. */
+  functionPods(fn: string): { instances: number; ready: number } {
+    let instances = 0
+    let ready = 0
+    for (const p of this.informer.list(this.o.namespace)) {
+      const l = p.metadata?.labels ?? {}
+      if (l[LABEL.fn] !== fn || l[LABEL.state] !== 'specialized' || p.metadata?.deletionTimestamp) continue
+      instances++
+      if (isReady(p)) ready++
+    }
+    return { instances, ready }
+  }
+
   podOf(id: string): string | undefined {
     return this.held.get(id)?.pod
+  }
+
+  /** The instance's pod's counters from the latest node-agent report; undefined when none is fresh. */
+  async sample(id: string): Promise<InstanceSample | undefined> {
+    const pod = this.held.get(id)?.pod
+    return pod ? this.o.loads?.sample(pod) : undefined
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
-// What a pool Deployment looks like: generic runtime pods of one runtime and placement, labelled
-// `kiln.dev/pool=<deployment>` and `kiln.dev/state=generic` (the ReplicaSet's selector). Function
-// resources become requests = limits (cpu, memory); isolation is the toleration of the isolation
-// taint plus a required node affinity to `kiln.dev/pool=isolated` nodes.
+// What Kiln's Deployments of runtime pods look like. A pool Deployment: generic runtime pods of one
+// runtime and placement, labelled `kiln.dev/pool=<deployment>` and `kiln.dev/state=generic` (the
+// ReplicaSet's selector, which a claimed pod leaves). A function set (the `dedicated` strategy): one
+// function's own pods, selected by `kiln.dev/pool` alone, so claimed pods stay in it and its replicas
+// are the function's instances. Function resources become requests = limits (cpu, memory); isolation
+// is the toleration of the isolation taint plus a required node affinity to `kiln.dev/pool=isolated` nodes.
 import { createHash } from 'node:crypto'
 import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node'
 import type { InstanceLimits } from '../backend.js'
@@ -17,10 +19,13 @@ export const LABEL = {
   instance: 'kiln.dev/instance',
 } as const
 export const TEMPLATE_HASH = 'kiln.dev/template-hash'
+export const COMPONENT = { pool: 'runtime-pool', functionSet: 'function-set' } as const
 export const ISOLATION_TAINT = { key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' } as const
 export const DEFAULT_PORT = 8888
 
 export interface PoolKey { runtime: RuntimeResource; node?: NodeConfig; limits?: InstanceLimits }
+/** A dedicated function's own set of pods: its runtime, placement and limits, and its name. */
+export interface FunctionSetKey extends PoolKey { fn: string }
 
 export function isIsolated(node: NodeConfig | undefined): boolean {
   return (node?.taints ?? []).some((t) => t.key === ISOLATION_TAINT.key)
@@ -51,13 +56,13 @@ function resources(l?: InstanceLimits): { limits: Record<string, string>; reques
   return { limits: q, requests: { ...q } }
 }
 
-export function podSpec(k: PoolKey, warmup: boolean): V1PodSpec {
+export function podSpec(k: PoolKey): V1PodSpec {
   const rt = k.runtime
   const port = portOf(rt)
   const env = Object.entries(rt.spec.env ?? {}).map(([name, value]) => ({ name, value }))
-  // The runtime's self warm-up runs after its /healthz answers, so a readiness probe cannot wait for it:
-  // off until runtimes gate readiness on it (KILN_WARMUP=0).
-  env.push({ name: 'PORT', value: String(port) }, { name: 'KILN_WARMUP', value: warmup ? '1' : '0' })
+  // Pods boot ahead of any request, so they run the runtime's self warm-up: /healthz answers 503 until
+  // it is done, and the readiness probe keeps a warming pod from being claimed.
+  env.push({ name: 'PORT', value: String(port) }, { name: 'KILN_WARMUP', value: '1' })
   const spec: V1PodSpec = {
     terminationGracePeriodSeconds: 5,
     enableServiceLinks: false,
@@ -83,14 +88,14 @@ export function podSpec(k: PoolKey, warmup: boolean): V1PodSpec {
 export function poolDeployment(k: PoolKey, namespace: string, replicas: number): V1Deployment {
   const name = poolName(k)
   const selector = { [LABEL.pool]: name, [LABEL.state]: 'generic' }
-  const spec = podSpec(k, false)
+  const spec = podSpec(k)
   const templateHash = hash(spec, 10)
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
       name, namespace,
-      labels: { [LABEL.pool]: name, [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': 'runtime-pool' },
+      labels: { [LABEL.pool]: name, [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': COMPONENT.pool },
       annotations: { [TEMPLATE_HASH]: templateHash },
     },
     spec: {
@@ -102,6 +107,33 @@ export function poolDeployment(k: PoolKey, namespace: string, replicas: number):
         metadata: { labels: { ...selector, [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln' } },
         spec,
       },
+    },
+  }
+}
+
+/**
+ * `kiln-fn-<function>[-isolated]-<template hash>`, at most 63 characters. The hash names the pod
+ * template, so a set's template never changes in place (a rollout would replace pods that serve
+ * requests): new limits, placement or runtime image make a new set, and the old one drains.
+ */
+export function functionSetName(k: FunctionSetKey): string {
+  const tail = `${isIsolated(k.node) ? '-isolated' : ''}-${hash(podSpec(k))}`
+  const base = `kiln-fn-${k.fn}`
+  return base.length + tail.length > 63 ? `kiln-fn-${hash(k.fn, 8)}${tail}` : `${base}${tail}`
+}
+
+/** A dedicated function's Deployment, created at 0 replicas: the executors scale it by the instances they hold. */
+export function functionSetDeployment(k: FunctionSetKey, namespace: string): V1Deployment {
+  const name = functionSetName(k)
+  const labels = { [LABEL.pool]: name, [LABEL.fn]: k.fn, [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': COMPONENT.functionSet }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { [LABEL.pool]: name } },
+      template: { metadata: { labels: { ...labels, [LABEL.state]: 'generic' } }, spec: podSpec(k) },
     },
   }
 }

@@ -1,12 +1,17 @@
 // `dedicated` (Fission's newdeploy, Knative-like): the function's own instances, booted for it rather than
 // taken from a shared pool, scaled between minScale and maxScale on in-flight load and to zero after
-// idle when minScale is 0.
+// idle when minScale is 0. The boot names the function and its limits, so a backend with per-function
+// sets (a Deployment per function on Kubernetes) starts the instance there, sized for it.
+import { instanceLimits } from '../function-state.js'
 import type { Strategy } from './strategy.js'
 
 export const dedicatedStrategy: Strategy = {
   name: 'dedicated',
   async provision(fs, ctx, background) {
-    const rec = await ctx.fleet.boot({ ...fs.placement(), runtime: ctx.runtime(fs), reclaim: !background, urgent: !background })
+    const rec = await ctx.fleet.boot({
+      ...fs.placement(), runtime: ctx.runtime(fs), reclaim: !background, urgent: !background,
+      function: fs.name, limits: instanceLimits(fs.fn) ?? undefined,
+    })
     try {
       await ctx.load(rec, fs)
     } catch (e) {

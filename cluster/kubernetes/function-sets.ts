@@ -1,0 +1,121 @@
+// Function sets: a `dedicated` function's own Deployment of runtime pods (pod-template.ts), the way
+// Fission's newdeploy gives each function a Deployment. Its replicas are the function's instances:
+// an executor adds one before it claims a pod and takes one away when an instance ends, each a write
+// of the scale subresource guarded by the resourceVersion it read, so executors never lose each
+// other's changes. The leader deletes a set once it is at zero replicas and is no longer the one its
+// function would use (the function is gone, no longer dedicated, or moved to other limits or nodes).
+import { ApiException, AppsV1Api, type KubeConfig } from '@kubernetes/client-node'
+import type { Logger } from 'pino'
+import type { InstanceLimits } from '../backend.js'
+import { parseBytes } from '../../core/quantity.js'
+import { FUNCTION_DEFAULTS, type FunctionResource, type RuntimeResource } from '../../core/types.js'
+import { COMPONENT, LABEL, functionSetDeployment, functionSetName, type FunctionSetKey } from './pod-template.js'
+
+export interface FunctionSetsOptions {
+  namespace: string
+  logger: Logger
+  function(name: string): FunctionResource | undefined
+  runtime(name: string): RuntimeResource | undefined
+  isLeader(): boolean
+  reconcileMs?: number
+}
+
+const SCALE_ATTEMPTS = 20
+
+export class FunctionSets {
+  private readonly api: AppsV1Api
+  private readonly known = new Set<string>()
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+
+  constructor(kc: KubeConfig, private readonly o: FunctionSetsOptions) {
+    this.api = kc.makeApiClient(AppsV1Api)
+  }
+
+  /** Makes sure the function's set for this placement and these limits exists; its name. */
+  async ensure(k: FunctionSetKey): Promise<string> {
+    const name = functionSetName(k)
+    if (this.known.has(name)) return name
+    try {
+      await this.api.createNamespacedDeployment({ namespace: this.o.namespace, body: functionSetDeployment(k, this.o.namespace) })
+      this.o.logger.info({ deployment: name, function: k.fn }, 'created function set')
+    } catch (e) {
+      if (!(e instanceof ApiException && e.code === 409)) throw e
+    }
+    this.known.add(name)
+    return name
+  }
+
+  /** Adds `delta` replicas (never below zero), retrying when another executor changed the count first. */
+  async scale(name: string, delta: number): Promise<void> {
+    for (let i = 0; i < SCALE_ATTEMPTS; i++) {
+      const cur = await this.api.readNamespacedDeploymentScale({ name, namespace: this.o.namespace })
+      const n = cur.spec?.replicas ?? 0
+      const want = Math.max(0, n + delta)
+      if (want === n) return
+      try {
+        // The read's resourceVersion rides along: a count changed since answers 409, and is read again.
+        await this.api.replaceNamespacedDeploymentScale({ name, namespace: this.o.namespace, body: { ...cur, spec: { replicas: want } } })
+        return
+      } catch (e) {
+        if (!(e instanceof ApiException && e.code === 409)) throw e
+      }
+    }
+    throw new Error(`function set ${name}: replicas kept changing; gave up after ${SCALE_ATTEMPTS} attempts`)
+  }
+
+  /** Forgets a set this process believed existed (it was deleted under it). */
+  forget(name: string): void {
+    this.known.delete(name)
+  }
+
+  start(): void {
+    const loop = () => {
+      this.timer = setTimeout(() => { this.running = this.reconcile().finally(loop) }, this.o.reconcileMs ?? 3000)
+      this.timer.unref()
+    }
+    loop()
+  }
+
+  /** One pass (leader only): deletes the sets at zero replicas that no function would use now. */
+  async reconcile(): Promise<void> {
+    if (!this.o.isLeader()) return
+    try {
+      const list = await this.api.listNamespacedDeployment({ namespace: this.o.namespace, labelSelector: `app.kubernetes.io/component=${COMPONENT.functionSet}` })
+      for (const d of list.items) {
+        const name = d.metadata!.name!
+        if ((d.spec?.replicas ?? 0) > 0 || name === this.current(d.metadata?.labels?.[LABEL.fn])) continue
+        try {
+          // The precondition loses to any scale-up since the list: a set about to be used is kept.
+          await this.api.deleteNamespacedDeployment({ name, namespace: this.o.namespace, body: { preconditions: { resourceVersion: d.metadata!.resourceVersion } } })
+          this.known.delete(name)
+          this.o.logger.info({ deployment: name, function: d.metadata?.labels?.[LABEL.fn] }, 'deleted function set')
+        } catch (e) {
+          if (!(e instanceof ApiException && (e.code === 404 || e.code === 409))) throw e
+        }
+      }
+    } catch (err) {
+      this.o.logger.warn({ err }, 'function sets: reconcile failed; retrying')
+    }
+  }
+
+  /** The set a dedicated function's new instances go to on general nodes; undefined when it has none. */
+  private current(fn: string | undefined): string | undefined {
+    const f = fn ? this.o.function(fn) : undefined
+    const rt = f ? this.o.runtime(f.spec.runtime) : undefined
+    if (!f || !rt?.spec.image || (f.spec.strategy ?? FUNCTION_DEFAULTS.strategy) !== 'dedicated') return undefined
+    return functionSetName({ fn: f.metadata.name, runtime: rt, limits: limitsOf(f) })
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    await this.running
+  }
+}
+
+/** A function's resources as pod limits: the same cpu and memory the executor asks for. */
+function limitsOf(f: FunctionResource): InstanceLimits | undefined {
+  const r = f.spec.resources
+  if (!r) return undefined
+  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
+}
