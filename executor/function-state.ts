@@ -81,7 +81,9 @@ export class FunctionState {
 
   /** The version also names the placement, so a move to isolated nodes rolls like a deploy does. */
   private refreshVersion(): boolean {
-    const v = codeVersion(this.fn) + (this.isolation ? '-isolated' : '')
+    // A change of strategy rolls the function too: instances booted for `dedicated` must not keep
+    // serving it under `pool`, nor pool-specialized ones under `dedicated`.
+    const v = codeVersion(this.fn) + (this.strategy === 'dedicated' ? '-dedicated' : '') + (this.isolation ? '-isolated' : '')
     const changed = v !== this.version
     this.version = v
     return changed

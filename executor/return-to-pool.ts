@@ -2,8 +2,9 @@
 // whose runtime reports it clean after `/v1/unload` goes back to the generic pool instead of being
 // killed, saving a boot — safe because the runtime checked that the function left nothing running and
 // restored the environment (docs/operators.md says what it cannot see). Never for `fresh` (one clean
-// process per request), Fission-protocol runtimes (they cannot unload), a full pool, or limits that
-// could not be lifted.
+// process per request), instances booted for one function (dedicated, even after the function changed
+// strategy), Fission-protocol runtimes (they cannot unload), a full pool, or limits that could not be
+// lifted.
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
@@ -22,7 +23,7 @@ export interface ReturnDeps {
 export function returnOrRetire(rec: InstanceRecord, fs: FunctionState, d: ReturnDeps): void {
   const runtime = d.runtimes.get(rec.runtime)
   const pool = d.pools.pool(rec.runtime)
-  if (fs.strategy !== 'pool' || fs.reuse === 'fresh' || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || d.closing()) {
+  if (rec.bootedFor !== undefined || fs.strategy !== 'pool' || fs.reuse === 'fresh' || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || d.closing()) {
     void d.fleet.retire(rec)
     return
   }

@@ -71,7 +71,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         warmup: !req.urgent,
         function: req.function,
       }))
-      const rec = new InstanceRecord(inst, rt.metadata.name)
+      const rec = new InstanceRecord(inst, rt.metadata.name, req.function)
       this.records.set(id, rec)
       inst.exited.then((exit) => this.onExit(rec, exit))
       return rec

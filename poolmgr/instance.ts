@@ -21,7 +21,11 @@ export class InstanceRecord {
   load: { cpuCores: number; throttleRatio: number; memoryBytes: number } | undefined
   readonly client: Pool
 
-  constructor(readonly inst: Instance, readonly runtime: string) {
+  /**
+   * @param bootedFor the function this instance was booted for alone (`dedicated`): it never joins a
+   * generic pool, whatever that function's strategy is by the time it leaves.
+   */
+  constructor(readonly inst: Instance, readonly runtime: string, readonly bootedFor?: string) {
     this.client = new Pool(inst.url, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 } })
   }
 

@@ -110,6 +110,17 @@ describe('executor strategies and reuse policies', () => {
     await until('scale to zero', async () => (await status('ded0')).instances.length === 0)
   })
 
+  it('dedicated → pool: the change rolls the function, and the dedicated instance is stopped, never given to a generic pool', async () => {
+    await p.deploy('switch', V1, { strategy: 'dedicated', minScale: 1, maxScale: 2 })
+    const ded = (await status('switch')).instances[0]
+    await p.deploy('switch', V1, { strategy: 'pool' })
+    const r = await p.call('/fn/switch')
+    expect(r.status).toBe(200)
+    expect(r.headers['x-kiln-instance']).not.toBe(ded.id)
+    await until('the dedicated instance to be gone', async () => !(await p.call('/v1/instances')).json().some((i: { id: string }) => i.id === ded.id))
+    expect((await status('switch')).returnedToPool ?? 0).toBe(0)
+  })
+
   it('operators resize a pool live, up and down', async () => {
     const set = await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 4 }), headers: { 'content-type': 'application/json' } })
     expect(set.status).toBe(200)
