@@ -3,7 +3,8 @@
 //   (a) no pool: a new runtime process is booted for the request
 //   (b) pool: a generic instance from the warm pool is specialized on the request
 //   (c) warm: the first request to a function whose code was installed ahead of time, right after the
-//       deploy returns (while the pool refills) and once the platform has settled (refill done)
+//       deploy returns (while the pool refills) and once the platform has settled (refill done), and
+//       the same for a function deployed with warm-up requests (--warmup)
 //   (d) a warm repeat request
 // plus a burst of 200 concurrent first requests spread over 50 functions. Reported, never asserted.
 import { spawnSync } from 'node:child_process'
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
 
     results.c_warm_first = summarize(await firstRequests(k, 'warm', N, { strategy: 'warm', minWarm: 1 }, () => k.waitPoolsFull()))
     results.c_warm_first_settled = summarize(await firstRequests(k, 'warms', N, { strategy: 'warm', minWarm: 1 }, () => k.waitPoolsFull(), () => k.waitPoolsFull()))
+    results.c_warm_first_warmup = summarize(await firstRequests(k, 'warmw', N, { strategy: 'warm', minWarm: 1, warmup: { path: '/?name=warmup' } }, () => k.waitPoolsFull(), () => k.waitPoolsFull()))
 
     const pkg = await k.upload(source)
     await k.deploy('repeat', pkg, {})
@@ -76,6 +78,8 @@ async function main(): Promise<void> {
       ratios: {
         'b/d (pool cold vs warm repeat, p50)': ratio(results.b_pool.p50, results.d_warm_repeat.p50),
         'c/d (warm first vs warm repeat, p50)': ratio(results.c_warm_first.p50, results.d_warm_repeat.p50),
+        'c/d settled (p50)': ratio(results.c_warm_first_settled.p50, results.d_warm_repeat.p50),
+        'c/d settled, with warm-up requests (p50)': ratio(results.c_warm_first_warmup.p50, results.d_warm_repeat.p50),
         'a/b (no pool vs pool, p50)': ratio(results.a_no_pool.p50, results.b_pool.p50),
       },
     }

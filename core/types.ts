@@ -31,6 +31,13 @@ export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), 
 export const ReusePolicy = Type.Union([Type.Literal('reuse'), Type.Literal('recycle'), Type.Literal('fresh')])
 export const Shape = Type.Union([Type.Literal('kiln'), Type.Literal('fission'), Type.Literal('openfaas'), Type.Literal('lambda')])
 
+/** GET requests sent to each instance made ready in the background, before it serves (executor/warm-up.ts). */
+export const FunctionWarmup = Type.Object({
+  path: Type.String({ pattern: '^/', maxLength: 2048, description: 'path and query as the function sees it, e.g. /?warmup=1' }),
+  requests: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+}, { additionalProperties: false })
+export type FunctionWarmup = Static<typeof FunctionWarmup>
+
 export const FunctionSpec = Type.Object({
   runtime: Name,
   package: Type.Object({ sha256: Type.String({ pattern: '^[a-f0-9]{64}$' }) }, { additionalProperties: false }),
@@ -47,6 +54,7 @@ export const FunctionSpec = Type.Object({
   maxRequests: Type.Optional(Type.Integer({ minimum: 1 })),
   maxAgeMs: Type.Optional(Type.Integer({ minimum: 1 })),
   minWarm: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1000 }), Type.Literal('auto')])),
+  warmup: Type.Optional(FunctionWarmup),
   minScale: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
   maxScale: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   queueSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'requests that may wait for a slot' })),

@@ -16,6 +16,7 @@ import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
+import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
@@ -52,7 +53,7 @@ export class Executor {
       fleet: o.fleet,
       logger: o.logger,
       runtime: (fs) => this.runtimeOf(fs),
-      load: (rec, fs) => this.load(rec, fs),
+      load: (rec, fs, background) => this.load(rec, fs, background),
       provisionInBackground: (fs) => this.startProvision(fs, true).done,
       provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
     }
@@ -196,7 +197,7 @@ export class Executor {
     }
   }
 
-  private async load(rec: InstanceRecord, fs: FunctionState): Promise<void> {
+  private async load(rec: InstanceRecord, fs: FunctionState, background: boolean): Promise<void> {
     const version = fs.version
     const fn = fs.fn
     rec.state = 'specializing'
@@ -213,6 +214,8 @@ export class Executor {
       const url = this.o.fleet.backend.codeUrl?.(sha)
       const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code })
+      // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
+      if (background && fn.spec.warmup) await warmUp(rec, fs, fn.spec.warmup, this.o.logger)
     } catch (e) {
       if (rec.state === 'specializing') { rec.state = 'generic'; rec.fn = undefined }
       throw e

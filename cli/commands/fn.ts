@@ -38,7 +38,7 @@ function guard<T>(fn: () => T, flag: string): T {
 interface DeployFlags {
   runtime?: string; code: string; entrypoint?: string; env?: string[]; timeout?: string; concurrency?: number
   cpu?: string; memory?: string; pids?: number; strategy?: string; reuse?: string; maxRequests?: number; maxAge?: string
-  minWarm?: string; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
+  minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
 }
 
@@ -62,6 +62,8 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   if (f.maxRequests !== undefined) s.maxRequests = f.maxRequests
   if (f.maxAge) s.maxAgeMs = guard(() => parseDuration(f.maxAge!), '--max-age')
   if (f.minWarm !== undefined) s.minWarm = f.minWarm === 'auto' ? 'auto' : int('--min-warm')(f.minWarm)
+  if (f.warmup !== undefined) s.warmup = f.warmup === '' || f.warmup === 'none' ? undefined : { path: f.warmup, ...(f.warmupRequests !== undefined ? { requests: f.warmupRequests } : {}) }
+  else if (f.warmupRequests !== undefined) throw new CliError('--warmup-requests needs --warmup PATH', EXIT.USER)
   if (f.minScale !== undefined) s.minScale = f.minScale
   if (f.maxScale !== undefined) s.maxScale = f.maxScale
   if (f.idleTimeout) s.idleTimeoutMs = guard(() => parseDuration(f.idleTimeout!), '--idle-timeout')
@@ -183,6 +185,8 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--max-requests <n>', 'recycle after this many requests', int('--max-requests'))
     .option('--max-age <duration>', 'recycle after this age')
     .option('--min-warm <n|auto>', 'warm strategy: instances kept specialized, or auto')
+    .option('--warmup <path>', 'GET this path (e.g. /?warmup=1) on each instance readied ahead of requests, before it serves; none: off')
+    .option('--warmup-requests <n>', 'how many warm-up requests (default 3)', int('--warmup-requests'))
     .option('--min-scale <n>', 'dedicated: minimum instances', int('--min-scale'))
     .option('--max-scale <n>', 'most instances', int('--max-scale'))
     .option('--idle-timeout <duration>', 'reap idle specialized instances after this long')

@@ -13,7 +13,7 @@ export const dedicatedStrategy: Strategy = {
       function: fs.name, limits: instanceLimits(fs.fn) ?? undefined,
     })
     try {
-      await ctx.load(rec, fs)
+      await ctx.load(rec, fs, background)
     } catch (e) {
       void ctx.fleet.retire(rec, 0)
       throw e

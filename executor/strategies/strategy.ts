@@ -12,8 +12,11 @@ export interface StrategyContext {
   readonly fleet: Fleet
   readonly logger: Logger
   runtime(fs: FunctionState): RuntimeResource
-  /** Specializes a generic instance with the function's current version; leaves it generic on failure. */
-  load(rec: InstanceRecord, fs: FunctionState): Promise<void>
+  /**
+   * Specializes a generic instance with the function's current version; leaves it generic on failure.
+   * In the background (nobody waiting) it also sends the function's warm-up requests, if it has any.
+   */
+  load(rec: InstanceRecord, fs: FunctionState, background: boolean): Promise<void>
   /** Starts a specialization nobody waits for (warm sets, minimum scale); settles when it is done. */
   provisionInBackground(fs: FunctionState): Promise<void>
   /** Specializations under way for the function's current version. */
@@ -42,7 +45,7 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
   const pool = ctx.pools.poolFor(runtime.metadata.name, placement)
   const rec = (pool?.take()) ?? (await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background }))
   try {
-    await ctx.load(rec, fs)
+    await ctx.load(rec, fs, background)
   } catch (e) {
     // A function that fails to load leaves the instance generic and usable: put it back.
     if (!(rec.state === 'generic' && pool?.giveBack(rec))) void ctx.fleet.retire(rec, 0)

@@ -43,6 +43,7 @@ const FUNCTION = {
     reuse: 'recycle',
     maxRequests: 100,
     minWarm: 'auto',
+    warmup: { path: '/?warmup=1', requests: 2 },
     minScale: 0,
     maxScale: 5,
     nodeSelector: { 'kiln.dev/pool': 'general' },

@@ -8,6 +8,7 @@ const FX = join(import.meta.dirname, '..', '..', 'fixtures', 'executor')
 const V1 = join(FX, 'v1.mjs')
 const V2 = join(FX, 'v2.mjs')
 const SLOW = join(FX, 'slow.mjs')
+const COUNTER = join(FX, 'counter.mjs')
 
 
 describe('executor strategies and reuse policies', () => {
@@ -27,6 +28,21 @@ describe('executor strategies and reuse policies', () => {
     const after = await status('warm1')
     expect(after.specializations).toBe(2)
     expect(after.coldStarts).toBe(0)
+  })
+
+  it('warm with warm-up requests: each instance is called on the warm-up path before it serves, and those calls are not counted as served', async () => {
+    await p.deploy('warmed', COUNTER, { strategy: 'warm', minWarm: 1, warmup: { path: '/prime?w=1', requests: 2 } })
+    const r = await p.call('/fn/warmed/real')
+    expect(r.status).toBe(200)
+    expect(r.json()).toMatchObject({ calls: 3, warmups: 2, path: '/real' })
+    const inst = (await status('warmed')).instances[0]
+    expect(inst.requests).toBe(1)
+    // A request that waits for its instance (pool strategy) is not delayed by warm-up requests.
+    await p.deploy('unwarmed', COUNTER, { warmup: { path: '/prime' } })
+    expect((await p.call('/fn/unwarmed')).json()).toMatchObject({ calls: 1, warmups: 0 })
+    const bad = await p.call('/v1/functions/badwarm', { method: 'PUT', body: JSON.stringify({ metadata: { name: 'badwarm' }, spec: { runtime: 'node', package: { sha256: 'a'.repeat(64) }, entrypoint: 'index.mjs', warmup: { path: 'no-slash' } } }), headers: { 'content-type': 'application/json' } })
+    expect(bad.status).toBe(400)
+    expect(bad.text).toContain('spec.warmup.path')
   })
 
   it('warm: an instance that dies is replaced in the background', async () => {
