@@ -15,10 +15,11 @@
 //
 // Flags: --profile (only the Kiln scenarios, with `kiln up` under node --cpu-prof; prints the top 15
 // self-time frames), --no-pin, --seconds N (default 5), --warmup N (default 1), --conns 1,32,256,1000.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { topFrames, type Frame } from './lib/cpuprofile.js'
+import { cpuUs } from './lib/cpu-time.js'
 import { buildGoProxy, startGoProxy } from './lib/goproxy.js'
 import { findRoot, freePort, startKiln, timedGet } from './lib/kiln-process.js'
 import { startNginx, type Baseline } from './lib/nginx.js'
@@ -42,7 +43,7 @@ const WRK_CPU = PIN ? '1' : undefined
 
 type Target = 'direct' | 'nginx' | 'goproxy' | 'node-floor' | 'kiln-fn' | 'kiln-route'
 
-interface Row extends WrkResult { target: Target; vsNginx?: number; vsGoproxy?: number; vsNodeFloor?: number; addedP50Ms?: number }
+interface Row extends WrkResult { target: Target; vsNginx?: number; vsGoproxy?: number; vsNodeFloor?: number; addedP50Ms?: number; cpuUsPerRequest?: number }
 
 async function pin(pid: number): Promise<void> {
   if (!SERVER_CPU) return
@@ -100,18 +101,23 @@ async function main(): Promise<void> {
     await pin(inst.pid)
 
     const urls: Partial<Record<Target, string>> = { 'kiln-fn': `${k.url}/fn/hello`, 'kiln-route': `${k.url}/greet/ada` }
+    // Whose cpu each target costs: the proxy process (and its workers), or the runtime itself for direct.
+    const pids: Partial<Record<Target, number>> = { 'kiln-fn': k.child.pid, 'kiln-route': k.child.pid, direct: inst.pid }
     if (!PROFILE) {
       urls.direct = `${inst.url}/`
       const nginx = await startNginx({ dir: tmp, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
       baselines.push(nginx)
       urls.nginx = `${nginx.url}/`
+      pids.nginx = nginx.child.pid
       const bin = await buildGoProxy(root, join(root, 'node_modules', '.cache', 'kiln-bench'))
       const go = await startGoProxy({ bin, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
       baselines.push(go)
       urls.goproxy = `${go.url}/`
+      pids.goproxy = go.child.pid
       const floor = await startNodeFloor({ root, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
       baselines.push(floor)
       urls['node-floor'] = `${floor.url}/`
+      pids['node-floor'] = floor.child.pid
     }
     const order: Target[] = ['direct', 'nginx', 'goproxy', 'node-floor', 'kiln-fn', 'kiln-route']
     for (const [t, u] of Object.entries(urls)) {
@@ -124,9 +130,14 @@ async function main(): Promise<void> {
         const u = urls[t]
         if (u === undefined) continue
         if (WARMUP > 0) await wrk({ url: u, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU })
+        const pid = pids[t]
+        // nginx's cost is its worker's; kiln's runtime instances are its descendants, so not for kiln.
+        const tree = t === 'nginx'
+        const cpu0 = pid ? cpuUs(pid, tree) : 0
         const r = await wrk({ url: u, connections: c, seconds: SECONDS, reporter, cpu: WRK_CPU })
-        rows.push({ target: t, ...r })
-        process.stderr.write(`  ${t.padEnd(10)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors}\n`)
+        const cpuUsPerRequest = pid && r.requests > 0 ? Math.round(((cpuUs(pid, tree) - cpu0) / r.requests) * 10) / 10 : undefined
+        rows.push({ target: t, ...r, cpuUsPerRequest })
+        process.stderr.write(`  ${t.padEnd(10)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors}  cpu ${fmt(cpuUsPerRequest, 1)} µs/req\n`)
       }
     }
     const after = await instanceOf()
@@ -137,7 +148,12 @@ async function main(): Promise<void> {
   }
   if (PROFILE) {
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
-    if (file) frames = topFrames(join(profDir, file), 15)
+    if (file) {
+      frames = topFrames(join(profDir, file), 15)
+      // Kept for Chrome DevTools / speedscope.
+      mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+      copyFileSync(join(profDir, file), join(root, 'bench', 'results', `router-${started.toISOString().slice(0, 19).replace(/:/g, '-')}.cpuprofile`))
+    }
   }
   rmSync(tmp, { recursive: true, force: true })
 
@@ -170,9 +186,9 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nrouter throughput (${SECONDS}s runs, ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}${PROFILE ? ', PROFILED: figures include profiler overhead' : ''})`)
-  console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  x node-floor  +p50 ms vs direct')
+  console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  x node-floor  +p50 ms vs direct  cpu µs/req')
   for (const r of rows) {
-    console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.vsNodeFloor).padStart(13)} ${fmt(r.addedP50Ms, 3).padStart(18)}`)
+    console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.vsNodeFloor).padStart(13)} ${fmt(r.addedP50Ms, 3).padStart(18)} ${fmt(r.cpuUsPerRequest, 1).padStart(11)}`)
   }
   console.log('\ntargets')
   for (const [k2, v] of Object.entries(targets)) console.log(`  ${k2.padEnd(34)} ${String(v.value ?? '-').padStart(8)}  (${v.target})  ${v.met === undefined ? 'n/a' : v.met ? 'met' : 'MISSED'}`)
