@@ -2,7 +2,7 @@
 // the CLI (which also hosts `kiln up`) and each runtime server. Code-split so that `kiln fn list`
 // does not load fastify.
 import { build } from 'esbuild'
-import { chmod } from 'node:fs/promises'
+import { chmod, rm } from 'node:fs/promises'
 
 const requireShim = "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);"
 const common = {
@@ -15,6 +15,8 @@ const common = {
   banner: { js: requireShim },
 }
 
+// Chunk names carry content hashes: without this, every build leaves the previous chunks behind.
+await rm('dist/chunks', { recursive: true, force: true })
 await Promise.all([
   build({
     ...common,
