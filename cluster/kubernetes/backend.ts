@@ -6,10 +6,11 @@
 // function's own Deployment instead (function-sets.ts): `start()` adds a replica, then claims a pod the
 // same way; the pod stays in its Deployment, and the replica is taken away when the instance ends.
 // The instance's URL is `http://<podIP>:<port>`; `stop()` deletes the pod; the instance has exited
-// when its pod is deleted, fails, or its container restarts (the code is lost).
+// when its pod is deleted, fails, or its container restarts (the code is lost). `setLimits()` resizes
+// the claimed pod in place (`pods/resize`, resize.ts) so a `pool`/`warm` function's resources reach it.
 import { ApiException, CoreV1Api, PatchStrategy, makeInformer, setHeaderOptions, type Informer, type KubeConfig, type ObjectCache, type V1Pod } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
-import type { ClusterBackend, ExitInfo, Instance, InstanceSample, InstanceSpec } from '../backend.js'
+import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSample, InstanceSpec } from '../backend.js'
 import type { NodeConfig } from '../../core/config.js'
 import { KilnError } from '../../core/errors.js'
 import type { RuntimeResource } from '../../core/types.js'
@@ -17,6 +18,7 @@ import type { FunctionSets } from './function-sets.js'
 import { COMPONENT, LABEL, portOf, type PoolKey } from './pod-template.js'
 import type { PodLoads } from './pod-loads.js'
 import type { PoolDeployments } from './pools.js'
+import { fromK8s, kubeMessage, lifts, nodeCapacity, podLimits, resizeState, resizeTarget, runtimeContainer, sameResources, toK8s, type Resources } from './resize.js'
 
 export interface KubernetesBackendOptions {
   kc: KubeConfig
@@ -34,6 +36,8 @@ export interface KubernetesBackendOptions {
   nodes: NodeConfig[]
   /** How long a start waits for a Ready pod (default 120 s). */
   readyTimeoutMs?: number
+  /** How long `setLimits` waits for the kubelet to apply a resize (default 30 s). */
+  resizeTimeoutMs?: number
 }
 
 interface Held {
@@ -42,6 +46,8 @@ interface Held {
   restarts: number
   /** The function set the pod belongs to (dedicated), whose replica it holds until `release()`. */
   set?: string
+  /** The runtime container's resources as claimed: what `setLimits(id, null)` restores. */
+  resources: Resources
   release?: Promise<void>
   settle(exit: ExitInfo): void
 }
@@ -203,7 +209,7 @@ export class KubernetesBackend implements ClusterBackend {
     }
     const set = claimed.metadata?.labels?.['app.kubernetes.io/component'] === COMPONENT.functionSet ? claimed.metadata.labels[LABEL.pool] : undefined
     const held: Held = {
-      inst, pod: name, restarts: restarts(claimed), set,
+      inst, pod: name, restarts: restarts(claimed), set, resources: fromK8s(runtimeContainer(claimed)?.resources),
       settle: (exit) => {
         if (!this.held.delete(spec.id)) return
         this.byPod.delete(name)
@@ -307,6 +313,60 @@ export class KubernetesBackend implements ClusterBackend {
 
   podOf(id: string): string | undefined {
     return this.held.get(id)?.pod
+  }
+
+  /**
+   * Resizes the instance's pod in place to the function's limits (null: its resources as claimed) and
+   * waits until the kubelet reports them applied, so the code loads under them, as the local backend's
+   * cgroup writes do. Throws (the executor then fails the specialization, or retires the instance
+   * instead of pooling it) when the API refuses the resize, or the kubelet finds it infeasible or does
+   * not apply it in time; in the last two cases the pod, whose spec now differs from what the executor
+   * believes, is deleted. pids has no per-pod setting in Kubernetes and is not applied.
+   */
+  async setLimits(id: string, limits: InstanceLimits | null): Promise<void> {
+    const h = this.held.get(id)
+    if (!h) return
+    const ns = this.o.namespace
+    const log = { instance: id, pod: h.pod, limits }
+    const pod = this.informer.get(h.pod, ns) ?? await this.api.readNamespacedPod({ name: h.pod, namespace: ns })
+    const cur = fromK8s(runtimeContainer(pod)?.resources)
+    let want: Resources
+    try {
+      want = resizeTarget(h.resources, cur, limits, limits === null && lifts(h.resources, cur) ? await nodeCapacity(this.api, h.inst.node) : undefined)
+    } catch (err) {
+      this.o.logger.warn({ err, ...log }, 'pod not resized')
+      throw new KilnError('KILN_ERR_INTERNAL', `pod ${h.pod} cannot take the limits: ${(err as Error).message}`)
+    }
+    if (sameResources(cur, want)) return
+    try {
+      await this.api.patchNamespacedPodResize({ name: h.pod, namespace: ns, body: { spec: { containers: [{ name: runtimeContainer(pod)!.name, resources: toK8s(want) }] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch))
+    } catch (err) {
+      // Refused (422: a QoS change, a removed limit; 403: no pods/resize permission): nothing changed.
+      this.o.logger.warn({ err, ...log }, 'pod resize refused')
+      const status = err instanceof ApiException ? err.code : undefined
+      throw new KilnError('KILN_ERR_INTERNAL', `pod ${h.pod} was not resized${status ? ` (HTTP ${status})` : ''}: ${kubeMessage(err)}`, { kubeStatus: status })
+    }
+    const deadline = Date.now() + (this.o.resizeTimeoutMs ?? 30_000)
+    for (;;) {
+      const p = this.informer.get(h.pod, ns)
+      const state = p ? resizeState(p, want) : { infeasible: 'the pod is gone' }
+      if (state === 'done') return
+      if (state !== 'waiting' || Date.now() > deadline || !this.held.has(id)) {
+        const why = state === 'waiting' ? `not applied by the kubelet within ${this.o.resizeTimeoutMs ?? 30_000} ms` : `infeasible: ${state.infeasible}`
+        this.o.logger.warn({ ...log, why }, 'pod resize failed; deleting the pod')
+        await this.stop(id)
+        throw new KilnError('KILN_ERR_NO_CAPACITY', `pod ${h.pod} was not resized to the function's limits: ${why}`)
+      }
+      await this.changed(deadline)
+    }
+  }
+
+  /** The runtime container's limits, as the kubelet reports them applied (else as the spec asks). */
+  async readLimits(id: string): Promise<InstanceLimits | undefined> {
+    const h = this.held.get(id)
+    const pod = h && this.informer.get(h.pod, this.o.namespace)
+    return pod ? podLimits(pod) : undefined
   }
 
   /** The instance's pod's counters from the latest node-agent report; undefined when none is fresh. */

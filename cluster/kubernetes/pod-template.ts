@@ -2,7 +2,8 @@
 // runtime and placement, labelled `kiln.dev/pool=<deployment>` and `kiln.dev/state=generic` (the
 // ReplicaSet's selector, which a claimed pod leaves). A function set (the `dedicated` strategy): one
 // function's own pods, selected by `kiln.dev/pool` alone, so claimed pods stay in it and its replicas
-// are the function's instances. Function resources become requests = limits (cpu, memory); isolation
+// are the function's instances. Function resources become requests = limits (cpu, memory); a pod booted
+// without them requests POOL_REQUESTS, so it can be resized to a function's limits later; isolation
 // is the toleration of the isolation taint plus a required node affinity to `kiln.dev/pool=isolated` nodes.
 import { createHash } from 'node:crypto'
 import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node'
@@ -48,8 +49,15 @@ export function portOf(rt: RuntimeResource): number {
   return rt.spec.port || DEFAULT_PORT
 }
 
-function resources(l?: InstanceLimits): { limits: Record<string, string>; requests: Record<string, string> } | undefined {
-  if (!l || (l.cpu === undefined && l.memoryBytes === undefined)) return undefined
+/**
+ * What a pod booted without limits (a generic pool pod) requests: about what an idle runtime uses.
+ * Requests without limits make it Burstable, the QoS class an in-place resize (resize.ts) can give a
+ * function's limits without changing; a pod with no requests (BestEffort) could never take them.
+ */
+export const POOL_REQUESTS = { cpu: '50m', memory: '64Mi' } as const
+
+function resources(l?: InstanceLimits): { limits?: Record<string, string>; requests: Record<string, string> } {
+  if (!l || (l.cpu === undefined && l.memoryBytes === undefined)) return { requests: { ...POOL_REQUESTS } }
   const q: Record<string, string> = {}
   if (l.cpu !== undefined) q.cpu = `${Math.max(1, Math.round(l.cpu * 1000))}m`
   if (l.memoryBytes !== undefined) q.memory = String(l.memoryBytes)
@@ -74,7 +82,7 @@ export function podSpec(k: PoolKey): V1PodSpec {
       ports: [{ name: 'http', containerPort: port }],
       env,
       readinessProbe: { httpGet: { path: '/healthz', port: 'http' as never }, periodSeconds: 1, failureThreshold: 3 },
-      ...(resources(k.limits) ? { resources: resources(k.limits) } : {}),
+      resources: resources(k.limits),
       securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
     }],
   }

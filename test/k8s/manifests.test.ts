@@ -149,7 +149,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     beforeAll(async () => { await ok(['apply', '-k', DEPLOY]) })
 
     it.each([
-      ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'],
+      ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'], ['patch', 'pods/resize'],
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
       ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'],
@@ -163,7 +163,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
 
     it.each([
       ['get', 'secrets', 'kiln'], ['list', 'secrets', 'kiln'], ['create', 'pods', 'default'], ['delete', 'nodes', ''],
-      ['patch', 'nodes', ''], ['create', 'pods/exec', 'kiln'], ['update', 'functions.kiln.dev', 'kiln'],
+      ['patch', 'nodes', ''], ['create', 'pods/exec', 'kiln'], ['patch', 'pods/status', 'kiln'], ['patch', 'pods/resize', 'default'], ['update', 'functions.kiln.dev', 'kiln'],
       ['create', 'rolebindings.rbac.authorization.k8s.io', 'kiln'], ['create', 'leases.coordination.k8s.io', 'kube-system'],
     ])('the executor may not %s %s (namespace "%s")', async (verb, resource, ns) => {
       expect(await canI('kiln:kiln-executor', verb, resource, ns)).toBe('no')

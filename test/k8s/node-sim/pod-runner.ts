@@ -3,6 +3,9 @@
 // way the pod says (readinessProbe httpGet or tcpSocket, else a TCP connect to its first port), and
 // the pod's status is reported as a kubelet would: Running with podIP once started, Ready once
 // every container's probe answers. Containers restart per restartPolicy; stop() kills them.
+// Acting as a kubelet with in-place resize, it reports each container's resources as applied
+// (containerStatuses[].resources; the API server refuses a resize of a pod whose running containers
+// report none) and takes a resize of the spec (`pods/resize`) as done at once: there are no cgroups.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { request } from 'node:http'
@@ -34,6 +37,8 @@ interface ContainerRun {
   lastState: Record<string, unknown>
   probeTimer?: NodeJS.Timeout
   probeFailures: number
+  /** The resources "applied" to the container: the spec's, as of the last pod update seen. */
+  resources: Record<string, unknown>
 }
 
 const livePids = new Set<number>()
@@ -51,16 +56,34 @@ export class PodRunner {
   private reporting: Promise<void> = Promise.resolve()
   private reportQueued = false
   private readonly startTime = new Date().toISOString()
+  private generation: number | undefined
 
   constructor(private readonly pod: KubeObject, readonly ip: string, private readonly ctx: RunnerContext) {
     this.key = `${pod.metadata.namespace}/${pod.metadata.name}`
+    this.generation = pod.metadata.generation as number | undefined
     this.containers = (pod.spec.containers as any[]).map(spec => ({
-      spec, ready: false, restartCount: 0, probeFailures: 0,
+      spec, ready: false, restartCount: 0, probeFailures: 0, resources: spec.resources ?? {},
       state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
     }))
   }
 
   get uid(): string { return this.pod.metadata.uid! }
+
+  /**
+   * A newer version of the pod. A kubelet would resize the containers' cgroups to a changed spec;
+   * the simulator has none, so it only reports the new resources applied (no PodResizePending or
+   * PodResizeInProgress condition) and the generation it has seen.
+   */
+  update(pod: KubeObject): void {
+    let changed = false
+    for (const c of this.containers) {
+      const now = (pod.spec.containers as any[]).find(s => s.name === c.spec.name)?.resources ?? {}
+      if (JSON.stringify(now) !== JSON.stringify(c.resources)) { c.resources = now; changed = true }
+    }
+    const generation = (pod.metadata as { generation?: number }).generation
+    if (generation !== this.generation) { this.generation = generation; changed = true }
+    if (changed) this.report()
+  }
 
   start(): void {
     hookExit()
@@ -244,6 +267,7 @@ export class PodRunner {
     const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now, lastProbeTime: null })
     return {
       phase,
+      ...(this.generation !== undefined ? { observedGeneration: this.generation } : {}),
       hostIP: '127.0.0.1',
       hostIPs: [{ ip: '127.0.0.1' }],
       podIP: started ? this.ip : undefined,
@@ -266,6 +290,7 @@ export class PodRunner {
         restartCount: c.restartCount,
         state: c.state,
         lastState: c.lastState,
+        ...(c.state.running ? { resources: c.resources, allocatedResources: (c.resources as any).requests } : {}),
       })),
     }
   }

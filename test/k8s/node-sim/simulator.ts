@@ -83,7 +83,9 @@ export async function startNodeSimulator(opts: NodeSimulatorOptions): Promise<No
       })()
       return
     }
-    if (runners.has(uid) || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return
+    const running = runners.get(uid)
+    if (running) { running.update(pod); return }
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return
     const runner = new PodRunner(pod, addresses.allocate(uid), ctx)
     runners.set(uid, runner)
     runner.start()
