@@ -36,6 +36,11 @@ describe.skipIf(!run)('function resources reach pool pods by in-place resize', (
     const text = await res.body.text()
     return { status: res.statusCode, text, instance: String(res.headers['x-kiln-instance'] ?? '') }
   }
+  /** Deploys through the controller and waits until the executor's informer has the function. */
+  const deploy = async (fn: string, body: string, spec: Record<string, unknown>) => {
+    await h.deploy(fn, body, spec)
+    await waitUntil(`the executor knows ${fn}`, async () => h.executor.ctx.executor.describe(fn) !== undefined, 30_000)
+  }
   const fnState = (fn: string) => (h.executor.ctx.executor.describe(fn)?.instances ?? []) as { id: string; state: string }[]
 
   beforeAll(async () => {
@@ -63,7 +68,7 @@ describe.skipIf(!run)('function resources reach pool pods by in-place resize', (
   let servedPod = ''
 
   it('a pool-strategy function with resources runs in a pod resized to them', { timeout: 120_000 }, async () => {
-    await h.deploy('sized', 'sized', { strategy: 'pool', resources: { cpu: 0.5, memory: '128Mi' }, idleTimeoutMs: 1000 })
+    await deploy('sized', 'sized', { strategy: 'pool', resources: { cpu: 0.5, memory: '128Mi' }, idleTimeoutMs: 1000 })
     const res = await invoke('sized')
     expect(res.status, res.text).toBe(200)
     expect(res.text).toBe('sized')
@@ -93,7 +98,7 @@ describe.skipIf(!run)('function resources reach pool pods by in-place resize', (
   })
 
   it('the next function the pod serves does not inherit the limits', { timeout: 60_000 }, async () => {
-    await h.deploy('plain', 'plain', { strategy: 'pool', idleTimeoutMs: 60_000 })
+    await deploy('plain', 'plain', { strategy: 'pool', idleTimeoutMs: 60_000 })
     const res = await invoke('plain')
     expect(res.status, res.text).toBe(200)
     // The pool hands out the instance given back last.
@@ -104,7 +109,7 @@ describe.skipIf(!run)('function resources reach pool pods by in-place resize', (
   })
 
   it('a warm-strategy function\'s warm instance is resized to its resources; deleting the function retires the pod', { timeout: 120_000 }, async () => {
-    await h.deploy('warmsized', 'warm', { strategy: 'warm', minWarm: 1, resources: { cpu: 0.25, memory: '96Mi' } })
+    await deploy('warmsized', 'warm', { strategy: 'warm', minWarm: 1, resources: { cpu: 0.25, memory: '96Mi' } })
     await waitUntil('its warm instance ready', async () => fnState('warmsized').some((i) => i.state === 'ready'), 60_000)
     const res = await invoke('warmsized')
     expect(res.status, res.text).toBe(200)
@@ -131,7 +136,7 @@ describe.skipIf(!run)('function resources reach pool pods by in-place resize', (
     await h.kubectl('patch', 'role', 'kiln-executor', '-n', NS, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: `/rules/${at}` }]))
     try {
       await waitUntil('pods/resize forbidden', async () => (await canResize()) === 'no')
-      await h.deploy('refused', 'refused', { strategy: 'pool', resources: { cpu: 0.5, memory: '128Mi' } })
+      await deploy('refused', 'refused', { strategy: 'pool', resources: { cpu: 0.5, memory: '128Mi' } })
       const before = new Set(backend().list().map((i) => i.id))
       const res = await invoke('refused')
       expect(res.status, res.text).toBe(500)
