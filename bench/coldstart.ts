@@ -5,7 +5,7 @@
 //   (c) warm: the first request to a function whose code was installed ahead of time, right after the
 //       deploy returns (while the pool refills) and once the platform has settled (refill done), and
 //       the same for a function deployed with warm-up requests (--warmup)
-//   (d) a warm repeat request
+//   (d) a warm repeat request, back to back, and (d′) the same after a pause like the one before a first request
 // plus a burst of 200 concurrent first requests spread over 50 functions. Reported, never asserted.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -57,6 +57,15 @@ async function main(): Promise<void> {
     const warm: number[] = []
     for (let i = 0; i < Math.max(200, N * 5); i++) warm.push((await timedGet(`${k.url}/fn/repeat?name=bench`)).ms)
     results.d_warm_repeat = summarize(warm)
+    // The same repeat after the pause a first request has behind it (deploy, waits): idle cpus and cold
+    // caches cost something on every request that follows a pause, first or not.
+    const paused: number[] = []
+    for (let i = 0; i < N; i++) {
+      await k.waitPoolsFull()
+      await new Promise((r) => setTimeout(r, 50))
+      paused.push((await timedGet(`${k.url}/fn/repeat?name=bench`)).ms)
+    }
+    results.d_warm_repeat_after_pause = summarize(paused)
 
     // Burst: 200 concurrent first requests over 50 functions (4 each).
     await k.api('PUT', '/pools/node', { size: 8 })
@@ -80,6 +89,8 @@ async function main(): Promise<void> {
         'c/d (warm first vs warm repeat, p50)': ratio(results.c_warm_first.p50, results.d_warm_repeat.p50),
         'c/d settled (p50)': ratio(results.c_warm_first_settled.p50, results.d_warm_repeat.p50),
         'c/d settled, with warm-up requests (p50)': ratio(results.c_warm_first_warmup.p50, results.d_warm_repeat.p50),
+        'c/d′ settled vs a repeat after a pause (p50)': ratio(results.c_warm_first_settled.p50, results.d_warm_repeat_after_pause.p50),
+        'c/d′ with warm-up requests vs a repeat after a pause (p50)': ratio(results.c_warm_first_warmup.p50, results.d_warm_repeat_after_pause.p50),
         'a/b (no pool vs pool, p50)': ratio(results.a_no_pool.p50, results.b_pool.p50),
       },
     }
