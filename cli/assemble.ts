@@ -49,8 +49,6 @@ export interface AssemblyOptions {
   cgroups: { mode: string; reason?: string }
   /** Run instances and serve functions, routes and workflows; false: the control API alone. */
   dataPlane: boolean
-  /** Hand data-plane requests to the proxy before fastify sees them (no fastify on the hot path). */
-  fastDataPath: boolean
   /** `GET /healthz`. */
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
@@ -114,7 +112,8 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
     bodyLimit: 16 * 1024 * 1024,
     return503OnClosing: true,
-    ...(o.dataPlane && o.fastDataPath
+    // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
+    ...(o.dataPlane
       ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)) }
       : {}),
   }) as unknown as FastifyInstance

@@ -108,7 +108,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   return { onFunction, onRoute }
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/metrics']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/metrics', '/internal/']
 
 /**
  * The platform's request listener: data-plane requests go straight to the data plane; the control API,

@@ -106,8 +106,6 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     resolveCommand: (rt) => rt.spec.command ?? [],
     cgroups: { mode: 'none', reason: 'on Kubernetes each pod runs in its own cgroup; the node agent reads them' },
     dataPlane: runsInstances,
-    // `/internal/*` is not among the paths the fast path leaves to fastify: keep fastify in front.
-    fastDataPath: false,
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
   })

@@ -65,7 +65,6 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
-    fastDataPath: true,
     health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.

@@ -142,3 +142,12 @@ describe('router: bodies and status codes', () => {
     expect(rawValues(echo(r).rawHeaders, 'expect')).toEqual([])
   })
 })
+
+describe('router: paths the platform keeps', () => {
+  it.each(['/v1/x', '/fn/x', '/wf/x', '/healthz', '/metrics', '/internal/node-load'])('a route on %s is refused with 400 naming spec.path', async (path) => {
+    const r = await p.call('/v1/triggers', { method: 'POST', body: JSON.stringify({ spec: { method: 'GET', path, function: 'sem' } }), headers: { 'content-type': 'application/json' } })
+    expect(r.status).toBe(400)
+    expect(r.text).toContain('spec.path')
+    expect(r.text).toContain('reserved')
+  })
+})
