@@ -10,6 +10,7 @@ import type { InstanceLimits } from '../backend.js'
 import { parseBytes } from '../../core/quantity.js'
 import { FUNCTION_DEFAULTS, type FunctionResource, type RuntimeResource } from '../../core/types.js'
 import { COMPONENT, LABEL, functionSetDeployment, functionSetName, type FunctionSetKey } from './pod-template.js'
+import { ReconcileLoop } from './reconcile-loop.js'
 
 export interface FunctionSetsOptions {
   namespace: string
@@ -25,11 +26,11 @@ const SCALE_ATTEMPTS = 20
 export class FunctionSets {
   private readonly api: AppsV1Api
   private readonly known = new Set<string>()
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
+  private readonly loop: ReconcileLoop
 
   constructor(kc: KubeConfig, private readonly o: FunctionSetsOptions) {
     this.api = kc.makeApiClient(AppsV1Api)
+    this.loop = new ReconcileLoop(() => this.reconcile(), o.reconcileMs ?? 3000)
   }
 
   /** Makes sure the function's set for this placement and these limits exists; its name. */
@@ -70,11 +71,7 @@ export class FunctionSets {
   }
 
   start(): void {
-    const loop = () => {
-      this.timer = setTimeout(() => { this.running = this.reconcile().finally(loop) }, this.o.reconcileMs ?? 3000)
-      this.timer.unref()
-    }
-    loop()
+    this.loop.start()
   }
 
   /** One pass (leader only): deletes the sets at zero replicas that no function would use now. */
@@ -108,8 +105,7 @@ export class FunctionSets {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer)
-    await this.running
+    await this.loop.stop()
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { NodeConfig } from '../../core/config.js'
 import type { RuntimeResource } from '../../core/types.js'
 import { LABEL, TEMPLATE_HASH, isIsolated, poolDeployment, poolName, type PoolKey } from './pod-template.js'
+import { ReconcileLoop } from './reconcile-loop.js'
 
 export interface PoolDeploymentsOptions {
   namespace: string
@@ -23,11 +24,11 @@ export class PoolDeployments {
   /** Pools asked for (by name): the runtime's name and the placement/limits that shape the pods. */
   private readonly wanted = new Map<string, { runtime: string; node?: NodeConfig; limits?: PoolKey['limits'] }>()
   private readonly known = new Set<string>()
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
+  private readonly loop: ReconcileLoop
 
   constructor(kc: KubeConfig, private readonly o: PoolDeploymentsOptions) {
     this.api = kc.makeApiClient(AppsV1Api)
+    this.loop = new ReconcileLoop(() => this.reconcile(), o.reconcileMs ?? 3000)
   }
 
   /** Replicas a pool keeps generic: the runtime's pool size for its default pool, one for the others. */
@@ -46,11 +47,7 @@ export class PoolDeployments {
   }
 
   start(): void {
-    const loop = () => {
-      this.timer = setTimeout(() => { this.running = this.reconcile().finally(loop) }, this.o.reconcileMs ?? 3000)
-      this.timer.unref()
-    }
-    loop()
+    this.loop.start()
   }
 
   /** One pass (leader only): every runtime's default pool and every pool asked for, at its size; orphans deleted. */
@@ -113,7 +110,6 @@ export class PoolDeployments {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer)
-    await this.running
+    await this.loop.stop()
   }
 }
