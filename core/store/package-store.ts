@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path'
 import { KilnError } from '../errors.js'
 import { UnpackCache } from './unpack-cache.js'
-import { inspectArchive, unpackArchive } from '../package-archive.js'
+import { inspectArchive } from '../package-archive.js'
 
 export interface PackageInfo { sha256: string; size: number; files: string[] }
 
@@ -45,8 +45,13 @@ export class FilePackageStore implements PackageStore {
     const file = join(this.blobs, sha256)
     if (!existsSync(file)) {
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-      await writeFile(tmp, data)
-      await rename(tmp, file)
+      try {
+        await writeFile(tmp, data)
+        await rename(tmp, file)
+      } catch (e) {
+        await rm(tmp, { force: true })
+        throw e
+      }
     }
     return { sha256, size: data.length, files }
   }
