@@ -5,6 +5,7 @@ import { notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
+import { checkEntrypoint, entryLanguage } from './entrypoint.js'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   const view = (fn: FunctionResource) => ({ ...fn, status: c.executor.describe(fn.metadata.name) })
@@ -14,14 +15,15 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
-    if (!c.runtimes.get(fn.spec.runtime)) {
+    const rt = c.runtimes.get(fn.spec.runtime)
+    if (!rt) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.runtime: no runtime "${fn.spec.runtime}" (see \`kiln runtime list\`)`)
     }
     if (!(await c.packages.has(fn.spec.package.sha256))) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.package.sha256: no package ${fn.spec.package.sha256}; upload it first (kiln fn deploy does)`)
     }
-    // Unpack now, so the first request does not pay for it.
-    await c.packages.unpacked(fn.spec.package.sha256)
+    // Unpack now, so the first request does not pay for it, and check the entrypoint against the files.
+    checkEntrypoint(await c.packages.unpacked(fn.spec.package.sha256), fn.spec.entrypoint, entryLanguage(rt))
     const s = fn.spec
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
