@@ -2,10 +2,11 @@
 // requirements.txt, vendors the requirements into it with pip (--target), so the runtime imports them at
 // specialization with no install step and no network. Packing the folder is index.ts's job.
 import { spawn } from 'node:child_process'
-import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, relative, sep } from 'node:path'
 import { BuildError } from './errors.js'
+import { assertSafeRequirements } from './requirements.js'
 
 export interface PythonBuildInput {
   /** a .py file, or a folder */
@@ -98,6 +99,7 @@ async function resolveEntry(dir: string, given: string | undefined): Promise<str
 }
 
 async function pipInstall(python: string, dir: string, timeoutMs: number): Promise<string[]> {
+  assertSafeRequirements(await readFile(join(dir, 'requirements.txt'), 'utf8'))
   const args = ['-m', 'pip', 'install', '-r', 'requirements.txt', '--target', dir, '--no-cache-dir',
     '--disable-pip-version-check', '--quiet']
   const { code, stderr, stdout } = await run(python, args, dir, timeoutMs)
