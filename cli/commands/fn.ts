@@ -6,6 +6,7 @@ import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
+import { checkFunctionEnv } from '../../core/function-env.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
 type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string } }
@@ -48,6 +49,8 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   delete s.entrypoint
   const env = keyValues(f.env, '--env')
   if (env) s.env = env
+  // Checked here too, so a refused env costs no build and leaves no uploaded package.
+  guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
   if (f.cpu || f.memory || f.pids !== undefined) {

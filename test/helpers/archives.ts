@@ -47,22 +47,34 @@ export function tarGz(entries: RawEntry[]): Buffer {
 /** A package holding one valid function file, for tests that need an otherwise good archive. */
 export const INDEX = { path: 'index.mjs', body: 'export default () => "ok"\n' }
 
-/**
- * A gzip bomb: a valid tar whose one file is `bytes` of zeros (declared in its header), compressed at
- * level 9 without ever holding the zeros in memory. 1 GiB gives about 1 MiB.
- */
-export async function gzipBomb(bytes: number, name = 'index.mjs'): Promise<Buffer> {
-  const header = block(new Header({ path: name, mode: 0o644, size: bytes, type: 'File', mtime: new Date(0) }))
-  const zero = Buffer.alloc(1 << 20)
-  function* tar(): Generator<Buffer> {
-    yield header
-    for (let left = bytes; left > 0; left -= zero.length) yield left >= zero.length ? zero : zero.subarray(0, left)
-    yield pad(bytes)
-    yield Buffer.alloc(1024)
-  }
+async function gzipStream(chunks: Iterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = []
   const gz = createGzip({ level: 9 })
   gz.on('data', (c: Buffer) => out.push(c))
-  await pipeline(Readable.from(tar()), gz)
+  await pipeline(Readable.from(chunks), gz)
   return Buffer.concat(out)
+}
+
+function* zeros(bytes: number): Generator<Buffer> {
+  const zero = Buffer.alloc(1 << 20)
+  for (let left = bytes; left > 0; left -= zero.length) yield left >= zero.length ? zero : zero.subarray(0, left)
+}
+
+/**
+ * A gzip bomb: a valid tar whose one file is `bytes` of zeros (declared in its header), compressed at
+ * level 9 without ever holding the zeros in memory. 1.1 GiB gives about 1.1 MB.
+ */
+export function gzipBomb(bytes: number, name = 'index.mjs'): Promise<Buffer> {
+  const header = block(new Header({ path: name, mode: 0o644, size: bytes, type: 'File', mtime: new Date(0) }))
+  return gzipStream((function* () {
+    yield header
+    yield* zeros(bytes)
+    yield pad(bytes)
+    yield Buffer.alloc(1024)
+  })())
+}
+
+/** `bytes` of zeros, gzipped: no tar at all (tar reads it as an empty archive followed by zeros). */
+export function gzipZeros(bytes: number): Promise<Buffer> {
+  return gzipStream(zeros(bytes))
 }
