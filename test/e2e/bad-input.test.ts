@@ -1,6 +1,7 @@
 // Bad input against a real `kiln up` and the real CLI: gzip bombs are refused without `kiln up` growing
 // by anything like their expanded size (its peak RSS, VmHWM from /proc, before and after), pip options
-// in requirements.txt fail the build with their line before pip runs, and reserved env names are refused
+// in requirements.txt fail the build with their line before pip runs, a symbolic link out of a Python
+// function's folder fails the build without touching its target, and reserved env names are refused
 // before anything is built. Each refusal leaves nothing behind: no blob, no temp folder, no function.
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -98,6 +99,31 @@ describe('requirements.txt', () => {
     expect(await readdir(tmp)).toEqual([])
     expect(await storedPackages()).toEqual(stored)
     expect((await get(`${up.url}/v1/functions/evil-req`)).status).toBe(404)
+  })
+})
+
+describe('symbolic links in a Python function folder', () => {
+  it('a link out of the folder fails the build; the file it points at keeps its mode and time, nothing is uploaded', async () => {
+    const secret = join(scratch, 'secret')
+    await writeFile(secret, 'do not read\n', { mode: 0o600 })
+    const { chmod, stat, symlink, utimes } = await import('node:fs/promises')
+    await chmod(secret, 0o600)
+    await utimes(secret, new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'))
+    const src = join(scratch, 'links')
+    await mkdir(src, { recursive: true })
+    await writeFile(join(src, 'main.py'), 'def main(req):\n    return "hi"\n')
+    await symlink(secret, join(src, 'leak.txt'))
+    const tmp = await mkdtemp(join(scratch, 'tmp-'))
+    const stored = await storedPackages()
+    const d = await kiln(['fn', 'deploy', 'links', '--runtime', 'python', '--code', src], { ...env, TMPDIR: tmp })
+    expect(d.code, d.stderr).toBe(1)
+    expect(d.stderr).toContain('leak.txt')
+    const st = await stat(secret)
+    expect(st.mode & 0o777).toBe(0o600)
+    expect(st.mtime.toISOString()).toBe('2024-01-02T03:04:05.000Z')
+    expect(await readdir(tmp)).toEqual([])
+    expect(await storedPackages()).toEqual(stored)
+    expect((await get(`${up.url}/v1/functions/links`)).status).toBe(404)
   })
 })
 
