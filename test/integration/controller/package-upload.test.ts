@@ -93,3 +93,44 @@ describe('unpacking a stored package', () => {
     expect((await p.call('/v1/functions/old-blob')).status).toBe(404)
   })
 })
+
+describe('concurrent uploads', () => {
+  /** An upload whose headers and first bytes are sent, the rest held back until `finish()`. */
+  async function stalledUpload(): Promise<{ finish(): void; abort(): void; status: Promise<number> }> {
+    const { connect } = await import('node:net')
+    const url = new URL(p.url)
+    const sock = connect(Number(url.port), url.hostname)
+    const total = 64 * 1024
+    sock.write(`POST /v1/packages HTTP/1.1\r\nhost: x\r\ncontent-type: application/gzip\r\ncontent-length: ${total}\r\nconnection: close\r\n\r\n`)
+    sock.write(Buffer.alloc(16, 1))
+    let text = ''
+    sock.on('data', (d) => (text += d))
+    const status = new Promise<number>((resolve) => sock.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0))))
+    return { finish: () => sock.write(Buffer.alloc(total - 16, 1)), abort: () => sock.destroy(), status }
+  }
+
+  it('at most two bodies are read at once; a third waits for a slot, and a client that goes away frees its slot', async () => {
+    const a = await stalledUpload()
+    const b = await stalledUpload()
+    try {
+      // Requests sent after a and b are answered: the server has read a's and b's headers by then.
+      for (let i = 0; i < 5; i++) expect((await p.call('/v1/packages')).status).toBe(200)
+      // An empty upload is answered at once (400) when its body is read: it waits for a slot instead.
+      let done = false
+      const third = upload(Buffer.alloc(0)).then((r) => { done = true; return r })
+      for (let i = 0; i < 5; i++) expect((await p.call('/v1/packages')).status).toBe(200)
+      expect(done).toBe(false)
+      a.finish()
+      expect(await a.status).toBe(400) // 64 KiB of 0x01 is no archive
+      expect((await third).json().error).toBe('KILN_ERR_BAD_PACKAGE')
+      b.abort()
+      expect(await b.status).toBe(0)
+      // b's slot came back: two uploads at once still go through
+      const [x, y] = await Promise.all([upload(tarGz([INDEX, { path: 'x.js', body: 'x' }])), upload(tarGz([INDEX, { path: 'y.js', body: 'y' }]))])
+      expect([x.status, y.status]).toEqual([201, 201])
+    } finally {
+      a.abort()
+      b.abort()
+    }
+  })
+})
