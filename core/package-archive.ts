@@ -80,6 +80,7 @@ export function checkEntryPath(raw: string, isDir = false, limits = DEFAULT_ARCH
 /** Counts the tar stream's bytes as they are decompressed and stops the stream past the limits. */
 class Meter extends Transform {
   private bytes = 0
+  private head = Buffer.alloc(0)
   private readonly maxBytes: number
 
   constructor(private readonly compressedBytes: number, private readonly limits: ArchiveLimits) {
@@ -88,8 +89,12 @@ class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    // A compressed archive inside the compressed archive would be inflated again by tar, unmetered.
-    if (this.bytes === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) return done(badPackage('a gzip stream inside the gzip stream'))
+    // A compressed archive inside the compressed archive would be inflated again by tar, unmetered
+    // (its first two bytes may arrive in separate chunks).
+    if (this.head.length < 2) {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, 2 - this.head.length)])
+      if (this.head[0] === 0x1f && this.head[1] === 0x8b) return done(badPackage('a gzip stream inside the gzip stream'))
+    }
     this.bytes += chunk.length
     if (this.bytes > this.maxBytes) return done(badPackage(`it unpacks to more than ${this.limits.maxUnpackedBytes} bytes`))
     if (this.bytes > this.limits.ratioFloorBytes && this.bytes > this.compressedBytes * this.limits.maxRatio) {

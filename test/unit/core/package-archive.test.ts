@@ -74,6 +74,29 @@ describe('inspectArchive refuses', () => {
     expect((await inspectArchive(gzipSync(Buffer.concat([tar, Buffer.alloc(10240)])))).files).toEqual(['index.mjs'])
   })
 
+  it('a gzip inside the gzip whose first two bytes arrive in separate chunks', async () => {
+    // Hand-made deflate of stored blocks: one byte, then 64 KiB of empty blocks (so the first 64 KiB
+    // slice inflates to one byte), then the rest of an inner gzip.
+    const inner = gzipSync(rawTar([INDEX]))
+    const stored = (data: Buffer, final = false) => {
+      const h = Buffer.alloc(5)
+      h[0] = final ? 1 : 0
+      h.writeUInt16LE(data.length, 1)
+      h.writeUInt16LE(~data.length & 0xffff, 3)
+      return Buffer.concat([h, data])
+    }
+    const { crc32 } = await import('node:zlib')
+    const trailer = Buffer.alloc(8)
+    trailer.writeUInt32LE(crc32(inner), 0)
+    trailer.writeUInt32LE(inner.length, 4)
+    const outer = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+      stored(inner.subarray(0, 1)), ...Array.from({ length: 14_000 }, () => stored(Buffer.alloc(0))),
+      stored(inner.subarray(1)), stored(Buffer.alloc(0), true), trailer,
+    ])
+    expect(await refusal(inspectArchive(outer))).toBe('KILN_ERR_BAD_PACKAGE')
+  })
+
   it('a gzip inside the gzip, zstd, and bytes that are no archive', async () => {
     expect(await refusal(inspectArchive(gzipSync(tarGz([INDEX]))))).toBe('KILN_ERR_BAD_PACKAGE')
     const d = await temp()
