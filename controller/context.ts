@@ -9,7 +9,7 @@ import type { Executor } from '../executor/executor.js'
 import type { FunctionLogs } from '../executor/function-logs.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { PoolManager } from '../poolmgr/manager.js'
-import type { RouteTable } from '../router/routes.js'
+import type { RouteTable } from '../triggers/http/route-table.js'
 import type { WorkflowEngine } from '../workflows/engine.js'
 import type { WorkflowCatalog } from '../workflows/platform/catalog.js'
 

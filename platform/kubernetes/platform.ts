@@ -27,7 +27,7 @@ import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, 
 import type { ControlContext } from '../../controller/context.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble } from '../assemble.js'
-import { startStatusLoop } from './function-status.js'
+import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
@@ -115,7 +115,10 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, a.executor, a.fleet, backend!, isLeader, logger)
+    statusTimer = startStatusLoop(kc, k.namespace, {
+      instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
+      functions: () => a.executor.functions().map((fs) => fs.fn),
+    }, backend!, isLeader, logger)
   }
   const url = await a.listen({
     beforeWorkflows: (u) => {

@@ -1,6 +1,6 @@
 // The platform's parts put together, once for every way Kiln runs: `kiln up` (files, child processes
-// in cgroups; cli/up/platform.ts) and the Kubernetes components (CRDs, Redis, runtime pods;
-// cli/serve/platform.ts). The caller brings what differs — the stores, the package store, the cluster
+// in cgroups; platform/embedded.ts) and the Kubernetes components (CRDs, Redis, runtime pods;
+// platform/kubernetes/platform.ts). The caller brings what differs — the stores, the package store, the cluster
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
 import { createServer } from 'node:http'
@@ -23,8 +23,9 @@ import { Fleet } from '../poolmgr/fleet.js'
 import { PoolManager } from '../poolmgr/manager.js'
 import { createDataPlane, dataPlaneFirst } from '../router/data-plane.js'
 import { routerPlugin } from '../router/plugin.js'
-import { RouteTable } from '../router/routes.js'
 import { attachUpgrades } from '../router/websocket.js'
+import { RouteTable } from '../triggers/http/route-table.js'
+import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
 
 export interface PlatformStores {
@@ -100,6 +101,8 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  // Every trigger type, started and stopped in one loop (one registration line each).
+  const sources: TriggerSource[] = [routes]
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
     maxPackageBytes: 512 * 1024 * 1024,
@@ -135,7 +138,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         pools.start()
         executor.start()
         monitor.start()
-        routes.start()
+        for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
       const port = (app.server.address() as { port: number }).port
@@ -147,7 +150,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     close: ({ first, last } = {}) => closing ??= (async () => {
       await first?.()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
-      routes.stop()
+      for (const s of sources) await s.stop()
       monitor.stop()
       await executor.close()
       await app.close()
