@@ -25,6 +25,7 @@ import { createDataPlane, dataPlaneFirst } from '../router/data-plane.js'
 import { routerPlugin } from '../router/plugin.js'
 import { attachUpgrades } from '../router/websocket.js'
 import { RouteTable } from '../triggers/http/route-table.js'
+import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
 
@@ -42,6 +43,8 @@ export interface AssemblyOptions {
   packages: PackageStore
   /** The workflow engine, mounted by the caller first (an unreachable Redis stops a start before anything else is set up). */
   wf: WorkflowsMount
+  /** How workflows and triggers call functions; it learns the platform's URL at listen, and is closed here. */
+  invoker: PlatformInvoker
   /** Where instances run; `logs.sink` takes their output lines. */
   backend(logs: FunctionLogs): ClusterBackend
   /** Placement classes (virtual nodes, or the Kubernetes ones the scheduler refines). */
@@ -143,14 +146,16 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
       const port = (app.server.address() as { port: number }).port
       const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+      o.invoker.setOrigin(url)
       beforeWorkflows?.(url)
-      if (o.dataPlane) await wf.start(url)
+      if (o.dataPlane) await wf.start()
       return url
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
       await first?.()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
       for (const s of sources) await s.stop()
+      await o.invoker.close()
       monitor.stop()
       await executor.close()
       await app.close()

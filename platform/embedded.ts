@@ -16,6 +16,7 @@ import { FilePackageStore } from '../core/store/package-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from '../controller/builtin-runtimes.js'
 import type { ControlContext } from '../controller/context.js'
+import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble } from './assemble.js'
 
@@ -41,7 +42,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes })
+  const invoker = new PlatformInvoker()
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -59,7 +61,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   const a = await assemble({
     config, logger,
     stores: { functions, runtimes, triggers, workflows: workflowResources },
-    packages: new FilePackageStore(config.dataDir), wf,
+    packages: new FilePackageStore(config.dataDir), wf, invoker,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),

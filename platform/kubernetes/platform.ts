@@ -25,6 +25,7 @@ import { FilePackageStore, type PackageStore } from '../../core/store/package-st
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import type { ControlContext } from '../../controller/context.js'
+import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble } from '../assemble.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
@@ -84,7 +85,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes })
+  const invoker = new PlatformInvoker()
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
@@ -99,7 +101,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     : undefined
 
   const a = await assemble({
-    config, logger, packages, wf,
+    config, logger, packages, wf, invoker,
     stores: { functions, runtimes, triggers, workflows: workflowResources },
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
