@@ -24,10 +24,9 @@ import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
-import type { ControlContext } from '../../controller/context.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
-import { assemble } from '../assemble.js'
+import { assemble, type PlatformParts } from '../assemble.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
 
@@ -49,7 +48,8 @@ export interface KubeOptions {
 export interface KubePlatform {
   readonly url: string
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
+  readonly ctx: PlatformParts
   readonly backend?: KubernetesBackend
   readonly leader?: LeaderElector
   /** The node agents' latest reports (`POST /internal/node-load`), which `backend.sample` reads. */
@@ -131,7 +131,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.ctx, backend, leader, nodeLoads,
+    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
