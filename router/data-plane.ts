@@ -10,7 +10,7 @@ import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
-import type { RouteTable } from './routes.js'
+import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
 
 export interface WorkflowEntry {
@@ -20,7 +20,7 @@ export interface WorkflowEntry {
 
 export interface DataPlaneOptions {
   executor: Executor
-  routes: RouteTable
+  routes: RouteMatcher
   logger: Logger
   maxBodyBytes: number
   accessLog: boolean

@@ -43,8 +43,8 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
   return { headers: out, id }
 }
 
-/** Response headers for the client, hop-by-hop ones removed. */
-export function downstreamHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/** Headers with the hop-by-hop ones removed (those named in `Connection` too): responses to clients, and the entry tier's requests. */
+export function withoutHopByHop(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   const conn = h.connection
   const drop = typeof conn === 'string' ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined

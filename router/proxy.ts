@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici'
 import { KilnError } from '../core/errors.js'
 import type { Outcome } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
-import { downstreamHeaders, upstreamHeaders } from './headers.js'
+import { upstreamHeaders, withoutHopByHop } from './headers.js'
 import { sendError } from './send-error.js'
 
 export interface ProxyCallbacks {
@@ -58,7 +58,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return
-    const h = downstreamHeaders(headers)
+    const h = withoutHopByHop(headers)
     if (h['x-request-id'] === undefined) h['x-request-id'] = this.id
     h['x-kiln-instance'] = this.rec.id
     this.res.writeHead(statusCode, h)

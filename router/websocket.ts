@@ -13,12 +13,12 @@ import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { parseFunctionUrl } from './function-url.js'
 import { upstreamHeaders } from './headers.js'
-import type { RouteTable } from './routes.js'
+import type { RouteMatcher } from './route-match.js'
 import { errorOf } from './send-error.js'
 
 export interface UpgradeOptions {
   executor: Executor
-  routes: RouteTable
+  routes: RouteMatcher
   logger: Logger
 }
 
@@ -40,7 +40,7 @@ function statusText(status: number): string {
 }
 
 /** `/fn/<name>[/rest][?query]` → the function and the path it sees; else a user route; else undefined. */
-function resolve(req: IncomingMessage, routes: RouteTable): Target | KilnError {
+function resolve(req: IncomingMessage, routes: RouteMatcher): Target | KilnError {
   const url = req.url ?? '/'
   if (url.startsWith('/fn/')) {
     const target = parseFunctionUrl(url)

@@ -32,7 +32,7 @@ export function registerUp(program: Command): void {
       if (f.accessLog) flags.accessLog = true
       if (f.logLevel) flags.logLevel = f.logLevel
       const config = loadConfig(flags)
-      const { startPlatform } = await import('../up/platform.js')
+      const { startPlatform } = await import('../../platform/embedded.js')
       const platform = await startPlatform(config)
       let stopping = false
       const stop = (signal: string) => {

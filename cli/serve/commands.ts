@@ -1,7 +1,7 @@
 // The component commands the Kubernetes manifests run (deploy/*: `kiln.js controller|executor|router|
 // node-agent`), plus `kiln all-in-one` (controller + router + executor in one process against a
 // cluster, for a laptop with a kubeconfig). Configuration is the manifests' environment; flags win.
-import { hostname, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import type { KilnConfig } from '../../core/config.js'
@@ -52,13 +52,9 @@ export function registerServe(program: Command): void {
       .option('--pool-size <n>', 'default generic pods per runtime (default 3)')
       .option('--leader-lease <name>', 'elect a leader on this Lease (default $KILN_LEADER_ELECTION_LEASE when $KILN_LEADER_ELECTION=true)')
       .action(async (f: Flags) => {
-        const { startKubernetesPlatform } = await import('./platform.js')
-        const leaderLease = f.leaderLease ?? (env.KILN_LEADER_ELECTION === 'true' ? env.KILN_LEADER_ELECTION_LEASE ?? 'kiln-executor' : undefined)
-        const p = await startKubernetesPlatform(await config(role, f), {
-          role, kubeconfig: f.kubeconfig, namespace: f.namespace ?? env.KILN_NAMESPACE ?? 'kiln',
-          identity: env.KILN_POD_NAME ?? `${hostname()}-${process.pid}`, leaderLease: role === 'controller' ? undefined : leaderLease,
-        })
-        stopOnSignals(p.close)
+        const { startPlatformRole } = await import('../../platform/kubernetes/roles.js')
+        const running = await startPlatformRole(role, await config(role, f), f)
+        stopOnSignals(() => running.close())
       })
   }
 
@@ -66,33 +62,17 @@ export function registerServe(program: Command): void {
     .description('Kubernetes: the entry tier; streams requests to the executor ($KILN_EXECUTOR_URL)')
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
-      const { createLogger } = await import('../../core/logger.js')
-      const { startRouterProxy } = await import('./router-proxy.js')
-      const c = await config('router', f)
-      const executorUrl = f.executorUrl ?? env.KILN_EXECUTOR_URL
-      if (!executorUrl) throw new Error('set KILN_EXECUTOR_URL (or --executor-url) to the executor Service')
-      const r = await startRouterProxy({ executorUrl, port: c.port, host: c.host, logger: createLogger({ level: c.logLevel }) })
-      stopOnSignals(r.close)
+      const { startRouterRole } = await import('../../platform/kubernetes/roles.js')
+      const running = await startRouterRole(await config('router', f), f)
+      stopOnSignals(() => running.close())
     })
 
   common(program.command('node-agent'))
     .description('Kubernetes: report this node\'s runtime pods\' cgroup counters to the executor')
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
-      const { createServer } = await import('node:http')
-      const { createLogger } = await import('../../core/logger.js')
-      const { loadKubeConfig } = await import('../../cluster/kubernetes/client.js')
-      const { startNodeAgent } = await import('./node-agent.js')
-      const c = await config('node-agent', f)
-      const node = env.KILN_NODE_NAME
-      const executorUrl = f.executorUrl ?? env.KILN_EXECUTOR_URL
-      if (!node || !executorUrl) throw new Error('set KILN_NODE_NAME and KILN_EXECUTOR_URL')
-      const agent = startNodeAgent({
-        kc: loadKubeConfig(f.kubeconfig), namespace: f.namespace ?? env.KILN_NAMESPACE ?? 'kiln', node,
-        cgroupFs: env.KILN_CGROUP_FS ?? '/sys/fs/cgroup', executorUrl, logger: createLogger({ level: c.logLevel }),
-      })
-      const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, role: 'node-agent', node })))
-      server.listen(c.port, c.host)
-      stopOnSignals(async () => { agent.stop(); server.close() })
+      const { startNodeAgentRole } = await import('../../platform/kubernetes/roles.js')
+      const running = await startNodeAgentRole(await config('node-agent', f), f)
+      stopOnSignals(() => running.close())
     })
 }

@@ -11,8 +11,3 @@ export function loadKubeConfig(file?: string): KubeConfig {
   else kc.loadFromDefault()
   return kc
 }
-
-/** The namespace Kiln lives in: $KILN_NAMESPACE, else the in-cluster pod's own, else "kiln". */
-export function kilnNamespace(explicit?: string): string {
-  return explicit ?? process.env.KILN_NAMESPACE ?? 'kiln'
-}

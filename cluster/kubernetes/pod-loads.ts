@@ -1,4 +1,4 @@
-// What the node agents report (cli/serve/node-agent.ts): each runtime pod's cgroup counters, kept as
+// What the node agents report (node-agent.ts): each runtime pod's cgroup counters, kept as
 // the latest sample of each pod (an agent sends each executor the pods it claimed, so one node's
 // pods arrive in several reports). The Kubernetes backend's `sample(id)` reads an instance's pod from
 // here, so the executor's load monitor judges pods by the same rules as local processes.

@@ -7,7 +7,7 @@ import { request } from 'undici'
 import { buildPackage } from '../../runtimes/builder/index.js'
 import { loadConfig, type KilnConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
-import { startPlatform, type Platform } from '../../cli/up/platform.js'
+import { startPlatform, type Platform } from '../../platform/embedded.js'
 
 export interface TestPlatform extends Platform {
   dataDir: string

@@ -1,35 +1,18 @@
-// The platform's Invoker: a task calls a function exactly as an HTTP client does, through the
-// platform's own router (`POST /fn/NAME`), over one pooled keep-alive Agent. JSON in, JSON or text
-// out; a non-2xx answer is an InvokeError carrying the catalogue code from the error body.
+// The workflows' Invoker: a task calls a function through the platform's one Invoker
+// (triggers/invoker.ts), exactly as an HTTP client calls `POST /fn/NAME`. JSON in, JSON or text out; a
+// non-2xx answer is an InvokeError carrying the catalogue code from the error body.
 import { setMaxListeners } from 'node:events'
-import { Agent, errors as undiciErrors } from 'undici'
+import type { Invoker as PlatformCalls } from '../../triggers/invoker.js'
+import { PlatformInvoker, type PlatformInvokerOptions } from '../../triggers/platform-invoker.js'
 import { InvokeError, type Invoker, type InvokeOptions } from '../invoker.js'
 
 const CATALOGUE_CODE = /^KILN_ERR_[A-Z0-9_]+$/
 
-export interface HttpInvokerOptions {
-  /** connections to the router, at most (default 256) */
-  connections?: number
-}
-
-export class HttpInvoker implements Invoker {
-  private origin: string | undefined
-  private readonly agent: Agent
-
-  constructor(opts: HttpInvokerOptions = {}) {
-    this.agent = new Agent({ connections: opts.connections ?? 256, keepAliveTimeout: 30_000, pipelining: 1 })
-  }
-
-  /** Where the router listens; known once the platform listens (it may have picked a free port). */
-  setOrigin(url: string): void {
-    const u = new URL(url)
-    if (u.hostname === '0.0.0.0' || u.hostname === '[::]' || u.hostname === '::') u.hostname = '127.0.0.1'
-    this.origin = u.origin
-  }
+export class FunctionInvoker implements Invoker {
+  constructor(private readonly calls: PlatformCalls) {}
 
   async invoke(fn: string, input: unknown, opts: InvokeOptions): Promise<unknown> {
-    if (this.origin === undefined) throw new InvokeError(503, 'KILN_ERR_SHUTTING_DOWN', 'the platform is not listening yet')
-    const body = JSON.stringify(input === undefined ? null : input)
+    const body = Buffer.from(JSON.stringify(input === undefined ? null : input))
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'x-kiln-execution': opts.executionId,
@@ -47,16 +30,13 @@ export class HttpInvoker implements Invoker {
     }
     let res
     try {
-      res = await this.agent.request({ origin: this.origin, path: `/fn/${encodeURIComponent(fn)}`, method: 'POST', headers, body, signal })
+      res = await this.calls.invoke(fn, { method: 'POST', path: '/', headers, body, signal })
     } catch (err) {
-      throw this.failure(err, fn, opts, timer)
+      if (opts.signal.aborted) throw opts.signal.reason
+      if (timer?.aborted) throw new InvokeError(504, 'KILN_ERR_TASK_TIMEOUT', `function "${fn}" did not answer within the task's timeout of ${opts.timeoutMs} ms`)
+      throw err
     }
-    let text: string
-    try {
-      text = await res.body.text()
-    } catch (err) {
-      throw this.failure(err, fn, opts, timer)
-    }
+    const text = res.body.toString('utf8')
     const ctype = String(res.headers['content-type'] ?? '')
     const json = ctype.includes('json')
     let value: unknown = text
@@ -67,25 +47,32 @@ export class HttpInvoker implements Invoker {
         value = text
       }
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return value
+    if (res.status >= 200 && res.status < 300) return value
     const err = (json && value && typeof value === 'object' ? value : {}) as { error?: unknown; message?: unknown }
     if (typeof err.error === 'string' && CATALOGUE_CODE.test(err.error)) {
-      throw new InvokeError(res.statusCode, err.error, typeof err.message === 'string' ? err.message : undefined, value)
+      throw new InvokeError(res.status, err.error, typeof err.message === 'string' ? err.message : undefined, value)
     }
     // The function's own error answer (not the platform's): keep its status and body.
     const snippet = typeof value === 'string' ? value : JSON.stringify(value)
-    throw new InvokeError(res.statusCode, 'KILN_ERR_FUNCTION_ERROR', `function "${fn}" answered ${res.statusCode}: ${snippet.slice(0, 300)}`, value)
+    throw new InvokeError(res.status, 'KILN_ERR_FUNCTION_ERROR', `function "${fn}" answered ${res.status}: ${snippet.slice(0, 300)}`, value)
+  }
+}
+
+/** A FunctionInvoker with a PlatformInvoker of its own, for callers outside the assembly (tests, tools). */
+export class HttpInvoker extends FunctionInvoker {
+  private readonly http: PlatformInvoker
+
+  constructor(opts: PlatformInvokerOptions = {}) {
+    const http = new PlatformInvoker(opts)
+    super(http)
+    this.http = http
   }
 
-  private failure(err: unknown, fn: string, opts: InvokeOptions, timer: AbortSignal | undefined): unknown {
-    if (opts.signal.aborted) return opts.signal.reason
-    if (timer?.aborted) return new InvokeError(504, 'KILN_ERR_TASK_TIMEOUT', `function "${fn}" did not answer within the task's timeout of ${opts.timeoutMs} ms`)
-    const e = err as Error & { code?: string }
-    if (e instanceof undiciErrors.RequestAbortedError) return new InvokeError(499, 'KILN_ERR_CANCELLED', `call to "${fn}" aborted`)
-    return new InvokeError(503, 'KILN_ERR_SHUTTING_DOWN', `cannot reach the router for "${fn}": ${e.code ?? e.message}`)
+  setOrigin(url: string): void {
+    this.http.setOrigin(url)
   }
 
   close(): Promise<void> {
-    return this.agent.close()
+    return this.http.close()
   }
 }

@@ -1,17 +1,18 @@
-// Mounts the workflow engine in the embedded platform: the deployed workflows (a resource store), the
-// execution store (memory, or Redis with --redis), the invoker (the platform's own router over HTTP),
-// the engine, and the data plane's entry (`/wf/NAME`, routes to workflows). `start(url)` once the
-// platform listens (resumes unfinished executions); `close()` before the router and executor stop.
+// Mounts the workflow engine in the platform: the deployed workflows (a resource store), the execution
+// store (memory, or Redis with --redis), the engine calling functions through the platform's Invoker,
+// and the data plane's entry (`/wf/NAME`, routes to workflows). `start()` once the platform listens
+// (resumes unfinished executions); `close()` before the router and executor stop.
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { FunctionResource, WorkflowResource } from '../../core/types.js'
 import type { WorkflowEntry } from '../../router/plugin.js'
+import type { Invoker } from '../../triggers/invoker.js'
 import { WorkflowEngine } from '../engine.js'
 import { WorkflowCatalog } from './catalog.js'
 import { openExecutionStore, type OpenedExecutionStore } from './execution-store.js'
 import { httpEntry, workflowDataPlane } from './http-entry.js'
-import { HttpInvoker } from './invoker.js'
+import { FunctionInvoker } from './invoker.js'
 
 export interface MountOptions {
   dataDir: string
@@ -21,6 +22,8 @@ export interface MountOptions {
   logger: Logger
   /** largest workflow input over HTTP, in bytes */
   maxBodyBytes: number
+  /** how tasks call functions: the platform's one Invoker (it answers once the platform listens) */
+  invoker: Invoker
 }
 
 export interface WorkflowsMount {
@@ -31,8 +34,8 @@ export interface WorkflowsMount {
   readonly entry: WorkflowEntry
   /** registers `/wf/:name` (call inside its own plugin scope) */
   dataPlane(app: FastifyInstance): Promise<void>
-  /** once the platform listens: where the router is, then resume unfinished executions */
-  start(url: string): Promise<void>
+  /** once the platform listens: resume unfinished executions */
+  start(): Promise<void>
   close(): Promise<void>
 }
 
@@ -43,7 +46,7 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
   const log = o.logger.child({ part: 'workflows' })
   const executions = await openExecutionStore({ redisUrl: o.redisUrl, dataDir: o.dataDir })
   const catalog = new WorkflowCatalog(o.workflows, o.functions)
-  const invoker = new HttpInvoker()
+  const invoker = new FunctionInvoker(o.invoker)
   const engine = new WorkflowEngine({ store: executions.store, invoker, getWorkflow: (name) => catalog.spec(name), logger: log })
   const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES) })
   log.info({ store: executions.kind }, 'workflow engine mounted')
@@ -55,15 +58,13 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
     executions,
     entry,
     dataPlane: (app) => workflowDataPlane(app, entry),
-    async start(url) {
-      invoker.setOrigin(url)
+    async start() {
       const resumed = await engine.resume()
       if (resumed.length > 0) log.warn({ executions: resumed.map((r) => r.executionId) }, 'resuming workflow executions left unfinished by the last run')
     },
     close() {
       closing ??= (async () => {
         await engine.close()
-        await invoker.close()
         await executions.close()
       })()
       return closing

@@ -5,26 +5,27 @@ import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { detectCgroups, type CgroupDriver } from '../../cluster/local/cgroups/index.js'
-import { LocalBackend } from '../../cluster/local/backend.js'
-import type { KilnConfig } from '../../core/config.js'
-import { createLogger } from '../../core/logger.js'
-import { expandCommand } from '../../core/paths.js'
-import { parseBytes } from '../../core/quantity.js'
-import { fileStore } from '../../core/store/file-store.js'
-import { FilePackageStore } from '../../core/store/package-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
-import { BUILTIN_RUNTIMES } from '../../controller/builtin-runtimes.js'
-import type { ControlContext } from '../../controller/context.js'
-import { mountWorkflows } from '../../workflows/platform/mount.js'
-import { assemble } from '../assemble.js'
+import { detectCgroups, type CgroupDriver } from '../cluster/local/cgroups/index.js'
+import { LocalBackend } from '../cluster/local/backend.js'
+import type { KilnConfig } from '../core/config.js'
+import { createLogger } from '../core/logger.js'
+import { expandCommand } from '../core/paths.js'
+import { parseBytes } from '../core/quantity.js'
+import { fileStore } from '../core/store/file-store.js'
+import { FilePackageStore } from '../core/store/package-store.js'
+import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
+import { PlatformInvoker } from '../triggers/platform-invoker.js'
+import { mountWorkflows } from '../workflows/platform/mount.js'
+import { assemble, type PlatformParts } from './assemble.js'
 
 export interface Platform {
   readonly url: string
   readonly port: number
   readonly config: KilnConfig
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
+  readonly ctx: PlatformParts
   readonly cgroups: CgroupDriver
   close(): Promise<void>
 }
@@ -41,7 +42,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes })
+  const invoker = new PlatformInvoker()
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -59,7 +61,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   const a = await assemble({
     config, logger,
     stores: { functions, runtimes, triggers, workflows: workflowResources },
-    packages: new FilePackageStore(config.dataDir), wf,
+    packages: new FilePackageStore(config.dataDir), wf, invoker,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
@@ -80,5 +82,5 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     logger.flush?.()
   }
 
-  return { url, port, config, app: a.app, ctx: a.ctx, cgroups, close }
+  return { url, port, config, app: a.app, ctx: a.parts, cgroups, close }
 }

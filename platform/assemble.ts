@@ -1,6 +1,6 @@
 // The platform's parts put together, once for every way Kiln runs: `kiln up` (files, child processes
-// in cgroups; cli/up/platform.ts) and the Kubernetes components (CRDs, Redis, runtime pods;
-// cli/serve/platform.ts). The caller brings what differs — the stores, the package store, the cluster
+// in cgroups; platform/embedded.ts) and the Kubernetes components (CRDs, Redis, runtime pods;
+// platform/kubernetes/platform.ts). The caller brings what differs — the stores, the package store, the cluster
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
 import { createServer } from 'node:http'
@@ -15,6 +15,7 @@ import type { ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
+import { metricsRoute } from '../controller/metrics.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -23,9 +24,12 @@ import { Fleet } from '../poolmgr/fleet.js'
 import { PoolManager } from '../poolmgr/manager.js'
 import { createDataPlane, dataPlaneFirst } from '../router/data-plane.js'
 import { routerPlugin } from '../router/plugin.js'
-import { RouteTable } from '../router/routes.js'
 import { attachUpgrades } from '../router/websocket.js'
+import { RouteTable } from '../triggers/http/route-table.js'
+import type { PlatformInvoker } from '../triggers/platform-invoker.js'
+import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
@@ -41,6 +45,8 @@ export interface AssemblyOptions {
   packages: PackageStore
   /** The workflow engine, mounted by the caller first (an unreachable Redis stops a start before anything else is set up). */
   wf: WorkflowsMount
+  /** How workflows and triggers call functions; it learns the platform's URL at listen, and is closed here. */
+  invoker: PlatformInvoker
   /** Where instances run; `logs.sink` takes their output lines. */
   backend(logs: FunctionLogs): ClusterBackend
   /** Placement classes (virtual nodes, or the Kubernetes ones the scheduler refines). */
@@ -55,9 +61,22 @@ export interface AssemblyOptions {
   routes?(app: FastifyInstance): Promise<void>
 }
 
+/** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
+export interface PlatformParts extends PlatformStores {
+  readonly packages: PackageStore
+  readonly executor: Executor
+  readonly fleet: Fleet
+  readonly pools: PoolManager
+  readonly routes: RouteTable
+  readonly logs: FunctionLogs
+  readonly events: EventLog
+  readonly metrics: Metrics
+  readonly wf: WorkflowsMount
+}
+
 export interface Assembly {
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  readonly parts: PlatformParts
   readonly executor: Executor
   readonly fleet: Fleet
   readonly pools: PoolManager
@@ -100,11 +119,19 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  // Every trigger type, started and stopped in one loop (one registration line each).
+  const sources: TriggerSource[] = [routes]
+  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
+    functions, runtimes, triggers, packages, logger,
     maxPackageBytes: 512 * 1024 * 1024,
-    workflows: wf.catalog, engine: wf.engine,
-    events, metrics, nodes: o.nodes, cgroups: o.cgroups,
+    live: liveFunctions(executor),
+    instances: instancesView(fleet),
+    pools: poolsView(pools, executor),
+    nodes: nodesView(fleet, o.nodes, o.cgroups),
+    events, logs, routes,
+    workflows: wf.catalog,
+    executions: executionsView(wf.engine),
   }
 
   const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
@@ -118,7 +145,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       : {}),
   }) as unknown as FastifyInstance
   app.get('/healthz', async () => o.health(fleet!, pools))
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  metricsRoute(app, metrics.registry)
   await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
   if (o.routes) await o.routes(app)
   if (o.dataPlane) {
@@ -129,25 +156,27 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
 
   let closing: Promise<void> | undefined
   return {
-    app, ctx, executor, fleet, pools, wf,
+    app, parts, executor, fleet, pools, wf,
     async listen({ backlog, beforeWorkflows }) {
       if (o.dataPlane) {
         pools.start()
         executor.start()
         monitor.start()
-        routes.start()
+        for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
       const port = (app.server.address() as { port: number }).port
       const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+      o.invoker.setOrigin(url)
       beforeWorkflows?.(url)
-      if (o.dataPlane) await wf.start(url)
+      if (o.dataPlane) await wf.start()
       return url
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
       await first?.()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
-      routes.stop()
+      for (const s of sources) await s.stop()
+      await o.invoker.close()
       monitor.stop()
       await executor.close()
       await app.close()

@@ -4,9 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { Agent, errors, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
-import { errorBody } from '../../core/errors.js'
-
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host'])
+import { errorBody } from '../core/errors.js'
+import { withoutHopByHop } from './headers.js'
 
 export interface RouterProxy { readonly url: string; readonly server: Server; close(): Promise<void> }
 
@@ -18,17 +17,14 @@ export async function startRouterProxy(o: { executorUrl: string; port: number; h
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, role: 'router', executor: o.executorUrl }))
       return
     }
-    const headers: Record<string, string | string[]> = {}
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v
+    const headers = withoutHopByHop(req.headers)
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
     headers['x-forwarded-host'] = req.headers.host ?? ''
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
     agent.stream(
       { origin: target.origin, path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : undefined, headersTimeout: 0, bodyTimeout: 0 },
       ({ statusCode, headers: h }) => {
-        const out: Record<string, string | string[]> = {}
-        for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.has(k)) out[k] = v as string | string[]
-        res.writeHead(statusCode, out)
+        res.writeHead(statusCode, withoutHopByHop(h as Record<string, string | string[] | undefined>))
         return res
       },
     ).catch((err: Error) => {

@@ -24,10 +24,11 @@ import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
-import type { ControlContext } from '../../controller/context.js'
+import { PlatformInvoker } from '../../triggers/platform-invoker.js'
+import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
-import { assemble } from '../assemble.js'
-import { startStatusLoop } from './function-status.js'
+import { assemble, type PlatformParts } from '../assemble.js'
+import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
@@ -48,7 +49,8 @@ export interface KubeOptions {
 export interface KubePlatform {
   readonly url: string
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
+  readonly ctx: PlatformParts
   readonly backend?: KubernetesBackend
   readonly leader?: LeaderElector
   /** The node agents' latest reports (`POST /internal/node-load`), which `backend.sample` reads. */
@@ -84,12 +86,13 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes })
+  const invoker = new PlatformInvoker()
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
   const pools = new PoolDeployments(kc, {
-    namespace: k.namespace, logger, defaultPoolSize: config.poolSize, isLeader, reconcileMs: k.reconcileMs,
+    namespace: k.namespace, logger, poolSize: (rt, special) => poolTarget(rt, config.poolSize, special), isLeader, reconcileMs: k.reconcileMs,
     runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n),
   })
   const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n) })
@@ -99,7 +102,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     : undefined
 
   const a = await assemble({
-    config, logger, packages, wf,
+    config, logger, packages, wf, invoker,
     stores: { functions, runtimes, triggers, workflows: workflowResources },
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
@@ -115,7 +118,10 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, a.executor, a.fleet, backend!, isLeader, logger)
+    statusTimer = startStatusLoop(kc, k.namespace, {
+      instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
+      functions: () => a.executor.functions().map((fs) => fs.fn),
+    }, backend!, isLeader, logger)
   }
   const url = await a.listen({
     beforeWorkflows: (u) => {
@@ -126,7 +132,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.ctx, backend, leader, nodeLoads,
+    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {

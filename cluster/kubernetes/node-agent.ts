@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import { request } from 'undici'
-import { parseCpuStat, parseFlatKeyed, parsePressureSomeAvg10 } from '../../cluster/local/cgroups/file-parse.js'
-import { readOptional } from '../../cluster/local/cgroups/fs.js'
-import { LABEL } from '../../cluster/kubernetes/pod-template.js'
+import { parseCpuStat, parseFlatKeyed, parsePressureSomeAvg10 } from '../local/cgroups/file-parse.js'
+import { readOptional } from '../local/cgroups/fs.js'
+import { LABEL } from './pod-template.js'
 import { ExecutorTargets } from './executor-targets.js'
-import type { NodeLoadReport, PodLoad } from './node-loads.js'
+import type { NodeLoadReport, PodLoad } from './pod-loads.js'
 
 export interface NodeAgentOptions {
   kc: KubeConfig

@@ -1,27 +1,31 @@
-// User HTTP triggers (method, path with params, optional host) resolved with find-my-way, fastify's own
-// router. The table is rebuilt from the trigger store on every change (rare), never per request.
+// The HTTP trigger source: user routes (method, path with params, optional host) resolved with
+// find-my-way, fastify's own router. The table is rebuilt from the trigger store on every change (rare),
+// never per request; the data plane consults it (router/route-match.ts) for requests outside `/fn/`.
 import FindMyWay from 'find-my-way'
-import type { ResourceStore } from '../core/store/resource-store.js'
-import type { HTTPTriggerResource } from '../core/types.js'
-
-export interface RouteMatch { trigger: HTTPTriggerResource; params: Record<string, string | undefined> }
+import type { ResourceStore } from '../../core/store/resource-store.js'
+import type { HTTPTriggerResource } from '../../core/types.js'
+import type { RouteMatch, RouteMatcher } from '../../router/route-match.js'
+import type { TriggerSource } from '../source.js'
 
 type Handler = (...args: unknown[]) => void
 const noop: Handler = () => undefined
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
-export class RouteTable {
+export class RouteTable implements TriggerSource, RouteMatcher {
+  readonly kind = 'http'
   private router = FindMyWay()
   private unwatch: (() => void) | undefined
 
   constructor(private readonly store: ResourceStore<HTTPTriggerResource>) {}
 
-  start(): void {
+  async start(): Promise<void> {
     this.rebuild()
     this.unwatch = this.store.watch(() => this.rebuild())
   }
 
-  stop(): void { this.unwatch?.() }
+  async stop(): Promise<void> { this.unwatch?.() }
+
+  async reconcile(): Promise<void> { this.rebuild() }
 
   rebuild(): void {
     const r = FindMyWay()
