@@ -7,6 +7,7 @@ import { TaskFailure, WorkflowError, toErrorInfo, type ErrorInfo } from './error
 import { evaluateCondition, evaluateTemplate, truthy } from './expressions.js'
 import type { Invoker } from './invoker.js'
 import { backoffDelay, shouldRetry } from './retry.js'
+import { runFissionTask } from './fission/run-task.js'
 import { DEFAULT_FOREACH_CONCURRENCY, stepKind, type StepSpec } from './spec.js'
 import type { Execution, TaskEventType, TaskState } from './state/execution.js'
 
@@ -190,6 +191,8 @@ async function runKind(host: StepHost, path: string, step: StepSpec, scope: Scop
     }
     case 'foreach':
       return runForeach(host, path, step, scope, signal)
+    case 'fission':
+      return runFissionTask(host, path, step, signal)
   }
 }
 

@@ -62,7 +62,7 @@ export class WorkflowCatalog {
       const name = (meta.name ?? (isObject(spec) ? spec.name : undefined) ?? urlName) as unknown
       res = { ...body, metadata: { ...meta, name }, spec: isObject(spec) ? { ...spec, name: spec.name ?? name } : spec }
     } else {
-      res = { metadata: { name: body.name ?? urlName }, spec: body }
+      res = { metadata: { name: body.name ?? urlName }, spec: body.name === undefined && urlName !== undefined ? { ...body, name: urlName } : body }
     }
     if (!checkEnvelope(res)) {
       const err = checkEnvelope.errors?.[0]

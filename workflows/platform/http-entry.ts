@@ -15,6 +15,15 @@ export interface HttpEntryOptions {
   engine: WorkflowEngine
   /** largest input body in bytes (413 above) */
   maxBodyBytes: number
+  /** how a workflow reads its request and answers, when not as JSON (Fission Workflows' content types) */
+  adapterFor?(workflow: string): HttpAdapter | undefined
+}
+
+/** A workflow format's own HTTP: the request as its input; its output as the answer. */
+export interface HttpAdapter {
+  /** throws a KilnError (e.g. KILN_ERR_BAD_REQUEST) for a body it cannot read */
+  input(req: IncomingMessage, body: Buffer): unknown
+  answer(res: ServerResponse, output: unknown, headers: Record<string, string>): void
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -76,8 +85,16 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
   const run = async (name: string, req: IncomingMessage, res: ServerResponse) => {
     const raw = await readBody(req, res, o.maxBodyBytes)
     if (raw === undefined) return
+    const adapter = o.adapterFor?.(name)
     let input: unknown = null
-    if (raw.length > 0) {
+    if (adapter) {
+      try {
+        input = adapter.input(req, raw)
+      } catch (err) {
+        sendError(res, errorOf(err))
+        return
+      }
+    } else if (raw.length > 0) {
       try {
         input = JSON.parse(raw.toString('utf8'))
       } catch (err) {
@@ -103,7 +120,8 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
     }
     if (res.destroyed) return
     res.setHeader('x-kiln-execution', id)
-    if (final.status === 'succeeded') sendJson(res, 200, final.output)
+    if (final.status === 'succeeded' && adapter) adapter.answer(res, final.output, { 'x-kiln-execution': id })
+    else if (final.status === 'succeeded') sendJson(res, 200, final.output)
     else sendError(res, failureOf(final))
   }
 

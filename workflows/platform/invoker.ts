@@ -3,9 +3,24 @@
 // out; a non-2xx answer is an InvokeError carrying the catalogue code from the error body.
 import { setMaxListeners } from 'node:events'
 import { Agent, errors as undiciErrors } from 'undici'
-import { InvokeError, type Invoker, type InvokeOptions } from '../invoker.js'
+import { InvokeError, type Invoker, type InvokeOptions, type InvokeRequest } from '../invoker.js'
 
 const CATALOGUE_CODE = /^KILN_ERR_[A-Z0-9_]+$/
+// Headers a task may not set: the connection's own, and the platform's.
+const RESERVED = /^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*|x-kiln-.*)$/i
+
+/** A Fission Workflows task's request: its method, headers, query, and the body in its media type. */
+function shapeRequest(input: unknown, r: InvokeRequest): { method: string; headers: Record<string, string>; search: string; contentType: string; body: string | undefined } {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(r.headers)) if (!RESERVED.test(k) && k.toLowerCase() !== 'content-type') headers[k.toLowerCase()] = v
+  const q = new URLSearchParams(r.query).toString()
+  const method = r.method.toUpperCase()
+  let body: string | undefined
+  if (method !== 'GET' && method !== 'HEAD' && input !== undefined && input !== null) {
+    body = r.contentType.includes('json') ? JSON.stringify(input) : typeof input === 'string' ? input : JSON.stringify(input)
+  }
+  return { method, headers, search: q ? `?${q}` : '', contentType: r.contentType, body }
+}
 
 export interface HttpInvokerOptions {
   /** connections to the router, at most (default 256) */
@@ -29,9 +44,11 @@ export class HttpInvoker implements Invoker {
 
   async invoke(fn: string, input: unknown, opts: InvokeOptions): Promise<unknown> {
     if (this.origin === undefined) throw new InvokeError(503, 'KILN_ERR_SHUTTING_DOWN', 'the platform is not listening yet')
-    const body = JSON.stringify(input === undefined ? null : input)
+    const shaped = opts.request ? shapeRequest(input, opts.request) : undefined
+    const body = shaped ? shaped.body : JSON.stringify(input === undefined ? null : input)
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
+      ...shaped?.headers,
+      'content-type': shaped?.contentType ?? 'application/json',
       'x-kiln-execution': opts.executionId,
       'x-kiln-task': opts.task,
       'x-request-id': `${opts.executionId}/${opts.task}`,
@@ -47,7 +64,7 @@ export class HttpInvoker implements Invoker {
     }
     let res
     try {
-      res = await this.agent.request({ origin: this.origin, path: `/fn/${encodeURIComponent(fn)}`, method: 'POST', headers, body, signal })
+      res = await this.agent.request({ origin: this.origin, path: `/fn/${encodeURIComponent(fn)}${shaped?.search ?? ''}`, method: (shaped?.method ?? 'POST') as 'POST', headers, body, signal })
     } catch (err) {
       throw this.failure(err, fn, opts, timer)
     }

@@ -12,6 +12,9 @@ import { WorkflowCatalog } from './catalog.js'
 import { openExecutionStore, type OpenedExecutionStore } from './execution-store.js'
 import { httpEntry, workflowDataPlane } from './http-entry.js'
 import { HttpInvoker } from './invoker.js'
+import { HostAllowlist } from '../../core/allowlist.js'
+import { fissionHttp } from '../fission/http-io.js'
+import { registerFissionServices } from '../fission/services.js'
 
 export interface MountOptions {
   dataDir: string
@@ -21,6 +24,8 @@ export interface MountOptions {
   logger: Logger
   /** largest workflow input over HTTP, in bytes */
   maxBodyBytes: number
+  /** hosts the `http` task of Fission Workflows may reach (kiln.yaml callbackHosts) */
+  callbackHosts?: string[]
 }
 
 export interface WorkflowsMount {
@@ -44,8 +49,10 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
   const executions = await openExecutionStore({ redisUrl: o.redisUrl, dataDir: o.dataDir })
   const catalog = new WorkflowCatalog(o.workflows, o.functions)
   const invoker = new HttpInvoker()
+  registerFissionServices(invoker, { allowlist: new HostAllowlist(o.callbackHosts ?? []) })
   const engine = new WorkflowEngine({ store: executions.store, invoker, getWorkflow: (name) => catalog.spec(name), logger: log })
-  const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES) })
+  const adapterFor = (name: string) => (catalog.spec(name)?.format === 'fission' ? fissionHttp : undefined)
+  const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES), adapterFor })
   log.info({ store: executions.kind }, 'workflow engine mounted')
 
   let closing: Promise<void> | undefined

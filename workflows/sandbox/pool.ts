@@ -1,0 +1,146 @@
+// A small pool of worker threads for jobs that must not run on the platform's event loop. Each job has
+// a hard deadline that starts when a worker takes it (not when it is queued, so a queue behind runaway
+// jobs does not fail innocent ones): past it the worker is terminated (V8 stops even a regex in mid
+// backtrack) and replaced. A worker that dies (its heap limit, a crash) fails only its own job.
+// Written here rather than taken from piscina/tinypool: those time a task from submission, not from start.
+import { Worker, type ResourceLimits } from 'node:worker_threads'
+
+export interface PoolOptions {
+  /** the worker's entry file (built JavaScript) */
+  file: string
+  /** workers at most */
+  size: number
+  resourceLimits: ResourceLimits
+  /** an idle worker exits after this long (default 30 s) */
+  idleMs?: number
+  /** jobs waiting at most; more are refused (default 10 000) */
+  maxQueue?: number
+}
+
+/** Why a job did not produce an answer. */
+export class PoolError extends Error {
+  constructor(
+    readonly reason: 'deadline' | 'memory' | 'crashed' | 'queue-full' | 'closed',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'PoolError'
+  }
+}
+
+interface Job {
+  id: number
+  payload: unknown
+  deadlineMs: number
+  resolve(value: unknown): void
+  reject(err: Error): void
+}
+
+interface Slot {
+  worker: Worker
+  job?: Job
+  timer?: NodeJS.Timeout
+  idle?: NodeJS.Timeout
+  ready: boolean
+}
+
+let nextId = 0
+
+export class WorkerPool {
+  private readonly slots = new Set<Slot>()
+  private readonly queue: Job[] = []
+  private closed = false
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  /** Runs one job; resolves with the worker's answer. Rejects with PoolError when it could not run to an answer. */
+  run(payload: unknown, deadlineMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(new PoolError('closed', 'the expression sandbox is closed'))
+    if (this.queue.length >= (this.opts.maxQueue ?? 10_000)) return Promise.reject(new PoolError('queue-full', 'too many expressions are waiting for the sandbox'))
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: ++nextId, payload, deadlineMs, resolve, reject })
+      this.dispatch()
+    })
+  }
+
+  /** Jobs running and waiting (for tests and metrics). */
+  get load(): { running: number; waiting: number; workers: number } {
+    let running = 0
+    for (const s of this.slots) if (s.job) running++
+    return { running, waiting: this.queue.length, workers: this.slots.size }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const job of this.queue.splice(0)) job.reject(new PoolError('closed', 'the expression sandbox is closed'))
+    await Promise.all([...this.slots].map((s) => this.retire(s, new PoolError('closed', 'the expression sandbox is closed'))))
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot: Slot | undefined
+      for (const s of this.slots) if (!s.job) { slot = s; break }
+      if (!slot) {
+        if (this.slots.size >= this.opts.size) return
+        slot = this.spawn()
+      }
+      this.start(slot, this.queue.shift()!)
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.opts.file, { resourceLimits: this.opts.resourceLimits, stdout: false, stderr: false })
+    const slot: Slot = { worker, ready: true }
+    worker.on('message', (msg: { id: number; value: unknown }) => {
+      const job = slot.job
+      if (!job || msg.id !== job.id) return
+      clearTimeout(slot.timer)
+      slot.job = undefined
+      job.resolve(msg.value)
+      this.idle(slot)
+      this.dispatch()
+    })
+    worker.on('error', (err: Error & { code?: string }) => {
+      const memory = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      this.fail(slot, memory
+        ? new PoolError('memory', `the expression exceeded the sandbox's memory limit of ${this.opts.resourceLimits.maxOldGenerationSizeMb ?? '?'} MiB`)
+        : new PoolError('crashed', `the expression sandbox failed: ${err.message}`))
+    })
+    worker.on('exit', () => this.fail(slot, new PoolError('crashed', 'the expression sandbox stopped')))
+    this.slots.add(slot)
+    return slot
+  }
+
+  private start(slot: Slot, job: Job): void {
+    clearTimeout(slot.idle)
+    slot.job = job
+    slot.worker.ref()
+    slot.timer = setTimeout(() => {
+      this.fail(slot, new PoolError('deadline', `the expression ran past its time limit of ${job.deadlineMs} ms`))
+    }, job.deadlineMs)
+    slot.worker.postMessage({ id: job.id, payload: job.payload })
+  }
+
+  private idle(slot: Slot): void {
+    slot.worker.unref()
+    slot.idle = setTimeout(() => void this.retire(slot), this.opts.idleMs ?? 30_000)
+    slot.idle.unref()
+  }
+
+  /** The slot's job fails with err; the worker is terminated and replaced by the next dispatch. */
+  private fail(slot: Slot, err: PoolError): void {
+    if (!this.slots.has(slot)) return
+    void this.retire(slot, err)
+    this.dispatch()
+  }
+
+  private async retire(slot: Slot, err?: PoolError): Promise<void> {
+    if (!this.slots.delete(slot)) return
+    clearTimeout(slot.timer)
+    clearTimeout(slot.idle)
+    const job = slot.job
+    slot.job = undefined
+    if (job) job.reject(err ?? new PoolError('closed', 'the expression sandbox is closed'))
+    await slot.worker.terminate().catch(() => {})
+  }
+}
