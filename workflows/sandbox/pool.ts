@@ -1,16 +1,21 @@
-// A small pool of worker threads for jobs that must not run on the platform's event loop. Each job has
-// a hard deadline that starts when a worker takes it (not when it is queued, so a queue behind runaway
-// jobs does not fail innocent ones): past it the worker is terminated (V8 stops even a regex in mid
+// A small pool of worker processes for jobs that must not run on the platform's event loop. Each job
+// has a hard deadline that starts when a worker takes it (not when it is queued, so a queue behind
+// runaway jobs does not fail innocent ones): past it the worker is SIGKILLed (even a regex in mid
 // backtrack) and replaced. A worker that dies (its heap limit, a crash) fails only its own job.
-// Written here rather than taken from piscina/tinypool: those time a task from submission, not from start.
-import { Worker, type ResourceLimits } from 'node:worker_threads'
+// Processes, not worker threads: V8 can turn a worker thread's heap exhaustion into a fatal error of the
+// whole process (measured: a JSONata $map over 10^7 items aborted the test runner through a worker
+// with resourceLimits), while a child process that runs out of heap takes only itself down.
+// Written here rather than taken from piscina/tinypool: those are thread pools and time a task from
+// submission, not from its start.
+import { fork, type ChildProcess } from 'node:child_process'
 
 export interface PoolOptions {
   /** the worker's entry file (built JavaScript) */
   file: string
   /** workers at most */
   size: number
-  resourceLimits: ResourceLimits
+  /** V8 heap of each worker (--max-old-space-size) */
+  heapMb: number
   /** an idle worker exits after this long (default 30 s) */
   idleMs?: number
   /** jobs waiting at most; more are refused (default 10 000) */
@@ -37,11 +42,12 @@ interface Job {
 }
 
 interface Slot {
-  worker: Worker
+  worker: ChildProcess
   job?: Job
   timer?: NodeJS.Timeout
   idle?: NodeJS.Timeout
-  ready: boolean
+  /** the end of its stderr: V8 says there why it died */
+  stderr: string
 }
 
 let nextId = 0
@@ -89,8 +95,16 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.opts.file, { resourceLimits: this.opts.resourceLimits, stdout: false, stderr: false })
-    const slot: Slot = { worker, ready: true }
+    const worker = fork(this.opts.file, [], {
+      execArgv: [`--max-old-space-size=${this.opts.heapMb}`, `--max-semi-space-size=${Math.max(1, Math.min(16, Math.floor(this.opts.heapMb / 16)))}`],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { NODE_OPTIONS: '' },
+    })
+    const slot: Slot = { worker, stderr: '' }
+    worker.stderr?.on('data', (d: Buffer) => {
+      slot.stderr = (slot.stderr + d.toString('utf8')).slice(-2000)
+    })
     worker.on('message', (msg: { id: number; value: unknown }) => {
       const job = slot.job
       if (!job || msg.id !== job.id) return
@@ -100,13 +114,13 @@ export class WorkerPool {
       this.idle(slot)
       this.dispatch()
     })
-    worker.on('error', (err: Error & { code?: string }) => {
-      const memory = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+    worker.on('error', (err: Error) => this.fail(slot, new PoolError('crashed', `the expression sandbox failed: ${err.message}`)))
+    worker.on('exit', (code, signal) => {
+      const memory = /heap out of memory|Reached heap limit|Allocation failed/i.test(slot.stderr)
       this.fail(slot, memory
-        ? new PoolError('memory', `the expression exceeded the sandbox's memory limit of ${this.opts.resourceLimits.maxOldGenerationSizeMb ?? '?'} MiB`)
-        : new PoolError('crashed', `the expression sandbox failed: ${err.message}`))
+        ? new PoolError('memory', `the expression exceeded the sandbox's memory limit of ${this.opts.heapMb} MiB`)
+        : new PoolError('crashed', `the expression sandbox stopped (${signal ?? `exit ${code}`})`))
     })
-    worker.on('exit', () => this.fail(slot, new PoolError('crashed', 'the expression sandbox stopped')))
     this.slots.add(slot)
     return slot
   }
@@ -115,14 +129,17 @@ export class WorkerPool {
     clearTimeout(slot.idle)
     slot.job = job
     slot.worker.ref()
+    slot.worker.channel?.ref()
     slot.timer = setTimeout(() => {
       this.fail(slot, new PoolError('deadline', `the expression ran past its time limit of ${job.deadlineMs} ms`))
     }, job.deadlineMs)
-    slot.worker.postMessage({ id: job.id, payload: job.payload })
+    slot.worker.send({ id: job.id, payload: job.payload })
   }
 
   private idle(slot: Slot): void {
+    // an idle worker does not keep the platform's process alive
     slot.worker.unref()
+    slot.worker.channel?.unref()
     slot.idle = setTimeout(() => void this.retire(slot), this.opts.idleMs ?? 30_000)
     slot.idle.unref()
   }
@@ -141,6 +158,10 @@ export class WorkerPool {
     const job = slot.job
     slot.job = undefined
     if (job) job.reject(err ?? new PoolError('closed', 'the expression sandbox is closed'))
-    await slot.worker.terminate().catch(() => {})
+    if (slot.worker.exitCode === null && slot.worker.signalCode === null) {
+      const exited = new Promise<void>((r) => slot.worker.once('exit', () => r()))
+      slot.worker.kill('SIGKILL')
+      await exited
+    }
   }
 }

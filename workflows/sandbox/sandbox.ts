@@ -1,7 +1,7 @@
 // The expression sandbox: every workflow expression (Kiln's JSONata templates, Fission Workflows'
-// JavaScript) runs here, in a pool of worker threads, never on the platform's event loop. Each
-// evaluation has a time limit (a hard kill of the worker past it) and a memory limit (the worker's heap
-// limit for JSONata, QuickJS's own limit for JavaScript). A runaway expression fails its task with
+// JavaScript) runs here, in a pool of worker processes, never on the platform's event loop. Each
+// evaluation has a time limit (a hard kill of the worker past it) and a memory limit (the worker's V8
+// heap for JSONata, QuickJS's own limit for JavaScript). A runaway expression fails its task with
 // KILN_ERR_EXPRESSION_LIMIT while the platform, other workflows and /fn keep answering.
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -48,7 +48,7 @@ export class ExpressionSandbox {
     this.pool = new WorkerPool({
       file,
       size: opts.workers ?? Math.min(8, Math.max(2, availableParallelism())),
-      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(8, heapMb / 8)), stackSizeMb: 4 },
+      heapMb,
     })
   }
 

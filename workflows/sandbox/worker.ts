@@ -1,7 +1,6 @@
-// The sandbox worker (built to dist/expression-worker.js): evaluates JSONata templates and QuickJS
-// scripts off the platform's event loop. It answers every job with a SandboxAnswer; the pool kills it
-// when a job runs past its deadline or its heap limit.
-import { parentPort } from 'node:worker_threads'
+// The sandbox worker process (built to dist/expression-worker.js, forked by sandbox/pool.ts): evaluates
+// JSONata templates and QuickJS scripts off the platform's event loop. It answers every job with a
+// SandboxAnswer; the pool kills it when a job runs past its deadline, V8 when it runs out of heap.
 import { evaluateConditionHere, evaluateTemplateHere } from '../expressions.js'
 import type { SandboxAnswer, SandboxJob } from './jobs.js'
 import { compileScripts, runScripts } from './quickjs.js'
@@ -19,13 +18,16 @@ async function answer(job: SandboxJob): Promise<SandboxAnswer> {
   }
 }
 
-parentPort!.on('message', (msg: { id: number; payload: SandboxJob }) => {
+const send = (m: unknown) => process.send?.(m)
+// the platform went away (even by SIGKILL): so does its sandbox
+process.on('disconnect', () => process.exit(0))
+process.on('message', (msg: { id: number; payload: SandboxJob }) => {
   answer(msg.payload).then(
-    (value) => parentPort!.postMessage({ id: msg.id, value }),
+    (value) => send({ id: msg.id, value }),
     (err: Error & { code?: string }) => {
       // JSONata errors arrive as KILN_ERR_EXPRESSION; a JS stack overflow as a RangeError
       const code = err?.code === 'KILN_ERR_EXPRESSION' ? 'KILN_ERR_EXPRESSION' : err instanceof RangeError ? 'KILN_ERR_EXPRESSION_LIMIT' : 'KILN_ERR_EXPRESSION'
-      parentPort!.postMessage({ id: msg.id, value: { ok: false, code, message: String(err?.message ?? err) } satisfies SandboxAnswer })
+      send({ id: msg.id, value: { ok: false, code, message: String(err?.message ?? err) } satisfies SandboxAnswer })
     },
   )
 })

@@ -27,7 +27,8 @@ export const http: InternalFunction = async (call) => {
   const target = inputs.url ?? inputs.default
   if (target === undefined || target === null) throw inputError('http', 'target URL is required for HTTP function')
   if (typeof target !== 'string') throw inputError('http', `input 'url' must be a string, got ${typeName(target)}`)
-  const url = services.allowlist.checkUrl(target.startsWith('http') ? target : `http://${target}`)
+  // "http://" is added to a URL without a scheme; another scheme (file://, gopher://) is refused by checkUrl
+  const url = services.allowlist.checkUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? target : `http://${target}`)
   const body = inputs.body ?? (inputs.url !== undefined ? inputs.default : undefined)
   const hasBody = body !== undefined && body !== null
   const req = requestOf(inputs, body, hasBody ? 'POST' : 'GET')
