@@ -51,6 +51,18 @@ describe.each(['memory', 'redis'] as const)('Fission Workflows on the platform (
     expect(cli.stdout).toMatch(/Shout\[2\]\s+succeeded/)
   })
 
+  it('the example in docs/workflows.md runs as documented', async () => {
+    const ex = join(import.meta.dirname, '..', '..', '..', 'examples', 'workflows', 'fission')
+    await p.deploy('shout', join(ex, 'functions', 'shout.mjs'))
+    await p.deploy('whalesay', join(ex, 'functions', 'whalesay.mjs'))
+    const d = await kiln(['wf', 'deploy', join(ex, 'shoutwhale.wf.yaml')], { KILN_URL: p.url })
+    expect(d.code, d.stderr).toBe(0)
+    const short = await send('POST', '/wf/shoutwhale', 'hello there', { 'content-type': 'text/plain' })
+    expect(short.text).toBe('HELLO THERE')
+    const long = await send('POST', '/wf/shoutwhale', 'the whale says hi', { 'content-type': 'text/plain' })
+    expect(long.text).toContain('< THE WHALE SAYS HI >')
+  })
+
   it('content types as they document them: JSON parsed when the request says so, text otherwise; 204 for nothing; text for a string', async () => {
     await deploy('types', {
       apiVersion: 1, output: 'Out',
