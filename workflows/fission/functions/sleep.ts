@@ -1,6 +1,6 @@
 // sleep: waits for its default input (a Go duration string like "1h10m" or "300ms", or milliseconds;
 // default 1 s) and outputs nothing. The wake time is persisted, so a resumed sleep waits what is left.
-import { sleep as wait } from '../../abort.js'
+import { sleepUntil } from '../../abort.js'
 import { inputError, typeName, type InternalFunction } from '../call.js'
 import { parseGoDuration } from '../go-duration.js'
 
@@ -22,6 +22,6 @@ export const sleep: InternalFunction = async (call) => {
     wakeAt = new Date(Date.now() + ms).toISOString()
     await call.progress({ wakeAt })
   }
-  await wait(Date.parse(wakeAt) - Date.now(), call.signal)
+  await sleepUntil(Date.parse(wakeAt), call.signal)
   return null
 }
