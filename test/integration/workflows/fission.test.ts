@@ -407,6 +407,44 @@ tasks:
     for (const x of await Promise.all(runaway)) expect(failed(x)).toMatchObject({ code: 'KILN_ERR_EXPRESSION_LIMIT', task: 't' })
   })
 
+  it('`run` may name a deployed workflow (workflows are functions in Fission): it runs as a child execution; fission:// never does', async () => {
+    const notFound: TestFunction = () => Promise.reject(new InvokeError(404, 'KILN_ERR_FUNCTION_NOT_FOUND', 'no such function'))
+    const { engine } = setup({ sub: notFound }, [
+      { name: 'sub', apiVersion: 1, output: 'D', tasks: { D: { run: 'noop', inputs: '{ param() * 2 }' } } },
+      { name: 'parent', apiVersion: 1, output: 'P', tasks: { P: { run: 'sub', inputs: '{ param() + 1 }' } } },
+      { name: 'strict', apiVersion: 1, output: 'P', tasks: { P: { run: 'fission://sub', inputs: 1 } } },
+    ])
+    const x = await (await engine.start('parent', 20)).done
+    expect(ok(x)).toBe(42)
+    const child = await engine.get(x.tasks.P!.childExecutionId!)
+    expect(child).toMatchObject({ workflow: 'sub', status: 'succeeded', input: 21, parentId: x.id })
+    expect(failed(await (await engine.start('strict', null)).done).code).toBe('KILN_ERR_FUNCTION_NOT_FOUND')
+  })
+
+  it('a restarted engine resumes a Fission workflow: finished nested tasks are not run again', async () => {
+    const { store, reopen } = kind.create()
+    const doc = { name: 'resume', apiVersion: 1, output: 'Each', tasks: { Each: { run: 'foreach', inputs: { foreach: [1, 2, 3], sequential: true, do: { run: 'work', inputs: '{ task().Inputs.element }' } } } } }
+    const spec = parseWorkflow(doc)
+    const first = inProcessInvoker({ work: (n, opts) => (n === 3 ? new Promise((_r, reject) => opts.signal.addEventListener('abort', () => reject(opts.signal.reason))) : n * 10) })
+    const engine1 = new WorkflowEngine({ store, invoker: first, getWorkflow: () => spec })
+    const { executionId } = await engine1.start('resume', null, { async: true })
+    await first.waitForCall('work', 3)
+    await engine1.close()
+
+    const store2 = reopen()
+    const second = inProcessInvoker({ work: (n) => n * 10 })
+    const engine2 = new WorkflowEngine({ store: store2, invoker: second, getWorkflow: () => spec })
+    cleanup.push(async () => {
+      await engine2.close()
+      await store.close()
+      if (store2 !== store) await store2.close()
+    })
+    const [resumed] = await engine2.resume()
+    expect(resumed!.executionId).toBe(executionId)
+    expect(ok(await resumed!.done)).toEqual([10, 20, 30])
+    expect(second.callsOf('work').map((c) => c.input)).toEqual([3])
+  })
+
   it('a nested workflow in the inputs runs its tasks by requires; its output task is the output', async () => {
     const x = await task('if', `{if: true, then: {output: b, tasks: {a: {run: noop, inputs: 20}, b: {run: javascript, requires: [a], inputs: {expr: "x + 1", args: {x: "{ output('a') }"}}}}}}`)
     expect(ok(x)).toBe(21)
