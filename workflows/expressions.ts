@@ -7,8 +7,6 @@ import jsonata from 'jsonata'
 import { WorkflowError } from './errors.js'
 import { sandbox } from './sandbox/sandbox.js'
 
-// jsonata takes no limits of its own: time and memory are the sandbox's (a runaway expression is killed).
-const LIMITS = {}
 const MARK = /\{\{([\s\S]*?)\}\}/g
 const WHOLE = /^\s*\{\{([\s\S]*?)\}\}\s*$/
 
@@ -19,7 +17,7 @@ export function compileExpression(source: string): jsonata.Expression {
   let expr = cache.get(source)
   if (!expr) {
     try {
-      expr = jsonata(source, LIMITS)
+      expr = jsonata(source) // no limits of its own: time and memory are the sandbox's
     } catch (err) {
       const e = err as { message?: string; position?: number }
       throw new WorkflowError('KILN_ERR_EXPRESSION', `invalid expression "${source.trim()}": ${e.message}${e.position !== undefined ? ` (at ${e.position})` : ''}`)

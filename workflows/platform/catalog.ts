@@ -8,6 +8,7 @@ import { API_VERSION, WorkflowResource, type FunctionResource } from '../../core
 import { describeError } from '../../core/validate.js'
 import { parseWorkflow, type StepSpec, type WorkflowSpec } from '../spec.js'
 import { validateWorkflow } from '../validate.js'
+import { externalReferences } from '../fission/run-task.js'
 import { EXECUTION_PREFIX, isExecutionId } from './ids.js'
 
 const checkEnvelope = new Ajv({ allErrors: false, strict: false, verbose: true }).compile(WorkflowResource)
@@ -19,6 +20,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** The workflows a step list refers to, nested steps included. */
 function referencedWorkflows(step: StepSpec, out: Set<string>): Set<string> {
   if (step.workflow !== undefined) out.add(step.workflow)
+  // a Fission Workflows task's `run` may name a workflow (without fission://)
+  if (step.fission) for (const r of externalReferences(step.fission, '')) if (!r.strict) out.add(r.name)
   if (step.do) referencedWorkflows(step.do, out)
   if (step.catch) referencedWorkflows(step.catch, out)
   for (const c of step.switch ?? []) {

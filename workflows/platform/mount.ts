@@ -15,6 +15,7 @@ import { HttpInvoker } from './invoker.js'
 import { HostAllowlist } from '../../core/allowlist.js'
 import { fissionHttp } from '../fission/http-io.js'
 import { registerFissionServices } from '../fission/services.js'
+import { holdSandbox } from '../sandbox/sandbox.js'
 
 export interface MountOptions {
   dataDir: string
@@ -50,6 +51,7 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
   const catalog = new WorkflowCatalog(o.workflows, o.functions)
   const invoker = new HttpInvoker()
   registerFissionServices(invoker, { allowlist: new HostAllowlist(o.callbackHosts ?? []) })
+  const releaseSandbox = holdSandbox()
   const engine = new WorkflowEngine({ store: executions.store, invoker, getWorkflow: (name) => catalog.spec(name), logger: log })
   const adapterFor = (name: string) => (catalog.spec(name)?.format === 'fission' ? fissionHttp : undefined)
   const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES), adapterFor })
@@ -70,6 +72,7 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
     close() {
       closing ??= (async () => {
         await engine.close()
+        await releaseSandbox()
         await invoker.close()
         await executions.close()
       })()

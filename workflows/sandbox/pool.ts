@@ -1,7 +1,7 @@
 // A small pool of worker processes for jobs that must not run on the platform's event loop. Each job
-// has a hard deadline that starts when a worker takes it (not when it is queued, so a queue behind
-// runaway jobs does not fail innocent ones): past it the worker is SIGKILLed (even a regex in mid
-// backtrack) and replaced. A worker that dies (its heap limit, a crash) fails only its own job.
+// has a hard deadline that starts when a ready worker takes it (not when it is queued, nor while a
+// replacement worker boots, so a queue behind runaway jobs does not fail innocent ones): past it the
+// worker is SIGKILLed (even a regex in mid backtrack) and replaced. A worker that dies (its heap limit, a crash) fails only its own job.
 // Processes, not worker threads: V8 can turn a worker thread's heap exhaustion into a fatal error of the
 // whole process (measured: a JSONata $map over 10^7 items aborted the test runner through a worker
 // with resourceLimits), while a child process that runs out of heap takes only itself down.
@@ -48,6 +48,8 @@ interface Slot {
   idle?: NodeJS.Timeout
   /** the end of its stderr: V8 says there why it died */
   stderr: string
+  /** booted: it said so once its engines were loaded */
+  ready: boolean
 }
 
 let nextId = 0
@@ -85,10 +87,18 @@ export class WorkerPool {
   private dispatch(): void {
     while (this.queue.length > 0) {
       let slot: Slot | undefined
-      for (const s of this.slots) if (!s.job) { slot = s; break }
+      let booting = 0
+      for (const s of this.slots) {
+        if (!s.ready) booting++
+        else if (!s.job) {
+          slot = s
+          break
+        }
+      }
       if (!slot) {
-        if (this.slots.size >= this.opts.size) return
-        slot = this.spawn()
+        // boot one more worker for what waits beyond those already booting; the job starts once it is ready
+        if (this.slots.size < this.opts.size && booting < this.queue.length) this.spawn()
+        return
       }
       this.start(slot, this.queue.shift()!)
     }
@@ -101,11 +111,17 @@ export class WorkerPool {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { NODE_OPTIONS: '' },
     })
-    const slot: Slot = { worker, stderr: '' }
+    const slot: Slot = { worker, stderr: '', ready: false }
     worker.stderr?.on('data', (d: Buffer) => {
       slot.stderr = (slot.stderr + d.toString('utf8')).slice(-2000)
     })
-    worker.on('message', (msg: { id: number; value: unknown }) => {
+    worker.on('message', (msg: { id: number; value: unknown; ready?: boolean }) => {
+      if (msg.ready) {
+        slot.ready = true
+        this.idle(slot)
+        this.dispatch()
+        return
+      }
       const job = slot.job
       if (!job || msg.id !== job.id) return
       clearTimeout(slot.timer)
@@ -116,6 +132,13 @@ export class WorkerPool {
     })
     worker.on('error', (err: Error) => this.fail(slot, new PoolError('crashed', `the expression sandbox failed: ${err.message}`)))
     worker.on('exit', (code, signal) => {
+      // a worker that dies before it is ready would die again: the first waiting job learns why
+      if (!slot.ready && this.slots.has(slot) && !slot.job) {
+        this.slots.delete(slot)
+        this.queue.shift()?.reject(new PoolError('crashed', `the expression sandbox did not start (${signal ?? `exit ${code}`}): ${slot.stderr.slice(-300)}`))
+        this.dispatch()
+        return
+      }
       const memory = /heap out of memory|Reached heap limit|Allocation failed/i.test(slot.stderr)
       this.fail(slot, memory
         ? new PoolError('memory', `the expression exceeded the sandbox's memory limit of ${this.opts.heapMb} MiB`)

@@ -102,6 +102,12 @@ function takeContext(rt: QuickJSRuntime): QuickJSContext {
 
 const VALID_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
+/** Loads the engine and makes the first context (what a worker does before it says it is ready). */
+export async function prepare(): Promise<void> {
+  const rt = await getRuntime()
+  spare ??= newContext(rt)
+}
+
 export async function runScripts(job: ScriptJob): Promise<SandboxAnswer> {
   const rt = await getRuntime()
   current = job.scope ?? {}

@@ -104,18 +104,24 @@ export class ExpressionSandbox {
 }
 
 let shared: ExpressionSandbox | undefined
-let sharedOptions: SandboxOptions = {}
+let holders = 0
 
-/** The process's sandbox, created on first use (its idle workers do not keep the process alive). */
+/** The process's sandbox, created on first use (its idle workers do not keep the process alive, and exit with it). */
 export function sandbox(): ExpressionSandbox {
-  shared ??= new ExpressionSandbox(sharedOptions)
+  shared ??= new ExpressionSandbox()
   return shared
 }
 
-/** Sets the limits of the process's sandbox (before its first use, or it is replaced). */
-export function configureSandbox(opts: SandboxOptions): void {
-  sharedOptions = opts
-  const old = shared
-  shared = undefined
-  void old?.close()
+/** A platform that mounts the engine holds the sandbox; the last to let go closes its workers. */
+export function holdSandbox(): () => Promise<void> {
+  holders++
+  let released = false
+  return async () => {
+    if (released) return
+    released = true
+    if (--holders > 0 || !shared) return
+    const s = shared
+    shared = undefined
+    await s.close()
+  }
 }

@@ -3,7 +3,7 @@
 // SandboxAnswer; the pool kills it when a job runs past its deadline, V8 when it runs out of heap.
 import { evaluateConditionHere, evaluateTemplateHere } from '../expressions.js'
 import type { SandboxAnswer, SandboxJob } from './jobs.js'
-import { compileScripts, runScripts } from './quickjs.js'
+import { compileScripts, prepare, runScripts } from './quickjs.js'
 
 async function answer(job: SandboxJob): Promise<SandboxAnswer> {
   switch (job.kind) {
@@ -31,3 +31,12 @@ process.on('message', (msg: { id: number; payload: SandboxJob }) => {
     },
   )
 })
+
+// Ready once QuickJS is compiled and a context is waiting: a job's time limit does not pay for the boot.
+prepare().then(
+  () => send({ ready: true }),
+  (err: Error) => {
+    process.stderr.write(`expression sandbox: ${err.message}\n`)
+    process.exit(1)
+  },
+)
