@@ -81,7 +81,7 @@ export function failureOf(exec: Execution): KilnError {
   return new KilnError(code, e.task !== undefined ? `task ${e.task} failed: ${e.message}` : e.message, details)
 }
 
-export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
+export function httpEntry(o: HttpEntryOptions): WorkflowEntry & { acceptsMethod(name: string, method: string): boolean } {
   const run = async (name: string, req: IncomingMessage, res: ServerResponse) => {
     const raw = await readBody(req, res, o.maxBodyBytes)
     if (raw === undefined) return
@@ -126,6 +126,8 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
   }
 
   return {
+    /** Fission Workflows' workflows are invoked like functions: with any method (it is in param('method')) */
+    acceptsMethod: (name: string, method: string) => method === 'POST' || method === 'PUT' || o.adapterFor?.(name) !== undefined,
     handle(name, req, res) {
       run(name, req, res).catch((err) => {
         sendError(res, errorOf(err))
@@ -142,7 +144,8 @@ export async function workflowDataPlane(app: FastifyInstance, entry: WorkflowEnt
   app.all<{ Params: { name: string } }>('/wf/:name', (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     reply.hijack()
     const { raw } = request
-    if (raw.method !== 'POST' && raw.method !== 'PUT') {
+    const accepts = (entry as WorkflowEntry & { acceptsMethod?(name: string, method: string): boolean }).acceptsMethod
+    if (accepts ? !accepts(request.params.name, raw.method ?? 'GET') : raw.method !== 'POST' && raw.method !== 'PUT') {
       sendError(reply.raw, new KilnError('KILN_ERR_BAD_REQUEST', `${raw.method} /wf/${request.params.name}: run a workflow with POST`))
       raw.resume()
       return
