@@ -56,7 +56,7 @@ await sandbox.close()
 
 console.log(`case                     one-at-a-time p50   p99      ×here   100-at-once ms/expr`)
 for (const [name, r] of Object.entries(results)) {
-  const base = results[name.startsWith('js') || name.includes('sandbox') ? `jsonata-here ${name.split(' ')[1]}` : name]!
+  const base = results[`jsonata-here ${name.split(' ')[1]!.split('-')[0]}`]!
   console.log(`${name.padEnd(24)} ${r.one.p50.toFixed(3).padStart(10)} ${r.one.p99.toFixed(3).padStart(9)} ${String(ratio(r.one.p50, base.one.p50)).padStart(8)} ${r.perExprAt100.toFixed(3).padStart(12)}`)
 }
 const out = join(findRoot(), 'bench', 'results')

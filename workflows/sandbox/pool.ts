@@ -183,6 +183,7 @@ export class WorkerPool {
     if (job) job.reject(err ?? new PoolError('closed', 'the expression sandbox is closed'))
     if (slot.worker.exitCode === null && slot.worker.signalCode === null) {
       const exited = new Promise<void>((r) => slot.worker.once('exit', () => r()))
+      slot.worker.ref() // an idle worker is unref'd: hold the loop until its exit is seen
       slot.worker.kill('SIGKILL')
       await exited
     }
