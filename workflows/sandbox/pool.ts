@@ -109,12 +109,14 @@ export class WorkerPool {
       execArgv: [`--max-old-space-size=${this.opts.heapMb}`, `--max-semi-space-size=${Math.max(1, Math.min(16, Math.floor(this.opts.heapMb / 16)))}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { NODE_OPTIONS: '' },
+      env: {}, // nothing of the platform's environment (tokens, URLs) is an expression's business
     })
     const slot: Slot = { worker, stderr: '', ready: false }
     worker.stderr?.on('data', (d: Buffer) => {
       slot.stderr = (slot.stderr + d.toString('utf8')).slice(-2000)
     })
+    // read for the reason of a death only: it must not keep the platform's process alive
+    ;(worker.stderr as unknown as { unref?(): void } | null)?.unref?.()
     worker.on('message', (msg: { id: number; value: unknown; ready?: boolean }) => {
       if (msg.ready) {
         slot.ready = true
