@@ -43,7 +43,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
