@@ -3,7 +3,8 @@
 //   again from the moment it starts shutting down, so a load balancer stops sending before it stops.
 // - `pools` (where instances run here): every runtime known at start has had its generic pool full
 //   once (ready >= target), or could not fill it because the instance budget was used up. It latches:
-//   pools emptied by traffic, resized, or added later never make a ready platform unready again.
+//   pools emptied by traffic, resized, or added later never make a ready platform unready again; a
+//   runtime deleted while its pool fills is no longer waited for.
 // Other parts add theirs (a state store that must be up, say) through `Readiness.add`.
 import type { Readiness } from '../core/readiness.js'
 import type { Fleet } from '../poolmgr/fleet.js'
@@ -26,11 +27,15 @@ export function platformReadiness(r: Readiness, o: { pools: PoolManager; fleet: 
   const observe = () => {
     if (waiting === undefined) return
     const budgetUsedUp = o.fleet.budget.free === 0
+    const present = new Set<string>()
     for (const p of o.pools.stats()) {
       if (p.placement !== 'default' || !waiting.has(p.runtime)) continue
+      present.add(p.runtime)
       if (p.ready >= p.target || budgetUsedUp) waiting.delete(p.runtime)
       else waiting.set(p.runtime, `${p.ready}/${p.target}`)
     }
+    // A runtime deleted meanwhile has no pool to wait for.
+    for (const rt of waiting.keys()) if (!present.has(rt)) waiting.delete(rt)
     if (waiting.size === 0 && timer !== undefined) {
       clearInterval(timer)
       timer = undefined

@@ -9,7 +9,7 @@ import { KILN_VERSION } from '../../core/version.js'
 import { ROUTE_DOCS, type RouteDoc } from './routes.js'
 import { COMPONENTS, ref } from './schemas.js'
 
-const ERROR_ANSWER = { description: 'an error from the catalogue (core/errors.ts): its HTTP status, code, message and hint', content: { 'application/json': { schema: ref('Error') } } }
+const ERROR_ANSWER = { description: 'an error: its HTTP status and catalogue code (Error)', content: { 'application/json': { schema: ref('Error') } } }
 
 /** The schema @fastify/swagger documents for a route. */
 export function documentedSchema(method: string, url: string, own: Record<string, unknown> | undefined): Record<string, unknown> {
