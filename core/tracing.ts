@@ -61,12 +61,12 @@ export async function startTracing(o: { config?: TracingConfig; exporter?: SpanE
   if (!c.otlpEndpoint && !o.exporter) return undefined
   const ratio = c.sampleRatio ?? 1
   const url = c.otlpEndpoint ? tracesUrl(c.otlpEndpoint) : undefined
-  const sdk = await import('@opentelemetry/sdk-trace-base')
-  const { resourceFromAttributes } = await import('@opentelemetry/resources')
+  const sdk = exportsOf(await import('@opentelemetry/sdk-trace-base'), 'BasicTracerProvider')
+  const { resourceFromAttributes } = exportsOf(await import('@opentelemetry/resources'), 'resourceFromAttributes')
   const processors: SpanProcessor[] = []
   if (o.exporter) processors.push(new sdk.SimpleSpanProcessor(o.exporter))
   if (url) {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
+    const { OTLPTraceExporter } = exportsOf(await import('@opentelemetry/exporter-trace-otlp-http'), 'OTLPTraceExporter')
     processors.push(new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url })))
   }
   const provider = new sdk.BasicTracerProvider({
@@ -79,4 +79,9 @@ export async function startTracing(o: { config?: TracingConfig; exporter?: SpanE
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   }
+}
+
+/** A CommonJS package's exports from a dynamic import: named ones under Node, only `default` in the esbuild bundle (dist/). */
+function exportsOf<T extends object>(mod: T, probe: keyof T): T {
+  return mod[probe] !== undefined ? mod : ((mod as { default?: T }).default ?? mod)
 }

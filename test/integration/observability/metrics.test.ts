@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { namingViolations, parseExposition, value, type Family } from '../../helpers/prom-text.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { poolFull } from '../../helpers/pools.js'
 import { until } from '../../helpers/until.js'
 import { promqlMetricNames } from '../../helpers/promql-names.js'
 
@@ -24,10 +25,7 @@ describe('metrics', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform({ poolSize: 1 })
-    await until('the node pool to be full', async () => {
-      const pools = (await p.call('/v1/pools')).json() as { runtime: string; target: number; ready: number }[]
-      return pools.find((x) => x.runtime === 'node' && x.ready >= x.target)
-    })
+    await poolFull(p)
   })
   afterAll(async () => { await p?.stop() })
 

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { poolFull } from '../../helpers/pools.js'
 import { until } from '../../helpers/until.js'
 
 const FN = join(import.meta.dirname, '../../fixtures/observability/echo-trace.mjs')
@@ -35,10 +36,7 @@ describe('traces with an in-memory exporter', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform({ poolSize: 1 }, undefined, { spanExporter: exporter })
-    await until('the node pool to be full', async () => {
-      const pools = (await p.call('/v1/pools')).json() as { runtime: string; target: number; ready: number }[]
-      return pools.find((x) => x.runtime === 'node' && x.ready >= x.target)
-    })
+    await poolFull(p)
   })
   afterAll(async () => { await p?.stop() })
 
