@@ -76,7 +76,6 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
-      trace?.acquired(rec, startedAt)
       forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace }, callbacks)
       return
     }

@@ -64,14 +64,16 @@ describe('metrics', () => {
     await p.deploy('obs-dedicated', FN, { strategy: 'dedicated' })
     expect((await p.call('/fn/obs-dedicated')).status).toBe(200)
     await p.deploy('obs-warm', FN, { strategy: 'warm', minWarm: 1, concurrency: 1 })
-    // The warm instance takes the first; the second finds none free and waits for another specialization.
-    const both = await Promise.all([p.call('/fn/obs-warm?ms=400'), p.call('/fn/obs-warm?ms=400')])
-    expect(both.map((r) => r.status)).toEqual([200, 200])
+    // The warm instance takes one; the warm set's refill (a second instance, at most) may take another;
+    // the others find none free and wait for a specialization: warm misses.
+    const all = await Promise.all([1, 2, 3, 4].map(() => p.call('/fn/obs-warm?ms=400')))
+    expect(all.map((r) => r.status)).toEqual([200, 200, 200, 200])
     const f = await scrape()
     expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-dedicated', { kind: 'no_pool' })).toBe(1)
     expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-dedicated', { kind: 'pool' })).toBe(0)
-    expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-warm', { kind: 'warm_miss' })).toBe(1)
-    expect(fnValue(f, 'kiln_function_requests_total', 'obs-warm', { code: '2xx' })).toBe(2)
+    expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-warm', { kind: 'warm_miss' })).toBeGreaterThanOrEqual(1)
+    expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-warm', { kind: 'pool' })).toBe(0)
+    expect(fnValue(f, 'kiln_function_requests_total', 'obs-warm', { code: '2xx' })).toBe(4)
     // The warm set was specialized at deploy, in the background, plus the one the miss waited for.
     expect(fnValue(f, 'kiln_function_specialization_duration_seconds_count', 'obs-warm')).toBeGreaterThanOrEqual(2)
   })
