@@ -1,22 +1,24 @@
 // W3C Trace Context (https://www.w3.org/TR/trace-context/) for requests that reach the router without
 // a valid `traceparent` while tracing is off: every function still gets one, so its logs and its own
-// outgoing calls share a trace id with whatever the platform records. Ids come from a buffer of random
-// bytes refilled 256 requests at a time (no crypto call per request); the sampled flag is 0 because
-// nothing records this hop.
+// outgoing calls share a trace id with whatever the platform records. Ids come from random bytes
+// drawn and hex-encoded 256 requests at a time (no crypto call or encoding per request); the sampled
+// flag is 0 because nothing records this hop.
 import { randomFillSync } from 'node:crypto'
 
 const PER_ID = 24 // 16 bytes of trace id, 8 of span id
-const pool = Buffer.allocUnsafe(PER_ID * 256)
-let at = pool.length
+const IDS = 256
+const pool = Buffer.allocUnsafe(PER_ID * IDS)
+let hex = ''
+let next = IDS
 
 export function newTraceparent(): string {
-  if (at === pool.length) {
+  if (next === IDS) {
     randomFillSync(pool)
-    at = 0
+    hex = pool.toString('hex')
+    next = 0
   }
-  const s = at
-  at += PER_ID
-  return `00-${pool.toString('hex', s, s + 16)}-${pool.toString('hex', s + 16, s + PER_ID)}-00`
+  const s = next++ * PER_ID * 2
+  return '00-' + hex.slice(s, s + 32) + '-' + hex.slice(s + 32, s + 48) + '-00'
 }
 
 /** Version 00's shape (lower-case hex, fixed lengths, all-zero ids invalid); later versions may append fields. */
