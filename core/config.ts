@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml'
 import { KilnError } from './errors.js'
 import { parseHostPattern } from './allowlist.js'
 import { parseBytes, parseDuration } from './quantity.js'
+import { checkTracingConfig, type TracingConfig } from './tracing.js'
 
 export interface NodeConfig {
   name: string
@@ -43,6 +44,8 @@ export interface KilnConfig {
   loadLimits: LoadLimitsConfig
   /** hosts that requests made on a workflow author's behalf may reach (core/allowlist.ts patterns); empty: none */
   callbackHosts: string[]
+  /** OpenTelemetry traces (core/tracing.ts): off unless an OTLP endpoint is set. */
+  tracing: TracingConfig
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -66,6 +69,7 @@ export function defaultConfig(): KilnConfig {
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
     callbackHosts: [],
+    tracing: {},
   }
 }
 
@@ -86,6 +90,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
   if (env.KILN_CALLBACK_HOSTS !== undefined) out.callbackHosts = env.KILN_CALLBACK_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
+  if (env.KILN_OTLP_ENDPOINT) out.tracing = { otlpEndpoint: env.KILN_OTLP_ENDPOINT }
   return out
 }
 
@@ -114,6 +119,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const filePart = fromFile(dataDir)
   const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
+  merged.tracing = checkTracingConfig({ ...base.tracing, ...checkTracingConfig(filePart.tracing ?? {}), ...envPart.tracing, ...flags.tracing })
   for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
