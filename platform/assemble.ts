@@ -10,12 +10,17 @@ import type { ClusterBackend } from '../cluster/backend.js'
 import type { KilnConfig, NodeConfig } from '../core/config.js'
 import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
+import { Readiness } from '../core/readiness.js'
+import type { Tracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
+import { mountOpenApi } from '../controller/openapi/mount.js'
+import { probeRoutes } from '../controller/probes.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -29,7 +34,9 @@ import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
+import { platformReadiness } from './readiness.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
@@ -59,6 +66,8 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
+  tracing?: Tracing
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -71,6 +80,8 @@ export interface PlatformParts extends PlatformStores {
   readonly logs: FunctionLogs
   readonly events: EventLog
   readonly metrics: Metrics
+  /** `GET /readyz`'s checks: a part the platform cannot serve without adds its own. */
+  readonly readiness: Readiness
   readonly wf: WorkflowsMount
 }
 
@@ -98,7 +109,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   fleet = new Fleet(backend, new InstanceBudget(config.instanceBudget), o.nodes, o.resolveCommand, logger)
   const pools = new PoolManager(runtimes, fleet, config.poolSize, logger)
   const events = new EventLog()
-  const metrics = new Metrics()
+  const metrics = new Metrics({ version: KILN_VERSION })
   fleet.on('gone', (rec, exit) => {
     if (rec.retiring) return
     metrics.crashes.inc({ runtime: rec.runtime, reason: exit.oomKilled ? 'oom' : 'exit' })
@@ -108,20 +119,21 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
-      metrics.isolated.set({ function: fs.name }, 1)
       events.add({ type: 'FunctionIsolated', function: fs.name, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
     },
     onRelease(fs, was, by) {
       metrics.releases.inc({ function: fs.name, by })
-      metrics.isolated.set({ function: fs.name }, 0)
       events.add({ type: 'FunctionReleased', function: fs.name, reason: by === 'monitor' ? 'quiet for the cool-down' : 'released by an operator', evidence: { by, isolatedSince: new Date(was.at).toISOString() } })
     },
   })
+  metrics.readFrom(metricsSources(executor, pools, fleet))
+  const readiness = new Readiness()
+  const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes]
-  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf }
+  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, readiness, wf }
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, logger,
     maxPackageBytes: 512 * 1024 * 1024,
@@ -134,7 +146,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     executions: executionsView(wf.engine),
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, tracer: o.tracing?.tracer })
   const app = Fastify({
     loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
     bodyLimit: 16 * 1024 * 1024,
@@ -146,7 +158,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   }) as unknown as FastifyInstance
   app.get('/healthz', async () => o.health(fleet!, pools))
   metricsRoute(app, metrics.registry)
-  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
+  probeRoutes(app, readiness)
+  await app.register(async (api) => {
+    await mountOpenApi(api)
+    await controlApi(api, ctx)
+  }, { prefix: '/v1' })
   if (o.routes) await o.routes(app)
   if (o.dataPlane) {
     await app.register(async (data) => routerPlugin(data, dataPlane))
@@ -170,9 +186,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       o.invoker.setOrigin(url)
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
+      ready.started()
       return url
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
+      ready.closing()
       await first?.()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
       for (const s of sources) await s.stop()
@@ -184,6 +202,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await fleet!.close()
       await last?.()
       await logs.close()
+      await o.tracing?.shutdown().catch((err: Error) => logger.warn({ err }, 'traces not flushed'))
     })(),
   }
 }

@@ -3,12 +3,15 @@
 // it in-process on a free port.
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { detectCgroups, type CgroupDriver } from '../cluster/local/cgroups/index.js'
 import { LocalBackend } from '../cluster/local/backend.js'
 import type { KilnConfig } from '../core/config.js'
 import { createLogger } from '../core/logger.js'
+import { startTracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import { expandCommand } from '../core/paths.js'
 import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
@@ -30,7 +33,7 @@ export interface Platform {
   close(): Promise<void>
 }
 
-export async function startPlatform(config: KilnConfig, opts: { logger?: Logger } = {}): Promise<Platform> {
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; spanExporter?: SpanExporter } = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
@@ -43,7 +46,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -68,6 +71,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
     health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
+    // Traces when an OTLP endpoint is configured (or a test hands in an exporter); none otherwise.
+    tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
   const url = await a.listen({

@@ -20,6 +20,8 @@ import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
+import { startTracing } from '../../core/tracing.js'
+import { KILN_VERSION } from '../../core/version.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
@@ -87,7 +89,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     packages = new FilePackageStore(config.dataDir)
   }
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
@@ -111,6 +113,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     dataPlane: runsInstances,
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
+    tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
   })
 
   let statusTimer: NodeJS.Timeout | undefined
