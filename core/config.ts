@@ -40,6 +40,9 @@ export interface KilnConfig {
   redisUrl?: string
   nodes: NodeConfig[]
   loadLimits: LoadLimitsConfig
+  /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
+  apiHost?: string
+  apiPort?: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -81,6 +84,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_CGROUPS) out.cgroups = env.KILN_CGROUPS as KilnConfig['cgroups']
   if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
+  if (env.KILN_API_HOST) out.apiHost = env.KILN_API_HOST
+  if (env.KILN_API_PORT) out.apiPort = Number(env.KILN_API_PORT)
   return out
 }
 
@@ -109,7 +114,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const filePart = fromFile(dataDir)
   const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
-  for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
+  for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget, ...(merged.apiPort !== undefined ? { apiPort: merged.apiPort } : {}) })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
   return merged

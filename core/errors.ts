@@ -41,6 +41,12 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  // Identity and access (docs/security.md).
+  KILN_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid token is required', hint: 'pass a token: --token, KILN_TOKEN, or `kiln login --server URL --token T`' },
+  KILN_ERR_FORBIDDEN: { status: 403, message: 'the token may not do this', hint: 'ask an admin for a token with the role and namespace named' },
+  KILN_ERR_NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace', hint: 'list namespaces with `kiln ns list`; an admin creates one with `kiln ns create NAME`' },
+  KILN_ERR_SECRET_NOT_FOUND: { status: 404, message: 'no such secret', hint: 'list secrets with `kiln secret list`' },
+  KILN_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', hint: 'list tokens with `kiln token list`' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino'
 import type { ExitInfo } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
+import { refOfMeta } from '../core/refs.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { FunctionResource, RuntimeResource } from '../core/types.js'
@@ -16,6 +17,7 @@ import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
+import { deliverSecrets, withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
 import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
@@ -35,6 +37,10 @@ export interface ExecutorOptions {
   pools: PoolManager
   logger: Logger
   idleTimeoutMs: number
+  /** The functions' secrets, handed to their instances (secret-delivery.ts); none: functions list none. */
+  secrets?: FunctionSecrets
+  /** Where secret files go for local instances (undefined: instances elsewhere, e.g. pods). */
+  secretsDir?: string
   onIsolation?(fs: FunctionState, iso: Isolation): void
   onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
 }
@@ -45,9 +51,12 @@ export class Executor {
   private readonly exits = new Map<string, ExitInfo>()
   private timer: NodeJS.Timeout | undefined
   private unwatch: (() => void) | undefined
+  private unwatchSecrets: (() => void) | undefined
+  private readonly delivery: DeliveryTarget
   private closing = false
 
   constructor(private readonly o: ExecutorOptions) {
+    this.delivery = { dir: o.secretsDir }
     this.ctx = {
       pools: o.pools,
       fleet: o.fleet,
@@ -61,8 +70,15 @@ export class Executor {
 
   start(): void {
     for (const fn of this.o.functions.list()) this.apply(fn)
-    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(ev.object.metadata.name)))
+    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(refOfMeta(ev.object.metadata))))
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
+    // A secret's new values roll the functions that list it, as a deploy does.
+    this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
+      for (const fs of this.fns.values()) {
+        const s = fs.fn.spec
+        if ((fs.fn.metadata.namespace ?? 'default') === ns && ((s.secrets ?? []).includes(name) || (s.secretEnv ?? []).some((e) => e.secret === name))) this.apply(fs.fn)
+      }
+    })
     this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
@@ -209,7 +225,8 @@ export class Executor {
       const sha = fn.spec.package.sha256
       const url = this.o.fleet.backend.codeUrl?.(sha)
       const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
-      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code })
+      const env = await deliverSecrets(rec, fn, this.o.secrets, this.delivery)
+      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code, env })
       // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
       if (background && fn.spec.warmup) await warmUp(rec, fs, fn.spec.warmup, this.o.logger)
     } catch (e) {
@@ -229,17 +246,18 @@ export class Executor {
   // ---- lifecycle of functions ----
 
   private apply(fn: FunctionResource): void {
-    let fs = this.fns.get(fn.metadata.name)
+    let fs = this.fns.get(refOfMeta(fn.metadata))
     const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
+    const secretsVersion = this.o.secrets?.version(fn) ?? ''
     if (fs === undefined) {
-      fs = new FunctionState(fn)
+      fs = new FunctionState(fn, secretsVersion)
       fs.rootPath = rootPath
       this.fns.set(fs.name, fs)
       fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
       return
     }
     fs.rootPath = rootPath
-    if (fs.update(fn)) fs.applied = this.roll(fs)
+    if (fs.update(fn, secretsVersion)) fs.applied = this.roll(fs)
     else this.strategyOf(fs).reconcile(fs, this.ctx)
   }
 
@@ -306,6 +324,7 @@ export class Executor {
 
   /** An idle instance leaves its function: back to the generic pool when safe (return-to-pool.ts), else stopped. */
   private finish(rec: InstanceRecord, fs: FunctionState): void {
+    void withdrawSecrets(rec, this.delivery).catch((err: Error) => this.o.logger.warn({ err, instance: rec.id }, 'secret files not removed'))
     returnOrRetire(rec, fs, { runtimes: this.o.runtimes, pools: this.o.pools, fleet: this.o.fleet, closing: () => this.closing })
   }
 
@@ -320,6 +339,7 @@ export class Executor {
   }
 
   private onGone(rec: InstanceRecord, exit: ExitInfo): void {
+    void withdrawSecrets(rec, this.delivery).catch((err: Error) => this.o.logger.warn({ err, instance: rec.id }, 'secret files not removed'))
     if (!rec.retiring) {
       this.exits.set(rec.id, exit)
       setTimeout(() => this.exits.delete(rec.id), 60_000).unref()
@@ -377,6 +397,7 @@ export class Executor {
     this.closing = true
     if (this.timer) clearInterval(this.timer)
     this.unwatch?.()
+    this.unwatchSecrets?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
   }
 }

@@ -7,14 +7,18 @@ import { createServer } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend } from '../cluster/backend.js'
+import { Authenticator } from '../core/auth/authenticate.js'
 import type { KilnConfig, NodeConfig } from '../core/config.js'
 import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { SecretStore } from '../core/store/secret-store.js'
+import type { TokenStore } from '../core/store/token-store.js'
+import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
+import type { Protections } from '../controller/read-models.js'
 import { metricsRoute } from '../controller/metrics.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
@@ -29,6 +33,7 @@ import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { functionSecrets } from './function-secrets.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 
 export interface PlatformStores {
@@ -36,6 +41,7 @@ export interface PlatformStores {
   runtimes: ResourceStore<RuntimeResource>
   triggers: ResourceStore<HTTPTriggerResource>
   workflows: ResourceStore<WorkflowResource>
+  namespaces: ResourceStore<NamespaceResource>
 }
 
 export interface AssemblyOptions {
@@ -59,11 +65,22 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** Tokens (hashed) that may call the control API and private functions. */
+  tokens: TokenStore
+  /** Secrets, for the API (names and keys) and the executor (values for instances). */
+  secrets: SecretStore
+  /** Where secret files go for instances on this machine; undefined: they run elsewhere (pods). */
+  secretsDir?: string
+  /** What confines instances here (the sandbox's report). */
+  protections: Protections
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
 export interface PlatformParts extends PlatformStores {
   readonly packages: PackageStore
+  readonly tokens: TokenStore
+  readonly secrets: SecretStore
+  readonly auth: Authenticator
   readonly executor: Executor
   readonly fleet: Fleet
   readonly pools: PoolManager
@@ -81,15 +98,21 @@ export interface Assembly {
   readonly fleet: Fleet
   readonly pools: PoolManager
   readonly wf: WorkflowsMount
-  /** Starts the loops, listens, then `beforeWorkflows(url)` and resumes workflows; the URL. */
-  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<string>
+  /** The control API's server: `app` itself, or its own when the API listens apart (`apiHost`/`apiPort`). */
+  readonly api: FastifyInstance
+  /**
+   * Starts the loops, listens, then `beforeWorkflows(url)` and resumes workflows; the data plane's URL
+   * and the control API's (the same one unless it listens apart).
+   */
+  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<{ url: string; apiUrl: string }>
   /** Stops in dependency order: `first` before anything, `last` after the instances are gone. */
   close(o?: { first?(): Promise<void>; last?(): Promise<void> }): Promise<void>
 }
 
 export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const { config, logger, stores, packages, wf } = o
-  const { functions, runtimes, triggers } = stores
+  const { functions, runtimes, triggers, namespaces } = stores
+  const auth = new Authenticator(o.tokens)
 
   let fleet: Fleet | undefined
   const logs = new FunctionLogs(config.dataDir, (id) => fleet?.records.get(id), logger)
@@ -106,6 +129,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
+    secrets: functionSecrets(o.secrets), secretsDir: o.secretsDir,
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
       metrics.isolated.set({ function: fs.name }, 1)
@@ -121,9 +145,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const routes = new RouteTable(triggers)
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes]
-  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf }
+  // Workflows and triggers call private functions with the platform's own token (and only those).
+  o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
+  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, wf }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, logger,
+    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections,
+    // What refers to others first: a namespace's contents are deleted in this order (secrets last).
+    namespaced: [
+      { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
+      { kind: 'Workflow', store: stores.workflows as ResourceStore<Resource> },
+      { kind: 'Function', store: functions as ResourceStore<Resource> },
+    ],
     maxPackageBytes: 512 * 1024 * 1024,
     live: liveFunctions(executor),
     instances: instancesView(fleet),
@@ -134,29 +166,36 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     executions: executionsView(wf.engine),
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  // The control API listens apart when asked (`--api-host/--api-port`): the data plane then answers
+  // `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API.
+  const apiApart = config.apiHost !== undefined || config.apiPort !== undefined
+  const httpLogger = logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' })
   const app = Fastify({
-    loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
+    loggerInstance: httpLogger,
     bodyLimit: 16 * 1024 * 1024,
     return503OnClosing: true,
     // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
     ...(o.dataPlane
-      ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)) }
+      ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, apiApart)) }
       : {}),
   }) as unknown as FastifyInstance
+  const api = apiApart ? Fastify({ loggerInstance: httpLogger, bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance : app
   app.get('/healthz', async () => o.health(fleet!, pools))
-  metricsRoute(app, metrics.registry)
-  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
+  if (apiApart) api.get('/healthz', async () => o.health(fleet!, pools))
+  metricsRoute(api, metrics.registry)
+  await api.register(async (v1) => controlApi(v1, ctx), { prefix: '/v1' })
   if (o.routes) await o.routes(app)
   if (o.dataPlane) {
     await app.register(async (data) => routerPlugin(data, dataPlane))
     await app.register(async (data) => wf.dataPlane(data))
-    attachUpgrades(app, { executor, routes, logger })
+    attachUpgrades(app, { executor, auth, routes, logger })
   }
 
   let closing: Promise<void> | undefined
+  const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`
   return {
-    app, parts, executor, fleet, pools, wf,
+    app, api, parts, executor, fleet, pools, wf,
     async listen({ backlog, beforeWorkflows }) {
       if (o.dataPlane) {
         pools.start()
@@ -165,12 +204,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
-      const port = (app.server.address() as { port: number }).port
-      const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+      const url = urlOf(app, config.host)
+      let apiUrl = url
+      if (apiApart) {
+        const apiHost = config.apiHost ?? '127.0.0.1'
+        await api.listen({ port: config.apiPort ?? 0, host: apiHost })
+        apiUrl = urlOf(api, apiHost)
+      }
       o.invoker.setOrigin(url)
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
-      return url
+      return { url, apiUrl }
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
       await first?.()
@@ -179,6 +223,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await o.invoker.close()
       monitor.stop()
       await executor.close()
+      if (api !== app) await api.close()
       await app.close()
       await pools.close()
       await fleet!.close()

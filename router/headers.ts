@@ -14,8 +14,8 @@ export function requestId(): string {
   return `${prefix}-${(++seq).toString(36)}`
 }
 
-/** Raw header pairs for the upstream request. */
-export function upstreamHeaders(req: IncomingMessage, params: string | undefined): { headers: string[]; id: string } {
+/** Raw header pairs for the upstream request; without `Authorization` for a private function's call. */
+export function upstreamHeaders(req: IncomingMessage, params: string | undefined, dropAuthorization = false): { headers: string[]; id: string } {
   const raw = req.rawHeaders
   const out: string[] = []
   let extraHop: string | undefined
@@ -25,7 +25,7 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
     const k = raw[i]
     const lk = k.toLowerCase()
     if (lk === 'connection') extraHop = raw[i + 1].toLowerCase()
-    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params') continue
+    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params' || (dropAuthorization && lk === 'authorization')) continue
     if (lk === 'x-request-id') id = raw[i + 1]
     if (lk === 'x-forwarded-for') { xff = raw[i + 1]; continue }
     out.push(k, raw[i + 1])

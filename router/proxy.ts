@@ -132,12 +132,14 @@ export interface ForwardOptions {
   params: string | undefined
   timeoutMs: number
   maxBodyBytes: number
+  /** A private function: the caller's token stays with the platform. */
+  dropAuthorization?: boolean
 }
 
 const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
-  const { headers, id } = upstreamHeaders(req, o.params)
+  const { headers, id } = upstreamHeaders(req, o.params, o.dropAuthorization)
   const method = req.method ?? 'GET'
   const hasLength = req.headers['content-length'] !== undefined
   const chunked = req.headers['transfer-encoding'] !== undefined

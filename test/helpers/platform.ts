@@ -1,6 +1,8 @@
 // Starts the embedded platform in-process on a free 127.0.0.1 port with a temp data dir; `stop()`
 // (registered by the caller in afterAll/afterEach) stops every instance and removes the data dir.
-import { mkdtemp, rm } from 'node:fs/promises'
+// `call` sends the admin token the platform made on its first start with every `/v1` request (to the
+// control API's listener), so tests act as the operator unless they pass their own Authorization.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
@@ -11,6 +13,8 @@ import { startPlatform, type Platform } from '../../platform/embedded.js'
 
 export interface TestPlatform extends Platform {
   dataDir: string
+  /** The admin token from `<data>/admin.token`. */
+  adminToken: string
   stop(): Promise<void>
   /** Builds, uploads and deploys a function from a source file; returns the stored resource. */
   deploy(name: string, source: string, spec?: Record<string, unknown>): Promise<Record<string, unknown>>
@@ -30,9 +34,12 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     ...overrides,
   }, {})
   const platform = await startPlatform(config, process.env.KILN_TEST_LOG ? {} : { logger: silentLogger })
+  const adminToken = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim()
 
   async function call(path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
-    const res = await request(`${platform.url}${path}`, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers: init.headers })
+    const api = path.startsWith('/v1/') || path === '/v1'
+    const headers = api && !Object.keys(init.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? { authorization: `Bearer ${adminToken}`, ...init.headers } : init.headers
+    const res = await request(`${api ? platform.apiUrl : platform.url}${path}`, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers })
     const text = await res.body.text()
     return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
   }
@@ -50,6 +57,7 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
   return {
     ...platform,
     dataDir,
+    adminToken,
     call,
     deploy,
     async stop() {
