@@ -26,6 +26,7 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   installErrorHandler(app)
   installAuthz(app, API_PREFIX, {
     auth: c.auth,
+    packageSignature: c.packageSignature,
     namespaceExists: (ns) => ns === DEFAULT_NAMESPACE || c.namespaces.get(ns) !== undefined,
     packageNamespaces: (sha) => [...new Set(c.functions.list().filter((f) => f.spec.package.sha256 === sha).map((f) => f.metadata.namespace ?? DEFAULT_NAMESPACE))],
   })

@@ -16,7 +16,7 @@ export interface Rule {
   verb: Verb
   /** A list: `?namespace=*` lists every namespace the token may read. */
   list?: true
-  /** The namespaces are those of the functions that use the package `:sha` (GET /packages/:sha). */
+  /** The namespaces are those of the functions that use the package `:sha` (GET /packages/:sha); a signed package URL (`?sig=`) also reads it. */
   byPackage?: true
 }
 
@@ -106,6 +106,8 @@ declare module 'fastify' {
 
 export interface AuthzOptions {
   auth: Authenticator
+  /** Checks `?sig=` of package URLs handed to instances (core/auth/package-signature.ts); none: not accepted. */
+  packageSignature?: { verify(sha256: string, sig: string): boolean }
   namespaceExists(ns: string): boolean
   /** Namespaces with a function using this package. */
   packageNamespaces(sha: string): string[]
@@ -159,6 +161,16 @@ export function installAuthz(app: FastifyInstance, prefix: string, o: AuthzOptio
     }
   })
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
+    const url0 = req.routeOptions.url
+    const rule0 = url0 === undefined ? undefined : ruleFor(req.method, url0.slice(prefix.length))
+    const sig = (req.query as { sig?: unknown }).sig
+    if (rule0?.byPackage && typeof sig === 'string' && !req.headers.authorization) {
+      // An instance downloading its own code: the signature reads this one package, nothing else.
+      const sha = (req.params as { sha?: string }).sha ?? ''
+      if (!o.packageSignature?.verify(sha, sig)) throw new KilnError('KILN_ERR_FORBIDDEN', 'the package URL\'s signature is not valid for this package')
+      req.kiln = { identity: { id: 'package-url', role: 'viewer', namespaces: [] }, namespace: DEFAULT_NAMESPACE, all: false, shows: () => false, covers: () => false }
+      return
+    }
     const who = o.auth.identify(req.headers.authorization)
     if (who instanceof KilnError) {
       void reply.header('www-authenticate', 'Bearer realm="kiln"')

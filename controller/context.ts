@@ -30,6 +30,8 @@ export interface ControlContext {
   secrets: SecretStore
   auth: Authenticator
   protections: Protections
+  /** Verifies signed package URLs handed to instances that download their code (Kubernetes). */
+  packageSignature?: { verify(sha256: string, sig: string): boolean }
   /**
    * Every store of a namespaced kind, in the order a namespace's contents are deleted (what refers
    * first): `kiln ns delete` counts and cascades over these. Cron and queue triggers are one line each.

@@ -73,6 +73,8 @@ export interface AssemblyOptions {
   secretsDir?: string
   /** What confines instances here (the sandbox's report). */
   protections: Protections
+  /** Verifies signed package URLs (instances that download their code: Kubernetes). */
+  packageSignature?: { verify(sha256: string, sig: string): boolean }
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -149,7 +151,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
   const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, wf }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections,
+    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections, packageSignature: o.packageSignature,
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
@@ -167,30 +169,36 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   }
 
   const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
-  // The control API listens apart when asked (`--api-host/--api-port`): the data plane then answers
-  // `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API.
+  // The control API listens apart when asked (`--api-host/--api-port`): the data plane's listener then
+  // answers `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API. The
+  // API's own listener serves functions too (the CLI's `fn invoke`, workflows), as the one listener does.
   const apiApart = config.apiHost !== undefined || config.apiPort !== undefined
   const httpLogger = logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' })
-  const app = Fastify({
-    loggerInstance: httpLogger,
-    bodyLimit: 16 * 1024 * 1024,
-    return503OnClosing: true,
-    // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
-    ...(o.dataPlane
-      ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, apiApart)) }
-      : {}),
-  }) as unknown as FastifyInstance
-  const api = apiApart ? Fastify({ loggerInstance: httpLogger, bodyLimit: 16 * 1024 * 1024, return503OnClosing: true }) as unknown as FastifyInstance : app
-  app.get('/healthz', async () => o.health(fleet!, pools))
-  if (apiApart) api.get('/healthz', async () => o.health(fleet!, pools))
-  metricsRoute(api, metrics.registry)
-  await api.register(async (v1) => controlApi(v1, ctx), { prefix: '/v1' })
-  if (o.routes) await o.routes(app)
-  if (o.dataPlane) {
-    await app.register(async (data) => routerPlugin(data, dataPlane))
-    await app.register(async (data) => wf.dataPlane(data))
-    attachUpgrades(app, { executor, auth, routes, logger })
+  const server = async (withApi: boolean): Promise<FastifyInstance> => {
+    const s = Fastify({
+      loggerInstance: httpLogger,
+      bodyLimit: 16 * 1024 * 1024,
+      return503OnClosing: true,
+      // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
+      ...(o.dataPlane
+        ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, !withApi)) }
+        : {}),
+    }) as unknown as FastifyInstance
+    s.get('/healthz', async () => o.health(fleet!, pools))
+    if (withApi) {
+      metricsRoute(s, metrics.registry)
+      await s.register(async (v1) => controlApi(v1, ctx), { prefix: '/v1' })
+    }
+    if (o.routes && (!apiApart || !withApi)) await o.routes(s)
+    if (o.dataPlane) {
+      await s.register(async (data) => routerPlugin(data, dataPlane))
+      await s.register(async (data) => wf.dataPlane(data))
+      attachUpgrades(s, { executor, auth, routes, logger })
+    }
+    return s
   }
+  const app = await server(!apiApart)
+  const api = apiApart ? await server(true) : app
 
   let closing: Promise<void> | undefined
   const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`

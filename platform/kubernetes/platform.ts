@@ -19,6 +19,7 @@ import { LeaderElector } from '../../cluster/kubernetes/leader.js'
 import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
 import { ensureAdminToken } from '../../core/auth/bootstrap.js'
+import { packageSigner } from '../../core/auth/package-signature.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
@@ -34,6 +35,7 @@ import { assemble, type PlatformParts } from '../assemble.js'
 import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
+import { packageKey } from './package-key.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -92,6 +94,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
   // The controller (or all-in-one) makes the first admin token; an executor's ServiceAccount only reads them.
   if (k.role !== 'executor') await ensureAdminToken(tokens, logger)
+  // Runtime pods download their code from signed URLs (they hold no token).
+  const signer = packageSigner(await packageKey(kc, k.namespace))
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
@@ -116,7 +120,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const a = await assemble({
     config, logger, packages, wf, invoker,
     stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
-    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB,
+    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],
@@ -139,7 +143,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const { url, apiUrl } = await a.listen({
     beforeWorkflows: (u) => {
       logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
-      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u)
+      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u, signer.sign)
     },
   })
 
