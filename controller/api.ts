@@ -1,6 +1,7 @@
 // The control API the CLI talks to, mounted at /v1. Every request passes one authorization hook first
 // (authz.ts: bearer token, role, namespace); a route without a line in its table stops the start.
 import type { FastifyInstance } from 'fastify'
+import { KilnError } from '../core/errors.js'
 import { DEFAULT_NAMESPACE } from '../core/refs.js'
 import { installAuthz } from './authz.js'
 import type { ControlContext } from './context.js'
@@ -30,6 +31,8 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
     namespaceExists: (ns) => ns === DEFAULT_NAMESPACE || c.namespaces.get(ns) !== undefined,
     packageNamespaces: (sha) => [...new Set(c.functions.list().filter((f) => f.spec.package.sha256 === sha).map((f) => f.metadata.namespace ?? DEFAULT_NAMESPACE))],
   })
+  // Unknown /v1 paths pass the same hook (401 without a token) before their 404.
+  app.setNotFoundHandler(async (req) => { throw new KilnError('KILN_ERR_NOT_FOUND', `no API route ${req.method} ${req.url}`) })
   await functionRoutes(app, c)
   await isolationRoutes(app, c)
   await eventRoutes(app, c)

@@ -23,6 +23,7 @@ import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from './assemble.js'
 import { ALL_PROTECTIONS_PRESENT_STUB } from './protections.js'
+import type { Protections } from '../controller/read-models.js'
 
 export interface Platform {
   /** The data plane (and the control API, unless it listens apart). */
@@ -38,7 +39,7 @@ export interface Platform {
   close(): Promise<void>
 }
 
-export async function startPlatform(config: KilnConfig, opts: { logger?: Logger } = {}): Promise<Platform> {
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; protections?: Protections } = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
@@ -82,7 +83,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     config, logger,
     stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
     packages: new FilePackageStore(config.dataDir), wf, invoker,
-    tokens, secrets, secretsDir, protections: ALL_PROTECTIONS_PRESENT_STUB,
+    tokens, secrets, secretsDir, protections: opts.protections ?? ALL_PROTECTIONS_PRESENT_STUB,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),

@@ -150,8 +150,8 @@ export class FileSecretStore implements SecretStore {
   }
 
   put(ref: string, data: Map<string, Buffer>, mode: 'create' | 'update'): Promise<SecretInfo> {
-    checkSecretData(data)
     return this.serial(async () => {
+      checkSecretData(data)
       const { namespace, name } = parseRef(ref)
       const old = this.items.get(ref)
       if (mode === 'create' && old) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `secret ${describeRef(ref)} already exists`, { hint: 'change it with `kiln secret update`' })

@@ -10,6 +10,7 @@ import { buildPackage } from '../../runtimes/builder/index.js'
 import { loadConfig, type KilnConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
 import { startPlatform, type Platform } from '../../platform/embedded.js'
+import type { Protections } from '../../controller/read-models.js'
 
 export interface TestPlatform extends Platform {
   dataDir: string
@@ -17,13 +18,14 @@ export interface TestPlatform extends Platform {
   adminToken: string
   stop(): Promise<void>
   /** Builds, uploads and deploys a function from a source file; returns the stored resource. */
-  deploy(name: string, source: string, spec?: Record<string, unknown>): Promise<Record<string, unknown>>
+  /** `namespace`: deploy there (the admin token acts in any). */
+  deploy(name: string, source: string, spec?: Record<string, unknown>, namespace?: string): Promise<Record<string, unknown>>
   call(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): any }>
 }
 
 let seq = 0
 
-export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string, opts: { protections?: Protections } = {}): Promise<TestPlatform> {
   const dataDir = keepDataDir ?? (await mkdtemp(join(tmpdir(), 'kiln-test-')))
   const config = loadConfig({
     port: 0,
@@ -33,7 +35,7 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     logLevel: process.env.KILN_TEST_LOG ?? 'silent',
     ...overrides,
   }, {})
-  const platform = await startPlatform(config, process.env.KILN_TEST_LOG ? {} : { logger: silentLogger })
+  const platform = await startPlatform(config, { ...(process.env.KILN_TEST_LOG ? {} : { logger: silentLogger }), ...opts })
   const adminToken = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim()
 
   async function call(path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
@@ -44,12 +46,12 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
   }
 
-  async function deploy(name: string, source: string, spec: Record<string, unknown> = {}) {
+  async function deploy(name: string, source: string, spec: Record<string, unknown> = {}, namespace?: string) {
     const built = await buildPackage({ source, runtime: String(spec.runtime ?? 'node'), entrypoint: spec.entrypoint as string | undefined })
     const up = await call('/v1/packages', { method: 'POST', body: built.archive, headers: { 'content-type': 'application/gzip' } })
     if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${up.text}`)
     const body = { metadata: { name }, spec: { runtime: 'node', ...spec, package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }
-    const res = await call(`/v1/functions/${name}`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    const res = await call(`/v1/functions/${name}${namespace ? `?namespace=${namespace}` : ''}`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
     if (res.status >= 300) throw new Error(`deploy failed: ${res.status} ${res.text}`)
     return res.json()
   }
