@@ -77,8 +77,9 @@ function readToken(file: string): string | undefined {
 export function resolveConnection(f: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Connection {
   const cfg = readConfig(configPath(env))
   const ctx = cfg.contexts.find((c) => c.name === cfg['current-context'])
-  const url = trimSlash(f.server ?? env.KILN_URL ?? ctx?.server ?? DEFAULT_SERVER)
-  const namespace = f.namespace ?? (env.KILN_NAMESPACE || undefined) ?? ctx?.namespace
+  // An empty variable is unset (as a shell's `KILN_URL= kiln ...` means).
+  const url = trimSlash(f.server || env.KILN_URL || ctx?.server || DEFAULT_SERVER)
+  const namespace = f.namespace || env.KILN_NAMESPACE || ctx?.namespace || undefined
   const base = { url, ...(namespace ? { namespace } : {}), ...(f.allNamespaces ? { all: true } : {}) }
   if (f.token) return { ...base, token: f.token, tokenSource: '--token' }
   if (env.KILN_TOKEN) return { ...base, token: env.KILN_TOKEN, tokenSource: 'KILN_TOKEN' }

@@ -11,6 +11,7 @@ import { loadConfig, type KilnConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
 import { startPlatform, type Platform } from '../../platform/embedded.js'
 import type { Protections } from '../../controller/read-models.js'
+import type { Logger } from 'pino'
 
 export interface TestPlatform extends Platform {
   dataDir: string
@@ -25,7 +26,7 @@ export interface TestPlatform extends Platform {
 
 let seq = 0
 
-export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string, opts: { protections?: Protections } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string, opts: { protections?: Protections; logger?: Logger } = {}): Promise<TestPlatform> {
   const dataDir = keepDataDir ?? (await mkdtemp(join(tmpdir(), 'kiln-test-')))
   const config = loadConfig({
     port: 0,
