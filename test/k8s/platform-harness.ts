@@ -46,8 +46,8 @@ export interface Harness {
   nodeRuntime(poolSize?: number): Promise<void>
   /** Builds a function answering `body`, uploads it and creates it through the controller. */
   deploy(name: string, body: string, spec?: Record<string, unknown>): Promise<void>
-  /** The same with the function's own source (an index.mjs). */
-  deploySource(name: string, source: string, spec?: Record<string, unknown>): Promise<void>
+  /** The same with the function's own source (an index.mjs); `namespace`: a Kiln namespace other than default. */
+  deploySource(name: string, source: string, spec?: Record<string, unknown>, namespace?: string): Promise<void>
   /** Another executor replica (same Lease, its own identity), stopped with the rest. */
   startExecutor(identity: string): Promise<KubePlatform>
   stop(): Promise<void>
@@ -116,13 +116,13 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       if (rt.status !== 201) throw new Error(`runtime not created: ${rt.status} ${rt.text}`)
     }
     h.deploy = (name, body, spec) => h.deploySource(name, `export default async () => ({ status: 200, body: ${JSON.stringify(body)} })\n`, spec)
-    h.deploySource = async (name, source, spec = {}) => {
+    h.deploySource = async (name, source, spec = {}, namespace) => {
       const src = await h.tempDir('kiln-fn-')
       await writeFile(join(src, 'index.mjs'), source)
       const built = await buildPackage({ source: join(src, 'index.mjs'), runtime: 'node' })
       const up = await h.http(`${h.controller.url}/v1/packages`, { method: 'POST', body: built.archive })
       if (up.status !== 201) throw new Error(`package not uploaded: ${up.status} ${up.text}`)
-      const res = await h.http(`${h.controller.url}/v1/functions/${name}`, {
+      const res = await h.http(`${h.controller.url}/v1/functions/${name}${namespace ? `?namespace=${namespace}` : ''}`, {
         method: 'PUT', body: { metadata: { name }, spec: { runtime: 'node', package: { sha256: built.sha256 }, entrypoint: built.entrypoint, strategy: 'pool', ...spec } },
       })
       if (res.status !== 201) throw new Error(`function not created: ${res.status} ${res.text}`)
