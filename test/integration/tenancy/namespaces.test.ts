@@ -43,6 +43,19 @@ describe('namespaces', () => {
     expect(p.ctx.executor.state('team-a/hello')?.fn.spec.env).toEqual({ GREETING: 'from team-a' })
   })
 
+  it('a namespaced function\'s output is its own log (logs/team-a/NAME.log), read in its namespace', async () => {
+    const LOGS = join(import.meta.dirname, '..', '..', 'e2e', 'fixtures', 'logs.cjs')
+    await p.deploy('talker', LOGS, {}, 'team-a')
+    expect((await as(p, undefined, 'GET', '/ns/team-a/fn/talker')).status).toBe(200)
+    let lines: string[] = []
+    for (let i = 0; i < 200 && lines.length === 0; i++) {
+      lines = (await p.call('/v1/functions/talker/logs?namespace=team-a')).json().lines
+      if (lines.length === 0) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(lines.join('\n')).toMatch(/stdout/)
+    expect((await p.call('/v1/functions/talker/logs')).json().error).toBe('KILN_ERR_FUNCTION_NOT_FOUND')
+  })
+
   it('resources go only into namespaces that exist, and a body may not name another namespace', async () => {
     const put = await p.call('/v1/functions/x?namespace=ghost', { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } })
     expect(put.json().error).toBe('KILN_ERR_NAMESPACE_NOT_FOUND')
