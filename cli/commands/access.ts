@@ -67,7 +67,7 @@ export function registerAccess(program: Command, g: Globals): void {
   token.command('create')
     .description('create a token and print it (once: only its hash is kept)')
     .requiredOption('--role <role>', 'admin | developer | viewer | invoker')
-    .option('--namespace <ns>', 'namespace it acts in (repeatable or comma-separated; * for all; default: default)', collect)
+    .option('--namespace <ns,...>', 'namespaces it acts in, comma-separated (* for all; default: default)', collect)
     .option('--name <name>', 'a name to recognise it by')
     .option('--description <text>', 'what it is for')
     .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: none)')
