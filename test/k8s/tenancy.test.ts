@@ -40,8 +40,8 @@ describe.skipIf(!plan.run)('tenancy in Kubernetes mode', () => {
     expect(objs.map((o: any) => [o.metadata.name, o.metadata.labels?.['kiln.dev/namespace'] ?? null]).sort()).toEqual([['hello', null], ['team-a.hello', 'team-a']])
     expect((await h.http(`${h.router.url}/fn/hello`)).text).toBe('from default')
     expect((await h.http(`${h.router.url}/ns/team-a/fn/hello`)).text).toBe('from team-a')
-    const pods = await h.pods('kiln.dev/function=team-a.hello')
-    expect(pods.length).toBeGreaterThan(0)
+    // Claimed pods are labelled with their function by the status loop (every 2 s): a label value has no '/'.
+    await waitUntil('a pod labelled team-a.hello', async () => (await h.pods('kiln.dev/function=team-a.hello')).length > 0)
     // The status loop finds the namespaced object by its Kubernetes name.
     await waitUntil('team-a.hello has its status', async () => JSON.parse(await h.kubectl('get', 'function', 'team-a.hello', '-n', NS, '-o', 'json')).status?.observedGeneration === 1)
   })
