@@ -46,7 +46,14 @@ export async function deliverSecrets(rec: InstanceRecord, fn: FunctionResource, 
   const listed = (fn.spec.secrets?.length ?? 0) + (fn.spec.secretEnv?.length ?? 0)
   if (holding.has(rec)) await withdrawSecrets(rec, t)
   if (listed === 0 || secrets === undefined) return {}
-  const { files, env } = secrets.material(fn)
+  let material: { files: SecretFile[]; env: Record<string, string> }
+  try {
+    material = secrets.material(fn)
+  } catch {
+    // A caller of the function learns that it could not load, not which secret it lacks.
+    throw new KilnError('KILN_ERR_SPECIALIZE_FAILED', `function "${fn.metadata.name}" could not be loaded: one of the secrets it lists is missing (compare \`kiln fn get\` with \`kiln secret list\`)`)
+  }
+  const { files, env } = material
   if (files.length === 0) return env
   const folder = folderOf(t, rec)
   if (folder === undefined) {

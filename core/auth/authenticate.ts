@@ -1,7 +1,7 @@
 // Who is calling: the bearer token of a request, checked against the token store (a map lookup and one
 // sha256, synchronous, so the data plane can ask on its path). Answers an Identity, or the catalogue's
 // KILN_ERR_UNAUTHENTICATED saying what was wrong without saying which tokens exist.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { KilnError } from '../errors.js'
 import type { TokenStore } from '../store/token-store.js'
 import { parseToken, secretMatches, type Role } from './token.js'
@@ -29,7 +29,7 @@ export class Authenticator {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
     if (!m) return new KilnError('KILN_ERR_UNAUTHENTICATED', 'the Authorization header is not "Bearer <token>"')
     const token = m[1]
-    if (token === this.internalToken) return this.internal
+    if (token.length === this.internalToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(this.internalToken))) return this.internal
     const parts = parseToken(token)
     const rec = parts && this.store.get(parts.id)
     if (!parts || !rec || !secretMatches(parts.secret, rec.hash)) {

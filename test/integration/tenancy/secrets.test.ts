@@ -99,6 +99,19 @@ describe('secrets', () => {
     expect((await api('POST', '/v1/secrets', { metadata: { name: 'v' }, stringData: { a: 'b' } }, viewer)).json().error).toBe('KILN_ERR_FORBIDDEN')
   })
 
+  it('a secret removed behind the API (a kubectl delete) fails the function\'s loads with 502, not naming the secret to callers', async () => {
+    expect((await api('POST', '/v1/secrets?namespace=team-a', { metadata: { name: 'ephemeral-key' }, stringData: { k: 'v' } })).status).toBe(201)
+    await p.deploy('orphan', INSPECT, { secretEnv: [{ secret: 'ephemeral-key', key: 'k', env: 'K' }] }, 'team-a')
+    expect((await as(p, undefined, 'GET', '/ns/team-a/fn/orphan?env=K')).json().env).toEqual({ K: 'v' })
+    await p.ctx.secrets.delete('team-a/ephemeral-key')
+    const r = await until('the function rolled off its old instance', async () => {
+      const a = await as(p, undefined, 'GET', '/ns/team-a/fn/orphan?env=K')
+      return a.status === 502 ? a : undefined
+    })
+    expect(r.json().error).toBe('KILN_ERR_SPECIALIZE_FAILED')
+    expect(r.text).not.toContain('ephemeral-key')
+  })
+
   it('a secret in use is deleted only with cascade, which takes it out of its functions; their files go with it', async () => {
     const refused = await api('DELETE', '/v1/secrets/db?namespace=team-a')
     expect(refused.status).toBe(409)
