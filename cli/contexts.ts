@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
-import { writeSecretFile } from '../core/store/token-store.js'
+import { writeSecretFile } from '../core/store/secret-file.js'
 import { CliError, EXIT } from './client.js'
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080'

@@ -161,10 +161,10 @@ export function installAuthz(app: FastifyInstance, prefix: string, o: AuthzOptio
     }
   })
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
-    const url0 = req.routeOptions.url
-    const rule0 = url0 === undefined ? undefined : ruleFor(req.method, url0.slice(prefix.length))
+    const url = req.routeOptions.url
+    const rule = url === undefined ? undefined : ruleFor(req.method, url.slice(prefix.length))
     const sig = (req.query as { sig?: unknown }).sig
-    if (rule0?.byPackage && typeof sig === 'string' && !req.headers.authorization) {
+    if (rule?.byPackage && typeof sig === 'string' && !req.headers.authorization) {
       // An instance downloading its own code: the signature reads this one package, nothing else.
       const sha = (req.params as { sha?: string }).sha ?? ''
       if (!o.packageSignature?.verify(sha, sig)) throw new KilnError('KILN_ERR_FORBIDDEN', 'the package URL\'s signature is not valid for this package')
@@ -176,10 +176,8 @@ export function installAuthz(app: FastifyInstance, prefix: string, o: AuthzOptio
       void reply.header('www-authenticate', 'Bearer realm="kiln"')
       throw who
     }
-    const url = req.routeOptions.url
     // An unknown path: authenticated callers get the 404 that follows; nobody learns more.
-    if (url === undefined) { req.kiln = { identity: who, namespace: DEFAULT_NAMESPACE, all: false, shows: () => false, covers: () => false }; return }
-    const rule = ruleFor(req.method, url.slice(prefix.length))!
+    if (rule === undefined) { req.kiln = { identity: who, namespace: DEFAULT_NAMESPACE, all: false, shows: () => false, covers: () => false }; return }
     const query = req.query as { namespace?: string }
     const params = req.params as { sha?: string }
     const access = authorize(who, rule, { namespace: query.namespace, sha: params.sha }, o)

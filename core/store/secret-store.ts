@@ -17,7 +17,7 @@ import { KilnError } from '../errors.js'
 import { isName, parseRef, refOf } from '../refs.js'
 import { MAX_SECRET_BYTES, SECRET_KEY_PATTERN } from '../types.js'
 import { describeRef, notFound } from './resource-store.js'
-import { writeSecretFile } from './token-store.js'
+import { writeSecretFile } from './secret-file.js'
 
 export interface SecretInfo {
   namespace: string

@@ -2,11 +2,12 @@
 // embedded platform (this file) and Kubernetes Secrets in the cluster (kube-token-store.ts), both
 // run through the same test suite. Reads are synchronous from memory: a request's token is checked
 // with a map lookup and one hash, never an I/O wait.
-import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { KilnError } from '../errors.js'
 import { parseToken, type TokenRecord } from '../auth/token.js'
+import { writeSecretFile } from './secret-file.js'
 
 export interface TokenStore {
   get(id: string): TokenRecord | undefined
@@ -116,14 +117,6 @@ export class FileTokenStore implements TokenStore {
     this.queue = next.catch(() => undefined)
     return next
   }
-}
-
-/** Writes a file only its owner can read, atomically (temp file created 0600, then renamed). */
-export async function writeSecretFile(file: string, content: string | Buffer): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, content, { mode: 0o600 })
-  await chmod(tmp, 0o600)
-  await rename(tmp, file)
 }
 
 export async function fileTokenStore(dataDir: string): Promise<FileTokenStore> {
