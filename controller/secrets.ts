@@ -4,10 +4,9 @@
 // functions that use it, as a deploy does, and answers once they serve with the new values.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
-import { DEFAULT_NAMESPACE, isName, refOf, refOfMeta } from '../core/refs.js'
+import { isName, refOf, refOfMeta } from '../core/refs.js'
 import { describeRef, notFound } from '../core/store/resource-store.js'
-import type { SecretInfo } from '../core/store/secret-store.js'
-import type { FunctionResource } from '../core/types.js'
+import { listsSecret, type SecretInfo } from '../core/store/secret-store.js'
 import type { ControlContext } from './context.js'
 import { deleted } from './namespaced.js'
 
@@ -16,14 +15,8 @@ interface SecretBody { apiVersion?: unknown; kind?: unknown; metadata?: { name?:
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const truthy = (v: string | undefined) => v !== undefined && v !== '0' && v !== 'false'
 
-/** Does the function list the secret (as files or for its env)? */
-export function usesSecret(fn: FunctionResource, ns: string, name: string): boolean {
-  if ((fn.metadata.namespace ?? DEFAULT_NAMESPACE) !== ns) return false
-  return (fn.spec.secrets ?? []).includes(name) || (fn.spec.secretEnv ?? []).some((e) => e.secret === name)
-}
-
 export async function secretRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  const users = (ns: string, name: string) => c.functions.list().filter((f) => usesSecret(f, ns, name))
+  const users = (ns: string, name: string) => c.functions.list().filter((f) => listsSecret(f, ns, name))
 
   const view = (s: SecretInfo) => ({
     apiVersion: 'kiln.dev/v1', kind: 'Secret',

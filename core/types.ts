@@ -149,6 +149,6 @@ export const NAMESPACED_KINDS: readonly string[] = ['Function', 'HTTPTrigger', '
 
 // ---- Secrets (values never leave the platform; core/store/secret-store.ts) ----
 
-export const SECRET_KEY_PATTERN = /^[-._a-zA-Z0-9]{1,253}$/
+export const SECRET_KEY_PATTERN = new RegExp(SecretEnv.properties.key.pattern!)
 /** Largest secret (all keys together), as Kubernetes allows. */
 export const MAX_SECRET_BYTES = 1024 * 1024

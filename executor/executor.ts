@@ -8,6 +8,7 @@ import { KilnError } from '../core/errors.js'
 import { refOfMeta } from '../core/refs.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
+import { listsSecret } from '../core/store/secret-store.js'
 import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
@@ -74,10 +75,7 @@ export class Executor {
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
     // A secret's new values roll the functions that list it, as a deploy does.
     this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
-      for (const fs of this.fns.values()) {
-        const s = fs.fn.spec
-        if ((fs.fn.metadata.namespace ?? 'default') === ns && ((s.secrets ?? []).includes(name) || (s.secretEnv ?? []).some((e) => e.secret === name))) this.apply(fs.fn)
-      }
+      for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.apply(fs.fn)
     })
     this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)

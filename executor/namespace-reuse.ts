@@ -7,7 +7,6 @@
 // The sandbox's `mayReuse(previous, next)` (which also knows a function deleted and created again is
 // another one) takes this rule as its namespace half; `namespaceSharing` is its per-namespace setting
 // read from the Namespace resources.
-import { DEFAULT_NAMESPACE } from '../core/refs.js'
 import type { NamespaceResource } from '../core/types.js'
 
 /** Whose code an instance has run, or is about to run. */
@@ -20,7 +19,7 @@ export function namespaceAllowsReuse(previous: CodeOwner, next: CodeOwner, share
   return shareInstances(next.namespace)
 }
 
-/** Each namespace's `shareInstances` (off when unset, and for `default` unless stored with it on), read live. */
+/** Each namespace's `shareInstances` (off when unset, `default` included unless stored with it on), read live. */
 export function namespaceSharing(namespaces: { get(name: string): NamespaceResource | undefined }): { shareWithinNamespace(namespace: string): boolean } {
-  return { shareWithinNamespace: (ns) => namespaces.get(ns ?? DEFAULT_NAMESPACE)?.spec.shareInstances === true }
+  return { shareWithinNamespace: (ns) => namespaces.get(ns)?.spec.shareInstances === true }
 }

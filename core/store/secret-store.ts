@@ -14,8 +14,8 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KilnError } from '../errors.js'
-import { isName, parseRef, refOf } from '../refs.js'
-import { MAX_SECRET_BYTES, SECRET_KEY_PATTERN } from '../types.js'
+import { DEFAULT_NAMESPACE, isName, parseRef, refOf } from '../refs.js'
+import { MAX_SECRET_BYTES, SECRET_KEY_PATTERN, type FunctionResource } from '../types.js'
 import { describeRef, notFound } from './resource-store.js'
 import { writeSecretFile } from './secret-file.js'
 
@@ -41,6 +41,12 @@ export interface SecretStore {
   delete(ref: string): Promise<boolean>
   watch(fn: (ev: SecretEvent) => void): () => void
   close(): Promise<void>
+}
+
+/** Does the function list the secret `namespace/name` (as files or for its env)? */
+export function listsSecret(fn: FunctionResource, namespace: string, name: string): boolean {
+  if ((fn.metadata.namespace ?? DEFAULT_NAMESPACE) !== namespace) return false
+  return (fn.spec.secrets ?? []).includes(name) || (fn.spec.secretEnv ?? []).some((e) => e.secret === name)
 }
 
 /** Checks keys and size before anything is stored (both stores). */
