@@ -46,6 +46,9 @@ export interface KilnConfig {
   callbackHosts: string[]
   /** OpenTelemetry traces (core/tracing.ts): off unless an OTLP endpoint is set. */
   tracing: TracingConfig
+  /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
+  apiHost?: string
+  apiPort?: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -91,6 +94,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
   if (env.KILN_CALLBACK_HOSTS !== undefined) out.callbackHosts = env.KILN_CALLBACK_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
   if (env.KILN_OTLP_ENDPOINT) out.tracing = { otlpEndpoint: env.KILN_OTLP_ENDPOINT }
+  if (env.KILN_API_HOST) out.apiHost = env.KILN_API_HOST
+  if (env.KILN_API_PORT) out.apiPort = Number(env.KILN_API_PORT)
   return out
 }
 
@@ -120,7 +125,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
   merged.tracing = checkTracingConfig({ ...base.tracing, ...checkTracingConfig(filePart.tracing ?? {}), ...envPart.tracing, ...flags.tracing })
-  for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
+  for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget, ...(merged.apiPort !== undefined ? { apiPort: merged.apiPort } : {}) })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
   merged.callbackHosts = checkHostPatterns(merged.callbackHosts)

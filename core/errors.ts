@@ -47,6 +47,12 @@ export const ERRORS = {
   KILN_ERR_HOST_NOT_ALLOWED: { status: 403, message: 'the host is not in the callback allowlist', hint: 'ask the operator to add it to callbackHosts in kiln.yaml (or KILN_CALLBACK_HOSTS)' },
   KILN_ERR_TASK_INPUT: { status: 422, message: "a task's input is missing or of the wrong type", hint: 'see which input the message names, and the documented inputs of that function' },
   KILN_ERR_HTTP_REQUEST_FAILED: { status: 502, message: 'an outgoing HTTP request of a workflow failed', hint: 'see the status and body in the message; check the URL and the remote service' },
+  // Identity and access (docs/security.md).
+  KILN_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid token is required', hint: 'pass a token: --token, KILN_TOKEN, or `kiln login --server URL --token T`' },
+  KILN_ERR_FORBIDDEN: { status: 403, message: 'the token may not do this', hint: 'ask an admin for a token with the role and namespace named' },
+  KILN_ERR_NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace', hint: 'list namespaces with `kiln ns list`; an admin creates one with `kiln ns create NAME`' },
+  KILN_ERR_SECRET_NOT_FOUND: { status: 404, message: 'no such secret', hint: 'list secrets with `kiln secret list`' },
+  KILN_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', hint: 'list tokens with `kiln token list`' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -69,3 +69,11 @@ export function checkFunctionEnv(env: Record<string, unknown> | undefined): void
   }
   if (total > ENV_LIMITS.maxTotalBytes) throw invalid('', `names and values are over ${ENV_LIMITS.maxTotalBytes} bytes together`)
 }
+
+/** `spec.secretEnv[].env` becomes an environment variable too: the same reserved names apply. */
+export function checkSecretEnvNames(list: { env: string }[] | undefined): void {
+  for (const [i, e] of (list ?? []).entries()) {
+    const why = reservedEnvName(e.env)
+    if (why) throw new KilnError('KILN_ERR_VALIDATION', `Function: spec.secretEnv[${i}].env: ${e.env} is reserved: ${why}`)
+  }
+}

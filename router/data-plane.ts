@@ -1,11 +1,16 @@
 // The data plane's request handling, on raw node:http objects: `/fn/NAME[/rest]` and user routes to a
 // function instance (or a workflow). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
-// (plugin.ts) uses the same handlers for the requests that do reach it.
+// (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
+// deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
+// the platform's token never reaches the function (its Authorization header is dropped).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
+import type { Identity } from '../core/auth/authenticate.js'
+import { covers, grants } from '../core/auth/roles.js'
 import { KilnError } from '../core/errors.js'
+import { namespaceOf, refOf } from '../core/refs.js'
 import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
 import type { FunctionState } from '../executor/function-state.js'
@@ -21,8 +26,25 @@ export interface WorkflowEntry {
   handle(name: string, req: IncomingMessage, res: ServerResponse): void
 }
 
+/** Who a request's `Authorization` header is (core/auth/authenticate.ts). */
+export interface CallerIdentity {
+  identify(authorization: string | string[] | undefined): Identity | KilnError
+}
+
+/** May this request call the private function `ref`? Undefined when it may; else the 401/403 to answer. */
+export function privateCallRefused(auth: CallerIdentity, authorization: string | string[] | undefined, ref: string): KilnError | undefined {
+  const who = auth.identify(authorization)
+  if (who instanceof KilnError) return new KilnError('KILN_ERR_UNAUTHENTICATED', `function "${ref}" is private: ${who.message}`)
+  const ns = namespaceOf(ref)
+  if (!grants(who.role, 'functions', 'invoke')) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: role ${who.role} may not call functions (invoker, developer or admin may)`)
+  if (!covers(who.namespaces, ns)) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: the token may not call functions in namespace "${ns}"`)
+  return undefined
+}
+
 export interface DataPlaneOptions {
   executor: Executor
+  /** Checks callers of private functions. */
+  auth: CallerIdentity
   routes: RouteMatcher
   logger: Logger
   maxBodyBytes: number
@@ -63,6 +85,14 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       return
     }
     const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
+    const isPrivate = fs.fn.spec.private === true
+    if (isPrivate) {
+      const refused = privateCallRefused(o.auth, req.headers.authorization, name)
+      if (refused) {
+        refuse(req, res, fs, startedAt, trace, refused)
+        return
+      }
+    }
     const maxBodyBytes = Math.min(fs.fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.maxBodyBytes)
     const len = req.headers['content-length']
     if (len !== undefined && Number(len) > maxBodyBytes) {
@@ -76,7 +106,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
-      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace }, callbacks)
+      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       return
     }
     executor.acquire(name).then(
@@ -88,7 +118,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
           executor.release(r, 'aborted')
           fs.stats.answered(499, now - startedAt)
           trace?.end(499)
-        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace }, callbacks)
+        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       },
       (err) => refuse(req, res, fs, startedAt, trace, errorOf(err)),
     )
@@ -111,30 +141,51 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     if (match === undefined) return false
     if (o.accessLog) o.logger.info({ method: req.method, url: req.url, trigger: match.trigger.metadata.name }, 'request')
     const spec = match.trigger.spec
+    // A route leads to a function or workflow of its own namespace.
+    const ns = match.trigger.metadata.namespace
     if (spec.workflow !== undefined) {
-      if (o.workflows) o.workflows.handle(spec.workflow, req, res)
+      if (o.workflows) o.workflows.handle(refOf(ns, spec.workflow), req, res)
       else sendError(res, new KilnError('KILN_ERR_WORKFLOW_NOT_FOUND', 'workflows are not enabled'))
       return true
     }
     let params: string | undefined
     for (const k in match.params) { params = JSON.stringify(match.params); break }
-    dispatch(spec.function!, req.url ?? '/', params, req, res)
+    dispatch(refOf(ns, spec.function!), req.url ?? '/', params, req, res)
     return true
   }
 
   return { onFunction, onRoute }
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+/** Served only by the API listener when it is apart (`--api-host/--api-port`). */
+export const API_PREFIXES = ['/v1/', '/metrics']
+
+/** `/ns/NS/fn/...`: a namespaced function (the one `/ns/` path the data plane serves itself). */
+function isNamespacedFunction(url: string): boolean {
+  const slash = url.indexOf('/', 4)
+  return slash > 4 && url.startsWith('/fn/', slash)
+}
 
 /**
  * The platform's request listener: data-plane requests go straight to the data plane; the control API,
- * workflows and everything unmatched go to fastify.
+ * workflows and everything unmatched go to fastify. With `apiApart`, the control API is on another
+ * listener and answers 404 here.
  */
-export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void) {
+export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void, apiApart = false) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
+    if (url.startsWith('/ns/') && isNamespacedFunction(url)) return dp.onFunction(req, res)
+    if (apiApart) {
+      for (const p of API_PREFIXES) {
+        if (url.startsWith(p)) {
+          sendError(res, new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`))
+          req.resume()
+          return
+        }
+      }
+    }
     for (const p of PLATFORM_PREFIXES) if (url.startsWith(p)) return fallback(req, res)
     if (!dp.onRoute(req, res)) fallback(req, res)
   }

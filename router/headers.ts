@@ -19,9 +19,9 @@ export function requestId(): string {
 /**
  * Raw header pairs for the upstream request. `traceparent`: the router's own span context when tracing
  * is on (it replaces the caller's); otherwise the caller's is kept when valid, and a new one is made
- * when it is missing or malformed.
+ * when it is missing or malformed. Without `Authorization` for a private function's call.
  */
-export function upstreamHeaders(req: IncomingMessage, params: string | undefined, traceparent?: string): { headers: string[]; id: string } {
+export function upstreamHeaders(req: IncomingMessage, params: string | undefined, traceparent?: string, dropAuthorization = false): { headers: string[]; id: string } {
   const raw = req.rawHeaders
   const out: string[] = []
   let extraHop: string | undefined
@@ -32,7 +32,7 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
     const k = raw[i]
     const lk = k.toLowerCase()
     if (lk === 'connection') extraHop = raw[i + 1].toLowerCase()
-    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params') continue
+    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params' || (dropAuthorization && lk === 'authorization')) continue
     if (lk === 'x-request-id') id = raw[i + 1]
     if (lk === 'traceparent') {
       if (tp === undefined && isTraceparent(raw[i + 1])) tp = raw[i + 1]

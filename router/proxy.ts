@@ -155,12 +155,14 @@ export interface ForwardOptions {
   startedAt: number
   /** Set when tracing is on. */
   trace: RequestTrace | undefined
+  /** A private function: the caller's token stays with the platform. */
+  dropAuthorization?: boolean
 }
 
 const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
-  const { headers, id } = upstreamHeaders(req, o.params, o.trace?.proxying(o.rec))
+  const { headers, id } = upstreamHeaders(req, o.params, o.trace?.proxying(o.rec), o.dropAuthorization)
   const method = req.method ?? 'GET'
   const hasLength = req.headers['content-length'] !== undefined
   const chunked = req.headers['transfer-encoding'] !== undefined

@@ -2,13 +2,15 @@
 import type { Command } from 'commander'
 import type { KilnConfig } from '../../core/config.js'
 
-interface UpFlags { port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
+interface UpFlags { apiPort?: string; apiHost?: string; port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
 
 export function registerUp(program: Command): void {
   program.command('up')
     .description('run the embedded platform (controller, router, executor, pools) in this process')
     .option('--port <port>', 'HTTP port (default 8080)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--api-host <host>', 'serve the control API (/v1, /metrics) on its own listener at this address (default 127.0.0.1 with --api-port)')
+    .option('--api-port <port>', 'port of the control API\'s own listener; the data plane then answers /v1 with 404')
     .option('--data <dir>', 'data dir (default ./.kiln)')
     .option('--pool-size <n>', 'generic instances per runtime (default 3)')
     .option('--idle-timeout <duration>', 'reap idle specialized instances after (default 2m)')
@@ -23,6 +25,8 @@ export function registerUp(program: Command): void {
       const flags: Partial<KilnConfig> = {}
       if (f.port !== undefined) flags.port = Number(f.port)
       if (f.host) flags.host = f.host
+      if (f.apiHost) flags.apiHost = f.apiHost
+      if (f.apiPort !== undefined) flags.apiPort = Number(f.apiPort)
       if (f.data) flags.dataDir = f.data
       if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
       if (f.idleTimeout) flags.idleTimeoutMs = parseDuration(f.idleTimeout)

@@ -4,6 +4,7 @@
 // labels, so the pods every executor replica holds are counted, not the leader's alone.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { kubeName, refOfMeta } from '../../core/refs.js'
 import type { FunctionResource } from '../../core/types.js'
 import type { KubernetesBackend } from './backend.js'
 
@@ -26,8 +27,9 @@ export function startStatusLoop(kc: KubeConfig, namespace: string, source: Statu
       for (const rec of source.instances()) await backend.label(rec.id, rec.fn)
       if (!isLeader()) return
       for (const fn of source.functions()) {
-        const name = fn.metadata.name
-        const { instances, ready } = backend.functionPods(name)
+        const ref = refOfMeta(fn.metadata)
+        const name = kubeName(ref)
+        const { instances, ready } = backend.functionPods(ref)
         const generation = fn.metadata.generation ?? 1
         const status = {
           observedGeneration: generation, instances, readyInstances: ready,

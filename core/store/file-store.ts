@@ -1,7 +1,9 @@
-// File persistence for resources: one JSON file per resource in `<data>/resources/<kind>/`,
-// written to a temp file and renamed so a crash never leaves a half-written spec.
+// File persistence for resources: one JSON file per resource in `<data>/resources/<kind>/` (the
+// `default` namespace and cluster-wide kinds) or `<data>/resources/<kind>/<namespace>/` (any other
+// namespace), written to a temp file and renamed so a crash never leaves a half-written spec.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isName, parseRef, refOfMeta } from '../refs.js'
 import type { Resource } from '../types.js'
 import { CachedStore, type Persistence } from './resource-store.js'
 
@@ -11,22 +13,36 @@ class FilePersistence<T extends Resource> implements Persistence<T> {
   async load(): Promise<T[]> {
     await mkdir(this.dir, { recursive: true })
     const out: T[] = []
-    for (const f of await readdir(this.dir)) {
-      if (!f.endsWith('.json')) continue
-      out.push(JSON.parse(await readFile(join(this.dir, f), 'utf8')) as T)
+    for (const e of await readdir(this.dir, { withFileTypes: true })) {
+      if (e.isFile() && e.name.endsWith('.json')) out.push(JSON.parse(await readFile(join(this.dir, e.name), 'utf8')) as T)
+      else if (e.isDirectory() && isName(e.name)) {
+        for (const f of await readdir(join(this.dir, e.name))) {
+          if (!f.endsWith('.json')) continue
+          const obj = JSON.parse(await readFile(join(this.dir, e.name, f), 'utf8')) as T
+          // The folder names the namespace; a file that says otherwise was not written by Kiln.
+          if ((obj.metadata.namespace ?? e.name) === e.name) out.push({ ...obj, metadata: { ...obj.metadata, namespace: e.name } })
+        }
+      }
     }
     return out
   }
 
+  private file(ref: string): string {
+    const { namespace, name } = parseRef(ref)
+    return ref.includes('/') ? join(this.dir, namespace, `${name}.json`) : join(this.dir, `${name}.json`)
+  }
+
   async write(obj: T): Promise<void> {
-    const file = join(this.dir, `${obj.metadata.name}.json`)
+    const ref = refOfMeta(obj.metadata)
+    const file = this.file(ref)
+    if (ref.includes('/')) await mkdir(join(this.dir, parseRef(ref).namespace), { recursive: true })
     const tmp = `${file}.${process.pid}.tmp`
     await writeFile(tmp, JSON.stringify(obj, null, 2))
     await rename(tmp, file)
   }
 
-  async remove(name: string): Promise<void> {
-    await rm(join(this.dir, `${name}.json`), { force: true })
+  async remove(ref: string): Promise<void> {
+    await rm(this.file(ref), { force: true })
   }
 }
 

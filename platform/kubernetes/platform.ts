@@ -18,6 +18,8 @@ import { FunctionSets } from '../../cluster/kubernetes/function-sets.js'
 import { LeaderElector } from '../../cluster/kubernetes/leader.js'
 import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
+import { ensureAdminToken } from '../../core/auth/bootstrap.js'
+import { packageSigner } from '../../core/auth/package-signature.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
 import { startTracing } from '../../core/tracing.js'
@@ -25,13 +27,17 @@ import { KILN_VERSION } from '../../core/version.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
-import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
+import { kubeTokenStore } from '../../core/store/kube-token-store.js'
+import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from '../assemble.js'
+import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
+import { packageKey } from './package-key.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -50,6 +56,8 @@ export interface KubeOptions {
 
 export interface KubePlatform {
   readonly url: string
+  /** The control API (`url` unless it listens apart). */
+  readonly apiUrl: string
   readonly app: FastifyInstance
   /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
   readonly ctx: PlatformParts
@@ -75,13 +83,21 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
+    crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces] as never
+  // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
+  const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
+  const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
+  // The controller (or all-in-one) makes the first admin token; an executor's ServiceAccount only reads them.
+  if (k.role !== 'executor') await ensureAdminToken(tokens, logger)
+  // Runtime pods download their code from signed URLs (they hold no token).
+  const signer = packageSigner(await packageKey(kc, k.namespace))
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
@@ -105,7 +121,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
+    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],
@@ -126,16 +143,16 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
       functions: () => a.executor.functions().map((fs) => fs.fn),
     }, backend!, isLeader, logger)
   }
-  const url = await a.listen({
+  const { url, apiUrl } = await a.listen({
     beforeWorkflows: (u) => {
       logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
-      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u)
+      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u, signer.sign)
     },
   })
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
+    url, apiUrl, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
@@ -146,6 +163,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
         last: async () => {
           await leader?.stop()
           await Promise.all(stores.map((s) => s.close()))
+          await tokens.close()
+          await secrets.close()
           await packages.close?.()
         },
       })

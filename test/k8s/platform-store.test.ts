@@ -8,11 +8,12 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crdStore } from '../../core/store/crd-store.js'
 import { fileStore } from '../../core/store/file-store.js'
-import type { RuntimeResource } from '../../core/types.js'
+import { readdir } from 'node:fs/promises'
+import type { HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
-import { storeSuite } from './store-suite.js'
+import { namespacedStoreSuite, storeSuite } from './store-suite.js'
 import { waitUntil } from './wait.js'
 
 describe('file store', () => {
@@ -20,6 +21,29 @@ describe('file store', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-store-'))
     const store = await fileStore<RuntimeResource>(dir, 'Runtime')
     return { store, close: () => rm(dir, { recursive: true, force: true }) }
+  })
+  describe('a namespaced kind', () => {
+    namespacedStoreSuite(async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kiln-store-'))
+      const store = await fileStore<HTTPTriggerResource>(dir, 'HTTPTrigger')
+      return { store, close: () => rm(dir, { recursive: true, force: true }) }
+    })
+  })
+
+  it('default-namespace files stay where they were; others go in a folder per namespace; a reopened store reads both', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-store-'))
+    try {
+      const s = await fileStore<HTTPTriggerResource>(dir, 'HTTPTrigger')
+      await s.create({ metadata: { name: 'one' }, spec: { method: 'GET', path: '/one', function: 'f' } })
+      await s.create({ metadata: { name: 'one', namespace: 'team-a' }, spec: { method: 'GET', path: '/two', function: 'f' } })
+      const base = join(dir, 'resources', 'httptrigger')
+      expect((await readdir(base)).sort()).toEqual(['one.json', 'team-a'])
+      expect(await readdir(join(base, 'team-a'))).toEqual(['one.json'])
+      const again = await fileStore<HTTPTriggerResource>(dir, 'HTTPTrigger')
+      expect(again.list().map((t) => [t.metadata.namespace, t.metadata.name, t.spec.path])).toEqual([['default', 'one', '/one'], ['team-a', 'one', '/two']])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 
@@ -50,6 +74,34 @@ describe.skipIf(!plan.run)('CRD store on a real kube-apiserver', () => {
       const { store } = await fresh()
       return { store, close: () => store.close() }
     })
+  })
+
+  describe('the shared suite, a namespaced kind', () => {
+    namespacedStoreSuite(async () => {
+      const namespace = `store-${++seq}`
+      await kubectlOk(cp.kubeconfigPath, ['create', 'namespace', namespace])
+      const store = await crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', { namespace })
+      return { store, close: () => store.close() }
+    })
+  })
+
+  it('a Kiln namespace other than default is a label and a name that cannot collide, all in Kiln\'s one Kubernetes namespace', async () => {
+    const namespace = `store-${++seq}`
+    await kubectlOk(cp.kubeconfigPath, ['create', 'namespace', namespace])
+    const store = await crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', { namespace })
+    try {
+      await store.create({ metadata: { name: 'hello' }, spec: { method: 'GET', path: '/a', function: 'f' } })
+      await store.create({ metadata: { name: 'hello', namespace: 'team-a' }, spec: { method: 'GET', path: '/b', function: 'f' } })
+      const objs = JSON.parse(await kubectlOk(cp.kubeconfigPath, ['get', 'httptriggers.kiln.dev', '-n', namespace, '-o', 'json'])).items
+      expect(objs.map((o: any) => [o.metadata.name, o.metadata.labels?.['kiln.dev/namespace'] ?? null]).sort()).toEqual([['hello', null], ['team-a.hello', 'team-a']])
+      // Another view of the same objects (a restarted replica) reads them back as refs.
+      const again = await crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', { namespace })
+      expect(again.get('team-a/hello')?.metadata).toMatchObject({ name: 'hello', namespace: 'team-a' })
+      expect(again.get('team-a/hello')?.metadata.labels).toBeUndefined()
+      await again.close()
+    } finally {
+      await store.close()
+    }
   })
 
   it('a resource written with kubectl appears through the watch, and its deletion too', async () => {

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNodeAgent } from '../../cluster/kubernetes/node-agent.js'
 import { silentLogger } from '../../core/logger.js'
@@ -20,7 +21,7 @@ describe.skipIf(!run)('Kiln in Kubernetes mode on a real control plane', () => {
   let h: Harness
   const kubectl = (...args: string[]) => h.kubectl(...args)
   const pods = (selector: string) => h.pods(selector)
-  const http = (url: string, init?: { method?: string; body?: unknown }) => h.http(url, init)
+  const http = (url: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }) => h.http(url, init)
   const deploy = (name: string, body: string, spec?: Record<string, unknown>) => h.deploy(name, body, spec)
 
   beforeAll(async () => {
@@ -80,9 +81,15 @@ describe.skipIf(!run)('Kiln in Kubernetes mode on a real control plane', () => {
       return ps.length ? ps : undefined
     })
     expect(inst.url).toBe(`http://${pod!.status!.podIP}:8888`)
-    // Pods share no file system with the executor: the code went to the pod as a URL to download.
+    // Pods share no file system with the executor: the code went to the pod as a URL to download,
+    // signed for that package (a pod holds no token); without the signature, or for another package, it is refused.
     const sha = h.executor.ctx.functions.get('hello')!.spec.package.sha256
-    expect(h.executor.ctx.fleet.backend.codeUrl?.(sha)).toMatch(new RegExp(`^http://.+/v1/packages/${sha}$`))
+    const codeUrl = h.executor.ctx.fleet.backend.codeUrl?.(sha) ?? ''
+    expect(codeUrl).toMatch(new RegExp(`^http://.+/v1/packages/${sha}\\?sig=[A-Za-z0-9_-]+$`))
+    const noAuth = { authorization: '' }
+    expect((await request(codeUrl)).statusCode).toBe(200)
+    expect((await http(codeUrl.replace(/\?sig=.*$/, ''), { headers: noAuth })).status).toBe(401)
+    expect((await http(codeUrl.replace(/\?sig=/, '?sig=x'), { headers: noAuth })).json().error).toBe('KILN_ERR_FORBIDDEN')
     expect((await http(`${h.router.url}/fn/nope`)).json().error).toBe('KILN_ERR_FUNCTION_NOT_FOUND')
   })
 

@@ -2,7 +2,7 @@
 // two implementations, the same test suite run against both"). `open()` gives a fresh, empty store.
 import { expect, it } from 'vitest'
 import type { ResourceStore, StoreEvent } from '../../core/store/resource-store.js'
-import type { RuntimeResource } from '../../core/types.js'
+import type { HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
 import { waitUntil } from './wait.js'
 
 export interface StoreUnderTest { store: ResourceStore<RuntimeResource>; close(): Promise<void> }
@@ -66,5 +66,43 @@ export function storeSuite(open: () => Promise<StoreUnderTest>): void {
     await s.create(runtime('after'))
     await waitUntil('quiet', async () => true)
     expect(seen).toEqual(['put:omega:1', 'put:omega:3', 'delete:omega:3'])
+  }))
+}
+
+export interface NamespacedStoreUnderTest { store: ResourceStore<HTTPTriggerResource>; close(): Promise<void> }
+
+const route = (name: string, namespace: string | undefined, path: string): HTTPTriggerResource => ({
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+  spec: { method: 'GET', path, function: 'hello' },
+})
+
+/** What every store does for a namespaced kind: refs (core/refs.ts) key it, names are unique per namespace. */
+export function namespacedStoreSuite(open: () => Promise<NamespacedStoreUnderTest>): void {
+  const use = async (fn: (s: ResourceStore<HTTPTriggerResource>) => Promise<void>) => {
+    const t = await open()
+    try { await fn(t.store) } finally { await t.close() }
+  }
+
+  it('one name in two namespaces is two resources, each read by its ref; default ones carry namespace "default"', () => use(async (s) => {
+    await s.create(route('hello', undefined, '/a'))
+    await s.create(route('hello', 'team-a', '/b'))
+    expect(s.get('hello')?.spec.path).toBe('/a')
+    expect(s.get('hello')?.metadata.namespace).toBe('default')
+    expect(s.get('team-a/hello')?.spec.path).toBe('/b')
+    expect(s.get('team-a/hello')?.metadata).toMatchObject({ name: 'hello', namespace: 'team-a' })
+    expect(s.list().map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual(['default/hello', 'team-a/hello'])
+    await expect(s.create(route('hello', 'team-a', '/c'))).rejects.toMatchObject({ code: 'KILN_ERR_ALREADY_EXISTS' })
+  }))
+
+  it('delete by ref removes that namespace\'s resource only; watch events carry the namespace', () => use(async (s) => {
+    const seen: string[] = []
+    s.watch((ev: StoreEvent<HTTPTriggerResource>) => seen.push(`${ev.type}:${ev.object.metadata.namespace}/${ev.object.metadata.name}`))
+    await s.create(route('x', 'team-a', '/x'))
+    await s.create(route('x', 'team-b', '/y'))
+    expect((await s.delete('team-a/x'))?.metadata.namespace).toBe('team-a')
+    expect(s.get('team-a/x')).toBeUndefined()
+    expect(s.get('team-b/x')?.spec.path).toBe('/y')
+    await waitUntil('three events', async () => seen.length >= 3)
+    expect(seen).toEqual(['put:team-a/x', 'put:team-b/x', 'delete:team-a/x'])
   }))
 }
