@@ -117,8 +117,17 @@ describe('spec.env', () => {
     expect((await p.call('/v1/functions/bad-env')).status).toBe(404)
   })
 
+  it.each(['LD_PRELOAD', 'NODE_OPTIONS', 'KILN_MAX_BODY', 'PYTHONPATH'])('a secret key exposed as %s: 400 naming spec.secretEnv, nothing stored', async (name) => {
+    if ((await p.call('/v1/secrets/db')).status === 404) {
+      const made = await p.call('/v1/secrets', { method: 'POST', body: JSON.stringify({ metadata: { name: 'db' }, stringData: { password: 'pw' } }), headers: JSON_HEADERS })
+      expect(made.status, made.text).toBe(201)
+    }
+    await expectRefused('bad-secret-env', nodeFn('index.mjs', { secretEnv: [{ secret: 'db', key: 'password', env: name }] }), 'spec.secretEnv')
+    expect((await p.call('/v1/functions/bad-secret-env')).status).toBe(404)
+  })
+
   it('ordinary names, and the harmless ones under reserved prefixes, reach the function', async () => {
-    const res = await put('env-ok', nodeFn('index.mjs:env', { env: { NODE_ENV: 'production', TZ: 'UTC', _X: '', MY_VAR_1: 'x', PYTHONUNBUFFERED: '1' } }))
+    const res = await put('env-ok', nodeFn('index.mjs:env', { env: { NODE_ENV: 'production', TZ: 'UTC', _X: '', MY_VAR_1: 'x', PYTHONUNBUFFERED: '1' }, secretEnv: [{ secret: 'db', key: 'password', env: 'DB_PASSWORD' }] }))
     expect(res.status, res.text).toBe(201)
     expect((await p.call('/fn/env-ok')).json()).toEqual({ NODE_ENV: 'production', TZ: 'UTC', _X: '' })
   })

@@ -101,7 +101,7 @@ describe('concurrent uploads', () => {
     const url = new URL(p.url)
     const sock = connect(Number(url.port), url.hostname)
     const total = 64 * 1024
-    sock.write(`POST /v1/packages HTTP/1.1\r\nhost: x\r\ncontent-type: application/gzip\r\ncontent-length: ${total}\r\nconnection: close\r\n\r\n`)
+    sock.write(`POST /v1/packages HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${p.adminToken}\r\ncontent-type: application/gzip\r\ncontent-length: ${total}\r\nconnection: close\r\n\r\n`)
     sock.write(Buffer.alloc(16, 1))
     let text = ''
     sock.on('data', (d) => (text += d))
