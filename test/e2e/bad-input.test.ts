@@ -128,13 +128,15 @@ describe('symbolic links in a Python function folder', () => {
 })
 
 describe('env', () => {
-  it.each(['NODE_OPTIONS=--require=/tmp/x.js', 'LD_PRELOAD=/tmp/x.so', 'PYTHONPATH=/tmp', 'KILN_RUNTIME=x', 'PORT=1', 'BAD-NAME=1'])(
-    'kiln fn deploy --env %s exits 1 before building; no package, no function', async (kv) => {
-      const stored = await storedPackages()
-      const d = await kiln(['fn', 'deploy', 'env-bad', '--code', HELLO, '--env', kv], env)
-      expect(d.code, d.stderr).toBe(1)
-      expect(d.stderr).toContain('spec.env')
-      expect(await storedPackages()).toEqual(stored)
-      expect((await get(`${up.url}/v1/functions/env-bad`)).status).toBe(404)
-    })
+  it.each([
+    ['--env', 'NODE_OPTIONS=--require=/tmp/x.js'], ['--env', 'LD_PRELOAD=/tmp/x.so'], ['--env', 'PYTHONPATH=/tmp'], ['--env', 'KILN_RUNTIME=x'],
+    ['--env', 'PORT=1'], ['--env', 'BAD-NAME=1'], ['--secret-env', 'db:password=LD_PRELOAD'],
+  ])('kiln fn deploy %s %s exits 1 before building; no package, no function', async (flag, kv) => {
+    const stored = await storedPackages()
+    const d = await kiln(['fn', 'deploy', 'env-bad', '--code', HELLO, flag, kv], env)
+    expect(d.code, d.stderr).toBe(1)
+    expect(d.stderr).toMatch(/spec\.(env|secretEnv)/)
+    expect(await storedPackages()).toEqual(stored)
+    expect((await get(`${up.url}/v1/functions/env-bad`)).status).toBe(404)
+  })
 })
