@@ -11,7 +11,7 @@ import { fileStore } from '../../core/store/file-store.js'
 import type { RuntimeResource } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
-import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 import { storeSuite } from './store-suite.js'
 import { waitUntil } from './wait.js'
 
@@ -23,7 +23,7 @@ describe('file store', () => {
   })
 })
 
-describe.skipIf(!plan.run)('CRD store on a real kube-apiserver', () => {
+describe('CRD store on a real kube-apiserver', K8S, () => {
   let cp: ControlPlane
   let kc: KubeConfig
   let seq = 0

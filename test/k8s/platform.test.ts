@@ -3,20 +3,16 @@
 // run in-process under the deploy/ RBAC of their own ServiceAccounts (tokens from `kubectl create
 // token`), the router in front of the executor, Redis for packages. Functions are custom resources,
 // runtime instances are pods taken out of pool Deployments, the real scheduler places isolated ones.
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNodeAgent } from '../../cli/serve/node-agent.js'
 import { silentLogger } from '../../core/logger.js'
 import { NS, isReady as ready, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
-const run = plan.run && existsSync(NODE_RUNTIME)
-if (plan.run && !run) console.warn('[kiln k8s tests] platform.test.ts skipped: dist/runtimes/node.js missing (npm run build)')
-
-describe.skipIf(!run)('Kiln in Kubernetes mode on a real control plane', () => {
+describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, () => {
   let h: Harness
   const kubectl = (...args: string[]) => h.kubectl(...args)
   const pods = (selector: string) => h.pods(selector)

@@ -3,7 +3,6 @@
 // unchanged, no limit removed, pods/resize RBAC) decides; the node simulator stands in for the kubelet
 // and reports the resize applied. The executor's instance budget (2, the pool's size) keeps the pool
 // from refilling while a pod is specialized, so an idle `pool` instance deterministically goes back to it.
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { request } from 'undici'
@@ -11,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseQuantity } from '../../cluster/kubernetes/resize.js'
 import { kubectl } from './controlplane/kubectl.js'
 import { NS, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, DEPLOY, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
-const run = plan.run && existsSync(NODE_RUNTIME)
 const MiB = 2 ** 20
 /** The simulated nodes' capacity (node-sim/nodes.ts): what a lifted limit is raised to. */
 const NODE_CAPACITY = { cpu: 4, memory: 8 * 1024 * MiB }
@@ -23,7 +21,7 @@ interface Amounts { cpu?: number; memory?: number }
 const amounts = (l: Record<string, string> | undefined): Amounts =>
   Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, parseQuantity(v)]))
 
-describe.skipIf(!run)('function resources reach pool pods by in-place resize', () => {
+describe('function resources reach pool pods by in-place resize', K8S_WITH_RUNTIME, () => {
   let h: Harness
 
   const backend = () => h.executor.backend!
