@@ -5,6 +5,7 @@ import { Pool, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestPlatform } from '../../helpers/platform.js'
 import { eventually } from '../../helpers/http.js'
+import { trackPeak } from '../../helpers/peak.js'
 import { describeFn, fixture, instancesOf, routerPlatform, until } from './setup.js'
 
 let p: TestPlatform
@@ -71,8 +72,8 @@ describe('router: a saturated function', () => {
   it('concurrency 1, maxScale 2, 500 clients: never over 2 instances, only its body or 503/429 with Retry-After, then serves normally', async () => {
     const CLIENTS = 500
     const pool = new Pool(p.url, { connections: CLIENTS, pipelining: 1 })
-    let maxInstances = 0
-    const sample = setInterval(() => { maxInstances = Math.max(maxInstances, instancesOf(p, 'busy')) }, 2)
+    // Instances specialized with `busy`, counted at every change the fleet makes (not sampled).
+    const instances = trackPeak(p.ctx.fleet, (r) => r.fn === 'busy' && r.state !== 'gone')
     const tally = { ok: 0, refused: 0, other: [] as string[], noRetryAfter: 0 }
     try {
       await Promise.all(Array.from({ length: CLIENTS }, async () => {
@@ -91,16 +92,15 @@ describe('router: a saturated function', () => {
         }
       }))
     } finally {
-      clearInterval(sample)
+      instances.stop()
       await pool.destroy()
     }
-    maxInstances = Math.max(maxInstances, instancesOf(p, 'busy'))
     expect(tally.other).toEqual([])
     expect(tally.ok + tally.refused).toBe(CLIENTS * 2)
     expect(tally.ok).toBeGreaterThan(0)
     expect(tally.refused).toBeGreaterThan(0)
     expect(tally.noRetryAfter).toBe(0)
-    expect(maxInstances).toBeLessThanOrEqual(2)
+    expect(instances.max).toBeLessThanOrEqual(2)
     // Load gone: it serves normally again (waits at most 10 s for the queue to drain).
     let last = 0
     await eventually(() => describeFn(p, 'busy').queued === 0, 'the queue drains', 10_000)
