@@ -42,6 +42,10 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  // State and the cluster underneath.
+  KILN_ERR_STATE_CORRUPT: { status: 500, message: 'stored state is damaged', hint: 'kiln writes its state whole (temp file, fsync, rename) and checks packages against their sha256, so the named file or package was changed outside kiln: restore it from a backup, or move it away to start without it' },
+  KILN_ERR_CLUSTER_FORBIDDEN: { status: 403, message: "Kiln's Kubernetes service account lacks a permission", hint: "grant the named verb on the named resource in the component's Role (deploy/rbac), or ask the component that holds it (the controller writes Function specs)" },
+  KILN_ERR_DEPLOY_TIMEOUT: { status: 504, message: 'the function is stored, but no executor loaded it in time', hint: 'check that the kiln-executor pods run (`kubectl -n kiln get pods`); the function serves once one has loaded it' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS
