@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `kiln` command. Heavy parts (the platform, the builder) load only for the commands that need them.
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { KilnError } from '../core/errors.js'
 import { CliError, EXIT, serverUrl } from './client.js'
 import { registerFn } from './commands/fn.js'
@@ -17,7 +17,7 @@ const program = new Command('kiln')
   .description('Kiln: functions as a service with pre-warmed runtimes')
   .version('0.1.0')
   .option('-s, --server <url>', 'Kiln server (default $KILN_URL or http://127.0.0.1:8080)')
-  .option('-o, --output <format>', 'table | json', 'table')
+  .addOption(new Option('-o, --output <format>', 'table | json').choices(['table', 'json']).default('table'))
   .option('-q, --quiet', 'no progress output')
   .showHelpAfterError()
   .exitOverride()
