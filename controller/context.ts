@@ -32,4 +32,6 @@ export interface ControlContext {
   cgroups: { mode: string; reason?: string }
   workflows: WorkflowCatalog
   engine: WorkflowEngine
+  /** Resolves once a deployed function can be invoked; default: `executor.whenApplied` (the executor runs here). */
+  whenServable?(name: string): Promise<void>
 }

@@ -28,6 +28,7 @@ import type { ControlContext } from '../../controller/context.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble } from '../assemble.js'
 import { startStatusLoop } from './function-status.js'
+import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
@@ -43,6 +44,8 @@ export interface KubeOptions {
   readyTimeoutMs?: number
   /** How often the leader's loops (pool Deployments, function sets) run; default 3 s. */
   reconcileMs?: number
+  /** controller: how long a deploy waits for the executor to apply it (default 120 s). */
+  deployTimeoutMs?: number
 }
 
 export interface KubePlatform {
@@ -110,12 +113,14 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
   })
 
-  let statusTimer: NodeJS.Timeout | undefined
+  // The controller runs no executor: a deploy returns once the executor's status says it is applied.
+  if (!runsInstances) a.ctx.whenServable = (name) => awaitServable(functions, name, k.deployTimeoutMs ?? 120_000)
+  let statusLoop: { stop(): void } | undefined
   if (runsInstances) {
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, a.executor, a.fleet, backend!, isLeader, logger)
+    statusLoop = startStatusLoop(kc, k.namespace, a.executor, a.fleet, backend!, isLeader, logger, functions)
   }
   const url = await a.listen({
     beforeWorkflows: (u) => {
@@ -130,7 +135,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
-          if (statusTimer) clearInterval(statusTimer)
+          statusLoop?.stop()
           await pools.close()
           await sets.close()
         },

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KubeConfig } from '@kubernetes/client-node'
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crdStore } from '../../core/store/crd-store.js'
 import { fileStore } from '../../core/store/file-store.js'
@@ -19,7 +19,8 @@ describe('file store', () => {
   storeSuite(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-store-'))
     const store = await fileStore<RuntimeResource>(dir, 'Runtime')
-    return { store, close: () => rm(dir, { recursive: true, force: true }) }
+    // Nothing writes this store but the store itself, whose events go out before its writes resolve.
+    return { store, settle: async () => {}, close: () => rm(dir, { recursive: true, force: true }) }
   })
 })
 
@@ -47,8 +48,16 @@ describe('CRD store on a real kube-apiserver', K8S, () => {
 
   describe('the shared suite', () => {
     storeSuite(async () => {
-      const { store } = await fresh()
-      return { store, close: () => store.close() }
+      const { namespace, store } = await fresh()
+      let markers = 0
+      // A write made past the store (as kubectl would): the watch delivers events in order, so once it
+      // has delivered this one, it has delivered every echo of the store's own earlier writes.
+      const settle = async () => {
+        const name = `settle-${++markers}`
+        await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ group: 'kiln.dev', version: 'v1', namespace, plural: 'runtimes', body: { apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name }, spec: { image: 'x:1' } } })
+        await waitUntil(`the watch to deliver ${name}`, async () => store.get(name) !== undefined)
+      }
+      return { store, settle, close: () => store.close() }
     })
   })
 

@@ -39,7 +39,8 @@ describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, ()
     expect(rt.status, rt.text).toBe(201)
     await deploy('hello', 'hello from a pod')
     expect(JSON.parse(await kubectl('get', 'function', 'hello', '-n', NS, '-o', 'json')).spec.runtime).toBe('node')
-    await waitUntil('executor sees the function', async () => h.executor.ctx.functions.get('hello'))
+    // The deploy returned once the executor had applied it (the controller waited for its status).
+    expect(h.executor.ctx.functions.get('hello')?.metadata.generation).toBe(1)
     let last = ''
     const table = await waitUntil('Ready column', async () => {
       last = await kubectl('get', 'functions', '-n', NS)
@@ -66,6 +67,19 @@ describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, ()
     expect(dep.spec.replicas).toBe(2)
   })
 
+  it('a deploy through the controller returns only once the function can be invoked, and a redeploy once its new code serves', async () => {
+    // No waiting here for the executor's informer: the controller's answer is the guarantee.
+    await deploy('ready', 'version 1')
+    const first = await http(`${h.router.url}/fn/ready`)
+    expect([first.status, first.text]).toEqual([200, 'version 1'])
+    await deploy('ready', 'version 2')
+    const second = await http(`${h.router.url}/fn/ready`)
+    expect([second.status, second.text]).toEqual([200, 'version 2'])
+    const fn = JSON.parse(await kubectl('get', 'function', 'ready', '-n', NS, '-o', 'json'))
+    expect([fn.metadata.generation, fn.status.observedGeneration]).toEqual([2, 2])
+    expect((await http(`${h.controller.url}/v1/functions/ready`, { method: 'DELETE' })).status).toBe(200)
+  })
+
   it('requests through the router reach a specialized pod at its pod IP', async () => {
     const res = await http(`${h.router.url}/fn/hello`)
     expect(res.status, res.text).toBe(200)
@@ -89,10 +103,14 @@ describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, ()
     expect(res.text).toBe('isolated')
     const inst = (h.executor.ctx.executor.describe('noisy')!.instances as { node: string }[])[0]!
     expect(inst.node).toBe('isolated-a')
-    const isolatedPods = await pods('kiln.dev/pool=kiln-pool-node-isolated')
-    expect(isolatedPods.length).toBeGreaterThan(0)
-    for (const p of isolatedPods) if (p.spec?.nodeName) expect(p.spec.nodeName).toBe('isolated-a')
-    for (const p of await pods('kiln.dev/pool=kiln-pool-node')) if (p.spec?.nodeName) expect(p.spec.nodeName).not.toBe('isolated-a')
+    // Every pod of both pools, once the scheduler has placed it (a pod not yet placed is waited for, not skipped).
+    const placed = async (selector: string) => waitUntil(`every ${selector} pod placed`, async () => {
+      const ps = await pods(selector)
+      return ps.length > 0 && ps.every((p) => p.spec?.nodeName) ? ps : undefined
+    })
+    expect((await placed('kiln.dev/pool=kiln-pool-node-isolated')).map((p) => p.spec!.nodeName)).toEqual(expect.arrayContaining(['isolated-a']))
+    for (const p of await placed('kiln.dev/pool=kiln-pool-node-isolated')) expect(p.spec!.nodeName).toBe('isolated-a')
+    for (const p of await placed('kiln.dev/pool=kiln-pool-node')) expect(p.spec!.nodeName).not.toBe('isolated-a')
   })
 
   it('the node agent reads runtime pods\' cgroup counters and reports them to the executor', async () => {
@@ -116,8 +134,12 @@ describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, ()
 
   it('the executor cannot write Function specs under its RBAC; deleting a function through the controller deletes its pods', async () => {
     const denied = await http(`${h.executor.url}/v1/functions/hello`, { method: 'DELETE' })
-    expect(denied.status).toBe(500)
-    expect(denied.json().kubeStatus).toBe(403)
+    expect(denied.status).toBe(403)
+    expect(denied.json()).toMatchObject({
+      error: 'KILN_ERR_CLUSTER_FORBIDDEN', kubeStatus: 403,
+      permission: { user: 'system:serviceaccount:kiln:kiln-executor', verb: 'delete', resource: 'functions', group: 'kiln.dev', namespace: NS },
+    })
+    expect(denied.json().message).toBe(`Function "hello": system:serviceaccount:kiln:kiln-executor may not delete functions.kiln.dev in namespace ${NS}`)
     const names = (await pods('kiln.dev/function=hello')).map((p) => p.metadata!.name!)
     expect((await http(`${h.controller.url}/v1/functions/hello`, { method: 'DELETE' })).status).toBe(200)
     await waitUntil('hello pods gone or back in the pool', async () => {
