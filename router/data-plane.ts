@@ -38,7 +38,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
     release: (rec, outcome) => executor.release(rec, outcome),
-    exitReason: (rec) => executor.exitOf(rec, 300),
+    exitReason: (rec) => executor.exitOf(rec, 1000),
   }
 
   function dispatch(name: string, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {

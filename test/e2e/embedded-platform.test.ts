@@ -121,7 +121,7 @@ describe('kiln up + kiln CLI', () => {
     expect(res.status).toBe(502)
     expect(JSON.parse(res.text).error).toBe('KILN_ERR_FUNCTION_CRASHED')
     const next = await get(`${up.url}/fn/quitter`)
-    expect(next.status).toBe(200)
+    expect(next.status, next.text).toBe(200)
     expect(JSON.parse(next.text).pid).not.toBe(before)
   })
 
@@ -164,6 +164,10 @@ describe('kiln up + kiln CLI', () => {
     const big = await rawRequest(up.url, `POST /fn/hello HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\ncontent-length: ${200 * 1024 * 1024}\r\n\r\n`, 'x')
     expect(big.status).toBe(413)
     expect(JSON.parse(big.body).error).toBe('KILN_ERR_BODY_TOO_LARGE')
+    // A function's own limit, far below the runtime's: only the router can be the one refusing.
+    expect((await kiln(['fn', 'deploy', 'smallbody', '--code', HELLO, '--max-body', '1Ki'], env)).code).toBe(0)
+    const over = await rawRequest(up.url, 'POST /fn/smallbody HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/plain\r\ncontent-length: 2048\r\n\r\n', 'x')
+    expect([over.status, JSON.parse(over.body).error]).toEqual([413, 'KILN_ERR_BODY_TOO_LARGE'])
   })
 
   /** Every process `kiln up` started (the spawner, the instances it spawned, theirs), and how many are runtime instances. */
