@@ -166,11 +166,13 @@ describe('runtimes and shapes through kiln up', () => {
     expect(new Set(pids).size).toBe(pids.length)
   })
 
-  it('cleans up: functions and the fission runtime are deleted', async () => {
-    for (const f of ['fission-cjs', 'fission-esm', 'fission-named', 'fission-deps', 'of-node', 'lambda-node', 'forced', 'fenv-cjs', 'fenv-named', 'fenv-esm',
-      ...(python.skip ? [] : ['py-hello', 'of-py', 'lambda-py'])]) {
-      expect((await kiln(['fn', 'delete', f], env)).code).toBe(0)
-    }
+  // Thirteen CLI processes: a few seconds each on a loaded machine, so they run side by side and the
+  // test's bound is generous (it timed out at 60 s one after the other).
+  it('cleans up: functions and the fission runtime are deleted', { timeout: 180_000 }, async () => {
+    const fns = ['fission-cjs', 'fission-esm', 'fission-named', 'fission-deps', 'of-node', 'lambda-node', 'forced', 'fenv-cjs', 'fenv-named', 'fenv-esm',
+      ...(python.skip ? [] : ['py-hello', 'of-py', 'lambda-py'])]
+    const deleted = await Promise.all(fns.map(async (f) => [f, (await kiln(['fn', 'delete', f], env)).code] as const))
+    expect(deleted).toEqual(fns.map((f) => [f, 0]))
     const d = await kiln(['runtime', 'delete', 'fission-env'], env)
     expect(d.code, d.stderr).toBe(0)
   })
