@@ -1,5 +1,5 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
 import type { Connection } from '../contexts.js'
@@ -99,6 +99,9 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
 }
 
 async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
+  // A usage error is said before the server is asked anything (and whether it is up at all).
+  if (!existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
+  specFromFlags(f, undefined)
   const server = g.server()
   const existing = await api<FnView>(server, 'GET', `/functions/${encodeURIComponent(name)}`).catch((e: CliError) => {
     if (e.code === 'KILN_ERR_FUNCTION_NOT_FOUND') return undefined
