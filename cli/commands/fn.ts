@@ -7,6 +7,7 @@ import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
+import { checkFunctionEnv, checkSecretEnvNames } from '../../core/function-env.js'
 import { functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
@@ -51,6 +52,8 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   delete s.entrypoint
   const env = keyValues(f.env, '--env')
   if (env) s.env = env
+  // Checked here too, so a refused env costs no build and leaves no uploaded package.
+  guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
   if (f.cpu || f.memory || f.pids !== undefined) {
@@ -81,6 +84,7 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
       if (!e) throw new CliError(`--secret-env "${m}" is not NAME:KEY=VAR`, EXIT.USER)
       return { secret: e[1], key: e[2], env: e[3] }
     })
+    guard(() => checkSecretEnvNames(s.secretEnv as { env: string }[]), '--secret-env')
   }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) s.nodeSelector = sel
