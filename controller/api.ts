@@ -13,6 +13,8 @@ import { runtimeRoutes } from './runtimes.js'
 import { triggerRoutes } from './triggers.js'
 import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
+import { invocationRoutes } from './invocations.js'
+import { cronRoutes } from './cron.js'
 
 export async function controlApi(app: FastifyInstance, c: ControlContext): Promise<void> {
   installErrorHandler(app)
@@ -27,4 +29,6 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await packageRoutes(app, c)
   await workflowRoutes(app, c)
   await executionRoutes(app, c)
+  await invocationRoutes(app, c)
+  await cronRoutes(app, c)
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../core/types.js'
-import type { Events, Executions, Instances, LiveFunctions, Logs, Nodes, Pools, Routes, Workflows } from './read-models.js'
+import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Routes, Workflows } from './read-models.js'
 
 export interface ControlContext {
   functions: ResourceStore<FunctionResource>
@@ -22,4 +22,6 @@ export interface ControlContext {
   routes: Routes
   workflows: Workflows
   executions: Executions
+  invocations: Invocations
+  cron: CronTriggers
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { KilnError } from './errors.js'
+import { parseHostPattern } from './allowlist.js'
 import { parseBytes, parseDuration } from './quantity.js'
 
 export interface NodeConfig {
@@ -40,6 +41,10 @@ export interface KilnConfig {
   redisUrl?: string
   nodes: NodeConfig[]
   loadLimits: LoadLimitsConfig
+  /** hosts that requests made on a workflow author's behalf may reach (core/allowlist.ts patterns); empty: none */
+  callbackHosts: string[]
+  /** largest request body an async invocation stores (kiln.yaml `asyncMaxBody`, KILN_ASYNC_MAX_BODY); also the stored result's */
+  asyncMaxBodyBytes: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -62,6 +67,8 @@ export function defaultConfig(): KilnConfig {
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    callbackHosts: [],
+    asyncMaxBodyBytes: 1024 * 1024,
   }
 }
 
@@ -81,6 +88,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_CGROUPS) out.cgroups = env.KILN_CGROUPS as KilnConfig['cgroups']
   if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
+  if (env.KILN_CALLBACK_HOSTS !== undefined) out.callbackHosts = env.KILN_CALLBACK_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
+  if (env.KILN_ASYNC_MAX_BODY) out.asyncMaxBodyBytes = parseBytes(env.KILN_ASYNC_MAX_BODY)
   return out
 }
 
@@ -96,8 +105,10 @@ function fromFile(dataDir: string): Partial2<KilnConfig> {
   const out: Partial2<KilnConfig> = { ...(doc as Partial2<KilnConfig>) }
   if (typeof doc.idleTimeout === 'string') out.idleTimeoutMs = parseDuration(doc.idleTimeout)
   if (doc.maxBody !== undefined) out.maxBodyBytes = parseBytes(doc.maxBody as string)
+  if (doc.asyncMaxBody !== undefined) out.asyncMaxBodyBytes = parseBytes(doc.asyncMaxBody as string)
   delete (out as Record<string, unknown>).idleTimeout
   delete (out as Record<string, unknown>).maxBody
+  delete (out as Record<string, unknown>).asyncMaxBody
   return out
 }
 
@@ -112,5 +123,20 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
+  merged.callbackHosts = checkHostPatterns(merged.callbackHosts)
   return merged
+}
+
+/** callbackHosts must be a list of host patterns; each is parsed once here so a typo stops `kiln up`. */
+function checkHostPatterns(value: unknown): string[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value) || value.some((h) => typeof h !== 'string')) throw new KilnError('KILN_ERR_VALIDATION', 'config callbackHosts: must be a list of hosts ("api.example.com", "*.example.com", "10.0.0.5:8080")')
+  for (const h of value as string[]) {
+    try {
+      parseHostPattern(h)
+    } catch (e) {
+      throw new KilnError('KILN_ERR_VALIDATION', `config callbackHosts: ${(e as Error).message}`)
+    }
+  }
+  return value as string[]
 }

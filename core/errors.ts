@@ -42,6 +42,11 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  KILN_ERR_HOST_NOT_ALLOWED: { status: 403, message: 'the host is not in the callback allowlist', hint: 'ask the operator to add it to callbackHosts in kiln.yaml (or KILN_CALLBACK_HOSTS)' },
+  // Async invocations and cron triggers (triggers/async, triggers/cron).
+  KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
+  KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },
+  KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -38,6 +38,14 @@ export const FunctionWarmup = Type.Object({
 }, { additionalProperties: false })
 export type FunctionWarmup = Static<typeof FunctionWarmup>
 
+/** Async invocations of the function (triggers/async): retries after a crash, timeout or 5xx, and how many run at once. */
+export const AsyncPolicy = Type.Object({
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'attempts after the first' })),
+  retryBackoffMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'first backoff; doubles per attempt, with full jitter' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'async invocations in flight at once' })),
+}, { additionalProperties: false })
+export type AsyncPolicy = Static<typeof AsyncPolicy>
+
 export const FunctionSpec = Type.Object({
   runtime: Name,
   package: Type.Object({ sha256: Type.String({ pattern: '^[a-f0-9]{64}$' }) }, { additionalProperties: false }),
@@ -60,6 +68,7 @@ export const FunctionSpec = Type.Object({
   queueSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'requests that may wait for a slot' })),
   nodeSelector: Type.Optional(StringMap),
   tolerations: Type.Optional(Type.Array(Toleration)),
+  async: Type.Optional(AsyncPolicy),
 }, { additionalProperties: false })
 
 export const RuntimeSpec = Type.Object({
@@ -108,7 +117,7 @@ export type WorkflowResource = Static<typeof WorkflowResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 
-export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow'
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'CronTrigger'
 
 /** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
 export const FUNCTION_DEFAULTS = {
@@ -120,3 +129,16 @@ export const FUNCTION_DEFAULTS = {
   maxBodyBytes: 100 * 1024 * 1024,
   queueSize: 1000,
 } as const
+
+/** A schedule that starts a function as an async invocation (triggers/cron). */
+export const CronTriggerSpec = Type.Object({
+  function: Name,
+  schedule: Type.String({ minLength: 1, maxLength: 256, description: '5-field cron, 6-field with seconds, @hourly-style, or @every DURATION' }),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone, e.g. Europe/Seoul' })),
+  concurrency: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('forbid'), Type.Literal('replace')])),
+  /** the request body, sent as JSON */
+  data: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false })
+export const CronTriggerResource = resource('CronTrigger', CronTriggerSpec)
+export type CronTriggerSpec = Static<typeof CronTriggerSpec>
+export type CronTriggerResource = Static<typeof CronTriggerResource>

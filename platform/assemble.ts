@@ -12,7 +12,7 @@ import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
@@ -30,12 +30,15 @@ import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
+import { assembleEvents } from './events.js'
+import type { PlatformState } from './state.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
   runtimes: ResourceStore<RuntimeResource>
   triggers: ResourceStore<HTTPTriggerResource>
   workflows: ResourceStore<WorkflowResource>
+  cronTriggers: ResourceStore<CronTriggerResource>
 }
 
 export interface AssemblyOptions {
@@ -59,6 +62,12 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** The durable state (platform/state.ts), opened by the caller before the workflows; closed here. */
+  state: PlatformState
+  /** This process, as the holder of leases on async invocations and cron schedules. */
+  owner: string
+  /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
+  recoverAll: boolean
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -72,6 +81,7 @@ export interface PlatformParts extends PlatformStores {
   readonly events: EventLog
   readonly metrics: Metrics
   readonly wf: WorkflowsMount
+  readonly state: PlatformState
 }
 
 export interface Assembly {
@@ -119,9 +129,12 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  const ev = assembleEvents({
+    config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
+  })
   // Every trigger type, started and stopped in one loop (one registration line each).
-  const sources: TriggerSource[] = [routes]
-  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf }
+  const sources: TriggerSource[] = [routes, ...ev.sources]
+  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf, state: o.state }
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, logger,
     maxPackageBytes: 512 * 1024 * 1024,
@@ -132,9 +145,10 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     events, logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
+    ...ev.read,
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry })
   const app = Fastify({
     loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
     bodyLimit: 16 * 1024 * 1024,
@@ -144,7 +158,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)) }
       : {}),
   }) as unknown as FastifyInstance
-  app.get('/healthz', async () => o.health(fleet!, pools))
+  // A state store that is away shows here (ok: false) without failing the liveness probe: restarting
+  // the process would not bring Redis back. /readyz answers 503 meanwhile.
+  app.get('/healthz', async () => {
+    const h = o.health(fleet!, pools)
+    const st = o.state.health.view()
+    return { ...h, ok: h.ok !== false && st.up, state: st }
+  })
+  app.get('/readyz', async (_req, reply) => {
+    const st = o.state.health.view()
+    return reply.status(st.up ? 200 : 503).send({ ready: st.up, state: st })
+  })
   metricsRoute(app, metrics.registry)
   await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
   if (o.routes) await o.routes(app)
@@ -168,20 +192,25 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       const port = (app.server.address() as { port: number }).port
       const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
       o.invoker.setOrigin(url)
+      ev.ready()
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
       return url
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
       await first?.()
+      // Writes waiting for a state store that is away would hold every close below: drop the connection.
+      if (!o.state.health.up) await o.state.close()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
       for (const s of sources) await s.stop()
+      await ev.close()
       await o.invoker.close()
       monitor.stop()
       await executor.close()
       await app.close()
       await pools.close()
       await fleet!.close()
+      await o.state.close()
       await last?.()
       await logs.close()
     })(),

@@ -1,7 +1,7 @@
 // The embedded platform: controller + router + executor + pool manager in one process, instances as
 // child processes in cgroups on virtual nodes, state in the data dir. `kiln up` runs this; tests start
 // it in-process on a free port.
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -13,11 +13,12 @@ import { expandCommand } from '../core/paths.js'
 import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from '../controller/builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from './assemble.js'
+import { openPlatformState } from './state.js'
 
 export interface Platform {
   readonly url: string
@@ -34,16 +35,19 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, cronTriggers] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
     fileStore<WorkflowResource>(config.dataDir, 'Workflow'),
+    fileStore<CronTriggerResource>(config.dataDir, 'CronTrigger'),
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
-  // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  // Durable state (async invocations, cron progress, workflow executions): SQLite in the data dir, or
+  // Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -60,7 +64,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
 
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, cronTriggers },
+    state, owner: `kiln-up-${process.pid}-${randomUUID().slice(0, 8)}`, recoverAll: true,
     packages: new FilePackageStore(config.dataDir), wf, invoker,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,

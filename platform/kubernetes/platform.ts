@@ -23,9 +23,10 @@ import { createLogger } from '../../core/logger.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
-import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
+import { openPlatformState } from '../state.js'
 import { assemble, type PlatformParts } from '../assemble.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
@@ -72,21 +73,25 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, cronTriggers] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
+    crdStore<CronTriggerResource>(kc, 'CronTrigger', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, cronTriggers] as never
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
+  // Durable state in Redis, shared by every replica; without it, SQLite in this pod's data dir.
+  if (!config.redisUrl) logger.warn('no KILN_REDIS_URL: async invocations, cron progress and workflow executions are kept in this process\'s data dir (SQLite), which other replicas cannot read')
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger, flag: 'KILN_REDIS_URL' })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
@@ -102,7 +107,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, cronTriggers },
+    state, owner: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],
