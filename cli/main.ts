@@ -9,6 +9,8 @@ import { registerRuntime } from './commands/runtime.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
+import { registerInv } from './commands/inv.js'
+import { registerCron } from './commands/cron.js'
 import type { Globals } from './globals.js'
 import type { Format } from './output.js'
 
@@ -34,6 +36,8 @@ registerRoute(program, globals)
 registerRuntime(program, globals)
 registerWf(program, globals)
 registerServe(program)
+registerInv(program, globals)
+registerCron(program, globals)
 
 function report(e: unknown): number {
   if (e instanceof CliError) {

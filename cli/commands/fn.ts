@@ -40,6 +40,7 @@ interface DeployFlags {
   cpu?: string; memory?: string; pids?: number; strategy?: string; reuse?: string; maxRequests?: number; maxAge?: string
   minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
+  retries?: number; retryBackoff?: string; asyncConcurrency?: number
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -70,6 +71,13 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   if (f.shape) s.shape = f.shape
   if (f.maxBody) s.maxBodyBytes = guard(() => parseBytes(f.maxBody!), '--max-body')
   if (f.queue !== undefined) s.queueSize = f.queue
+  if (f.retries !== undefined || f.retryBackoff || f.asyncConcurrency !== undefined) {
+    const a = { ...(prev?.async ?? {}) } as Record<string, unknown>
+    if (f.retries !== undefined) a.retries = f.retries
+    if (f.retryBackoff) a.retryBackoffMs = guard(() => parseDuration(f.retryBackoff!), '--retry-backoff')
+    if (f.asyncConcurrency !== undefined) a.concurrency = f.asyncConcurrency
+    s.async = a
+  }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) s.nodeSelector = sel
   if (f.toleration) {
@@ -130,7 +138,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   if (g.output === 'json') printJson(fn)
 }
 
-interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string }
+interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string; async?: boolean; callback?: string; idempotencyKey?: string }
 
 async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
   let body: Buffer | undefined
@@ -146,8 +154,22 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
     if (i <= 0) throw new CliError(`--header "${h}" is not NAME: VALUE`, EXIT.USER)
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
   }
-  const method = (f.method ?? (body ? 'POST' : 'GET')).toUpperCase()
+  const method = (f.method ?? (body || f.async ? 'POST' : 'GET')).toUpperCase()
   const path = f.path ? (f.path.startsWith('/') ? f.path : `/${f.path}`) : ''
+  if (f.callback !== undefined || f.idempotencyKey !== undefined) {
+    if (!f.async) throw new CliError('--callback and --idempotency-key go with --async', EXIT.USER)
+    if (f.callback !== undefined) headers['x-callback-url'] = f.callback
+    if (f.idempotencyKey !== undefined) headers['idempotency-key'] = f.idempotencyKey
+  }
+  if (f.async) {
+    // Stored now, run by the platform: print the invocation id (`kiln inv get ID` shows the result).
+    const res = await send(g.server(), method, `/async/fn/${encodeURIComponent(name)}${path}`, body, headers)
+    if (res.status !== 202) throw failure(res)
+    const a = JSON.parse(res.body.toString('utf8')) as { id: string }
+    if (g.output === 'json') return printJson(a)
+    process.stdout.write(`${a.id}\n`)
+    return
+  }
   const res = await send(g.server(), method, `/fn/${encodeURIComponent(name)}${path}`, body, headers)
   if (f.include) {
     process.stderr.write(`HTTP ${res.status}\n`)
@@ -195,6 +217,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--queue <n>', 'requests that may wait for a slot', int('--queue'))
     .option('--node-selector <KEY=VALUE>', 'only nodes with this label (repeatable)', collect)
     .option('--toleration <KEY[=VALUE][:EFFECT]>', 'tolerate a node taint (repeatable)', collect)
+    .option('--retries <n>', 'async invocations: attempts after the first on a crash, timeout or 5xx (default 2)', int('--retries'))
+    .option('--retry-backoff <duration>', 'async invocations: first wait before a retry, doubling, with jitter (default 1s)')
+    .option('--async-concurrency <n>', 'async invocations of this function running at once (default: half its capacity, at most 100)', int('--async-concurrency'))
     .action((name: string, f: DeployFlags) => deploy(g, name, f))
 
   fn.command('invoke <name>')
@@ -205,6 +230,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('-H, --header <header>', "'Name: value' (repeatable)", collect)
     .option('--content-type <type>', 'content type of --data')
     .option('-i, --include', 'print status and headers to stderr')
+    .option('--async', 'store the call and return its invocation id at once (the platform runs it, with retries)')
+    .option('--callback <url>', 'with --async: POST the result here (a host in callbackHosts)')
+    .option('--idempotency-key <key>', 'with --async: a repeat with the same key within 24 h returns the first invocation')
     .action((name: string, f: InvokeFlags) => invoke(g, name, f))
 
   fn.command('list').description('list functions').action(async () => {
