@@ -18,6 +18,9 @@ export interface TestRedis {
   url: string
   /** SIGKILLs the server and starts it again on the same port and dir (state survives through the AOF) */
   restart(): Promise<void>
+  /** SIGKILLs the server (an outage); `start()` brings it back on the same port and dir */
+  kill(): Promise<void>
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -87,6 +90,8 @@ export async function startRedis(): Promise<TestRedis> {
       await kill('SIGKILL')
       await launch()
     },
+    kill: () => kill('SIGKILL'),
+    start: () => launch(),
     async stop() {
       await kill('SIGTERM')
       await rm(dir, { recursive: true, force: true })
