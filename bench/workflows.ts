@@ -1,5 +1,5 @@
 // `npm run bench:workflows`: what the workflow engine adds per task, end to end through a `kiln up`
-// process, with executions in memory and (when redis-server is installed) in Redis:
+// process, with executions in SQLite (the embedded default) and (when redis-server is installed) in Redis:
 //   seq10  a 10-step sequence (each step requires the previous)  vs  the same 10 calls made one after
 //          another from this script
 //   fan100 a 100-way foreach (concurrency 100)                   vs  the same 100 calls made at once
@@ -132,7 +132,7 @@ async function run(store: string, args: string[]): Promise<Awaited<ReturnType<ty
 
 async function main(): Promise<void> {
   const results: Record<string, Awaited<ReturnType<typeof measure>>> = {}
-  results.memory = await run('memory', [])
+  results.sqlite = await run('sqlite', [])
   const redis = await startRedis()
   if (redis) {
     try {

@@ -1,33 +1,38 @@
 // The embedded default's state database: one SQLite file (`<data>/state.db`) through better-sqlite3.
 //
-// Durability: WAL with synchronous=FULL, so a transaction is on disk (fsync) before its write
-// resolves, and an accepted invocation survives a power loss too, not only a SIGKILL of the process
-// (NORMAL would survive the SIGKILL — the WAL write is in the kernel's page cache — but not a crash
-// of the machine). The fsync costs ~0.3-0.7 ms here, so writes are group-committed: every write
-// queued in one turn of the event loop runs in one transaction (each in its own savepoint, so one
-// failing write does not undo the others) and all resolve after the one commit.
+// Durability, per write: a `durable` write (accepting an invocation: the 202 promises it is stored)
+// commits with synchronous=FULL — the WAL is fsynced before the write resolves, so it survives a
+// power loss. Every other write (claims, leases, outcomes, cron progress, workflow events) commits
+// with synchronous=NORMAL: in WAL mode the commit is in the kernel's page cache when it resolves,
+// which survives a SIGKILL of the process (a process kill is not a power loss) but not a crash of the
+// machine, where the last such writes may be lost — an attempt then runs again, which at-least-once
+// delivery allows. A FULL commit also makes every NORMAL commit before it durable.
 //
-// better-sqlite3 is synchronous: reads run inline (microseconds, indexed); only the commit's fsync
-// blocks the loop, once per batch.
+// Writes are group-committed: every write queued in one turn of the event loop runs in one
+// transaction (each in its own savepoint, so one failing write does not undo the others), and all
+// resolve after the one commit; the batch is FULL when one of its writes is durable. better-sqlite3
+// is synchronous: reads run inline (microseconds, indexed); a commit blocks the loop, and its fsync
+// (~0.3-0.7 ms here) only when the batch is durable.
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export type SqliteDb = Database.Database
 
-interface Pending { fn: () => unknown; resolve(v: unknown): void; reject(e: unknown): void }
+interface Pending { fn: () => unknown; durable: boolean; resolve(v: unknown): void; reject(e: unknown): void }
 
 export class SqliteState {
   readonly db: SqliteDb
   private pending: Pending[] = []
   private scheduled = false
   private closed = false
+  private full = true
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
+    this.db.pragma('synchronous = FULL') // until the first batch says otherwise
     this.db.pragma('busy_timeout = 5000')
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_versions (part TEXT PRIMARY KEY, version INTEGER NOT NULL)')
   }
@@ -47,11 +52,14 @@ export class SqliteState {
     })()
   }
 
-  /** Runs `fn` inside the next group commit; resolves with its result once the commit is durable. */
-  write<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` inside the next group commit; resolves with its result once committed — on disk when
+   * `durable`, else in the page cache (survives a process kill, not a machine crash).
+   */
+  write<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the state database is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+      this.pending.push({ fn, durable: opts.durable === true, resolve: resolve as (v: unknown) => void, reject })
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.flush())
@@ -66,6 +74,11 @@ export class SqliteState {
     if (batch.length === 0) return
     const results: { ok: boolean; value: unknown }[] = []
     try {
+      const full = batch.some((p) => p.durable)
+      if (full !== this.full) {
+        this.db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`)
+        this.full = full
+      }
       this.db.exec('BEGIN IMMEDIATE')
       for (const p of batch) {
         this.db.exec('SAVEPOINT w')

@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { FunctionSpec, HTTPTriggerSpec, RuntimeSpec } from '../../core/types.js'
+import { CronTriggerSpec, FunctionSpec, HTTPTriggerSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'crontriggers'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -22,6 +22,7 @@ describe('CRD schemas follow core/types.ts', () => {
     ['functions', FunctionSpec],
     ['runtimes', RuntimeSpec],
     ['httptriggers', HTTPTriggerSpec],
+    ['crontriggers', CronTriggerSpec],
   ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
   })
@@ -46,6 +47,7 @@ const FUNCTION = {
     warmup: { path: '/?warmup=1', requests: 2 },
     minScale: 0,
     maxScale: 5,
+    async: { retries: 3, retryBackoffMs: 500, concurrency: 4 },
     nodeSelector: { 'kiln.dev/pool': 'general' },
     tolerations: [{ key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' }],
     shape: 'fission',
@@ -69,12 +71,12 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the four CRDs install and reach Established', async () => {
+  it('the five CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev'])
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/crontriggers.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['functions.kiln.dev', 'httptriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'httptriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
   })
 
   it('kubectl apply --dry-run=server -k deploy/ is accepted', async () => {
@@ -124,11 +126,12 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     expect(r.stderr).toContain(field)
   })
 
-  it('Runtime, HTTPTrigger and Workflow objects validate', async () => {
+  it('Runtime, HTTPTrigger, Workflow and CronTrigger objects validate', async () => {
     const good = [
       { apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name: 'node', namespace: 'kiln' }, spec: { protocol: 'kiln', image: 'kiln/runtime-node:dev', poolSize: 3, port: 8888 } },
       { apiVersion: 'kiln.dev/v1', kind: 'HTTPTrigger', metadata: { name: 'hello', namespace: 'kiln' }, spec: { method: 'GET', path: '/hello', function: 'hello' } },
       { apiVersion: 'kiln.dev/v1', kind: 'Workflow', metadata: { name: 'greet', namespace: 'kiln' }, spec: { tasks: { a: { function: 'hello', retry: 3 }, b: { function: 'hello', requires: ['a'], input: '{{ $.tasks.a.output }}' } }, output: { a: '{{ $.tasks.a.output }}' } } },
+      { apiVersion: 'kiln.dev/v1', kind: 'CronTrigger', metadata: { name: 'nightly', namespace: 'kiln' }, spec: { function: 'hello', schedule: '0 3 * * *', timezone: 'Asia/Seoul', concurrency: 'forbid', data: { full: true, n: [1, 2] } } },
     ]
     for (const obj of good) await ok(['apply', '-f', '-'], JSON.stringify(obj))
     const bad = [
@@ -137,6 +140,8 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
       [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', workflow: 'b' } }, 'exactly one of function or workflow'],
       [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: 'no-slash', function: 'a' } }, 'spec.path'],
       [{ ...good[2], metadata: { name: 'x', namespace: 'kiln' }, spec: { tasks: {} } }, 'spec.tasks'],
+      [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { function: 'hello', schedule: '* * * * *', concurrency: 'sometimes' } }, 'spec.concurrency'],
+      [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { schedule: '* * * * *' } }, 'spec.function'],
     ] as const
     for (const [obj, field] of bad) {
       const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
@@ -152,7 +157,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
       ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'], ['patch', 'pods/resize'],
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
-      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'],
+      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'crontriggers.kiln.dev'],
     ])('the executor may %s %s in kiln', async (verb, resource) => {
       expect(await canI('kiln:kiln-executor', verb, resource)).toBe('yes')
     })
@@ -170,7 +175,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     })
 
     it('the controller writes Kiln resources and their status, and touches no pods or secrets', async () => {
-      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows']) {
+      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'crontriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
       }

@@ -96,6 +96,8 @@ export class AsyncDispatcher implements TriggerSource {
       await this.housekeeping(this.o.recoverAll)
       if (this.stopped) return
       this.timers.push(setInterval(() => this.poke(), this.pollMs))
+      // Callbacks due for a retry (a callback is also sent at once when its invocation ends).
+      this.timers.push(setInterval(() => void this.sendCallbacks(), 1000))
       this.timers.push(setInterval(() => void this.renew(), Math.max(1000, Math.floor(this.leaseMs / 3))))
       this.timers.push(setInterval(() => void this.housekeeping(false), 60_000))
       for (const t of this.timers) t.unref()
@@ -126,7 +128,7 @@ export class AsyncDispatcher implements TriggerSource {
     const done = await this.o.store.cancel(id, { code: 'KILN_ERR_CANCELLED', message }, Date.now())
     const r = this.running.get(id)
     if (r) r.ctl.abort(new Error(message))
-    if (done) void this.o.callbacks.pass().catch(() => undefined)
+    if (done) void this.sendCallbacks()
     return done
   }
 
@@ -145,7 +147,11 @@ export class AsyncDispatcher implements TriggerSource {
       for (const inv of claimed) this.launch(inv)
       if (claimed.length === want) this.again = true
     }
-    await this.o.callbacks.pass(now)
+  }
+
+  private async sendCallbacks(): Promise<void> {
+    if (this.stopped || !this.o.health.up) return
+    await this.o.callbacks.pass().catch((err: Error) => this.o.logger.warn({ err }, 'callbacks not sent'))
   }
 
   private launch(inv: Invocation): void {
@@ -188,7 +194,7 @@ export class AsyncDispatcher implements TriggerSource {
     const label = outcome.status === 'queued' ? 'retried' : outcome.status
     this.outcomes?.inc({ function: inv.function, outcome: label })
     if (outcome.status === 'dead') this.o.logger.warn({ invocation: inv.id, function: inv.function, attempts: inv.attempts, error: outcome.error }, 'async invocation is dead: every attempt failed')
-    if (outcome.status !== 'queued' && inv.callback) void this.o.callbacks.pass().catch(() => undefined)
+    if (outcome.status !== 'queued' && inv.callback) void this.sendCallbacks()
   }
 
   private outcome(inv: Invocation, res: InvocationResponse): AttemptOutcome {

@@ -1,6 +1,7 @@
 // InvocationStore in SQLite (the embedded default): one row per invocation in `<data>/state.db`, with
 // indexes for the queue (status, function, due), leases, listing and callbacks. Every write is one
-// statement group inside the database's group commit (core/state/sqlite.ts), durable when it resolves.
+// statement group inside the database's group commit (core/state/sqlite.ts): an accept is on disk
+// when it resolves (the 202 promises it), the rest survive a process kill.
 import type { SqliteState } from '../../core/state/sqlite.js'
 import type {
   AttemptOutcome, CallbackOutcome, Invocation, InvocationError, InvocationFilter, InvocationStatus, InvocationStore,
@@ -133,7 +134,7 @@ export class SqliteInvocationStore implements InvocationStore {
         headers: JSON.stringify(inv.request.headers), body: inv.request.body, callbackUrl: inv.callbackUrl ?? null,
       })
       return { id: inv.id, created: true }
-    })
+    }, { durable: true })
   }
 
   async get(id: string): Promise<Invocation | undefined> {
