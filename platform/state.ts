@@ -44,7 +44,7 @@ export async function openPlatformState(o: { dataDir: string; redisUrl?: string;
       health: conn.health,
       invocations: new RedisInvocationStore(conn.redis, prefix),
       cron: new RedisCronStore(conn.redis, prefix),
-      executions: executionStoreOver({ redis: conn.redis }, o.dataDir),
+      executions: executionStoreOver({ redis: conn.redis }, o.dataDir, conn.health),
       close: () => closing ??= conn.close(),
     }
   }

@@ -75,6 +75,7 @@ export class AsyncDispatcher implements TriggerSource {
   private passing: Promise<void> | undefined
   private again = false
   private stopped = true
+  private prunedAt = 0
   private readonly leaseMs: number
   private readonly pollMs: number
   private readonly outcomes?: Counter<'function' | 'outcome'>
@@ -99,7 +100,7 @@ export class AsyncDispatcher implements TriggerSource {
       // Callbacks due for a retry (a callback is also sent at once when its invocation ends).
       this.timers.push(setInterval(() => void this.sendCallbacks(), 1000))
       this.timers.push(setInterval(() => void this.renew(), Math.max(1000, Math.floor(this.leaseMs / 3))))
-      this.timers.push(setInterval(() => void this.housekeeping(false), 60_000))
+      this.timers.push(setInterval(() => void this.housekeeping(false), 10_000))
       for (const t of this.timers) t.unref()
       this.poke()
     })
@@ -107,7 +108,13 @@ export class AsyncDispatcher implements TriggerSource {
     this.o.health.on('change', this.onHealth)
   }
 
-  private readonly onHealth = (up: boolean) => { if (up) this.poke() }
+  private readonly onHealth = (up: boolean) => {
+    if (!up) return
+    this.poke()
+    // Once the commands kept through the outage are sent: a claim whose reply the reconnect lost is
+    // held by this dispatcher but runs nowhere; give it back now rather than after its lease.
+    setTimeout(() => void this.housekeeping(false), 2000).unref()
+  }
 
   async reconcile(): Promise<void> { this.poke() }
 
@@ -216,14 +223,22 @@ export class AsyncDispatcher implements TriggerSource {
       .catch((err: Error) => this.o.logger.warn({ err }, 'async leases not renewed'))
   }
 
-  /** Claims whose holder died come back; ended invocations past their retention go. */
+  /**
+   * Claims whose holder died come back, and so do claims this dispatcher holds without running them;
+   * ended invocations past their retention go (hourly).
+   */
   private async housekeeping(all: boolean): Promise<void> {
-    if (!this.o.health.up) return
+    if (this.stopped || !this.o.health.up) return
     const now = Date.now()
     try {
-      const back = await this.o.store.recover(now, all ? { all: true } : {})
-      if (back > 0) this.o.logger.warn({ invocations: back }, 'async invocations left running by a stopped platform are queued again')
-      await this.o.store.prune(now - ASYNC_DEFAULTS.retentionMs, now)
+      let back = await this.o.store.recover(now, all ? { all: true } : {})
+      // Only between passes: a claim under way is known here once its pass has launched it.
+      if (!all && this.passing === undefined) back += await this.o.store.recover(now, { owner: this.o.owner, keep: [...this.running.keys()] })
+      if (back > 0) this.o.logger.warn({ invocations: back }, 'async invocations left running by a stopped platform, or by a lost claim, are queued again')
+      if (now - this.prunedAt > 3_600_000) {
+        this.prunedAt = now
+        await this.o.store.prune(now - ASYNC_DEFAULTS.retentionMs, now)
+      }
     } catch (err) {
       this.o.logger.warn({ err }, 'async housekeeping failed')
     }

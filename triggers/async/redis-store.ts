@@ -76,6 +76,8 @@ return 1
 
 const RECOVER = `
 local P, now, mode, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
 local ids
 if mode == 'expired' then ids = redis.call('ZRANGEBYSCORE', P .. 'run', '-inf', '(' .. now)
 else ids = redis.call('ZRANGE', P .. 'run', 0, -1) end
@@ -84,7 +86,7 @@ for _, id in ipairs(ids) do
   local k = P .. 'inv:' .. id
   if redis.call('HGET', k, 'status') ~= 'running' then
     redis.call('ZREM', P .. 'run', id)
-  elseif mode ~= 'owner' or redis.call('HGET', k, 'owner') == owner then
+  elseif mode ~= 'owner' or (redis.call('HGET', k, 'owner') == owner and not keep[id]) then
     local fn = redis.call('HGET', k, 'fn')
     redis.call('HSET', k, 'status', 'queued', 'due', now)
     redis.call('HDEL', k, 'owner', 'lease')
@@ -311,9 +313,9 @@ export class RedisInvocationStore implements InvocationStore {
     if (ids.length > 0) await this.redis.kilnInvRenew(this.prefix, owner, leaseUntil, ...ids)
   }
 
-  async recover(now: number, opts: { owner?: string; all?: boolean } = {}): Promise<number> {
+  async recover(now: number, opts: { owner?: string; keep?: string[]; all?: boolean } = {}): Promise<number> {
     const mode = opts.all ? 'all' : opts.owner !== undefined ? 'owner' : 'expired'
-    return await this.redis.kilnInvRecover(this.prefix, now, mode, opts.owner ?? '') as number
+    return await this.redis.kilnInvRecover(this.prefix, now, mode, opts.owner ?? '', ...(opts.keep ?? [])) as number
   }
 
   async finish(id: string, owner: string, o: AttemptOutcome): Promise<boolean> {

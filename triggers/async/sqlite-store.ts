@@ -100,7 +100,7 @@ export class SqliteInvocationStore implements InvocationStore {
         WHERE id IN (SELECT id FROM invocations WHERE status = 'queued' AND function = @fn AND due <= @now ORDER BY due, created_at LIMIT @n) RETURNING *`),
       renew: db.prepare("UPDATE invocations SET lease_until = ? WHERE id = ? AND status = 'running' AND owner = ?"),
       recoverExpired: db.prepare("UPDATE invocations SET status = 'queued', due = @now, owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE status = 'running' AND lease_until < @now"),
-      recoverOwner: db.prepare("UPDATE invocations SET status = 'queued', due = @now, owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE status = 'running' AND owner = @owner"),
+      recoverOwner: db.prepare("UPDATE invocations SET status = 'queued', due = @now, owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE status = 'running' AND owner = @owner AND id NOT IN (SELECT value FROM json_each(@keep))"),
       recoverAll: db.prepare("UPDATE invocations SET status = 'queued', due = @now, owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE status = 'running'"),
       holder: db.prepare<[string]>('SELECT status, owner FROM invocations WHERE id = ?'),
       requeue: db.prepare("UPDATE invocations SET status = 'queued', due = @due, owner = NULL, lease_until = NULL, result = @result, result_body = @resultBody, error = @error WHERE id = @id"),
@@ -171,10 +171,10 @@ export class SqliteInvocationStore implements InvocationStore {
     return this.state.write(() => { for (const id of ids) this.s.renew.run(leaseUntil, id, owner) })
   }
 
-  recover(now: number, opts: { owner?: string; all?: boolean } = {}): Promise<number> {
+  recover(now: number, opts: { owner?: string; keep?: string[]; all?: boolean } = {}): Promise<number> {
     return this.state.write(() => {
       if (opts.all) return this.s.recoverAll.run({ now }).changes
-      if (opts.owner !== undefined) return this.s.recoverOwner.run({ now, owner: opts.owner }).changes
+      if (opts.owner !== undefined) return this.s.recoverOwner.run({ now, owner: opts.owner, keep: JSON.stringify(opts.keep ?? []) }).changes
       return this.s.recoverExpired.run({ now }).changes
     })
   }

@@ -128,11 +128,12 @@ export interface InvocationStore {
   renew(owner: string, ids: string[], leaseUntil: number): Promise<void>
   /**
    * Puts claims back in the queue, due at `now`, their interrupted attempt to run again under its
-   * number: those whose lease ended before `now`, or with `owner` every claim of that owner
-   * (a dispatcher stopping), or with `all` every claim (the one platform of a data dir restarting).
+   * number: those whose lease ended before `now`; or with `owner` every claim of that owner but those
+   * in `keep` (a dispatcher stopping, or finding claims it does not know of: a claim whose reply a
+   * reconnect lost); or with `all` every claim (the one platform of a data dir restarting).
    * Returns how many.
    */
-  recover(now: number, opts?: { owner?: string; all?: boolean }): Promise<number>
+  recover(now: number, opts?: { owner?: string; keep?: string[]; all?: boolean }): Promise<number>
   /** Ends the attempt `owner` holds on `id`; false (and nothing written) when it no longer holds it. */
   finish(id: string, owner: string, outcome: AttemptOutcome): Promise<boolean>
   /**

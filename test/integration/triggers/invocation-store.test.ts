@@ -131,6 +131,22 @@ describe.each(stateKinds(redis))('invocation store: $name', (kind) => {
     for (const i of back) expect(i.attempts).toBe(1)
   })
 
+  it('gives back an owner\'s claims except those it keeps (a claim whose reply was lost)', async () => {
+    const { store } = fresh()
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const inv = newInv('f', T0 + i)
+      ids.push(inv.id)
+      await store.accept(inv)
+    }
+    await store.claim('f', 3, 'me', T0 + 10, T0 + LEASE)
+    expect(await store.recover(T0 + 20, { owner: 'me', keep: [ids[1]!] })).toBe(2)
+    expect((await store.get(ids[0]!))!.status).toBe('queued')
+    expect((await store.get(ids[1]!))!).toMatchObject({ status: 'running', owner: 'me' })
+    expect((await store.get(ids[2]!))!.status).toBe('queued')
+    expect(await store.recover(T0 + 30, { owner: 'me', keep: [ids[1]!] })).toBe(0)
+  })
+
   it('redrives a dead invocation with a fresh count of attempts and leaves others alone', async () => {
     const { store } = fresh()
     const a = newInv('f', T0)
