@@ -25,6 +25,7 @@ import { FilePackageStore, type PackageStore } from '../../core/store/package-st
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
+import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { openPlatformState } from '../state.js'
 import { assemble, type PlatformParts } from '../assemble.js'
@@ -96,7 +97,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
   const pools = new PoolDeployments(kc, {
-    namespace: k.namespace, logger, defaultPoolSize: config.poolSize, isLeader, reconcileMs: k.reconcileMs,
+    namespace: k.namespace, logger, poolSize: (rt, special) => poolTarget(rt, config.poolSize, special), isLeader, reconcileMs: k.reconcileMs,
     runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n),
   })
   const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n) })

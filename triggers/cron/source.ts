@@ -9,7 +9,7 @@
 // `allow` starts another, `forbid` skips the slot, `replace` cancels the previous run and starts one.
 // With several platform processes on one Redis, a lease per trigger makes one of them run it.
 import type { Logger } from 'pino'
-import { isKilnError } from '../../core/errors.js'
+import { KilnError } from '../../core/errors.js'
 import type { StateHealth } from '../../core/state/health.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { CronTriggerResource } from '../../core/types.js'
@@ -168,7 +168,7 @@ export class CronSource implements TriggerSource {
         })
         progress = { trigger: name, lastSlot: now, lastRunAt: now, lastOutcome: 'started', lastInvocationId: a.id }
       } catch (err) {
-        if (isKilnError(err) && err.code === 'KILN_ERR_STATE_UNAVAILABLE') return
+        if (err instanceof KilnError && err.code === 'KILN_ERR_STATE_UNAVAILABLE') return
         this.o.logger.warn({ trigger: name, function: t.spec.function, err }, 'cron run not started')
         progress = { trigger: name, lastSlot: now, lastRunAt: now, lastOutcome: 'skipped', ...(p?.lastInvocationId ? { lastInvocationId: p.lastInvocationId } : {}) }
       }
