@@ -9,19 +9,18 @@
 //            difference is the added latency of async over sync. Also the record's own createdAt →
 //            finishedAt.
 // Reported, never asserted.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { agent, findRoot, freePort, startKiln, type KilnProcess } from './lib/kiln-process.js'
+import { agent, findRoot, startKiln, type KilnProcess } from './lib/kiln-process.js'
 import { summarize, type Summary } from './lib/percentiles.js'
+import { REDIS_SERVER, startBenchRedis } from './lib/redis.js'
 
 const ACCEPTS = Number(process.env.BENCH_ACCEPTS ?? 3000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200)
-const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? '/usr/bin/redis-server'
 const root = findRoot()
 
 interface Result {
@@ -126,35 +125,6 @@ async function measure(k: KilnProcess, cb: Awaited<ReturnType<typeof callbacks>>
   }
 }
 
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  if (!existsSync(REDIS_SERVER)) return undefined
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-redis-'))
-  const port = await freePort()
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
-  const { Redis } = await import('ioredis')
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
-  probe.on('error', () => {})
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect()
-      await probe.ping()
-      break
-    } catch {
-      if (i > 200) throw new Error('redis-server did not start')
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
-  probe.disconnect()
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
 async function run(store: string, args: string[]): Promise<Result> {
   const cb = await callbacks()
   const k = await startKiln(['--pool-size', '2', ...args], [], { kilnYaml: `callbackHosts: ["127.0.0.1:${cb.port}"]\n` })
@@ -175,7 +145,7 @@ async function run(store: string, args: string[]): Promise<Result> {
 async function main(): Promise<void> {
   const results: Record<string, Result> = {}
   results.sqlite = await run('sqlite', [])
-  const redis = await startRedis()
+  const redis = await startBenchRedis(['--appendonly', 'yes', '--appendfsync', 'always'])
   if (redis) {
     try {
       results.redis = await run('redis', ['--redis', redis.url])

@@ -1,9 +1,9 @@
 // `kiln cron ...`: cron triggers: a schedule that starts a function (as an async invocation).
-import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
+import { parseJsonData } from '../json-data.js'
 import type { CronTriggerResource } from '../../core/types.js'
 
 interface CronStatus { nextRun?: string; lastRun?: { at: string; outcome: string; invocation?: string; status?: string } }
@@ -11,16 +11,6 @@ type CronView = CronTriggerResource & { status: CronStatus }
 
 const POLICIES = ['allow', 'forbid', 'replace']
 const enc = encodeURIComponent
-
-function parseData(data: string | undefined): unknown {
-  if (data === undefined) return undefined
-  const text = data.startsWith('@') ? readFileSync(data.slice(1), 'utf8') : data
-  try {
-    return JSON.parse(text)
-  } catch (e) {
-    throw new CliError(`--data must be JSON (or @file holding JSON): ${(e as Error).message}`, EXIT.USER)
-  }
-}
 
 const lastRun = (s: CronStatus) => {
   const l = s.lastRun
@@ -40,7 +30,7 @@ export function registerCron(program: Command, g: Globals): void {
     .option('--data <json>', 'JSON body of each run (@file reads a file)')
     .action(async (name: string, f: { function: string; schedule: string; tz?: string; concurrency: string; data?: string }) => {
       if (!POLICIES.includes(f.concurrency)) throw new CliError(`--concurrency must be one of ${POLICIES.join(', ')}`, EXIT.USER)
-      const data = parseData(f.data)
+      const data = parseJsonData(f.data)
       const body = {
         metadata: { name },
         spec: { function: f.function, schedule: f.schedule, concurrency: f.concurrency, ...(f.tz ? { timezone: f.tz } : {}), ...(data !== undefined ? { data } : {}) },
