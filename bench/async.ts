@@ -4,6 +4,9 @@
 //   accept   concurrent `POST /async/fn/noop` (202 once stored): accepted invocations per second and
 //            the 202's latency; then how fast the platform drains that backlog (invocations run per
 //            second, from kiln_async_attempts_total)
+//   cpu      CPU time of the platform and its instances (from /proc) per synchronous call, in a burst
+//            of the same size, against per async invocation (accept + dispatch + call + record):
+//            steadier than requests per second on a shared machine
 //   latency  one call at a time: a synchronous `POST /fn/noop` against an async one, timed from the
 //            request to its callback arriving here (accept + dispatch + call + record + callback); the
 //            difference is the added latency of async over sync. Also the record's own createdAt →
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { agent, findRoot, startKiln, type KilnProcess } from './lib/kiln-process.js'
+import { cpuUs } from './lib/cpu-time.js'
 import { summarize, type Summary } from './lib/percentiles.js'
 import { REDIS_SERVER, startBenchRedis } from './lib/redis.js'
 
@@ -24,6 +28,8 @@ const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200)
 const root = findRoot()
 
 interface Result {
+  syncCpuUsPerCall: number
+  asyncCpuUsPerInvocation: number
   acceptPerSec: number
   acceptMs: Summary
   drainPerSec: number
@@ -78,22 +84,31 @@ async function measure(k: KilnProcess, cb: Awaited<ReturnType<typeof callbacks>>
   for (let i = 0; i < 200; i++) await post(asyncUrl)
   for (let until = Date.now() + 30_000; (await succeeded(k)) < 200 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50))
 
+  const burst = async (url: string, status: number, each?: (ms: number) => void) => {
+    let next = 0
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < ACCEPTS) {
+        const s = performance.now()
+        const r = await post(url)
+        if (r.status !== status) throw new Error(`${url}: ${r.status} ${r.text}`)
+        each?.(performance.now() - s)
+      }
+    }))
+  }
+  const pid = k.child.pid!
+  const cpu0 = cpuUs(pid, true)
+  await burst(syncUrl, 200)
+  const cpu1 = cpuUs(pid, true)
+
   // accept: CONCURRENCY clients until ACCEPTS are stored
   const before = await succeeded(k)
   const acceptMs: number[] = []
-  let next = 0
   const t0 = performance.now()
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < ACCEPTS) {
-      const s = performance.now()
-      const r = await post(asyncUrl)
-      if (r.status !== 202) throw new Error(`accept: ${r.status} ${r.text}`)
-      acceptMs.push(performance.now() - s)
-    }
-  }))
+  await burst(asyncUrl, 202, (ms) => acceptMs.push(ms))
   const acceptSecs = (performance.now() - t0) / 1000
   for (let until = Date.now() + 120_000; (await succeeded(k)) < before + ACCEPTS && Date.now() < until;) await new Promise((r) => setTimeout(r, 20))
   const drainSecs = (performance.now() - t0) / 1000
+  const cpu2 = cpuUs(pid, true)
 
   // latency: one call at a time, sync then async
   const sync: number[] = []
@@ -116,6 +131,8 @@ async function measure(k: KilnProcess, cb: Awaited<ReturnType<typeof callbacks>>
   const syncMs = summarize(sync)
   const asyncEndToEndMs = summarize(e2e)
   return {
+    syncCpuUsPerCall: Math.round((cpu1 - cpu0) / ACCEPTS),
+    asyncCpuUsPerInvocation: Math.round((cpu2 - cpu1) / ACCEPTS),
     acceptPerSec: Math.round(ACCEPTS / acceptSecs),
     acceptMs: summarize(acceptMs),
     drainPerSec: Math.round(ACCEPTS / drainSecs),
@@ -158,6 +175,10 @@ async function main(): Promise<void> {
   const lines = ['state    accepted/s  202 p50  202 p99  drained/s   sync p50  async e2e p50  added p50  created→finished p50   (ms)']
   for (const [store, r] of Object.entries(results)) {
     lines.push(`${store.padEnd(8)} ${String(r.acceptPerSec).padStart(10)} ${f(r.acceptMs.p50)} ${f(r.acceptMs.p99)} ${String(r.drainPerSec).padStart(10)} ${f(r.syncMs.p50, 10)} ${f(r.asyncEndToEndMs.p50, 14)} ${f(r.addedMs, 10)} ${f(r.recordMs.p50, 21)}`)
+  }
+  lines.push('', 'state    cpu µs per sync call   cpu µs per async invocation   ratio')
+  for (const [store, r] of Object.entries(results)) {
+    lines.push(`${store.padEnd(8)} ${String(r.syncCpuUsPerCall).padStart(20)} ${String(r.asyncCpuUsPerInvocation).padStart(29)} ${(r.asyncCpuUsPerInvocation / r.syncCpuUsPerCall).toFixed(2).padStart(7)}`)
   }
   process.stdout.write(lines.join('\n') + '\n')
 
