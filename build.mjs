@@ -30,5 +30,7 @@ await Promise.all([
   }),
   build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
   build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
+  // The expression sandbox's worker thread; QuickJS stays in node_modules (it loads its .wasm beside itself).
+  build({ ...common, entryPoints: { 'expression-worker': 'workflows/sandbox/worker.ts' }, outdir: 'dist', external: ['quickjs-emscripten-core', '@jitl/*'] }),
 ])
 await chmod('dist/kiln.js', 0o755)

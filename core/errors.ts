@@ -41,7 +41,12 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  // Workflow bounds, the expression sandbox, and requests made on a workflow author's behalf.
+  KILN_ERR_WORKFLOW_TOO_LARGE: { status: 400, message: 'the workflow is over the bounds of a spec', hint: 'use fewer tasks or less nesting; split it into workflows that start each other' },
+  KILN_ERR_EXPRESSION_LIMIT: { status: 422, message: 'a workflow expression exceeded its time or memory limit', hint: 'make the expression cheaper, or move the work into a function' },
   KILN_ERR_HOST_NOT_ALLOWED: { status: 403, message: 'the host is not in the callback allowlist', hint: 'ask the operator to add it to callbackHosts in kiln.yaml (or KILN_CALLBACK_HOSTS)' },
+  KILN_ERR_TASK_INPUT: { status: 422, message: "a task's input is missing or of the wrong type", hint: 'see which input the message names, and the documented inputs of that function' },
+  KILN_ERR_HTTP_REQUEST_FAILED: { status: 502, message: 'an outgoing HTTP request of a workflow failed', hint: 'see the status and body in the message; check the URL and the remote service' },
   // Async invocations and cron triggers (triggers/async, triggers/cron).
   KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
   KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },

@@ -47,7 +47,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   // Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
   const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.

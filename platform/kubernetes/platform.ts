@@ -92,7 +92,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   if (!config.redisUrl) logger.warn('no KILN_REDIS_URL: async invocations, cron progress and workflow executions are kept in this process\'s data dir (SQLite), which other replicas cannot read')
   const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger, flag: 'KILN_REDIS_URL' })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true

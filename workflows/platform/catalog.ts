@@ -8,6 +8,7 @@ import { API_VERSION, WorkflowResource, type FunctionResource } from '../../core
 import { describeError } from '../../core/validate.js'
 import { parseWorkflow, type StepSpec, type WorkflowSpec } from '../spec.js'
 import { validateWorkflow } from '../validate.js'
+import { externalReferences } from '../fission/run-task.js'
 import { EXECUTION_PREFIX, isExecutionId } from '../../core/execution-ids.js'
 
 const checkEnvelope = new Ajv({ allErrors: false, strict: false, verbose: true }).compile(WorkflowResource)
@@ -19,6 +20,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** The workflows a step list refers to, nested steps included. */
 function referencedWorkflows(step: StepSpec, out: Set<string>): Set<string> {
   if (step.workflow !== undefined) out.add(step.workflow)
+  // a Fission Workflows task's `run` may name a workflow (without fission://)
+  if (step.fission) for (const r of externalReferences(step.fission, '')) if (!r.strict) out.add(r.name)
   if (step.do) referencedWorkflows(step.do, out)
   if (step.catch) referencedWorkflows(step.catch, out)
   for (const c of step.switch ?? []) {
@@ -62,7 +65,7 @@ export class WorkflowCatalog {
       const name = (meta.name ?? (isObject(spec) ? spec.name : undefined) ?? urlName) as unknown
       res = { ...body, metadata: { ...meta, name }, spec: isObject(spec) ? { ...spec, name: spec.name ?? name } : spec }
     } else {
-      res = { metadata: { name: body.name ?? urlName }, spec: body }
+      res = { metadata: { name: body.name ?? urlName }, spec: body.name === undefined && urlName !== undefined ? { ...body, name: urlName } : body }
     }
     if (!checkEnvelope(res)) {
       const err = checkEnvelope.errors?.[0]

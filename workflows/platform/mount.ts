@@ -13,6 +13,10 @@ import { WorkflowCatalog } from './catalog.js'
 import type { OpenedExecutionStore } from './execution-store.js'
 import { httpEntry, workflowDataPlane } from './http-entry.js'
 import { FunctionInvoker } from './invoker.js'
+import { HostAllowlist } from '../../core/allowlist.js'
+import { fissionHttp } from '../fission/http-io.js'
+import { registerFissionServices } from '../fission/services.js'
+import { holdSandbox } from '../sandbox/sandbox.js'
 
 export interface MountOptions {
   /** where executions live (platform/state.ts opens it) */
@@ -24,6 +28,8 @@ export interface MountOptions {
   maxBodyBytes: number
   /** how tasks call functions: the platform's one Invoker (it answers once the platform listens) */
   invoker: Invoker
+  /** hosts the `http` task of Fission Workflows may reach (kiln.yaml callbackHosts) */
+  callbackHosts?: string[]
 }
 
 export interface WorkflowsMount {
@@ -47,8 +53,11 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
   const executions = o.executions
   const catalog = new WorkflowCatalog(o.workflows, o.functions)
   const invoker = new FunctionInvoker(o.invoker)
+  registerFissionServices(invoker, { allowlist: new HostAllowlist(o.callbackHosts ?? []) })
+  const releaseSandbox = holdSandbox()
   const engine = new WorkflowEngine({ store: executions.store, invoker, getWorkflow: (name) => catalog.spec(name), logger: log })
-  const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES) })
+  const adapterFor = (name: string) => (catalog.spec(name)?.format === 'fission' ? fissionHttp : undefined)
+  const entry = httpEntry({ engine, maxBodyBytes: Math.min(o.maxBodyBytes, MAX_INPUT_BYTES), adapterFor })
   log.info({ store: executions.kind }, 'workflow engine mounted')
 
   let closing: Promise<void> | undefined
@@ -65,6 +74,7 @@ export async function mountWorkflows(o: MountOptions): Promise<WorkflowsMount> {
     close() {
       closing ??= (async () => {
         await engine.close()
+        await releaseSandbox()
         await executions.close()
       })()
       return closing

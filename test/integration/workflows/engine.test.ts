@@ -67,7 +67,18 @@ describe.each(storeKinds(redis))('workflow engine on the $name store', (kind) =>
   }
 
   it('runs the DAG: independent tasks overlap, dependents start after their requirements finished', async () => {
-    const { engine, invoker } = setup(orderFunctions(), [ORDER])
+    // price and stock each wait until the other was called: they finish only if both run at once
+    // (a condition, not a number of ticks: input templates are evaluated in the sandbox's worker threads)
+    const fns = orderFunctions()
+    let arrived = 0
+    let bothIn!: () => void
+    const both = new Promise<void>((r) => (bothIn = r))
+    const meet = (fn: TestFunction): TestFunction => async (input, opts) => {
+      if (++arrived === 2) bothIn()
+      await both
+      return fn(input, opts)
+    }
+    const { engine, invoker } = setup({ ...fns, price: meet(fns.price!), stock: meet(fns.stock!) }, [ORDER])
     const { done } = await engine.start('order', { items: items(3, 50) })
     const exec = await done
     expect(exec.status).toBe('succeeded')
