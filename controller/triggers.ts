@@ -6,7 +6,7 @@ import type { HTTPTriggerResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 
-const RESERVED = /^\/(v1|fn|wf|async\/fn|healthz|readyz|metrics|internal)(\/|$)/
+const RESERVED = /^\/(v1|fn|wf|async\/fn|healthz|livez|readyz|metrics|internal)(\/|$)/
 
 /** A readable default name: `get-greet-name` for GET /greet/:name. */
 export function triggerName(method: string, path: string): string {
@@ -24,7 +24,7 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
     const withName = { ...body, metadata: { ...meta, name: meta.name ?? triggerName(String(spec.method ?? ''), String(spec.path ?? '')) } }
     const t = validateResource<HTTPTriggerResource>('HTTPTrigger', withName)
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
-    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /async/fn, /healthz, /readyz, /metrics, /internal)`)
+    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /async/fn, /healthz, /livez, /readyz, /metrics, /internal)`)
     if (t.spec.function && !c.functions.get(t.spec.function)) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"`)
     if (t.spec.workflow && !c.workflows.store.get(t.spec.workflow)) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}" (see \`kiln wf list\`)`)
     if (c.routes.conflicts(t)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `a route for ${t.spec.method} ${t.spec.path} already exists`)

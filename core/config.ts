@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml'
 import { KilnError } from './errors.js'
 import { parseHostPattern } from './allowlist.js'
 import { parseBytes, parseDuration } from './quantity.js'
+import { checkTracingConfig, type TracingConfig } from './tracing.js'
 
 export interface NodeConfig {
   name: string
@@ -45,6 +46,8 @@ export interface KilnConfig {
   callbackHosts: string[]
   /** largest request body an async invocation stores (kiln.yaml `asyncMaxBody`, KILN_ASYNC_MAX_BODY); also the stored result's */
   asyncMaxBodyBytes: number
+  /** OpenTelemetry traces (core/tracing.ts): off unless an OTLP endpoint is set. */
+  tracing: TracingConfig
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -69,6 +72,7 @@ export function defaultConfig(): KilnConfig {
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
     callbackHosts: [],
     asyncMaxBodyBytes: 1024 * 1024,
+    tracing: {},
   }
 }
 
@@ -90,6 +94,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
   if (env.KILN_CALLBACK_HOSTS !== undefined) out.callbackHosts = env.KILN_CALLBACK_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
   if (env.KILN_ASYNC_MAX_BODY) out.asyncMaxBodyBytes = parseBytes(env.KILN_ASYNC_MAX_BODY)
+  if (env.KILN_OTLP_ENDPOINT) out.tracing = { otlpEndpoint: env.KILN_OTLP_ENDPOINT }
   return out
 }
 
@@ -120,6 +125,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const filePart = fromFile(dataDir)
   const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
+  merged.tracing = checkTracingConfig({ ...base.tracing, ...checkTracingConfig(filePart.tracing ?? {}), ...envPart.tracing, ...flags.tracing })
   for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }

@@ -18,6 +18,7 @@ import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
 import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
+import { coldStartKind } from './stats.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
@@ -160,9 +161,11 @@ export class Executor {
     const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [], done: Promise.resolve() }
     fs.provisions.push(p)
     if (!background) fs.coldStarts++
+    const startedAt = Date.now() // [metrics] an instance started after this was booted for it
     p.done = this.strategyOf(fs).provision(fs, this.ctx, background).then(
       (rec) => {
         fs.provisions.splice(fs.provisions.indexOf(p), 1)
+        if (p.waiters.length > 0) fs.stats.coldStart(rec, coldStartKind(this.strategyOf(fs).keepIdle(fs) > 0, rec, startedAt)) // [metrics]
         if (fs.deleted || this.closing) {
           void this.o.fleet.retire(rec)
           for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
@@ -199,6 +202,7 @@ export class Executor {
     rec.state = 'specializing'
     rec.fn = fs.name
     fs.loading.add(rec)
+    const loadStartedAt = performance.now() // [metrics]
     try {
       // The function's limits hold from the moment its code loads (no cgroup writes when there are none).
       const limits = instanceLimits(fn)
@@ -224,6 +228,7 @@ export class Executor {
     rec.specializedAt = Date.now()
     rec.lastUsed = rec.specializedAt
     fs.specializations++
+    fs.stats.loaded(rec, loadStartedAt, performance.now()) // [metrics]
   }
 
   // ---- lifecycle of functions ----

@@ -11,6 +11,7 @@ import { freshPolicy } from './reuse/fresh.js'
 import type { ReusePolicy } from './reuse/policy.js'
 import { recyclePolicy } from './reuse/recycle.js'
 import { reusePolicy } from './reuse/reuse.js'
+import { FunctionStats } from './stats.js'
 
 const REUSE_POLICIES: Record<ReusePolicy['name'], ReusePolicy> = { reuse: reusePolicy, recycle: recyclePolicy, fresh: freshPolicy }
 
@@ -46,6 +47,8 @@ export class FunctionState {
   specializations = 0
   coldStarts = 0
   requests = 0
+  /** Counters for the metrics (executor/stats.ts). */
+  readonly stats = new FunctionStats()
   /** Instances given back to the generic pool after unload. */
   returned = 0
   lastTickAt = 0

@@ -10,12 +10,17 @@ import type { ClusterBackend } from '../cluster/backend.js'
 import type { KilnConfig, NodeConfig } from '../core/config.js'
 import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
+import { Readiness } from '../core/readiness.js'
+import type { Tracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
+import { mountOpenApi } from '../controller/openapi/mount.js'
+import { probeRoutes } from '../controller/probes.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -29,9 +34,11 @@ import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 import { assembleEvents } from './events.js'
 import type { PlatformState } from './state.js'
+import { platformReadiness } from './readiness.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
@@ -68,6 +75,8 @@ export interface AssemblyOptions {
   owner: string
   /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
   recoverAll: boolean
+  /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
+  tracing?: Tracing
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -80,6 +89,8 @@ export interface PlatformParts extends PlatformStores {
   readonly logs: FunctionLogs
   readonly events: EventLog
   readonly metrics: Metrics
+  /** `GET /readyz`'s checks: a part the platform cannot serve without adds its own. */
+  readonly readiness: Readiness
   readonly wf: WorkflowsMount
   readonly state: PlatformState
 }
@@ -108,7 +119,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   fleet = new Fleet(backend, new InstanceBudget(config.instanceBudget), o.nodes, o.resolveCommand, logger)
   const pools = new PoolManager(runtimes, fleet, config.poolSize, logger)
   const events = new EventLog()
-  const metrics = new Metrics()
+  const metrics = new Metrics({ version: KILN_VERSION })
   fleet.on('gone', (rec, exit) => {
     if (rec.retiring) return
     metrics.crashes.inc({ runtime: rec.runtime, reason: exit.oomKilled ? 'oom' : 'exit' })
@@ -118,15 +129,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
-      metrics.isolated.set({ function: fs.name }, 1)
       events.add({ type: 'FunctionIsolated', function: fs.name, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
     },
     onRelease(fs, was, by) {
       metrics.releases.inc({ function: fs.name, by })
-      metrics.isolated.set({ function: fs.name }, 0)
       events.add({ type: 'FunctionReleased', function: fs.name, reason: by === 'monitor' ? 'quiet for the cool-down' : 'released by an operator', evidence: { by, isolatedSince: new Date(was.at).toISOString() } })
     },
   })
+  metrics.readFrom(metricsSources(executor, pools, fleet))
+  const readiness = new Readiness()
+  const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
+  readiness.add('state-store', () => (o.state.health.up ? undefined : `the state store (${o.state.kind}) is unreachable`))
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
   const ev = assembleEvents({
@@ -134,7 +147,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes, ...ev.sources]
-  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, wf, state: o.state }
+  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state }
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, logger,
     maxPackageBytes: 512 * 1024 * 1024,
@@ -148,7 +161,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     ...ev.read,
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry })
+  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
   const app = Fastify({
     loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
     bodyLimit: 16 * 1024 * 1024,
@@ -158,19 +171,19 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)) }
       : {}),
   }) as unknown as FastifyInstance
-  // A state store that is away shows here (ok: false) without failing the liveness probe: restarting
-  // the process would not bring Redis back. /readyz answers 503 meanwhile.
+  // A state store that is away shows here (ok: false) without failing /healthz or /livez: restarting
+  // the process would not bring Redis back. /readyz answers 503 meanwhile (the `state-store` check).
   app.get('/healthz', async () => {
     const h = o.health(fleet!, pools)
     const st = o.state.health.view()
     return { ...h, ok: h.ok !== false && st.up, state: st }
   })
-  app.get('/readyz', async (_req, reply) => {
-    const st = o.state.health.view()
-    return reply.status(st.up ? 200 : 503).send({ ready: st.up, state: st })
-  })
   metricsRoute(app, metrics.registry)
-  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
+  probeRoutes(app, readiness)
+  await app.register(async (api) => {
+    await mountOpenApi(api)
+    await controlApi(api, ctx)
+  }, { prefix: '/v1' })
   if (o.routes) await o.routes(app)
   if (o.dataPlane) {
     await app.register(async (data) => routerPlugin(data, dataPlane))
@@ -195,9 +208,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       ev.ready()
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
+      ready.started()
       return url
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
+      ready.closing()
       await first?.()
       // Writes waiting for a state store that is away would hold every close below: drop the connection.
       if (!o.state.health.up) await o.state.close()
@@ -213,6 +228,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await o.state.close()
       await last?.()
       await logs.close()
+      await o.tracing?.shutdown().catch((err: Error) => logger.warn({ err }, 'traces not flushed'))
     })(),
   }
 }

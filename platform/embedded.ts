@@ -3,12 +3,15 @@
 // it in-process on a free port.
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { detectCgroups, type CgroupDriver } from '../cluster/local/cgroups/index.js'
 import { LocalBackend } from '../cluster/local/backend.js'
 import type { KilnConfig } from '../core/config.js'
 import { createLogger } from '../core/logger.js'
+import { startTracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import { expandCommand } from '../core/paths.js'
 import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
@@ -31,7 +34,7 @@ export interface Platform {
   close(): Promise<void>
 }
 
-export async function startPlatform(config: KilnConfig, opts: { logger?: Logger } = {}): Promise<Platform> {
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; spanExporter?: SpanExporter } = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
@@ -73,6 +76,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
     health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
+    // Traces when an OTLP endpoint is configured (or a test hands in an exporter); none otherwise.
+    tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
   const url = await a.listen({

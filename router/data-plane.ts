@@ -3,13 +3,16 @@
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
 // (plugin.ts) uses the same handlers for the requests that do reach it.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { KilnError } from '../core/errors.js'
 import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
+import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
+import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
 
@@ -31,6 +34,8 @@ export interface DataPlaneOptions {
   accessLog: boolean
   workflows?: WorkflowEntry
   async?: AsyncEntry
+  /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
+  tracer?: Tracer
 }
 
 export interface DataPlane {
@@ -49,18 +54,27 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     exitReason: (rec) => executor.exitOf(rec, 300),
   }
 
+  // [metrics] [tracing] an answer the router gives itself instead of an instance's
+  function refuse(req: IncomingMessage, res: ServerResponse, fs: FunctionState, startedAt: number, trace: RequestTrace | undefined, e: KilnError): void {
+    sendError(res, e)
+    req.resume()
+    fs.stats.answered(e.status, performance.now() - startedAt)
+    trace?.end(e.status)
+  }
+
   function dispatch(name: string, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now() // [metrics]
     const fs = executor.state(name)
     if (fs === undefined) {
       sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
       req.resume()
       return
     }
+    const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
     const maxBodyBytes = Math.min(fs.fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.maxBodyBytes)
     const len = req.headers['content-length']
     if (len !== undefined && Number(len) > maxBodyBytes) {
-      sendError(res, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
-      req.resume()
+      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
       return
     }
     if (fs.rootPath) {
@@ -70,18 +84,21 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
-      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace }, callbacks)
       return
     }
     executor.acquire(name).then(
       (r: InstanceRecord) => {
-        if (res.destroyed) executor.release(r, 'aborted')
-        else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+        const now = performance.now() // [metrics] [tracing]
+        fs.stats.waited(now - startedAt)
+        trace?.waited(r, startedAt, now, fs.stats.loads.get(r))
+        if (res.destroyed) {
+          executor.release(r, 'aborted')
+          fs.stats.answered(499, now - startedAt)
+          trace?.end(499)
+        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace }, callbacks)
       },
-      (err) => {
-        sendError(res, errorOf(err))
-        req.resume()
-      },
+      (err) => refuse(req, res, fs, startedAt, trace, errorOf(err)),
     )
   }
 
@@ -149,7 +166,7 @@ export function prefersAsync(prefer: string): boolean {
   return false
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/readyz', '/metrics', '/internal/']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
 
 /**
  * The platform's request listener: data-plane requests go straight to the data plane; the control API,

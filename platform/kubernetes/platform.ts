@@ -20,6 +20,8 @@ import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
+import { startTracing } from '../../core/tracing.js'
+import { KILN_VERSION } from '../../core/version.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
@@ -117,6 +119,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     dataPlane: runsInstances,
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
+    tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
   })
 
   let statusTimer: NodeJS.Timeout | undefined

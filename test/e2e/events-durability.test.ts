@@ -177,7 +177,7 @@ describe('redis-server killed for 60 s under kiln up --redis', () => {
     expect((await get(`${up.url}/healthz`)).status).toBe(200) // liveness: restarting would not bring Redis back
     const ready = await get(`${up.url}/readyz`)
     expect(ready.status).toBe(503)
-    expect(JSON.parse(ready.text).state.up).toBe(false)
+    expect(JSON.parse(ready.text)).toMatchObject({ ready: false, checks: { 'state-store': 'the state store (redis) is unreachable' } })
     expect((await get(`${up.url}/metrics`)).text).toMatch(/^kiln_state_store_up\{store="redis"\} 0$/m)
     const refused = await get(`${up.url}/async/fn/slow`, { method: 'POST', body: '' })
     expect(refused.status).toBe(503)

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { request } from 'undici'
 import { buildPackage } from '../../runtimes/builder/index.js'
 import { loadConfig, type KilnConfig } from '../../core/config.js'
@@ -19,7 +20,7 @@ export interface TestPlatform extends Platform {
 
 let seq = 0
 
-export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string, opts: { spanExporter?: SpanExporter } = {}): Promise<TestPlatform> {
   const dataDir = keepDataDir ?? (await mkdtemp(join(tmpdir(), 'kiln-test-')))
   const config = loadConfig({
     port: 0,
@@ -29,7 +30,7 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     logLevel: process.env.KILN_TEST_LOG ?? 'silent',
     ...overrides,
   }, {})
-  const platform = await startPlatform(config, process.env.KILN_TEST_LOG ? {} : { logger: silentLogger })
+  const platform = await startPlatform(config, { ...(process.env.KILN_TEST_LOG ? {} : { logger: silentLogger }), spanExporter: opts.spanExporter })
 
   async function call(path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
     const res = await request(`${platform.url}${path}`, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers: init.headers })
