@@ -2,7 +2,7 @@
 // (`spec.timeoutMs: must be >= 1`), which is what the CLI prints and tests assert on by code.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
-import { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
 
@@ -11,6 +11,7 @@ const validators: Partial<Record<Kind, ValidateFunction>> = {
   Runtime: ajv.compile(RuntimeResource),
   HTTPTrigger: ajv.compile(HTTPTriggerResource),
   Namespace: ajv.compile(NamespaceResource),
+  CronTrigger: ajv.compile(CronTriggerResource),
 }
 
 export function describeError(e: ErrorObject): string {

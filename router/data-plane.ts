@@ -41,6 +41,11 @@ export function privateCallRefused(auth: CallerIdentity, authorization: string |
   return undefined
 }
 
+export interface AsyncEntry {
+  /** Stores the request as an async invocation and answers 202 (set by triggers/async when mounted). */
+  handle(name: string, path: string, req: IncomingMessage, res: ServerResponse, preferred: boolean): void
+}
+
 export interface DataPlaneOptions {
   executor: Executor
   /** Checks callers of private functions. */
@@ -50,6 +55,7 @@ export interface DataPlaneOptions {
   maxBodyBytes: number
   accessLog: boolean
   workflows?: WorkflowEntry
+  async?: AsyncEntry
   /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
   tracer?: Tracer
 }
@@ -57,6 +63,8 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   /** `/fn/NAME[/rest][?query]`. */
   onFunction(req: IncomingMessage, res: ServerResponse): void
+  /** `/async/fn/NAME[/rest][?query]`. */
+  onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
 }
@@ -133,7 +141,30 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       return
     }
     if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
+    // RFC 7240 `Prefer: respond-async`: one header lookup, only for methods that carry a body.
+    const m = req.method
+    if (o.async !== undefined && m !== 'GET' && m !== 'HEAD') {
+      const prefer = req.headers.prefer as string | undefined // repeated unknown headers arrive joined
+      if (prefer !== undefined && RESPOND_ASYNC.test(prefer) && prefersAsync(prefer)) {
+        o.async.handle(target.name, target.path, req, res, true)
+        return
+      }
+    }
     dispatch(target.name, target.path, undefined, req, res)
+  }
+
+  function onAsync(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url!
+    const target = parseFunctionUrl(url.slice(6)) // '/async/fn/NAME…' → '/fn/NAME…'
+    if (target === undefined || o.async === undefined) {
+      sendError(res, target === undefined
+        ? new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
+        : new KilnError('KILN_ERR_ROUTE_NOT_FOUND', 'async invocations are not served here'))
+      req.resume()
+      return
+    }
+    if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'async request')
+    o.async.handle(target.name, target.path, req, res, false)
   }
 
   function onRoute(req: IncomingMessage, res: ServerResponse): boolean {
@@ -154,7 +185,17 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     return true
   }
 
-  return { onFunction, onRoute }
+  return { onFunction, onAsync, onRoute }
+}
+
+const RESPOND_ASYNC = /respond-async/i
+
+/** A `respond-async` token among a Prefer header's preferences (which may carry parameters). */
+export function prefersAsync(prefer: string): boolean {
+  for (const part of prefer.split(',')) {
+    if (part.split(';', 1)[0]!.trim().toLowerCase() === 'respond-async') return true
+  }
+  return false
 }
 
 const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
@@ -177,6 +218,7 @@ export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, r
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
     if (url.startsWith('/ns/') && isNamespacedFunction(url)) return dp.onFunction(req, res)
+    if (url.startsWith('/async/fn/')) return dp.onAsync(req, res)
     if (apiApart) {
       for (const p of API_PREFIXES) {
         if (url.startsWith(p)) {

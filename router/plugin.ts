@@ -21,6 +21,12 @@ export async function routerPlugin(app: FastifyInstance, dp: DataPlane): Promise
   app.all('/fn/:name/*', onFunction)
   app.all('/ns/:namespace/fn/:name', onFunction)
   app.all('/ns/:namespace/fn/:name/*', onFunction)
+  const onAsync = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack()
+    dp.onAsync(request.raw, reply.raw)
+  }
+  app.all('/async/fn/:name', onAsync)
+  app.all('/async/fn/:name/*', onAsync)
 
   app.setNotFoundHandler((request, reply) => {
     reply.hijack()
