@@ -167,7 +167,9 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   metrics.readFrom(metricsSources(executor, pools, fleet))
   const readiness = new Readiness()
   const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
-  readiness.add('state-store', () => (o.state.health.up ? undefined : `the state store (${o.state.kind}) is unreachable`))
+  // Advisory: a state store that is away (a Redis outage) pauses async work, cron and workflow steps,
+  // but synchronous calls go on, so the process stays in its Service (docs/events.md).
+  readiness.advise('state-store', () => (o.state.health.up ? undefined : `the state store (${o.state.kind}) is unreachable`))
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
   const ev = assembleEvents({
@@ -213,8 +215,8 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, !withApi)) }
         : {}),
     }) as unknown as FastifyInstance
-    // A state store that is away shows here (ok: false) without failing /healthz or /livez: restarting
-    // the process would not bring Redis back. /readyz answers 503 meanwhile (the `state-store` check).
+    // A state store that is away shows here (ok: false) without failing /healthz, /livez or /readyz:
+    // restarting the process would not bring Redis back, and synchronous calls are still served.
     s.get('/healthz', async () => {
       const h = o.health(fleet!, pools)
       const st = o.state.health.view()

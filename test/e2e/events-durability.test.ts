@@ -1,8 +1,9 @@
 // Async invocations and cron through real `kiln up` processes and the real CLI, durable on both state
 // stores: a `kiln up` SIGKILLed with 50 accepted invocations of a slow function finishes all 50 after
 // a restart on the same data dir (SQLite, then Redis); and a redis-server killed for 60 s under a
-// running `kiln up --redis` pauses dispatch, shows in /healthz, /readyz, the log and the metrics,
-// fails nothing accepted (nor the workflow execution in flight), and resumes when Redis is back.
+// running `kiln up --redis` pauses dispatch, shows in /healthz, /readyz (advisory: it stays ready for
+// synchronous calls), the log and the metrics, fails nothing accepted (nor the workflow execution in
+// flight), and resumes when Redis is back.
 //
 // The outage test takes ~80 s (its bound is generous for a loaded machine): the 60 s is the issue's
 // number (an outage longer than the ~40 s that used to fail workflow executions for good), kept in
@@ -175,9 +176,10 @@ describe('redis-server killed for 60 s under kiln up --redis', () => {
     }, 20_000)
     expect(health).toMatchObject({ ok: false, state: { store: 'redis', up: false } })
     expect((await get(`${up.url}/healthz`)).status).toBe(200) // liveness: restarting would not bring Redis back
+    // Readiness says so without failing: the process stays in its load balancer for synchronous calls.
     const ready = await get(`${up.url}/readyz`)
-    expect(ready.status).toBe(503)
-    expect(JSON.parse(ready.text)).toMatchObject({ ready: false, checks: { 'state-store': 'the state store (redis) is unreachable' } })
+    expect(ready.status).toBe(200)
+    expect(JSON.parse(ready.text)).toMatchObject({ ready: true, advisory: { 'state-store': 'the state store (redis) is unreachable' } })
     expect((await get(`${up.url}/metrics`)).text).toMatch(/^kiln_state_store_up\{store="redis"\} 0$/m)
     const refused = await get(`${up.url}/async/fn/slow`, { method: 'POST', body: '' })
     expect(refused.status).toBe(503)
@@ -213,7 +215,7 @@ describe('redis-server killed for 60 s under kiln up --redis', () => {
       return h.state?.up ? h : undefined
     })
     expect(back.ok).toBe(true)
-    expect((await get(`${up.url}/readyz`)).status).toBe(200)
+    expect(JSON.parse((await get(`${up.url}/readyz`)).text)).toMatchObject({ ready: true, advisory: { 'state-store': 'ok' } })
     expect((await get(`${up.url}/metrics`)).text).toMatch(/^kiln_state_store_up\{store="redis"\} 1$/m)
     const info = up.output().split('\n').find((l) => l.includes('state store is back'))
     expect(JSON.parse(info!).level).toBe(30)
