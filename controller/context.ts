@@ -34,7 +34,7 @@ export interface ControlContext {
   packageSignature?: { verify(sha256: string, sig: string): boolean }
   /**
    * Every store of a namespaced kind, in the order a namespace's contents are deleted (what refers
-   * first): `kiln ns delete` counts and cascades over these. Cron and queue triggers are one line each.
+   * first): `kiln ns delete` counts and cascades over these (routes, cron triggers, workflows, functions).
    */
   namespaced: { kind: string; store: ResourceStore<Resource> }[]
   invocations: Invocations

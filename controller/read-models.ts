@@ -76,11 +76,17 @@ export interface Executions {
   cancel(id: string): Promise<Execution>
 }
 
-/** Async invocations (triggers/async), as the API shows them (plain JSON records). */
+/**
+ * Async invocations (triggers/async), as the API shows them (plain JSON records). Ids are global; an
+ * invocation belongs to its function's namespace, which every record names (`namespace`).
+ */
 export interface Invocations {
   get(id: string): Promise<Record<string, unknown> | undefined>
-  /** Summaries, newest first. */
-  list(filter: { function?: string; status?: string; source?: string; limit?: number }): Promise<Record<string, unknown>[]>
+  /**
+   * Summaries, newest first: `function` a ref, or `name` a function name in any of `namespaces`
+   * (undefined: every namespace).
+   */
+  list(filter: { function?: string; name?: string; namespaces?: readonly string[]; status?: string; source?: string; limit?: number }): Promise<Record<string, unknown>[]>
   /** Queues a dead or failed invocation again (KILN_ERR_INVOCATION_NOT_FOUND, or KILN_ERR_CONFLICT in another state). */
   retry(id: string): Promise<Record<string, unknown>>
   /** Fails a queued or running invocation with KILN_ERR_CANCELLED (KILN_ERR_CONFLICT once it ended). */
@@ -90,8 +96,11 @@ export interface Invocations {
 /** Cron triggers (triggers/cron): the resources, and what the schedule has done. */
 export interface CronTriggers {
   readonly store: ResourceStore<CronTriggerResource>
-  /** A request body as a checked CronTrigger (schema, schedule, time zone, function): KILN_ERR_VALIDATION naming the field. */
-  check(body: unknown, urlName?: string): CronTriggerResource
+  /**
+   * A request body as a checked CronTrigger (schema, schedule, time zone, a function of `namespace`):
+   * KILN_ERR_VALIDATION naming the field. The caller puts it in its namespace.
+   */
+  check(body: unknown, namespace: string, urlName?: string): CronTriggerResource
   /** `{nextRun, lastRun: {at, outcome, invocation, status}}` */
   status(t: CronTriggerResource): Promise<Record<string, unknown>>
 }

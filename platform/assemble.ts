@@ -173,7 +173,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
   const ev = assembleEvents({
-    config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
+    config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, auth, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
   })
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes, ...ev.sources]
@@ -185,6 +185,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
+      { kind: 'CronTrigger', store: stores.cronTriggers as ResourceStore<Resource> },
       { kind: 'Workflow', store: stores.workflows as ResourceStore<Resource> },
       { kind: 'Function', store: functions as ResourceStore<Resource> },
     ],

@@ -1,6 +1,7 @@
 // The controller's read models of the event sources (controller/read-models.ts: Invocations,
 // CronTriggers) over the invocation store, the dispatcher and the cron source.
 import { KilnError } from '../core/errors.js'
+import { refOfMeta } from '../core/refs.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { CronTriggerResource, FunctionResource } from '../core/types.js'
 import type { CronTriggers, Invocations } from '../controller/read-models.js'
@@ -51,9 +52,9 @@ export function cronView(o: {
 }): CronTriggers {
   return {
     store: o.store,
-    check: (body, urlName) => checkCronTrigger(body, o.functions, urlName),
+    check: (body, namespace, urlName) => checkCronTrigger(body, o.functions, namespace, urlName),
     async status(t) {
-      const p = await o.progress.get(t.metadata.name)
+      const p = await o.progress.get(refOfMeta(t.metadata))
       const anchor = Date.parse(t.metadata.createdAt ?? '') || Date.now()
       let nextRun: string | undefined
       try {

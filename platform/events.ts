@@ -9,7 +9,7 @@ import type { KilnConfig } from '../core/config.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { CronTriggerResource, FunctionResource } from '../core/types.js'
 import type { CronTriggers, Invocations } from '../controller/read-models.js'
-import type { AsyncEntry } from '../router/data-plane.js'
+import type { AsyncEntry, CallerIdentity } from '../router/data-plane.js'
 import { Acceptor } from '../triggers/async/accept.js'
 import { CallbackSender } from '../triggers/async/callback.js'
 import { AsyncDispatcher } from '../triggers/async/dispatcher.js'
@@ -27,6 +27,8 @@ export interface EventsOptions {
   functions: ResourceStore<FunctionResource>
   cronTriggers: ResourceStore<CronTriggerResource>
   invoker: Invoker
+  /** checks the callers of private functions' async calls (as the data plane does their synchronous ones) */
+  auth: CallerIdentity
   /** this process, as the holder of leases on invocations and schedules */
   owner: string
   /** the one platform of its data dir (kiln up): claims left by a previous run come back at start */
@@ -68,7 +70,7 @@ export function assembleEvents(o: EventsOptions): EventParts {
   new Gauge({ name: 'kiln_state_store_up', help: '1 while the state store (SQLite or Redis) answers', labelNames: ['store'], registers: [o.registry], collect() { this.set({ store: health.store }, health.up ? 1 : 0) } })
   return {
     sources: [d, cron],
-    entry: asyncEntry({ acceptor, functions: o.functions, maxBodyBytes: o.config.asyncMaxBodyBytes, platformMaxBodyBytes: o.config.maxBodyBytes }),
+    entry: asyncEntry({ acceptor, functions: o.functions, auth: o.auth, maxBodyBytes: o.config.asyncMaxBodyBytes, platformMaxBodyBytes: o.config.maxBodyBytes }),
     dispatcher: d,
     cron,
     read: {

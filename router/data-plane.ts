@@ -1,5 +1,7 @@
 // The data plane's request handling, on raw node:http objects: `/fn/NAME[/rest]` and user routes to a
-// function instance (or a workflow). The platform's HTTP server sends these requests here before
+// function instance (or a workflow); async calls (`Prefer: respond-async`, `/async/fn/NAME`) go to the
+// async entry (triggers/async), which checks a private function's caller the same way
+// (privateCallRefused). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
 // (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
 // deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
@@ -15,7 +17,7 @@ import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
 import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
-import { parseFunctionUrl } from './function-url.js'
+import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
 import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
@@ -63,7 +65,7 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   /** `/fn/NAME[/rest][?query]`. */
   onFunction(req: IncomingMessage, res: ServerResponse): void
-  /** `/async/fn/NAME[/rest][?query]`. */
+  /** `/async/fn/NAME[/rest][?query]` and `/ns/NS/async/fn/NAME[/rest][?query]`. */
   onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
@@ -155,7 +157,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
 
   function onAsync(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url!
-    const target = parseFunctionUrl(url.slice(6)) // '/async/fn/NAME…' → '/fn/NAME…'
+    const target = parseAsyncFunctionUrl(url)
     if (target === undefined || o.async === undefined) {
       sendError(res, target === undefined
         ? new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
@@ -198,11 +200,11 @@ export function prefersAsync(prefer: string): boolean {
   return false
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/async/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
 /** Served only by the API listener when it is apart (`--api-host/--api-port`). */
 export const API_PREFIXES = ['/v1/', '/metrics']
 
-/** `/ns/NS/fn/...`: a namespaced function (the one `/ns/` path the data plane serves itself). */
+/** `/ns/NS/fn/...`: a namespaced function (with `/ns/NS/async/fn/...`, the `/ns/` paths the data plane serves itself). */
 function isNamespacedFunction(url: string): boolean {
   const slash = url.indexOf('/', 4)
   return slash > 4 && url.startsWith('/fn/', slash)
@@ -217,7 +219,10 @@ export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, r
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
-    if (url.startsWith('/ns/') && isNamespacedFunction(url)) return dp.onFunction(req, res)
+    if (url.startsWith('/ns/')) {
+      if (isNamespacedFunction(url)) return dp.onFunction(req, res)
+      if (asyncSegment(url) > 0) return dp.onAsync(req, res)
+    }
     if (url.startsWith('/async/fn/')) return dp.onAsync(req, res)
     if (apiApart) {
       for (const p of API_PREFIXES) {

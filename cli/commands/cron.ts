@@ -1,4 +1,5 @@
-// `kiln cron ...`: cron triggers: a schedule that starts a function (as an async invocation).
+// `kiln cron ...`: cron triggers: a schedule that starts a function of the trigger's own namespace (as
+// an async invocation). `-n NS` says which namespace, `-A` lists across them.
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
@@ -23,7 +24,7 @@ export function registerCron(program: Command, g: Globals): void {
 
   cron.command('add <name>')
     .description('run a function on a schedule: 5-field cron, 6 fields with seconds, @hourly, or @every 10s')
-    .requiredOption('--function <name>', 'the function to run')
+    .requiredOption('--function <name>', 'the function to run (of the trigger\'s namespace)')
     .requiredOption('--schedule <spec>', "e.g. '*/5 * * * *', '*/10 * * * * *', '@every 30s'")
     .option('--tz <zone>', 'IANA time zone of the schedule, e.g. Asia/Seoul (default UTC)')
     .option('--concurrency <policy>', 'when the previous run is still going: allow | forbid | replace', 'allow')
@@ -37,14 +38,17 @@ export function registerCron(program: Command, g: Globals): void {
       }
       const t = await api<CronView>(g.server(), 'POST', '/crontriggers', body)
       if (g.output === 'json') return printJson(t)
-      if (!g.quiet) process.stderr.write(`cron trigger ${t.metadata.name}: ${t.spec.schedule}${t.spec.timezone ? ` (${t.spec.timezone})` : ''} -> ${t.spec.function}; next run ${t.status.nextRun ?? '-'}\n`)
+      const ns = t.metadata.namespace && t.metadata.namespace !== 'default' ? ` in namespace ${t.metadata.namespace}` : ''
+      if (!g.quiet) process.stderr.write(`cron trigger ${t.metadata.name}${ns}: ${t.spec.schedule}${t.spec.timezone ? ` (${t.spec.timezone})` : ''} -> ${t.spec.function}; next run ${t.status.nextRun ?? '-'}\n`)
     })
 
   cron.command('list').description('list cron triggers with their next and last run').action(async () => {
-    const list = await api<CronView[]>(g.server(), 'GET', '/crontriggers')
+    const conn = g.server()
+    const list = await api<CronView[]>(conn, 'GET', '/crontriggers')
     if (g.output === 'json') return printJson(list)
-    printTable(['NAME', 'SCHEDULE', 'FUNCTION', 'CONCURRENCY', 'NEXT RUN', 'LAST RUN', 'LAST INVOCATION'], list.map((t) => [
-      t.metadata.name, `${t.spec.schedule}${t.spec.timezone ? ` (${t.spec.timezone})` : ''}`, t.spec.function, t.spec.concurrency ?? 'allow',
+    const all = conn.all === true
+    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'SCHEDULE', 'FUNCTION', 'CONCURRENCY', 'NEXT RUN', 'LAST RUN', 'LAST INVOCATION'], list.map((t) => [
+      ...(all ? [t.metadata.namespace ?? 'default'] : []), t.metadata.name, `${t.spec.schedule}${t.spec.timezone ? ` (${t.spec.timezone})` : ''}`, t.spec.function, t.spec.concurrency ?? 'allow',
       t.status.nextRun, lastRun(t.status), t.status.lastRun?.invocation,
     ]))
   })
@@ -53,7 +57,7 @@ export function registerCron(program: Command, g: Globals): void {
     const t = await api<CronView>(g.server(), 'GET', `/crontriggers/${enc(name)}`)
     if (g.output === 'json') return printJson(t)
     const lines: [string, unknown][] = [
-      ['name', t.metadata.name], ['function', t.spec.function], ['schedule', t.spec.schedule], ['timezone', t.spec.timezone ?? 'UTC'],
+      ['name', t.metadata.name], ['namespace', t.metadata.namespace ?? 'default'], ['function', t.spec.function], ['schedule', t.spec.schedule], ['timezone', t.spec.timezone ?? 'UTC'],
       ['concurrency', t.spec.concurrency ?? 'allow'], ['data', t.spec.data === undefined ? undefined : JSON.stringify(t.spec.data)],
       ['next run', t.status.nextRun], ['last run', lastRun(t.status)], ['last invocation', t.status.lastRun?.invocation],
     ]

@@ -7,7 +7,7 @@ import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
-import { functionPath, refOf } from '../../core/refs.js'
+import { asyncFunctionPath, functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
 type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string } }
@@ -179,19 +179,20 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
     if (f.idempotencyKey !== undefined) headers['idempotency-key'] = f.idempotencyKey
   }
   const conn = g.server()
+  const ref = refOf(await invokeNamespace(conn), name)
+  const url = `${f.async ? asyncFunctionPath(ref) : functionPath(ref)}${path}`
+  // The token goes only to a function that asks for one (private): a public function would receive it.
+  // An async call of a private function is checked when it is accepted, the same way.
+  let res = await send(conn, method, url, body, headers, false)
+  if (res.status === 401 && conn.token && res.body.toString('utf8').includes('"KILN_ERR_UNAUTHENTICATED"')) res = await send(conn, method, url, body, headers, true)
   if (f.async) {
     // Stored now, run by the platform: print the invocation id (`kiln inv get ID` shows the result).
-    const res = await send(conn, method, `/async/fn/${encodeURIComponent(name)}${path}`, body, headers, false)
     if (res.status !== 202) throw failure(res)
     const a = JSON.parse(res.body.toString('utf8')) as { id: string }
     if (g.output === 'json') return printJson(a)
     process.stdout.write(`${a.id}\n`)
     return
   }
-  const url = `${functionPath(refOf(await invokeNamespace(conn), name))}${path}`
-  // The token goes only to a function that asks for one (private): a public function would receive it.
-  let res = await send(conn, method, url, body, headers, false)
-  if (res.status === 401 && conn.token && res.body.toString('utf8').includes('"KILN_ERR_UNAUTHENTICATED"')) res = await send(conn, method, url, body, headers, true)
   if (f.include) {
     process.stderr.write(`HTTP ${res.status}\n`)
     for (const [k, v] of Object.entries(res.headers)) process.stderr.write(`${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`)

@@ -1,12 +1,13 @@
 // `kiln inv ...`: async invocations: get (status, attempts, result, error, callback), list, retry a
-// dead or failed one, cancel a queued or running one.
+// dead or failed one, cancel a queued or running one. An invocation belongs to its function's
+// namespace: `-n NS` says which (for a token of several namespaces), `-A` lists across them.
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 
 // The invocations API's records as this command reads them (JSON from controller/invocations.ts).
-interface InvocationSummary { id: string; function: string; status: string; attempts: number; source: string; createdAt: string; finishedAt?: string }
+interface InvocationSummary { id: string; function: string; namespace?: string; status: string; attempts: number; source: string; createdAt: string; finishedAt?: string }
 interface InvocationView extends InvocationSummary {
   startedAt?: string; nextAttemptAt?: string
   request: { method: string; path: string; bodyBytes: number }
@@ -21,7 +22,7 @@ const took = (a?: string, b?: string) => (a && b ? `${Date.parse(b) - Date.parse
 
 function printInvocation(x: InvocationView): void {
   const lines: [string, unknown][] = [
-    ['invocation', x.id], ['function', x.function], ['status', x.status], ['attempts', x.attempts], ['source', x.source],
+    ['invocation', x.id], ['function', x.function], ['namespace', x.namespace ?? 'default'], ['status', x.status], ['attempts', x.attempts], ['source', x.source],
     ['created', x.createdAt], ['finished', x.finishedAt], ['duration', took(x.startedAt ?? x.createdAt, x.finishedAt)],
     ['request', `${x.request.method} ${x.request.path} (${x.request.bodyBytes} bytes)`],
   ]
@@ -55,9 +56,13 @@ export function registerInv(program: Command, g: Globals): void {
       if (f.function) q.set('function', f.function)
       if (f.status) q.set('status', f.status)
       if (f.source) q.set('source', f.source)
-      const list = await api<InvocationSummary[]>(g.server(), 'GET', `/invocations?${q}`)
+      const conn = g.server()
+      const list = await api<InvocationSummary[]>(conn, 'GET', `/invocations?${q}`)
       if (g.output === 'json') return printJson(list)
-      printTable(['INVOCATION', 'FUNCTION', 'STATUS', 'ATTEMPTS', 'SOURCE', 'AGE'], list.map((i) => [i.id, i.function, i.status, i.attempts, i.source, since(i.createdAt)]))
+      const all = conn.all === true
+      printTable([...(all ? ['NAMESPACE'] : []), 'INVOCATION', 'FUNCTION', 'STATUS', 'ATTEMPTS', 'SOURCE', 'AGE'], list.map((i) => [
+        ...(all ? [i.namespace ?? 'default'] : []), i.id, i.function, i.status, i.attempts, i.source, since(i.createdAt),
+      ]))
     })
 
   inv.command('retry <id>').description('queue a dead or failed invocation again, with a fresh count of attempts').action(async (id: string) => {

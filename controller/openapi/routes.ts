@@ -133,8 +133,9 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'GET /v1/invocations': {
     tags: ['invocations'], summary: 'List async invocations, newest first',
+    description: 'Those of the functions of the request\'s namespace (`?namespace=`, else the token\'s own); `?namespace=*` every namespace the token reads.',
     querystring: Type.Object({
-      function: Type.Optional(Type.String()),
+      function: Type.Optional(Type.String({ description: 'a function\'s name (in every listed namespace with `?namespace=*`)' })),
       status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'dead'].map((s) => Type.Literal(s)))),
       source: Type.Optional(Type.String({ description: '`http` or `cron/NAME`' })),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -142,7 +143,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: { 200: { description: 'invocations', schema: list('InvocationSummary') } },
   },
   'GET /v1/invocations/:id': {
-    tags: ['invocations'], summary: 'Read an async invocation: status, attempts, result, error, callback', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    tags: ['invocations'], summary: 'Read an async invocation: status, attempts, result, error, callback',
+    description: 'Ids are global; an invocation of a function in a namespace the token does not cover is not found (404).', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
     response: { 200: { description: 'the invocation', schema: ref('Invocation') } },
   },
   'POST /v1/invocations/:id/retry': {
@@ -154,8 +156,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: { 200: { description: 'the invocation, failed as cancelled', schema: ref('Invocation') } },
   },
   'GET /v1/crontriggers': { tags: ['crontriggers'], summary: 'List cron triggers with their next and last run', response: { 200: { description: 'cron triggers', schema: list('CronTrigger') } } },
-  'POST /v1/crontriggers': { tags: ['crontriggers'], summary: 'Create a cron trigger (schedule, time zone and function checked)', body: ref('CronTrigger'), response: { 201: { description: 'created', schema: ref('CronTrigger') } } },
-  'PUT /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Create or replace a cron trigger', params: Name('cron trigger'), body: ref('CronTrigger'), response: { 200: { description: 'stored', schema: ref('CronTrigger') } } },
+  'POST /v1/crontriggers': { tags: ['crontriggers'], summary: 'Create a cron trigger (schedule, time zone and a function of its namespace checked)', body: ref('CronTrigger'), response: { 201: { description: 'created', schema: ref('CronTrigger') } } },
+  'PUT /v1/crontriggers/:name': {
+    tags: ['crontriggers'], summary: 'Create or replace a cron trigger', params: Name('cron trigger'), body: ref('CronTrigger'),
+    response: { 200: { description: 'replaced', schema: ref('CronTrigger') }, 201: { description: 'created', schema: ref('CronTrigger') } },
+  },
   'GET /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Read a cron trigger', params: Name('cron trigger'), response: { 200: { description: 'the cron trigger', schema: ref('CronTrigger') } } },
   'DELETE /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Delete a cron trigger (runs already started go on)', params: Name('cron trigger'), response: deleted },
   'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },

@@ -1,31 +1,40 @@
 // The data plane's way into async invocations: `POST /fn/NAME` with `Prefer: respond-async` (RFC 7240)
-// and `/async/fn/NAME[/rest]`. The request (method, path with query, headers, body up to the async
-// limit) is stored before the answer leaves: 202 Accepted, `Location: /v1/invocations/ID`,
-// `X-Kiln-Invocation-Id: ID` and `{id, function, status}`. `X-Callback-Url` names where the result is
-// POSTed (hosts in callbackHosts only); `Idempotency-Key` returns the first invocation's id for a
-// repeat within 24 h.
+// and `/async/fn/NAME[/rest]` (both also under `/ns/NS`). The request (method, path with query,
+// headers, body up to the async limit) is stored before the answer leaves: 202 Accepted,
+// `Location: /v1/invocations/ID[?namespace=NS]`, `X-Kiln-Invocation-Id: ID` and
+// `{id, function, namespace?, status}`.
+// `X-Callback-Url` names where the result is POSTed (hosts in callbackHosts only); `Idempotency-Key`
+// returns the first invocation's id for a repeat within 24 h. A private function's async call needs
+// the token its synchronous call needs, checked here before anything is stored; the `Authorization`
+// header is never stored (the dispatcher calls private functions with the platform's own token).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { KilnError } from '../../core/errors.js'
+import { DEFAULT_NAMESPACE, parseRef } from '../../core/refs.js'
 import { FUNCTION_DEFAULTS } from '../../core/types.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { FunctionResource } from '../../core/types.js'
-import type { AsyncEntry } from '../../router/data-plane.js'
+import { privateCallRefused, type AsyncEntry, type CallerIdentity } from '../../router/data-plane.js'
 import { errorOf, sendError } from '../../router/send-error.js'
 import type { Acceptor } from './accept.js'
 
 export interface AsyncEntryOptions {
   acceptor: Acceptor
   functions: ResourceStore<FunctionResource>
+  /** Checks callers of private functions, as the synchronous path does. */
+  auth: CallerIdentity
   /** the async body limit (config asyncMaxBodyBytes) */
   maxBodyBytes: number
   /** the platform's body limit (config maxBodyBytes) */
   platformMaxBodyBytes: number
 }
 
-/** Headers not stored: the connection's own, and those that only steer the async call itself. */
+/**
+ * Headers not stored: the connection's own, those that only steer the async call itself, and the
+ * caller's credentials (a platform token must never sit in the state store, nor reach the function).
+ */
 const NOT_STORED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect',
-  'host', 'content-length', 'prefer', 'x-callback-url', 'x-kiln-params',
+  'host', 'content-length', 'prefer', 'x-callback-url', 'x-kiln-params', 'authorization',
 ])
 
 function storedHeaders(req: IncomingMessage): Record<string, string> {
@@ -75,13 +84,17 @@ export function asyncEntry(o: AsyncEntryOptions): AsyncEntry {
   async function run(name: string, path: string, req: IncomingMessage, res: ServerResponse, preferred: boolean): Promise<void> {
     const callbackUrl = one(req.headers['x-callback-url'])
     const idempotencyKey = one(req.headers['idempotency-key'])
+    const fn = o.functions.get(name)
+    if (fn?.spec.private === true) {
+      const refused = privateCallRefused(o.auth, req.headers.authorization, name)
+      if (refused) return refuse(req, res, refused)
+    }
     try {
       o.acceptor.check({ function: name, ...(callbackUrl !== undefined ? { callbackUrl } : {}), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) })
     } catch (err) {
       return refuse(req, res, err)
     }
-    const fn = o.functions.get(name)!
-    const limit = Math.min(o.maxBodyBytes, fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.platformMaxBodyBytes)
+    const limit = Math.min(o.maxBodyBytes, fn!.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.platformMaxBodyBytes)
     const len = req.headers['content-length']
     if (len !== undefined && Number(len) > limit) {
       return refuse(req, res, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the async limit of ${limit} bytes`))
@@ -100,10 +113,13 @@ export function asyncEntry(o: AsyncEntryOptions): AsyncEntry {
         ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       })
       if (res.destroyed) return
-      const text = JSON.stringify({ id: a.id, function: a.function, status: a.status })
+      // The function by name, with its namespace outside `default` (as the control API names resources).
+      const { namespace, name: fnName } = parseRef(a.function)
+      const inNs = namespace !== DEFAULT_NAMESPACE
+      const text = JSON.stringify({ id: a.id, function: fnName, ...(inNs ? { namespace } : {}), status: a.status })
       const headers: Record<string, string | number> = {
         'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text),
-        location: `/v1/invocations/${a.id}`, 'x-kiln-invocation-id': a.id,
+        location: `/v1/invocations/${a.id}${inNs ? `?namespace=${encodeURIComponent(namespace)}` : ''}`, 'x-kiln-invocation-id': a.id,
       }
       if (preferred) headers['preference-applied'] = 'respond-async'
       res.writeHead(202, headers)

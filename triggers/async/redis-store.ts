@@ -12,9 +12,9 @@
 // store and the dispatcher define (claim with lease, interrupted attempt re-run under its number,
 // redrive, idempotency keys, callbacks) and could not share one test suite with SQLite.
 import type { Redis } from 'ioredis'
-import type {
-  AttemptOutcome, CallbackOutcome, Invocation, InvocationError, InvocationFilter, InvocationStatus, InvocationStore,
-  InvocationSummary, NewInvocation, StoredResult,
+import {
+  functionMatches, type AttemptOutcome, type CallbackOutcome, type Invocation, type InvocationError, type InvocationFilter,
+  type InvocationStatus, type InvocationStore, type InvocationSummary, type NewInvocation, type StoredResult,
 } from './store.js'
 
 const ACCEPT = `
@@ -288,6 +288,7 @@ export class RedisInvocationStore implements InvocationStore {
         if (!id) continue
         if (filter.status !== undefined && status !== filter.status) continue
         if (filter.source !== undefined && source !== filter.source) continue
+        if (!functionMatches(fn!, filter)) continue
         out.push({
           id, function: fn!, status: status as InvocationStatus, attempts: Number(attempts), source: source!, createdAt: Number(createdAt),
           ...(finishedAt ? { finishedAt: Number(finishedAt) } : {}),

@@ -3,9 +3,9 @@
 // statement group inside the database's group commit (core/state/sqlite.ts): an accept is on disk
 // when it resolves (the 202 promises it), the rest survive a process kill.
 import type { SqliteState } from '../../core/state/sqlite.js'
-import type {
-  AttemptOutcome, CallbackOutcome, Invocation, InvocationError, InvocationFilter, InvocationStatus, InvocationStore,
-  InvocationSummary, NewInvocation, StoredResult,
+import {
+  functionMatches, type AttemptOutcome, type CallbackOutcome, type Invocation, type InvocationError, type InvocationFilter,
+  type InvocationStatus, type InvocationStore, type InvocationSummary, type NewInvocation, type StoredResult,
 } from './store.js'
 
 const SCHEMA = [
@@ -148,9 +148,20 @@ export class SqliteInvocationStore implements InvocationStore {
     if (filter.function !== undefined) { where.push('function = ?'); args.push(filter.function) }
     if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status) }
     if (filter.source !== undefined) { where.push('source = ?'); args.push(filter.source) }
+    const limit = filter.limit ?? 100
     const sql = `SELECT id, function, status, attempts, source, created_at, finished_at FROM invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY created_at DESC, rowid DESC LIMIT ?`
-    const rows = this.state.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]
+      ORDER BY created_at DESC, rowid DESC`
+    let rows: Row[]
+    if (filter.namespaces === undefined && filter.name === undefined) rows = this.state.db.prepare(`${sql} LIMIT ?`).all(...args, limit) as Row[]
+    else {
+      // Namespace and name are parts of the ref: checked row by row, newest first, until the limit.
+      rows = []
+      for (const r of this.state.db.prepare(sql).iterate(...args) as IterableIterator<Row>) {
+        if (!functionMatches(r.function, filter)) continue
+        rows.push(r)
+        if (rows.length >= limit) break
+      }
+    }
     return rows.map((r) => ({
       id: r.id, function: r.function, status: r.status, attempts: r.attempts, source: r.source, createdAt: r.created_at,
       ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),

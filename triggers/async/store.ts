@@ -9,6 +9,8 @@
 // check for an earlier invocation with the same key and the creation of a new one must be one atomic
 // step, which two separate stores could not give without a second write and a sweeper.
 
+import { nameOf, namespaceOf } from '../../core/refs.js'
+
 export type InvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead'
 export const INVOCATION_STATUSES: readonly InvocationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'dead']
 export const FINAL_STATUSES: ReadonlySet<InvocationStatus> = new Set(['succeeded', 'failed', 'dead'])
@@ -91,11 +93,22 @@ export interface NewInvocation {
 }
 
 export interface InvocationFilter {
+  /** the function's ref */
   function?: string
+  /** only functions of these namespaces (undefined: every namespace) */
+  namespaces?: readonly string[]
+  /** only functions of this name, in whichever namespace `namespaces` allows */
+  name?: string
   status?: InvocationStatus
   source?: string
   /** default 100 */
   limit?: number
+}
+
+/** Does the function `ref` pass the filter's namespaces and name? (Stores check these row by row: refs are taken apart only by core/refs.ts.) */
+export function functionMatches(ref: string, f: InvocationFilter): boolean {
+  if (f.namespaces !== undefined && !f.namespaces.includes(namespaceOf(ref))) return false
+  return f.name === undefined || nameOf(ref) === f.name
 }
 
 /** How an attempt ended: for good, or queued again for a retry at `due`. */

@@ -6,6 +6,7 @@
 export type CronOutcome = 'started' | 'skipped'
 
 export interface CronProgress {
+  /** the trigger's ref (core/refs.ts): `name` in `default`, `ns/name` elsewhere */
   trigger: string
   /** the schedule slot (ms since the epoch) handled last, by starting a run or by skipping it */
   lastSlot: number
