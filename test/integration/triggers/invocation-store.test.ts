@@ -218,6 +218,26 @@ describe.each(stateKinds(redis))('invocation store: $name', (kind) => {
     expect((await store.list({ function: 'f', status: 'running' }))[0]).toEqual({ id: a.id, function: 'f', status: 'running', attempts: 1, source: 'http', createdAt: T0 })
   })
 
+  it('lists by the namespaces of the functions\' refs and by function name across them, newest first, with a limit', async () => {
+    const { store } = fresh()
+    // refs (core/refs.ts): `f` in default, `team-a/f` and `team-b/f` elsewhere.
+    const d = newInv('f', T0)
+    const a1 = newInv('team-a/f', T0 + 1)
+    const b1 = newInv('team-b/f', T0 + 2)
+    const a2 = newInv('team-a/g', T0 + 3, { source: 'cron/nightly' })
+    for (const i of [d, a1, b1, a2]) await store.accept(i)
+    const ids = async (f: Parameters<InvocationStore['list']>[0]) => (await store.list(f)).map((s) => s.id)
+    expect(await ids({ namespaces: ['team-a'] })).toEqual([a2.id, a1.id])
+    expect(await ids({ namespaces: ['default'] })).toEqual([d.id])
+    expect(await ids({ namespaces: ['team-a', 'team-b'] })).toEqual([a2.id, b1.id, a1.id])
+    expect(await ids({ namespaces: [] })).toEqual([])
+    expect(await ids({ name: 'f' })).toEqual([b1.id, a1.id, d.id])
+    expect(await ids({ name: 'f', namespaces: ['team-a', 'default'] })).toEqual([a1.id, d.id])
+    expect(await ids({ namespaces: ['team-a'], source: 'cron/nightly' })).toEqual([a2.id])
+    expect(await ids({ namespaces: ['team-a'], limit: 1 })).toEqual([a2.id])
+    expect(await ids({ function: 'team-a/f' })).toEqual([a1.id])
+  })
+
   it('prunes invocations that ended before the cut-off, not those in flight or with a callback to send', async () => {
     const { store } = fresh()
     const old = newInv('f', T0)
