@@ -168,7 +168,7 @@ export const MAX_SECRET_BYTES = 1024 * 1024
 export const CronTriggerSpec = Type.Object({
   function: Name,
   schedule: Type.String({ minLength: 1, maxLength: 256, description: '5-field cron, 6-field with seconds, @hourly-style, or @every DURATION' }),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone, e.g. Europe/Seoul' })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone, e.g. Asia/Seoul' })),
   concurrency: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('forbid'), Type.Literal('replace')])),
   /** the request body, sent as JSON */
   data: Type.Optional(Type.Unknown()),
