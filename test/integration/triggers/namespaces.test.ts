@@ -198,6 +198,15 @@ describe('async invocations and cron triggers in namespaces', () => {
     expect((await kiln(['inv', 'get', id.stdout.trim(), '-n', 'team-b', '--token', tokens.viewerB], env)).code).toBe(1)
   })
 
+  it('/async/ is reserved like /ns/: no user route under it, and an unknown /async path is no user\'s', async () => {
+    for (const path of ['/async/orders', '/async/fn/x', '/ns/orders']) {
+      const r = await p.call('/v1/triggers', { method: 'POST', body: JSON.stringify({ spec: { method: 'GET', path, function: 'tick' } }), headers: JSON_HEADERS })
+      expect([path, r.status, r.json().error]).toEqual([path, 400, 'KILN_ERR_VALIDATION'])
+    }
+    const r = await p.call('/async/orders', { method: 'POST', body: '' })
+    expect(r.status).toBe(404)
+  })
+
   it('kiln ns delete counts a namespace\'s cron triggers, and --cascade deletes them', async () => {
     await createNamespace(p, 'team-c')
     await p.deploy('tick', COUNTER, { env: { COUNTER_DIR: dirA } }, 'team-c')
