@@ -14,6 +14,8 @@ import { registerSecret } from './commands/secret.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
+import { registerInv } from './commands/inv.js'
+import { registerCron } from './commands/cron.js'
 import type { Globals } from './globals.js'
 import type { Format } from './output.js'
 
@@ -46,6 +48,8 @@ registerNs(program, globals)
 registerSecret(program, globals)
 registerAccess(program, globals)
 registerServe(program)
+registerInv(program, globals)
+registerCron(program, globals)
 
 function report(e: unknown): number {
   if (e instanceof CliError) {

@@ -20,6 +20,8 @@ import { tokenRoutes } from './tokens.js'
 import { triggerRoutes } from './triggers.js'
 import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
+import { invocationRoutes } from './invocations.js'
+import { cronRoutes } from './cron.js'
 
 export const API_PREFIX = '/v1'
 
@@ -47,4 +49,6 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await namespaceRoutes(app, c)
   await tokenRoutes(app, c)
   await secretRoutes(app, c)
+  await invocationRoutes(app, c)
+  await cronRoutes(app, c)
 }

@@ -56,6 +56,17 @@ export const ROUTES: Record<string, Rule> = {
   'GET /executions/:id/events': read('executions'),
   'POST /executions/:id/cancel': write('executions'),
 
+  'GET /invocations': list('invocations'),
+  'GET /invocations/:id': read('invocations'),
+  'POST /invocations/:id/retry': write('invocations'),
+  'POST /invocations/:id/cancel': write('invocations'),
+
+  'GET /crontriggers': list('triggers'),
+  'POST /crontriggers': write('triggers'),
+  'GET /crontriggers/:name': read('triggers'),
+  'PUT /crontriggers/:name': write('triggers'),
+  'DELETE /crontriggers/:name': write('triggers'),
+
   'GET /secrets': list('secrets'),
   'POST /secrets': write('secrets'),
   'GET /secrets/:name': read('secrets'),

@@ -7,7 +7,7 @@ import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
 import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource } from '../core/types.js'
-import type { Events, Executions, Instances, LiveFunctions, Logs, Nodes, Pools, Protections, Routes, Workflows } from './read-models.js'
+import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Protections, Routes, Workflows } from './read-models.js'
 
 export interface ControlContext {
   functions: ResourceStore<FunctionResource>
@@ -34,7 +34,9 @@ export interface ControlContext {
   packageSignature?: { verify(sha256: string, sig: string): boolean }
   /**
    * Every store of a namespaced kind, in the order a namespace's contents are deleted (what refers
-   * first): `kiln ns delete` counts and cascades over these. Cron and queue triggers are one line each.
+   * first): `kiln ns delete` counts and cascades over these (routes, cron triggers, workflows, functions).
    */
   namespaced: { kind: string; store: ResourceStore<Resource> }[]
+  invocations: Invocations
+  cron: CronTriggers
 }

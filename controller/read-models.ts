@@ -3,7 +3,7 @@
 // (platform/read-models.ts). The controller never sees those classes, so a part can change inside
 // without the API changing, and the API can be served from parts that run elsewhere.
 import type { PlatformEvent } from '../core/events.js'
-import type { HTTPTriggerResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, HTTPTriggerResource, WorkflowResource } from '../core/types.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary } from '../workflows/state/execution.js'
 
@@ -74,4 +74,33 @@ export interface Executions {
   list(filter: { workflow?: string; status?: ExecutionStatus; limit?: number }): Promise<ExecutionSummary[]>
   events(id: string): Promise<ExecutionEvent[]>
   cancel(id: string): Promise<Execution>
+}
+
+/**
+ * Async invocations (triggers/async), as the API shows them (plain JSON records). Ids are global; an
+ * invocation belongs to its function's namespace, which every record names (`namespace`).
+ */
+export interface Invocations {
+  get(id: string): Promise<Record<string, unknown> | undefined>
+  /**
+   * Summaries, newest first: `function` a ref, or `name` a function name in any of `namespaces`
+   * (undefined: every namespace).
+   */
+  list(filter: { function?: string; name?: string; namespaces?: readonly string[]; status?: string; source?: string; limit?: number }): Promise<Record<string, unknown>[]>
+  /** Queues a dead or failed invocation again (KILN_ERR_INVOCATION_NOT_FOUND, or KILN_ERR_CONFLICT in another state). */
+  retry(id: string): Promise<Record<string, unknown>>
+  /** Fails a queued or running invocation with KILN_ERR_CANCELLED (KILN_ERR_CONFLICT once it ended). */
+  cancel(id: string): Promise<Record<string, unknown>>
+}
+
+/** Cron triggers (triggers/cron): the resources, and what the schedule has done. */
+export interface CronTriggers {
+  readonly store: ResourceStore<CronTriggerResource>
+  /**
+   * A request body as a checked CronTrigger (schema, schedule, time zone, a function of `namespace`):
+   * KILN_ERR_VALIDATION naming the field. The caller puts it in its namespace.
+   */
+  check(body: unknown, namespace: string, urlName?: string): CronTriggerResource
+  /** `{nextRun, lastRun: {at, outcome, invocation, status}}` */
+  status(t: CronTriggerResource): Promise<Record<string, unknown>>
 }

@@ -44,6 +44,8 @@ export interface KilnConfig {
   loadLimits: LoadLimitsConfig
   /** hosts that requests made on a workflow author's behalf may reach (core/allowlist.ts patterns); empty: none */
   callbackHosts: string[]
+  /** largest request body an async invocation stores (kiln.yaml `asyncMaxBody`, KILN_ASYNC_MAX_BODY); also the stored result's */
+  asyncMaxBodyBytes: number
   /** OpenTelemetry traces (core/tracing.ts): off unless an OTLP endpoint is set. */
   tracing: TracingConfig
   /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
@@ -72,6 +74,7 @@ export function defaultConfig(): KilnConfig {
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
     callbackHosts: [],
+    asyncMaxBodyBytes: 1024 * 1024,
     tracing: {},
   }
 }
@@ -91,9 +94,10 @@ const ENV: Record<string, string> = {
   KILN_INSTANCE_BUDGET: 'instanceBudget', KILN_MAX_BODY: 'maxBodyBytes', KILN_LOG_LEVEL: 'logLevel', KILN_ACCESS_LOG: 'accessLog',
   KILN_CGROUPS: 'cgroups', KILN_CGROUP_ROOT: 'cgroupRoot', KILN_REDIS_URL: 'redisUrl',
   KILN_API_HOST: 'apiHost', KILN_API_PORT: 'apiPort', KILN_CALLBACK_HOSTS: 'callbackHosts', KILN_OTLP_ENDPOINT: 'tracing',
+  KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
 }
-/** kiln.yaml keys: the settings, with `idleTimeout` and `maxBody` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing'])
+/** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody` and `asyncMaxBody` as the quantities users type. */
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes'])
 
 function invalid(where: string, what: string, got: unknown): KilnError {
   return new KilnError('KILN_ERR_VALIDATION', `${where}: must be ${what}, got ${JSON.stringify(got)}`)
@@ -119,7 +123,7 @@ function setting(key: string, v: unknown, where: string): unknown {
     case 'poolSize': case 'instanceBudget': return nonNegativeInt(where, v)
     case 'idleTimeoutMs': case 'idleTimeout':
       try { return nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m, 1h30m)', v) }
-    case 'maxBodyBytes': case 'maxBody':
+    case 'maxBodyBytes': case 'maxBody': case 'asyncMaxBodyBytes': case 'asyncMaxBody':
       try { return nonNegativeInt(where, typeof v === 'string' ? parseBytes(v) : v) } catch { throw invalid(where, 'a size (65536, 128Mi, 1G)', v) }
     case 'host': case 'dataDir':
       if (typeof v !== 'string' || v.trim() === '') throw invalid(where, 'a non-empty string', v)
@@ -178,7 +182,7 @@ function fromFile(dataDir: string): Partial2<KilnConfig> {
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(doc)) {
     if (!FILE_KEYS.has(key)) throw invalid(`${file}: ${key}`, `one of ${[...FILE_KEYS].join(', ')} (unknown key)`, v)
-    const name = key === 'idleTimeout' ? 'idleTimeoutMs' : key === 'maxBody' ? 'maxBodyBytes' : key
+    const name = key === 'idleTimeout' ? 'idleTimeoutMs' : key === 'maxBody' ? 'maxBodyBytes' : key === 'asyncMaxBody' ? 'asyncMaxBodyBytes' : key
     out[name] = setting(key, v, `${file}: ${key}`)
   }
   return out as Partial2<KilnConfig>

@@ -57,6 +57,10 @@ export const ERRORS = {
   KILN_ERR_STATE_CORRUPT: { status: 500, message: 'stored state is damaged', hint: 'kiln writes its state whole (temp file, fsync, rename) and checks packages against their sha256, so the named file or package was changed outside kiln: restore it from a backup, or move it away to start without it' },
   KILN_ERR_CLUSTER_FORBIDDEN: { status: 403, message: "Kiln's Kubernetes service account lacks a permission", hint: "grant the named verb on the named resource in the component's Role (deploy/rbac), or ask the component that holds it (the controller writes Function specs)" },
   KILN_ERR_DEPLOY_TIMEOUT: { status: 504, message: 'the function is stored, but no executor loaded it in time', hint: 'check that the kiln-executor pods run (`kubectl -n kiln get pods`); the function serves once one has loaded it' },
+  // Async invocations and cron triggers (triggers/async, triggers/cron).
+  KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
+  KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },
+  KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

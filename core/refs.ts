@@ -61,6 +61,13 @@ export function functionPath(ref: string): string {
   return namespace === DEFAULT_NAMESPACE ? `/fn/${n}` : `/ns/${encodeURIComponent(namespace)}/fn/${n}`
 }
 
+/** The data-plane path of a function's async calls: `/async/fn/NAME` in `default`, `/ns/NS/async/fn/NAME` elsewhere. */
+export function asyncFunctionPath(ref: string): string {
+  const { namespace, name } = parseRef(ref)
+  const n = encodeURIComponent(name)
+  return namespace === DEFAULT_NAMESPACE ? `/async/fn/${n}` : `/ns/${encodeURIComponent(namespace)}/async/fn/${n}`
+}
+
 /** The data-plane path of a workflow: `/wf/NAME` in `default`, `/ns/NS/wf/NAME` elsewhere. */
 export function workflowPath(ref: string): string {
   const { namespace, name } = parseRef(ref)

@@ -46,6 +46,14 @@ export const SecretEnv = Type.Object({
   env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,255}$', description: 'a POSIX environment variable name' }),
 }, { additionalProperties: false })
 
+/** Async invocations of the function (triggers/async): retries after a crash, timeout or 5xx, and how many run at once. */
+export const AsyncPolicy = Type.Object({
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'attempts after the first' })),
+  retryBackoffMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'first backoff; doubles per attempt, with full jitter' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'async invocations in flight at once' })),
+}, { additionalProperties: false })
+export type AsyncPolicy = Static<typeof AsyncPolicy>
+
 export const FunctionSpec = Type.Object({
   runtime: Name,
   package: Type.Object({ sha256: Type.String({ pattern: '^[a-f0-9]{64}$' }) }, { additionalProperties: false }),
@@ -71,6 +79,7 @@ export const FunctionSpec = Type.Object({
   private: Type.Optional(Type.Boolean({ description: 'callers need an invoker token (docs/security.md)' })),
   secrets: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
   secretEnv: Type.Optional(Type.Array(SecretEnv, { maxItems: 256 })),
+  async: Type.Optional(AsyncPolicy),
 }, { additionalProperties: false })
 
 export const RuntimeSpec = Type.Object({
@@ -119,7 +128,7 @@ export type WorkflowResource = Static<typeof WorkflowResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 
-export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'Namespace'
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'Namespace' | 'CronTrigger'
 
 /** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
 export const FUNCTION_DEFAULTS = {
@@ -152,3 +161,18 @@ export const NAMESPACED_KINDS: readonly string[] = ['Function', 'HTTPTrigger', '
 export const SECRET_KEY_PATTERN = new RegExp(SecretEnv.properties.key.pattern!)
 /** Largest secret (all keys together), as Kubernetes allows. */
 export const MAX_SECRET_BYTES = 1024 * 1024
+
+// ---- Cron triggers (namespaced; triggers/cron) ----
+
+/** A schedule that starts a function of its own namespace as an async invocation (triggers/cron). */
+export const CronTriggerSpec = Type.Object({
+  function: Name,
+  schedule: Type.String({ minLength: 1, maxLength: 256, description: '5-field cron, 6-field with seconds, @hourly-style, or @every DURATION' }),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone, e.g. Asia/Seoul' })),
+  concurrency: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('forbid'), Type.Literal('replace')])),
+  /** the request body, sent as JSON */
+  data: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false })
+export const CronTriggerResource = resource('CronTrigger', CronTriggerSpec)
+export type CronTriggerSpec = Static<typeof CronTriggerSpec>
+export type CronTriggerResource = Static<typeof CronTriggerResource>

@@ -3,7 +3,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
 import { checkFunctionEnv, checkSecretEnvNames } from './function-env.js'
-import { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
 
@@ -12,6 +12,7 @@ const validators: Partial<Record<Kind, ValidateFunction>> = {
   Runtime: ajv.compile(RuntimeResource),
   HTTPTrigger: ajv.compile(HTTPTriggerResource),
   Namespace: ajv.compile(NamespaceResource),
+  CronTrigger: ajv.compile(CronTriggerResource),
 }
 
 export function describeError(e: ErrorObject): string {

@@ -18,7 +18,7 @@ import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
-import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import type { Protections } from '../controller/read-models.js'
@@ -41,6 +41,8 @@ import type { WorkflowsMount } from '../workflows/platform/mount.js'
 import { functionSecrets } from './function-secrets.js'
 import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
+import { assembleEvents } from './events.js'
+import type { PlatformState } from './state.js'
 import { platformReadiness } from './readiness.js'
 
 export interface PlatformStores {
@@ -49,6 +51,7 @@ export interface PlatformStores {
   triggers: ResourceStore<HTTPTriggerResource>
   workflows: ResourceStore<WorkflowResource>
   namespaces: ResourceStore<NamespaceResource>
+  cronTriggers: ResourceStore<CronTriggerResource>
 }
 
 export interface AssemblyOptions {
@@ -72,6 +75,12 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** The durable state (platform/state.ts), opened by the caller before the workflows; closed here. */
+  state: PlatformState
+  /** This process, as the holder of leases on async invocations and cron schedules. */
+  owner: string
+  /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
+  recoverAll: boolean
   /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
   tracing?: Tracing
   /** When a deploy can be invoked, where no executor runs in this process (the Kubernetes controller); default: the executor's whenApplied. */
@@ -104,6 +113,7 @@ export interface PlatformParts extends PlatformStores {
   /** `GET /readyz`'s checks: a part the platform cannot serve without adds its own. */
   readonly readiness: Readiness
   readonly wf: WorkflowsMount
+  readonly state: PlatformState
 }
 
 export interface Assembly {
@@ -157,18 +167,25 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   metrics.readFrom(metricsSources(executor, pools, fleet))
   const readiness = new Readiness()
   const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
+  // Advisory: a state store that is away (a Redis outage) pauses async work, cron and workflow steps,
+  // but synchronous calls go on, so the process stays in its Service (docs/events.md).
+  readiness.advise('state-store', () => (o.state.health.up ? undefined : `the state store (${o.state.kind}) is unreachable`))
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  const ev = assembleEvents({
+    config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, auth, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
+  })
   // Every trigger type, started and stopped in one loop (one registration line each).
-  const sources: TriggerSource[] = [routes]
+  const sources: TriggerSource[] = [routes, ...ev.sources]
   // Workflows and triggers call private functions with the platform's own token (and only those).
   o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
-  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf }
+  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state }
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections, packageSignature: o.packageSignature,
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
+      { kind: 'CronTrigger', store: stores.cronTriggers as ResourceStore<Resource> },
       { kind: 'Workflow', store: stores.workflows as ResourceStore<Resource> },
       { kind: 'Function', store: functions as ResourceStore<Resource> },
     ],
@@ -180,9 +197,10 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     events, logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
+    ...ev.read,
   }
 
-  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, tracer: o.tracing?.tracer })
+  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
   // The control API listens apart when asked (`--api-host/--api-port`): the data plane's listener then
   // answers `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API. The
   // API's own listener serves functions too (the CLI's `fn invoke`, workflows), as the one listener does.
@@ -198,7 +216,13 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, !withApi)) }
         : {}),
     }) as unknown as FastifyInstance
-    s.get('/healthz', async () => o.health(fleet!, pools))
+    // A state store that is away shows here (ok: false) without failing /healthz, /livez or /readyz:
+    // restarting the process would not bring Redis back, and synchronous calls are still served.
+    s.get('/healthz', async () => {
+      const h = o.health(fleet!, pools)
+      const st = o.state.health.view()
+      return { ...h, ok: h.ok !== false && st.up, state: st }
+    })
     probeRoutes(s, readiness)
     if (withApi) {
       metricsRoute(s, metrics.registry)
@@ -238,6 +262,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         apiUrl = urlOf(api, apiHost)
       }
       o.invoker.setOrigin(url)
+      ev.ready()
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
       ready.started()
@@ -246,8 +271,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     close: ({ first, last } = {}) => closing ??= (async () => {
       ready.closing()
       await first?.()
+      // Writes waiting for a state store that is away would hold every close below: drop the connection.
+      if (!o.state.health.up) await o.state.close()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
       for (const s of sources) await s.stop()
+      await ev.close()
       await o.invoker.close()
       monitor.stop()
       await executor.close()
@@ -255,6 +283,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await app.close()
       await pools.close()
       await fleet!.close()
+      await o.state.close()
       await last?.()
       await logs.close()
       await o.tracing?.shutdown().catch((err: Error) => logger.warn({ err }, 'traces not flushed'))

@@ -1,7 +1,7 @@
 // The embedded platform: controller + router + executor + pool manager in one process, instances as
 // child processes in cgroups on virtual nodes, state in the data dir. `kiln up` runs this; tests start
 // it in-process on a free port.
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
@@ -20,13 +20,14 @@ import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
 import { fileSecretStore } from '../core/store/secret-store.js'
 import { fileTokenStore } from '../core/store/token-store.js'
-import type { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from './assemble.js'
 import { ALL_PROTECTIONS_PRESENT_STUB } from './protections.js'
 import type { Protections } from '../controller/read-models.js'
+import { openPlatformState } from './state.js'
 
 export interface Platform {
   /** The data plane (and the control API, unless it listens apart). */
@@ -46,7 +47,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets, cronTriggers] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
@@ -54,6 +55,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     fileStore<NamespaceResource>(config.dataDir, 'Namespace'),
     fileTokenStore(config.dataDir),
     fileSecretStore(config.dataDir),
+    fileStore<CronTriggerResource>(config.dataDir, 'CronTrigger'),
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Every /v1 call needs a token: the first start makes an admin token and says where it is.
@@ -65,9 +67,11 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   const secretsDir = join(config.dataDir, 'run', 'secrets')
   await rm(secretsDir, { recursive: true, force: true })
   await mkdir(secretsDir, { recursive: true, mode: 0o700 })
-  // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  // Durable state (async invocations, cron progress, workflow executions): SQLite in the data dir, or
+  // Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -84,7 +88,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
 
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers },
+    state, owner: `kiln-up-${process.pid}-${randomUUID().slice(0, 8)}`, recoverAll: true,
     packages: new FilePackageStore(config.dataDir), wf, invoker,
     tokens, secrets, secretsDir, protections: opts.protections ?? ALL_PROTECTIONS_PRESENT_STUB,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),

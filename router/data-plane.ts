@@ -1,5 +1,7 @@
 // The data plane's request handling, on raw node:http objects: `/fn/NAME[/rest]` and user routes to a
-// function instance (or a workflow). The platform's HTTP server sends these requests here before
+// function instance (or a workflow); async calls (`Prefer: respond-async`, `/async/fn/NAME`) go to the
+// async entry (triggers/async), which checks a private function's caller the same way
+// (privateCallRefused). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
 // (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
 // deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
@@ -15,7 +17,7 @@ import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
 import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
-import { parseFunctionUrl } from './function-url.js'
+import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
 import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
@@ -41,6 +43,11 @@ export function privateCallRefused(auth: CallerIdentity, authorization: string |
   return undefined
 }
 
+export interface AsyncEntry {
+  /** Stores the request as an async invocation and answers 202 (set by triggers/async when mounted). */
+  handle(name: string, path: string, req: IncomingMessage, res: ServerResponse, preferred: boolean): void
+}
+
 export interface DataPlaneOptions {
   executor: Executor
   /** Checks callers of private functions. */
@@ -50,6 +57,7 @@ export interface DataPlaneOptions {
   maxBodyBytes: number
   accessLog: boolean
   workflows?: WorkflowEntry
+  async?: AsyncEntry
   /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
   tracer?: Tracer
 }
@@ -57,6 +65,8 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   /** `/fn/NAME[/rest][?query]`. */
   onFunction(req: IncomingMessage, res: ServerResponse): void
+  /** `/async/fn/NAME[/rest][?query]` and `/ns/NS/async/fn/NAME[/rest][?query]`. */
+  onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
 }
@@ -133,7 +143,30 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       return
     }
     if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
+    // RFC 7240 `Prefer: respond-async`: one header lookup, only for methods that carry a body.
+    const m = req.method
+    if (o.async !== undefined && m !== 'GET' && m !== 'HEAD') {
+      const prefer = req.headers.prefer as string | undefined // repeated unknown headers arrive joined
+      if (prefer !== undefined && RESPOND_ASYNC.test(prefer) && prefersAsync(prefer)) {
+        o.async.handle(target.name, target.path, req, res, true)
+        return
+      }
+    }
     dispatch(target.name, target.path, undefined, req, res)
+  }
+
+  function onAsync(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url!
+    const target = parseAsyncFunctionUrl(url)
+    if (target === undefined || o.async === undefined) {
+      sendError(res, target === undefined
+        ? new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
+        : new KilnError('KILN_ERR_ROUTE_NOT_FOUND', 'async invocations are not served here'))
+      req.resume()
+      return
+    }
+    if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'async request')
+    o.async.handle(target.name, target.path, req, res, false)
   }
 
   function onRoute(req: IncomingMessage, res: ServerResponse): boolean {
@@ -154,14 +187,24 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     return true
   }
 
-  return { onFunction, onRoute }
+  return { onFunction, onAsync, onRoute }
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+const RESPOND_ASYNC = /respond-async/i
+
+/** A `respond-async` token among a Prefer header's preferences (which may carry parameters). */
+export function prefersAsync(prefer: string): boolean {
+  for (const part of prefer.split(',')) {
+    if (part.split(';', 1)[0]!.trim().toLowerCase() === 'respond-async') return true
+  }
+  return false
+}
+
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/async/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
 /** Served only by the API listener when it is apart (`--api-host/--api-port`). */
 export const API_PREFIXES = ['/v1/', '/metrics']
 
-/** `/ns/NS/fn/...`: a namespaced function (the one `/ns/` path the data plane serves itself). */
+/** `/ns/NS/fn/...`: a namespaced function (with `/ns/NS/async/fn/...`, the `/ns/` paths the data plane serves itself). */
 function isNamespacedFunction(url: string): boolean {
   const slash = url.indexOf('/', 4)
   return slash > 4 && url.startsWith('/fn/', slash)
@@ -176,7 +219,11 @@ export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, r
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
-    if (url.startsWith('/ns/') && isNamespacedFunction(url)) return dp.onFunction(req, res)
+    if (url.startsWith('/ns/')) {
+      if (isNamespacedFunction(url)) return dp.onFunction(req, res)
+      if (asyncSegment(url) > 0) return dp.onAsync(req, res)
+    }
+    if (url.startsWith('/async/fn/')) return dp.onAsync(req, res)
     if (apiApart) {
       for (const p of API_PREFIXES) {
         if (url.startsWith(p)) {

@@ -1,5 +1,6 @@
 // `/fn/<name>[/rest][?query]` and `/ns/<namespace>/fn/<name>[/rest][?query]` → the function's ref
-// (core/refs.ts) and the path it sees (`/rest?query`, at least `/`).
+// (core/refs.ts) and the path it sees (`/rest?query`, at least `/`); the same after `/async` for async
+// calls (`/async/fn/<name>...`, `/ns/<namespace>/async/fn/<name>...`).
 import { refOf } from '../core/refs.js'
 
 export interface FunctionUrl { name: string; path: string }
@@ -30,4 +31,18 @@ export function parseFunctionUrl(url: string): FunctionUrl | undefined {
 function decode(s: string): string | undefined {
   if (!s.includes('%')) return s
   try { return decodeURIComponent(s) } catch { return undefined }
+}
+
+/** `/async/fn/...` or `/ns/NS/async/fn/...` (triggers/async): as parseFunctionUrl without the `/async`. */
+export function parseAsyncFunctionUrl(url: string): FunctionUrl | undefined {
+  if (url.startsWith('/async/fn/')) return parseFunctionUrl(url.slice(6))
+  const at = asyncSegment(url)
+  return at < 0 ? undefined : parseFunctionUrl(url.slice(0, at) + url.slice(at + 6))
+}
+
+/** Where `/async/fn/` starts in `/ns/NS/async/fn/...`; -1 when the URL is not one. */
+export function asyncSegment(url: string): number {
+  if (!url.startsWith('/ns/')) return -1
+  const slash = url.indexOf('/', 4)
+  return slash > 4 && url.startsWith('/async/fn/', slash) ? slash : -1
 }

@@ -8,7 +8,7 @@ import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
 import { checkFunctionEnv, checkSecretEnvNames } from '../../core/function-env.js'
-import { functionPath, refOf } from '../../core/refs.js'
+import { asyncFunctionPath, functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
 type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string } }
@@ -44,6 +44,7 @@ interface DeployFlags {
   minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
   private?: boolean; secret?: string[]; secretEnv?: string[]
+  retries?: number; retryBackoff?: string; asyncConcurrency?: number
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -85,6 +86,13 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
       return { secret: e[1], key: e[2], env: e[3] }
     })
     guard(() => checkSecretEnvNames(s.secretEnv as { env: string }[]), '--secret-env')
+  }
+  if (f.retries !== undefined || f.retryBackoff || f.asyncConcurrency !== undefined) {
+    const a = { ...(prev?.async ?? {}) } as Record<string, unknown>
+    if (f.retries !== undefined) a.retries = f.retries
+    if (f.retryBackoff) a.retryBackoffMs = guard(() => parseDuration(f.retryBackoff!), '--retry-backoff')
+    if (f.asyncConcurrency !== undefined) a.concurrency = f.asyncConcurrency
+    s.async = a
   }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) s.nodeSelector = sel
@@ -151,7 +159,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   if (g.output === 'json') printJson(fn)
 }
 
-interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string }
+interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string; async?: boolean; callback?: string; idempotencyKey?: string }
 
 async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
   let body: Buffer | undefined
@@ -167,13 +175,28 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
     if (i <= 0) throw new CliError(`--header "${h}" is not NAME: VALUE`, EXIT.USER)
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
   }
-  const method = (f.method ?? (body ? 'POST' : 'GET')).toUpperCase()
+  const method = (f.method ?? (body || f.async ? 'POST' : 'GET')).toUpperCase()
   const path = f.path ? (f.path.startsWith('/') ? f.path : `/${f.path}`) : ''
+  if (f.callback !== undefined || f.idempotencyKey !== undefined) {
+    if (!f.async) throw new CliError('--callback and --idempotency-key go with --async', EXIT.USER)
+    if (f.callback !== undefined) headers['x-callback-url'] = f.callback
+    if (f.idempotencyKey !== undefined) headers['idempotency-key'] = f.idempotencyKey
+  }
   const conn = g.server()
-  const url = `${functionPath(refOf(await invokeNamespace(conn), name))}${path}`
+  const ref = refOf(await invokeNamespace(conn), name)
+  const url = `${f.async ? asyncFunctionPath(ref) : functionPath(ref)}${path}`
   // The token goes only to a function that asks for one (private): a public function would receive it.
+  // An async call of a private function is checked when it is accepted, the same way.
   let res = await send(conn, method, url, body, headers, false)
   if (res.status === 401 && conn.token && res.body.toString('utf8').includes('"KILN_ERR_UNAUTHENTICATED"')) res = await send(conn, method, url, body, headers, true)
+  if (f.async) {
+    // Stored now, run by the platform: print the invocation id (`kiln inv get ID` shows the result).
+    if (res.status !== 202) throw failure(res)
+    const a = JSON.parse(res.body.toString('utf8')) as { id: string }
+    if (g.output === 'json') return printJson(a)
+    process.stdout.write(`${a.id}\n`)
+    return
+  }
   if (f.include) {
     process.stderr.write(`HTTP ${res.status}\n`)
     for (const [k, v] of Object.entries(res.headers)) process.stderr.write(`${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`)
@@ -231,6 +254,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--public', 'anyone who reaches the data plane may call it (the default)')
     .option('--secret <name>', 'secret whose keys it reads as files NAME/KEY (repeatable)', collect)
     .option('--secret-env <NAME:KEY=VAR>', 'a secret key as an environment variable (repeatable)', collect)
+    .option('--retries <n>', 'async invocations: attempts after the first on a crash, timeout or 5xx (default 2)', int('--retries'))
+    .option('--retry-backoff <duration>', 'async invocations: first wait before a retry, doubling, with jitter (default 1s)')
+    .option('--async-concurrency <n>', 'async invocations of this function running at once (default: half its capacity, at most 100)', int('--async-concurrency'))
     .action((name: string, f: DeployFlags & { public?: boolean }) => {
       if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
       if (f.public) f.private = false
@@ -245,6 +271,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('-H, --header <header>', "'Name: value' (repeatable)", collect)
     .option('--content-type <type>', 'content type of --data')
     .option('-i, --include', 'print status and headers to stderr')
+    .option('--async', 'store the call and return its invocation id at once (the platform runs it, with retries)')
+    .option('--callback <url>', 'with --async: POST the result here (a host in callbackHosts)')
+    .option('--idempotency-key <key>', 'with --async: a repeat with the same key within 24 h returns the first invocation')
     .action((name: string, f: InvokeFlags) => invoke(g, name, f))
 
   fn.command('list').description('list functions').action(async () => {

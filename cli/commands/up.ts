@@ -16,7 +16,7 @@ export function registerUp(program: Command): void {
     .option('--idle-timeout <duration>', 'reap idle specialized instances after (default 2m)')
     .option('--budget <n>', 'most instances in total (default 64)')
     .option('--cgroups <mode>', 'auto | v2 | v1 | none')
-    .option('--redis <url>', 'Redis for workflow state (else in memory)')
+    .option('--redis <url>', 'Redis for durable state: async invocations, cron progress, workflow executions (else SQLite in the data dir)')
     .option('--access-log', 'log every request')
     .option('--log-level <level>', 'pino level (default info)')
     .action(async (f: UpFlags) => {

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
+import { parseJsonData } from '../json-data.js'
 import type { WorkflowResource } from '../../core/types.js'
 import { isExecutionId } from '../../core/execution-ids.js'
 import { refOf, workflowPath } from '../../core/refs.js'
@@ -53,16 +54,6 @@ function readWorkflowFile(file: string, f: { name?: string; format?: string } = 
   else if (d.name === undefined) d.name = nameFromFile(file)
   if (typeof d.name !== 'string' || d.name === '') throw new CliError(`${file}: name: is required (the workflow's name comes from the file)`, EXIT.USER, undefined, 'KILN_ERR_VALIDATION')
   return { metadata: { name: d.name }, spec: d }
-}
-
-function parseData(data: string | undefined): unknown {
-  if (data === undefined) return undefined
-  const text = data.startsWith('@') ? readFileSync(data.slice(1), 'utf8') : data
-  try {
-    return JSON.parse(text)
-  } catch (e) {
-    throw new CliError(`--data must be JSON (or @file holding JSON): ${(e as Error).message}`, EXIT.USER)
-  }
 }
 
 function kindOf(t: Record<string, unknown> | null): string {
@@ -164,7 +155,7 @@ export function registerWf(program: Command, g: Globals): void {
     .option('-d, --data <json>', 'the input as JSON (@file reads a file)')
     .option('--async', 'do not wait: print the execution id')
     .action(async (name: string, f: { data?: string; async?: boolean }) => {
-      const input = parseData(f.data)
+      const input = parseJsonData(f.data)
       if (f.async) {
         const r = await api<{ executionId: string }>(g.server(), 'POST', `/workflows/${enc(name)}/executions?async=1`, input ?? null)
         if (g.output === 'json') return printJson(r)

@@ -77,7 +77,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /v1/triggers': { tags: ['triggers'], summary: 'List HTTP routes', response: { 200: { description: 'every route', schema: list('HTTPTrigger') } } },
   'POST /v1/triggers': {
     tags: ['triggers'], summary: 'Add an HTTP route to a function or a workflow', body: ref('HTTPTrigger'),
-    description: '`metadata.name` may be left out (it is made from the method and path). Paths under /v1, /fn, /wf, /healthz, /livez, /readyz, /metrics and /internal are reserved.',
+    description: '`metadata.name` may be left out (it is made from the method and path). Paths under /v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics and /internal are reserved.',
     response: { 201: { description: 'created', schema: ref('HTTPTrigger') } },
   },
   'GET /v1/triggers/:name': { tags: ['triggers'], summary: 'Read an HTTP route', params: Name('route'), response: { 200: { description: 'the route', schema: ref('HTTPTrigger') } } },
@@ -131,5 +131,37 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['executions'], summary: 'Cancel a running execution', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
     response: { 200: { description: 'the execution, failed as cancelled', schema: ref('Execution') } },
   },
+  'GET /v1/invocations': {
+    tags: ['invocations'], summary: 'List async invocations, newest first',
+    description: 'Those of the functions of the request\'s namespace (`?namespace=`, else the token\'s own); `?namespace=*` every namespace the token reads.',
+    querystring: Type.Object({
+      function: Type.Optional(Type.String({ description: 'a function\'s name (in every listed namespace with `?namespace=*`)' })),
+      status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'dead'].map((s) => Type.Literal(s)))),
+      source: Type.Optional(Type.String({ description: '`http` or `cron/NAME`' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    }),
+    response: { 200: { description: 'invocations', schema: list('InvocationSummary') } },
+  },
+  'GET /v1/invocations/:id': {
+    tags: ['invocations'], summary: 'Read an async invocation: status, attempts, result, error, callback',
+    description: 'Ids are global; an invocation of a function in a namespace the token does not cover is not found (404).', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation', schema: ref('Invocation') } },
+  },
+  'POST /v1/invocations/:id/retry': {
+    tags: ['invocations'], summary: 'Queue a dead or failed invocation again, with a fresh count of attempts', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation, queued', schema: ref('Invocation') } },
+  },
+  'POST /v1/invocations/:id/cancel': {
+    tags: ['invocations'], summary: 'Fail a queued or running invocation (KILN_ERR_CANCELLED)', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation, failed as cancelled', schema: ref('Invocation') } },
+  },
+  'GET /v1/crontriggers': { tags: ['crontriggers'], summary: 'List cron triggers with their next and last run', response: { 200: { description: 'cron triggers', schema: list('CronTrigger') } } },
+  'POST /v1/crontriggers': { tags: ['crontriggers'], summary: 'Create a cron trigger (schedule, time zone and a function of its namespace checked)', body: ref('CronTrigger'), response: { 201: { description: 'created', schema: ref('CronTrigger') } } },
+  'PUT /v1/crontriggers/:name': {
+    tags: ['crontriggers'], summary: 'Create or replace a cron trigger', params: Name('cron trigger'), body: ref('CronTrigger'),
+    response: { 200: { description: 'replaced', schema: ref('CronTrigger') }, 201: { description: 'created', schema: ref('CronTrigger') } },
+  },
+  'GET /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Read a cron trigger', params: Name('cron trigger'), response: { 200: { description: 'the cron trigger', schema: ref('CronTrigger') } } },
+  'DELETE /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Delete a cron trigger (runs already started go on)', params: Name('cron trigger'), response: deleted },
   'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },
 }

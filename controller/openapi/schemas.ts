@@ -3,12 +3,14 @@
 // Documentation only: fastify never validates or serializes with these.
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ERRORS } from '../../core/errors.js'
-import { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 
 /** A reference to one of these components. */
 export const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` })
 
 const Open = (props: Parameters<typeof Type.Object>[0], description: string) => Type.Object(props, { additionalProperties: true, description })
+
+const InvocationStatus = Type.Union(['queued', 'running', 'succeeded', 'failed', 'dead'].map((s) => Type.Literal(s)))
 
 const InstanceState = Type.Union(['generic', 'specializing', 'warming', 'ready', 'busy', 'draining', 'gone'].map((s) => Type.Literal(s)))
 
@@ -58,4 +60,15 @@ export const COMPONENTS: Record<string, TSchema> = {
   }, 'A workflow execution'),
   ExecutionSummary: Open({ id: Type.String(), workflow: Type.String(), status: Type.String(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()) }, 'A workflow execution in a list'),
   Deleted: Type.Object({ deleted: Type.String() }, { description: 'What was deleted' }),
+  Invocation: Open({
+    id: Type.String(), function: Type.String({ description: 'the function\'s name' }), namespace: Type.String({ description: 'the function\'s namespace: the invocation\'s' }),
+    status: InvocationStatus, attempts: Type.Integer(), source: Type.String({ description: '`http`, `cron/NAME`' }),
+    createdAt: Type.String(), startedAt: Type.Optional(Type.String()), finishedAt: Type.Optional(Type.String()), nextAttemptAt: Type.Optional(Type.String()),
+    request: Open({ method: Type.String(), path: Type.String(), headers: Type.Record(Type.String(), Type.String()), bodyBytes: Type.Integer() }, 'the stored request, without its body'),
+    result: Type.Optional(Open({ status: Type.Integer(), headers: Type.Record(Type.String(), Type.Unknown()), body: Type.String(), encoding: Type.Optional(Type.Literal('base64')), truncated: Type.Optional(Type.Boolean()) }, 'the last answer')),
+    error: Type.Optional(Open({ code: Type.String(), message: Type.String(), status: Type.Optional(Type.Integer()) }, 'why the last attempt failed')),
+    callback: Type.Optional(Open({ url: Type.String(), state: Type.String(), attempts: Type.Integer(), error: Type.Optional(Type.String()), deliveredAt: Type.Optional(Type.String()) }, 'the X-Callback-Url delivery')),
+  }, 'An async invocation (docs/events.md)'),
+  InvocationSummary: Open({ id: Type.String(), function: Type.String(), namespace: Type.String(), status: InvocationStatus, attempts: Type.Integer(), source: Type.String(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()) }, 'An async invocation in a list'),
+  CronTrigger: Type.Composite([CronTriggerResource, Type.Object({ status: Type.Optional(Open({ nextRun: Type.Optional(Type.String()), lastRun: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, 'the next run and how the last one went')) })], { description: 'A schedule that starts a function of its own namespace as an async invocation' }),
 }

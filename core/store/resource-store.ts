@@ -49,6 +49,7 @@ const NOT_FOUND: Record<string, ErrorCode> = {
   Workflow: 'KILN_ERR_WORKFLOW_NOT_FOUND',
   Namespace: 'KILN_ERR_NAMESPACE_NOT_FOUND',
   Secret: 'KILN_ERR_SECRET_NOT_FOUND',
+  CronTrigger: 'KILN_ERR_CRON_NOT_FOUND',
 }
 
 /** Not found, named as the user wrote it: `Function "hello"`, or `Function "hello" in namespace "team-a"`. */

@@ -29,10 +29,11 @@ import { FilePackageStore, type PackageStore } from '../../core/store/package-st
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
 import { kubeTokenStore } from '../../core/store/kube-token-store.js'
-import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
+import { openPlatformState } from '../state.js'
 import { assemble, type PlatformParts } from '../assemble.js'
 import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
@@ -86,14 +87,15 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources, namespaces] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
     crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
+    crdStore<CronTriggerResource>(kc, 'CronTrigger', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers] as never
   // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
   const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
   const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
@@ -107,8 +109,11 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
+  // Durable state in Redis, shared by every replica; without it, SQLite in this pod's data dir.
+  if (!config.redisUrl) logger.warn('no KILN_REDIS_URL: async invocations, cron progress and workflow executions are kept in this process\'s data dir (SQLite), which other replicas cannot read')
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger, flag: 'KILN_REDIS_URL' })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
@@ -124,8 +129,9 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers },
     tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
+    state, owner: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],

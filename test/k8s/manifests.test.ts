@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { FunctionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
+import { CronTriggerSpec, FunctionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -23,6 +23,7 @@ describe('CRD schemas follow core/types.ts', () => {
     ['runtimes', RuntimeSpec],
     ['httptriggers', HTTPTriggerSpec],
     ['namespaces', NamespaceSpec],
+    ['crontriggers', CronTriggerSpec],
   ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
   })
@@ -47,6 +48,7 @@ const FUNCTION = {
     warmup: { path: '/?warmup=1', requests: 2 },
     minScale: 0,
     maxScale: 5,
+    async: { retries: 3, retryBackoffMs: 500, concurrency: 4 },
     nodeSelector: { 'kiln.dev/pool': 'general' },
     tolerations: [{ key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' }],
     shape: 'fission',
@@ -73,12 +75,12 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the five CRDs install and reach Established', async () => {
+  it('the six CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev'])
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['functions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
   })
 
   it('kubectl apply --dry-run=server -k deploy/ is accepted', async () => {
@@ -128,11 +130,12 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     expect(r.stderr).toContain(field)
   })
 
-  it('Runtime, HTTPTrigger and Workflow objects validate', async () => {
+  it('Runtime, HTTPTrigger, Workflow and CronTrigger objects validate', async () => {
     const good = [
       { apiVersion: 'kiln.dev/v1', kind: 'Runtime', metadata: { name: 'node', namespace: 'kiln' }, spec: { protocol: 'kiln', image: 'kiln/runtime-node:dev', poolSize: 3, port: 8888 } },
       { apiVersion: 'kiln.dev/v1', kind: 'HTTPTrigger', metadata: { name: 'hello', namespace: 'kiln' }, spec: { method: 'GET', path: '/hello', function: 'hello' } },
       { apiVersion: 'kiln.dev/v1', kind: 'Workflow', metadata: { name: 'greet', namespace: 'kiln' }, spec: { tasks: { a: { function: 'hello', retry: 3 }, b: { function: 'hello', requires: ['a'], input: '{{ $.tasks.a.output }}' } }, output: { a: '{{ $.tasks.a.output }}' } } },
+      { apiVersion: 'kiln.dev/v1', kind: 'CronTrigger', metadata: { name: 'nightly', namespace: 'kiln' }, spec: { function: 'hello', schedule: '0 3 * * *', timezone: 'Asia/Seoul', concurrency: 'forbid', data: { full: true, n: [1, 2] } } },
     ]
     for (const obj of good) await ok(['apply', '-f', '-'], JSON.stringify(obj))
     const bad = [
@@ -141,6 +144,8 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', workflow: 'b' } }, 'exactly one of function or workflow'],
       [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: 'no-slash', function: 'a' } }, 'spec.path'],
       [{ ...good[2], metadata: { name: 'x', namespace: 'kiln' }, spec: { tasks: {} } }, 'spec.tasks'],
+      [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { function: 'hello', schedule: '* * * * *', concurrency: 'sometimes' } }, 'spec.concurrency'],
+      [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { schedule: '* * * * *' } }, 'spec.function'],
     ] as const
     for (const [obj, field] of bad) {
       const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
@@ -156,7 +161,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'], ['patch', 'pods/resize'],
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
-      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'namespaces.kiln.dev'],
+      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'namespaces.kiln.dev'], ['watch', 'crontriggers.kiln.dev'],
       // tokens, Kiln secrets and the package-URL key are Secrets: read, and the key made when it starts first
       ['get', 'secrets'], ['watch', 'secrets'], ['create', 'secrets'],
     ])('the executor may %s %s in kiln', async (verb, resource) => {
@@ -176,7 +181,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     })
 
     it('the controller writes Kiln resources, their status and the Secrets of tokens and Kiln secrets in kiln, and touches no pods', async () => {
-      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces']) {
+      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
       }

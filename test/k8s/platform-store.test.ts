@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crdStore } from '../../core/store/crd-store.js'
 import { fileStore } from '../../core/store/file-store.js'
 import { readdir } from 'node:fs/promises'
-import type { HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
+import type { CronTriggerResource, HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S, plan } from './setup.js'
@@ -108,6 +108,26 @@ describe('CRD store on a real kube-apiserver', K8S, () => {
       expect(again.get('team-a/hello')?.metadata).toMatchObject({ name: 'hello', namespace: 'team-a' })
       expect(again.get('team-a/hello')?.metadata.labels).toBeUndefined()
       await again.close()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a cron trigger in team-a is the object team-a.NAME labelled with its namespace, read back by its ref', async () => {
+    const namespace = `store-${++seq}`
+    await kubectlOk(cp.kubeconfigPath, ['create', 'namespace', namespace])
+    const store = await crdStore<CronTriggerResource>(kc, 'CronTrigger', { namespace })
+    try {
+      await store.create({ metadata: { name: 'nightly', namespace: 'team-a' }, spec: { function: 'report', schedule: '0 3 * * *', timezone: 'Asia/Seoul' } })
+      await store.create({ metadata: { name: 'nightly' }, spec: { function: 'report', schedule: '@every 1m' } })
+      const objs = JSON.parse(await kubectlOk(cp.kubeconfigPath, ['get', 'crontriggers.kiln.dev', '-n', namespace, '-l', 'kiln.dev/namespace=team-a', '-o', 'json'])).items
+      expect(objs.map((o: any) => [o.metadata.name, o.spec.schedule])).toEqual([['team-a.nightly', '0 3 * * *']])
+      const again = await crdStore<CronTriggerResource>(kc, 'CronTrigger', { namespace })
+      expect(again.get('team-a/nightly')?.metadata).toMatchObject({ name: 'nightly', namespace: 'team-a' })
+      expect(again.get('nightly')?.spec.schedule).toBe('@every 1m')
+      await again.close()
+      expect((await store.delete('team-a/nightly'))?.metadata.name).toBe('nightly')
+      expect(store.get('nightly')).toBeDefined()
     } finally {
       await store.close()
     }

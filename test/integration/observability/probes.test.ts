@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 import { until } from '../../helpers/until.js'
 
-interface Report { ready: boolean; checks: Record<string, string> }
+interface Report { ready: boolean; checks: Record<string, string>; advisory: Record<string, string> }
 
 describe('probes', () => {
   const started: TestPlatform[] = []
@@ -37,14 +37,14 @@ describe('probes', () => {
       const body = r.json() as Report
       return r.status === 503 && /^generic pools filling: broken 0\/1$/.test(body.checks.pools) && body
     })
-    expect(waiting).toEqual({ ready: false, checks: { started: 'ok', pools: 'generic pools filling: broken 0/1' } })
+    expect(waiting).toEqual({ ready: false, checks: { started: 'ok', pools: 'generic pools filling: broken 0/1' }, advisory: { 'state-store': 'ok' } })
 
     expect((await p.call('/v1/runtimes/broken', { method: 'DELETE' })).status).toBe(200)
     const ready = await until('ready', async () => {
       const r = await p.call('/readyz')
       return r.status === 200 && (r.json() as Report)
     })
-    expect(ready).toEqual({ ready: true, checks: { started: 'ok', pools: 'ok' } })
+    expect(ready).toEqual({ ready: true, checks: { started: 'ok', pools: 'ok' }, advisory: { 'state-store': 'ok' } })
   })
 
   it('a pool the instance budget cannot fill does not keep the platform unready', async () => {

@@ -123,8 +123,12 @@ describe('secrets', () => {
     expect(fn.spec.secretEnv).toBeUndefined()
     expect((await as(p, undefined, 'GET', '/ns/team-a/fn/reader?env=DB_PASSWORD')).json()).toMatchObject({ secrets: {}, env: { DB_PASSWORD: null } })
     await until('no secret files left in the run dir', async () => {
-      const files = (await readdir(join(p.dataDir, 'run', 'secrets'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
-      return files.length === 0
+      // A recursive scan racing the removal of an instance's folder fails with ENOENT: look again.
+      const entries = await readdir(join(p.dataDir, 'run', 'secrets'), { recursive: true, withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined
+        throw e
+      })
+      return entries !== undefined && entries.filter((e) => e.isFile()).length === 0
     })
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
-import { parseFunctionUrl } from '../../../router/function-url.js'
+import { asyncFunctionPath, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
+import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from '../../../router/function-url.js'
 
 describe('refs', () => {
   it('the default namespace keeps bare names (old data dirs mean the same); others are ns/name', () => {
@@ -30,5 +30,18 @@ describe('refs', () => {
     // A slash smuggled into a name does not name another namespace's function.
     expect(parseFunctionUrl('/fn/team-a%2Fhello')).toBeUndefined()
     expect(parseFunctionUrl('/ns/team-a/wf/x')).toBeUndefined()
+  })
+
+  it('async paths: /async/fn in default, /ns/NS/async/fn elsewhere; the router reads them back', () => {
+    expect(asyncFunctionPath('hello')).toBe('/async/fn/hello')
+    expect(asyncFunctionPath('team-a/hello')).toBe('/ns/team-a/async/fn/hello')
+    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toEqual({ name: 'hello', path: '/rest?q=1' })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toEqual({ name: 'team-a/hello', path: '/?x' })
+    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toEqual({ name: 'team-a/hello', path: '/' })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/team-b%2Fx')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns/team-a/fn/hello')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns//async/fn/hello')).toBeUndefined()
+    expect(asyncSegment('/ns/team-a/async/fn/x')).toBe(10)
+    expect(asyncSegment('/async/fn/x')).toBe(-1)
   })
 })
