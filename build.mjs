@@ -30,5 +30,6 @@ await Promise.all([
   }),
   build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
   build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
+  build({ ...common, entryPoints: { 'relay/tcp-relay': 'cluster/local/sandbox/tcp-relay-main.ts' }, outdir: 'dist', sourcemap: false }),
 ])
 await chmod('dist/kiln.js', 0o755)

@@ -14,7 +14,7 @@ import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
-import type { ControlContext } from '../controller/context.js'
+import type { ControlContext, SandboxView } from '../controller/context.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -47,6 +47,8 @@ export interface AssemblyOptions {
   nodes: NodeConfig[]
   resolveCommand(rt: RuntimeResource): string[]
   cgroups: { mode: string; reason?: string }
+  /** What confines instances and the operator's limits for functions (the embedded sandbox). */
+  sandbox?: SandboxView
   /** Run instances and serve functions, routes and workflows; false: the control API alone. */
   dataPlane: boolean
   /** `GET /healthz`. */
@@ -104,7 +106,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
     maxPackageBytes: 512 * 1024 * 1024,
     workflows: wf.catalog, engine: wf.engine,
-    events, metrics, nodes: o.nodes, cgroups: o.cgroups,
+    events, metrics, nodes: o.nodes, cgroups: o.cgroups, sandbox: o.sandbox,
   }
 
   const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })

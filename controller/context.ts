@@ -1,4 +1,6 @@
 import type { Logger } from 'pino'
+import type { Protection } from '../cluster/backend.js'
+import type { LimitsPolicy } from '../core/limits.js'
 import type { NodeConfig } from '../core/config.js'
 import type { EventLog } from '../core/events.js'
 import type { Metrics } from '../core/metrics.js'
@@ -12,6 +14,12 @@ import type { PoolManager } from '../poolmgr/manager.js'
 import type { RouteTable } from '../router/routes.js'
 import type { WorkflowEngine } from '../workflows/engine.js'
 import type { WorkflowCatalog } from '../workflows/platform/catalog.js'
+
+export interface SandboxView {
+  protections(): Protection[]
+  /** The operator's default and maximum limits for functions (kiln.yaml sandbox.limits). */
+  limits?: LimitsPolicy
+}
 
 /** What the control API handlers work with. */
 export interface ControlContext {
@@ -30,6 +38,8 @@ export interface ControlContext {
   metrics: Metrics
   nodes: NodeConfig[]
   cgroups: { mode: string; reason?: string }
+  /** The embedded sandbox: its protections (the one list; refuse what needs a missing one) and limits. */
+  sandbox?: SandboxView
   workflows: WorkflowCatalog
   engine: WorkflowEngine
 }

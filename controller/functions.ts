@@ -1,6 +1,7 @@
 // /v1/functions: create, update (deploy), read with live status, delete, logs.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { checkLimits } from '../core/limits.js'
 import { notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
@@ -23,6 +24,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     // Unpack now, so the first request does not pay for it.
     await c.packages.unpacked(fn.spec.package.sha256)
     const s = fn.spec
+    if (c.sandbox?.limits) checkLimits(s.resources, c.sandbox.limits)
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
     }

@@ -34,6 +34,7 @@ export async function isolationRoutes(app: FastifyInstance, c: ControlContext): 
         },
         instances: on.map((r) => ({ id: r.id, function: r.fn, state: r.state === 'ready' && r.inflight > 0 ? 'busy' : r.state })),
         cgroups: c.cgroups,
+        ...(c.sandbox ? { sandbox: c.sandbox.protections() } : {}),
       }
     })
   })

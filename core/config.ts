@@ -25,6 +25,27 @@ export interface LoadLimitsConfig {
   cooldownMs: number      // 0: isolated functions stay isolated until released by hand
 }
 
+/** Limits of one instance, as an operator writes them in kiln.yaml (sizes like 128Mi). */
+export interface SandboxLimitsConfig { memory?: string; pids?: number; openFiles?: number; fileSize?: string; tmp?: string }
+
+/** A host path the operator mounts into every instance (shared by every function; writable only when asked). */
+export interface SandboxMount { source: string; target: string; writable?: boolean }
+
+/** How instances are confined on the embedded platform (docs/sandbox.md). */
+export interface SandboxConfig {
+  /** false: instances run as plain child processes, and every protection is reported missing. */
+  enabled: boolean
+  /** egress: own network namespace with outbound access (slirp4netns); none: loopback only; host: the host's network. */
+  network: 'egress' | 'none' | 'host'
+  /** uids for instances, "FIRST-LAST" (one per live instance); default: 65536 uids derived from the data dir. */
+  uids?: string
+  /** `default`: what every function gets; `max`: the most a function may ask for. */
+  limits: { default: SandboxLimitsConfig; max: SandboxLimitsConfig }
+  mounts: SandboxMount[]
+  /** The programs used (tests point one at a missing path to see the platform degrade). */
+  programs: { bwrap: string; setpriv: string; slirp4netns: string }
+}
+
 export interface KilnConfig {
   port: number
   host: string
@@ -40,6 +61,7 @@ export interface KilnConfig {
   redisUrl?: string
   nodes: NodeConfig[]
   loadLimits: LoadLimitsConfig
+  sandbox: SandboxConfig
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -62,6 +84,20 @@ export function defaultConfig(): KilnConfig {
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    sandbox: defaultSandbox(),
+  }
+}
+
+export function defaultSandbox(): SandboxConfig {
+  return {
+    enabled: true,
+    network: 'egress',
+    limits: {
+      default: { memory: '512Mi', pids: 1024, openFiles: 4096, fileSize: '256Mi', tmp: '64Mi' },
+      max: { memory: '8Gi', pids: 32768, openFiles: 65536, fileSize: '8Gi', tmp: '4Gi' },
+    },
+    mounts: [],
+    programs: { bwrap: 'bwrap', setpriv: 'setpriv', slirp4netns: 'slirp4netns' },
   }
 }
 
@@ -81,6 +117,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_CGROUPS) out.cgroups = env.KILN_CGROUPS as KilnConfig['cgroups']
   if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
+  if (env.KILN_SANDBOX || env.KILN_SANDBOX_NETWORK) {
+    out.sandbox = {}
+    if (env.KILN_SANDBOX) out.sandbox.enabled = !['0', 'false', 'off'].includes(env.KILN_SANDBOX)
+    if (env.KILN_SANDBOX_NETWORK) out.sandbox.network = env.KILN_SANDBOX_NETWORK as SandboxConfig['network']
+  }
   return out
 }
 
@@ -109,8 +150,28 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const filePart = fromFile(dataDir)
   const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
+  merged.sandbox = mergeSandbox(base.sandbox, filePart.sandbox, envPart.sandbox, flags.sandbox)
   for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
   return merged
+}
+
+function mergeSandbox(base: SandboxConfig, ...parts: (Partial<SandboxConfig> | undefined)[]): SandboxConfig {
+  const out: SandboxConfig = { ...base, limits: { default: { ...base.limits.default }, max: { ...base.limits.max } }, programs: { ...base.programs } }
+  for (const p of parts) {
+    if (!p) continue
+    const { limits, programs, ...rest } = p
+    Object.assign(out, rest)
+    if (limits?.default) Object.assign(out.limits.default, limits.default)
+    if (limits?.max) Object.assign(out.limits.max, limits.max)
+    if (programs) Object.assign(out.programs, programs)
+  }
+  if (typeof out.enabled !== 'boolean') throw new KilnError('KILN_ERR_VALIDATION', `config sandbox.enabled: must be true or false, got ${JSON.stringify(out.enabled)}`)
+  if (!['egress', 'none', 'host'].includes(out.network)) throw new KilnError('KILN_ERR_VALIDATION', `config sandbox.network: must be egress, none or host, got ${JSON.stringify(out.network)}`)
+  if (out.uids !== undefined && !/^[0-9]+-[0-9]+$/.test(out.uids)) throw new KilnError('KILN_ERR_VALIDATION', `config sandbox.uids: must be "FIRST-LAST", got ${JSON.stringify(out.uids)}`)
+  if (!Array.isArray(out.mounts) || out.mounts.some((m) => typeof m?.source !== 'string' || typeof m?.target !== 'string' || !m.source.startsWith('/') || !m.target.startsWith('/'))) {
+    throw new KilnError('KILN_ERR_VALIDATION', 'config sandbox.mounts: each needs an absolute `source` and `target`')
+  }
+  return out
 }

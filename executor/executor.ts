@@ -16,6 +16,7 @@ import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
+import { codeOwner } from './reuse-boundary.js'
 import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
@@ -202,6 +203,8 @@ export class Executor {
     const fn = fs.fn
     rec.state = 'specializing'
     rec.fn = fs.name
+    // From here on the instance may have run this function's code (reuse-boundary.ts).
+    rec.ranFor ??= codeOwner(fn)
     fs.loading.add(rec)
     try {
       // The function's limits hold from the moment its code loads (no cgroup writes when there are none).
@@ -211,8 +214,10 @@ export class Executor {
         rec.limited = limits !== null
       }
       const sha = fn.spec.package.sha256
-      const url = this.o.fleet.backend.codeUrl?.(sha)
-      const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
+      const backend = this.o.fleet.backend
+      const url = backend.codeUrl?.(sha)
+      // The backend hands the code over verified, where the instance sees it (the sandbox's code path).
+      const code = url ? { url } : { path: backend.stageCode ? await backend.stageCode(rec.id, sha) : await this.o.packages.unpacked(sha) }
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code })
       // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
       if (background && fn.spec.warmup) await warmUp(rec, fs, fn.spec.warmup, this.o.logger)
@@ -233,6 +238,8 @@ export class Executor {
   // ---- lifecycle of functions ----
 
   private apply(fn: FunctionResource): void {
+    // Verify its package now, so its first request does not wait for that.
+    this.o.fleet.backend.prepareCode?.(fn.spec.package.sha256).catch((err: Error) => this.o.logger.warn({ err, function: fn.metadata.name }, 'code package could not be verified'))
     let fs = this.fns.get(fn.metadata.name)
     const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
     if (fs === undefined) {
@@ -265,6 +272,9 @@ export class Executor {
     this.fns.delete(name)
     fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
     for (const r of [...fs.instances]) this.drain(r, fs)
+    // Instances kept for it after running its code: no other function may ever have them.
+    const owner = codeOwner(fs.fn)
+    this.o.pools.dropKept((r) => r.ranFor !== undefined && r.ranFor.name === owner.name && r.ranFor.namespace === owner.namespace && r.ranFor.uid === owner.uid)
   }
 
   /**

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { detectCgroups, type CgroupDriver } from '../../cluster/local/cgroups/index.js'
 import { LocalBackend } from '../../cluster/local/backend.js'
+import { Sandbox } from '../../cluster/local/sandbox/sandbox.js'
 import type { KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
 import { expandCommand } from '../../core/paths.js'
@@ -56,16 +57,24 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     }
   }
 
+  // Every instance runs in a sandbox (docs/sandbox.md); what this machine cannot give is logged and shown.
+  const packages = new FilePackageStore(config.dataDir)
+  const sandbox = await Sandbox.open({ config: config.sandbox, dataDir: config.dataDir, logger, cgroups: { mode: cgroups.mode, reason: cgroups.reason }, readPackage: (sha) => packages.get(sha) })
+  const protections = sandbox.protections()
   const a = await assemble({
     config, logger,
     stores: { functions, runtimes, triggers, workflows: workflowResources },
-    packages: new FilePackageStore(config.dataDir), wf,
-    backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
+    packages, wf,
+    backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups, sandbox, slirp4netns: config.sandbox.programs.slirp4netns }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
+    sandbox: { protections: () => protections, limits: sandbox.policy },
     dataPlane: true,
-    health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
+    health: (fleet, pools) => ({
+      ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats(),
+      sandbox: { mode: sandbox.mode, network: sandbox.network, missing: protections.filter((p) => !p.active).map((p) => p.name) },
+    }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
   const url = await a.listen({
@@ -75,7 +84,12 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   const port = (a.app.server.address() as { port: number }).port
 
   async function close(): Promise<void> {
-    await a.close({ last: () => cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed')) })
+    await a.close({
+      last: async () => {
+        await cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed'))
+        await sandbox.close()
+      },
+    })
     logger.info('kiln stopped')
     logger.flush?.()
   }
