@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { buildPackage } from '../../runtimes/builder/index.js'
-import { loadConfig, type KilnConfig } from '../../core/config.js'
+import { loadConfig, type KilnConfig, type SandboxConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
 import { startPlatform, type Platform } from '../../cli/up/platform.js'
 
@@ -19,7 +19,9 @@ export interface TestPlatform extends Platform {
 
 let seq = 0
 
-export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string): Promise<TestPlatform> {
+export type PlatformOverrides = Partial<Omit<KilnConfig, 'sandbox'>> & { sandbox?: Partial<SandboxConfig> }
+
+export async function startTestPlatform(overrides: PlatformOverrides = {}, keepDataDir?: string): Promise<TestPlatform> {
   const dataDir = keepDataDir ?? (await mkdtemp(join(tmpdir(), 'kiln-test-')))
   const config = loadConfig({
     port: 0,
@@ -28,7 +30,7 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     cgroupRoot: `kiln-test-${process.pid}-${++seq}`,
     logLevel: process.env.KILN_TEST_LOG ?? 'silent',
     ...overrides,
-  }, {})
+  } as Partial<KilnConfig>, {})
   const platform = await startPlatform(config, process.env.KILN_TEST_LOG ? {} : { logger: silentLogger })
 
   async function call(path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
