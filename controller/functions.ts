@@ -15,6 +15,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
+    if (c.sandbox?.limits) checkLimits(fn.spec.resources, c.sandbox.limits)
     if (!c.runtimes.get(fn.spec.runtime)) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.runtime: no runtime "${fn.spec.runtime}" (see \`kiln runtime list\`)`)
     }
@@ -24,7 +25,6 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     // Unpack now, so the first request does not pay for it.
     await c.packages.unpacked(fn.spec.package.sha256)
     const s = fn.spec
-    if (c.sandbox?.limits) checkLimits(s.resources, c.sandbox.limits)
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
     }

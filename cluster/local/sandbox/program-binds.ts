@@ -96,7 +96,7 @@ export function sandboxResolvConf(host = '/etc/resolv.conf'): string {
   try {
     text = readFileSync(host, 'utf8')
   } catch { /* none */ }
-  const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
   if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 10.0.2.3')
   return lines.join('\n').replace(/\n*$/, '\n')
 }

@@ -113,6 +113,8 @@ export class Sandbox {
         network = 'none'
       }
     }
+    // Without namespaces, instances are on the host's network whatever kiln.yaml asked for.
+    if (mode === 'uid' || mode === 'plain') network = 'host'
     const dirs = new BoxDirs(stateDir, runDir, root, mode === 'uid')
     const stale = await dirs.init()
     if (stale > 0) o.logger.warn({ stale }, 'sandbox: removed folders left by a previous run')
@@ -238,6 +240,11 @@ export class Sandbox {
     const box = this.boxes.get(id)
     if (!box) throw new KilnError('KILN_ERR_INTERNAL', `no sandbox for instance ${id}`)
     this.dirs.placeSecrets(box.paths, files, box.uid !== undefined ? { uid: box.uid, gid: box.uid } : undefined)
+  }
+
+  /** The instance's host folders (for tests and diagnostics). */
+  hostPaths(id: string): BoxPaths | undefined {
+    return this.boxes.get(id)?.paths
   }
 
   unstage(id: string): void {
