@@ -40,6 +40,7 @@ interface DeployFlags {
   cpu?: string; memory?: string; pids?: number; strategy?: string; reuse?: string; maxRequests?: number; maxAge?: string
   minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
+  openFiles?: number; fileSize?: string; tmp?: string
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -50,11 +51,14 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   if (env) s.env = env
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
-  if (f.cpu || f.memory || f.pids !== undefined) {
+  if (f.cpu || f.memory || f.pids !== undefined || f.openFiles !== undefined || f.fileSize || f.tmp) {
     const r = { ...(prev?.resources ?? {}) } as Record<string, unknown>
     if (f.cpu) r.cpu = Number(f.cpu)
     if (f.memory) { guard(() => parseBytes(f.memory!), '--memory'); r.memory = f.memory }
     if (f.pids !== undefined) r.pids = f.pids
+    if (f.openFiles !== undefined) r.openFiles = f.openFiles
+    if (f.fileSize) { guard(() => parseBytes(f.fileSize!), '--file-size'); r.fileSize = f.fileSize }
+    if (f.tmp) { guard(() => parseBytes(f.tmp!), '--tmp'); r.tmp = f.tmp }
     s.resources = r
   }
   if (f.strategy) s.strategy = f.strategy
@@ -195,6 +199,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--queue <n>', 'requests that may wait for a slot', int('--queue'))
     .option('--node-selector <KEY=VALUE>', 'only nodes with this label (repeatable)', collect)
     .option('--toleration <KEY[=VALUE][:EFFECT]>', 'tolerate a node taint (repeatable)', collect)
+    .option('--open-files <n>', 'open file descriptors per process (embedded sandbox)', int('--open-files'))
+    .option('--file-size <size>', 'largest file a process may write, e.g. 64Mi (embedded sandbox)')
+    .option('--tmp <size>', 'size of the private /tmp, e.g. 64Mi (embedded sandbox)')
     .action((name: string, f: DeployFlags) => deploy(g, name, f))
 
   fn.command('invoke <name>')

@@ -5,7 +5,7 @@
 // The run dir (/run/kiln-<hash> as root) is short, so socket paths stay under the 108-byte limit, and in
 // memory, so secret values never reach a disk. Without bubblewrap (no mount namespace) the code is copied
 // under the run dir instead, so the instance never needs to traverse the data dir.
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SecretFile } from '../../backend.js'
@@ -146,9 +146,11 @@ function clear(dir: string): void {
   }
   for (const e of ents) {
     const p = join(dir, e.name)
-    if (e.isDirectory()) {
-      if (process.getuid?.() !== 0) { chmodSync(p, 0o700); clear(p) }
+    if (!e.isDirectory()) {
+      unlinkSync(p)
+      continue
     }
+    if (process.getuid?.() !== 0) { chmodSync(p, 0o700); clear(p) }
     rmSync(p, { recursive: true, force: true })
   }
 }

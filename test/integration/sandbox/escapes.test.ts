@@ -138,6 +138,24 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     expect(after.headers['x-kiln-instance']).not.toBe(before)
   })
 
+  it('a Python instance out of file descriptors makes way for a new one too', async (ctx) => {
+    const rts = (await call('/v1/runtimes')).json() as { metadata: { name: string } }[]
+    if (!rts.some((r) => r.metadata.name === 'python')) ctx.skip()
+    const built = await buildPackage({ source: join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'leak.py'), runtime: 'python' })
+    const upl = await request(`${up.url}/v1/packages`, { method: 'POST', body: built.archive, headers: { 'content-type': 'application/gzip' } })
+    expect(upl.statusCode, await upl.body.text()).toBe(201)
+    const put = await call('/v1/functions/pyleak', { metadata: { name: 'pyleak' }, spec: { runtime: 'python', package: { sha256: built.sha256 }, entrypoint: built.entrypoint, resources: { openFiles: 128 } } }, 'PUT')
+    expect(put.status, put.text).toBeLessThan(300)
+    const before = (await call('/fn/pyleak')).headers['x-kiln-instance']
+    const leak = await call('/fn/pyleak?leak=1')
+    expect(leak.status).toBe(500)
+    expect(leak.json().message).toMatch(/Too many open files/)
+    await until('the exhausted instance to exit', async () => !(await instancesOf('pyleak')).some((i) => i.id === before))
+    const after = await call('/fn/pyleak')
+    expect(after.status).toBe(200)
+    expect(after.headers['x-kiln-instance']).not.toBe(before)
+  })
+
   it.skipIf(egressServerUnavailable() !== undefined)('reaches a server beyond the host (egress), never the host loopback', async () => {
     const res = (await call('/fn/probe', { action: 'egress', host: egress!.host, port: egress!.port })).json()
     expect(res).toEqual({ ok: true, data: 'egress-ok' })
