@@ -77,7 +77,7 @@ export class LocalBackend implements ClusterBackend {
               // bubblewrap's init configures the namespace's loopback before it starts the runtime; a
               // netlink client joining meanwhile (slirp4netns) can make that fail, so wait for the runtime.
               await sandboxStarted(initPid)
-              egress = await attachEgress({ slirp4netns: this.opts.slirp4netns ?? 'slirp4netns', initPid, instance: spec.id, wrap: (argv) => wrap(argv), log: this.opts.log })
+              egress = await attachEgress({ slirp4netns: this.opts.slirp4netns ?? 'slirp4netns', initPid, instance: spec.id, userns: sb.mode === 'user', wrap: (argv) => wrap(argv), log: this.opts.log })
             }
           : undefined,
       })

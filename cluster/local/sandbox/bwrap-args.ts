@@ -37,7 +37,9 @@ export interface BwrapInput {
 
 export function bwrapArgv(i: BwrapInput, runtime: string[]): string[] {
   const a: string[] = [i.programs.bwrap]
-  if (i.mode === 'user') a.push('--unshare-user', '--disable-userns')
+  // --disable-userns nests the sandbox in a second user namespace, which slirp4netns cannot join the
+  // network namespace from: with egress, nested user namespaces stay possible (as in root mode).
+  if (i.mode === 'user') a.push('--unshare-user', ...(i.network === 'egress' ? [] : ['--disable-userns']))
   a.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try')
   if (i.network !== 'host') a.push('--unshare-net')
   a.push('--die-with-parent', '--new-session', '--hostname', 'kiln', '--info-fd', String(i.infoFd))

@@ -13,8 +13,11 @@ import { launch, type Wrapper } from '../spawn.js'
 
 const READY_TIMEOUT_MS = 10_000
 
-export async function attachEgress(o: { slirp4netns: string; initPid: number; instance: string; wrap(argv: string[]): Wrapper; log: LogSink }): Promise<ProcessHandle> {
-  const argv = [o.slirp4netns, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3', '--exit-fd=0', String(o.initPid), 'tap0']
+export async function attachEgress(o: { slirp4netns: string; initPid: number; instance: string; userns: boolean; wrap(argv: string[]): Wrapper; log: LogSink }): Promise<ProcessHandle> {
+  const argv = [o.slirp4netns, '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3', '--exit-fd=0']
+  // Not root: the namespace belongs to the sandbox's user namespace, which slirp4netns joins first.
+  if (o.userns) argv.push(`--userns-path=/proc/${o.initPid}/ns/user`)
+  argv.push(String(o.initPid), 'tap0')
   const { command, args } = o.wrap(argv)
   const h = launch({ command, args, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, readyPipe: true })
   // Its own messages are the platform's, not the function's: only failures are worth a line.

@@ -7,7 +7,7 @@
 // Every mode reaches its instances over a Unix socket and hands code over verified.
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, constants as fsConstants, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -108,10 +108,9 @@ export class Sandbox {
     let noEgress: string | undefined
     if ((mode === 'root' || mode === 'user') && network === 'egress') {
       const r = spawnSync(o.config.programs.slirp4netns, ['--version'], { stdio: 'ignore', timeout: 5000 })
-      if (r.error || r.status !== 0) {
-        noEgress = `${o.config.programs.slirp4netns} did not run (${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}`})`
-        network = 'none'
-      }
+      if (r.error || r.status !== 0) noEgress = `${o.config.programs.slirp4netns} did not run (${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}`})`
+      else if (!root && !canOpen('/dev/net/tun')) noEgress = `/dev/net/tun cannot be opened by uid ${process.getuid?.()} (slirp4netns needs it)`
+      if (noEgress) network = 'none'
     }
     // Without namespaces, instances are on the host's network whatever kiln.yaml asked for.
     if (mode === 'uid' || mode === 'plain') network = 'host'
@@ -284,6 +283,15 @@ function probeBwrap(o: SandboxOptions, mode: 'root' | 'user', uids: UidPool | un
   } finally {
     if (uid !== undefined) uids!.give(uid)
     rmSync(base, { recursive: true, force: true })
+  }
+}
+
+function canOpen(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.R_OK | fsConstants.W_OK)
+    return true
+  } catch {
+    return false
   }
 }
 

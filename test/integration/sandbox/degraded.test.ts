@@ -1,9 +1,12 @@
 // Where the machine cannot give a protection, Kiln starts anyway and says which one is missing: in
 // /healthz, in /v1/nodes and `kiln node list` (and in its log). Simulated the honest way: the program
 // that would give it is pointed at a path that does not exist, or the sandbox is turned off.
+import { chown, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { kiln } from '../../helpers/cli.js'
+import { kiln, kilnUp, processesMatching, type UpProcess } from '../../helpers/cli.js'
 import { egressServerUnavailable, startEgressServer, type EgressServer } from '../../helpers/egress-server.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 
@@ -73,5 +76,40 @@ describe.skipIf(!root)('sandbox.network: none', () => {
     const post = (body: unknown) => p.call('/fn/isolated', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
     expect((await post({ action: 'egress', host: egress!.host, port: egress!.port })).json()).toEqual({ ok: false, code: 'ENETUNREACH' })
     expect((await post({ action: 'egress', host: '127.0.0.1', port: p.port })).json()).toEqual({ ok: false, code: 'ECONNREFUSED' })
+  })
+})
+
+describe.skipIf(!root)('not root: bubblewrap in a user namespace', () => {
+  let up: UpProcess
+  let dataDir: string
+  const NOBODY = 65534
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kiln-user-mode-'))
+    await chown(dataDir, NOBODY, NOBODY)
+    up = await kilnUp(dataDir, [], ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'env', 'HOME=/tmp'])
+  })
+  afterAll(async () => {
+    if (up?.child.exitCode === null) await up.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('starts, serves in namespaces as its own user, and names what is missing (the uid; cgroups it cannot write)', async () => {
+    const h = (await (await request(`${up.url}/healthz`)).body.json()) as { sandbox: { mode: string; missing: string[] } }
+    expect(h.sandbox.mode).toBe('user')
+    expect(h.sandbox.missing).toContain('uid')
+    expect(h.sandbox.missing).not.toContain('filesystem')
+    expect(h.sandbox.missing).not.toContain('processes')
+    const env = { KILN_URL: up.url }
+    const d = await kiln(['fn', 'deploy', 'who', '--code', PROBE, '-q'], env)
+    expect(d.code, d.stderr).toBe(0)
+    const res = await request(`${up.url}/fn/who`, { method: 'POST', body: JSON.stringify({ action: 'escapes', dataDir, victim: 'who', victimPackage: join(dataDir, 'packages'), victimVerified: join(dataDir, 'sandbox'), rootEntries: [], kilnPid: up.child.pid, kilnPort: Number(new URL(up.url).port), victimSocket: '/nonexistent', parentCgroupProcs: '/sys/fs/cgroup/cgroup.procs', tmpCap: 64 * 1024 * 1024 }), headers: { 'content-type': 'application/json' } })
+    const report = (await res.body.json()) as Record<string, { escaped: boolean; code: string }>
+    expect(report.readDataDir.code).toBe('ENOENT')
+    expect(report.readFunctionSpec.code).toBe('ENOENT')
+    expect(report.killPlatform.code).toBe('ESRCH')
+    expect(report.seeOtherProcesses.escaped).toBe(false)
+    expect(report.fillTmp.code).toBe('ENOSPC')
+    expect(await up.stop()).toBe(0)
+    expect(await processesMatching(join(dataDir, 'sandbox'))).toEqual([])
   })
 })

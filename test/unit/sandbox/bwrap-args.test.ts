@@ -36,10 +36,12 @@ describe('bwrapArgv', () => {
     expect(a.slice(sep + 1)).toEqual(['setpriv', '--reuid=1234567', '--regid=1234567', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', 'node', 'rt.js'])
     expect(a.slice(a.indexOf('--tmpfs') - 4, a.indexOf('--tmpfs') + 2)).toEqual(['--perms', '1777', '--size', String(1 << 20), '--tmpfs', '/tmp'])
   })
-  it('shares the host network only when asked; a user-namespace sandbox keeps its uid and may not nest namespaces', () => {
+  it('shares the host network only when asked; a user-namespace sandbox keeps its uid (and may not nest namespaces without egress)', () => {
     expect(bwrapArgv(input({ network: 'host' }), ['x'])).not.toContain('--unshare-net')
-    const u = bwrapArgv(input({ mode: 'user', uid: undefined }), ['x'])
+    const u = bwrapArgv(input({ mode: 'user', uid: undefined, network: 'none' }), ['x'])
     expect(u).toEqual(expect.arrayContaining(['--unshare-user', '--disable-userns']))
+    // With egress, slirp4netns must join the sandbox's own user namespace: no nested one.
+    expect(bwrapArgv(input({ mode: 'user', uid: undefined }), ['x'])).not.toContain('--disable-userns')
     expect(u).not.toContain('setpriv')
     expect(u[u.length - 1]).toBe('x')
   })
