@@ -5,24 +5,27 @@
 import { connect } from 'node:net'
 import type { Readable } from 'node:stream'
 
-export function readReadyLine(pipe: Readable, timeoutMs: number): Promise<{ port: number; pid?: number }> {
+/**
+ * Reads a pipe until `parse` makes something of what came so far (undefined: wait for more; it throws
+ * for malformed input), then stops listening and destroys the pipe: nothing after it is read.
+ */
+function readPipe<T>(pipe: Readable, timeoutMs: number, who: string, parse: (buf: string) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
     let buf = ''
-    const timer = setTimeout(() => done(new Error(`runtime did not report ready within ${timeoutMs} ms`)), timeoutMs)
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8')
-      const nl = buf.indexOf('\n')
-      if (nl < 0) return
+    const timer = setTimeout(() => done(new Error(`${who} did not report ready within ${timeoutMs} ms`)), timeoutMs)
+    const onData = (chunk: Buffer | string) => {
+      buf += chunk.toString()
+      let v: T | undefined
       try {
-        const msg = JSON.parse(buf.slice(0, nl)) as { port?: unknown; socket?: unknown; pid?: number }
-        if (typeof msg.port !== 'number' && typeof msg.socket !== 'string') throw new Error('no port or socket')
-        done(undefined, { port: typeof msg.port === 'number' ? msg.port : 0, pid: msg.pid })
+        v = parse(buf)
       } catch (e) {
-        done(new Error(`runtime wrote a malformed ready line: ${JSON.stringify(buf.slice(0, nl))}`))
+        done(e as Error)
+        return
       }
+      if (v !== undefined) done(undefined, v)
     }
-    const onEnd = () => done(new Error('runtime exited before it was ready'))
-    function done(err?: Error, v?: { port: number; pid?: number }) {
+    const onEnd = () => done(new Error(`${who} exited before it was ready`))
+    function done(err?: Error, v?: T) {
       clearTimeout(timer)
       pipe.off('data', onData)
       pipe.off('end', onEnd)
@@ -34,6 +37,21 @@ export function readReadyLine(pipe: Readable, timeoutMs: number): Promise<{ port
     pipe.on('data', onData)
     pipe.on('end', onEnd)
     pipe.on('error', onEnd)
+  })
+}
+
+export function readReadyLine(pipe: Readable, timeoutMs: number): Promise<{ port: number; pid?: number }> {
+  return readPipe(pipe, timeoutMs, 'runtime', (buf) => {
+    const nl = buf.indexOf('\n')
+    if (nl < 0) return undefined
+    let msg: { port?: unknown; socket?: unknown; pid?: number }
+    try {
+      msg = JSON.parse(buf.slice(0, nl)) as typeof msg
+    } catch {
+      msg = {}
+    }
+    if (typeof msg.port !== 'number' && typeof msg.socket !== 'string') throw new Error(`runtime wrote a malformed ready line: ${JSON.stringify(buf.slice(0, nl))}`)
+    return { port: typeof msg.port === 'number' ? msg.port : 0, pid: msg.pid }
   })
 }
 
@@ -67,55 +85,20 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 
 /** The first bytes on a pipe (slirp4netns writes "1" to its --ready-fd once the interface is up). */
 export function firstData(pipe: Readable, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`${what} did not report ready within ${timeoutMs} ms`)), timeoutMs)
-    const onData = () => done()
-    const onEnd = () => done(new Error(`${what} exited before it was ready`))
-    function done(err?: Error) {
-      clearTimeout(timer)
-      pipe.off('data', onData)
-      pipe.off('end', onEnd)
-      pipe.off('error', onEnd)
-      pipe.destroy()
-      if (err) reject(err)
-      else resolve()
-    }
-    pipe.on('data', onData)
-    pipe.on('end', onEnd)
-    pipe.on('error', onEnd)
-  })
+  return readPipe(pipe, timeoutMs, what, (buf) => (buf.length > 0 ? true : undefined)).then(() => undefined)
 }
 
 /** bubblewrap's --info-fd document: the host pid of the sandbox's init (`child-pid`). */
 export function readChildPid(pipe: Readable, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let buf = ''
-    const timer = setTimeout(() => done(new Error(`bubblewrap did not report its sandbox within ${timeoutMs} ms`)), timeoutMs)
-    const onData = (chunk: Buffer | string) => {
-      buf += chunk.toString()
-      const end = buf.indexOf('}')
-      if (end < 0) return
-      try {
-        const pid = (JSON.parse(buf.slice(0, end + 1)) as { 'child-pid'?: unknown })['child-pid']
-        if (typeof pid !== 'number') throw new Error('no child-pid')
-        done(undefined, pid)
-      } catch {
-        done(new Error(`bubblewrap wrote a malformed info document: ${JSON.stringify(buf.slice(0, 200))}`))
-      }
-    }
-    const onEnd = () => done(new Error('bubblewrap exited before it reported its sandbox'))
-    function done(err?: Error, pid?: number) {
-      clearTimeout(timer)
-      pipe.off('data', onData)
-      pipe.off('end', onEnd)
-      pipe.off('error', onEnd)
-      // The sandbox inherits the write end: nothing it writes there is read any more.
-      pipe.destroy()
-      if (err) reject(err)
-      else resolve(pid!)
-    }
-    pipe.on('data', onData)
-    pipe.on('end', onEnd)
-    pipe.on('error', onEnd)
+  // The sandbox inherits the write end: nothing it writes there after the document is read.
+  return readPipe(pipe, timeoutMs, 'bubblewrap', (buf) => {
+    const end = buf.indexOf('}')
+    if (end < 0) return undefined
+    let pid: unknown
+    try {
+      pid = (JSON.parse(buf.slice(0, end + 1)) as { 'child-pid'?: unknown })['child-pid']
+    } catch { /* below */ }
+    if (typeof pid !== 'number') throw new Error(`bubblewrap wrote a malformed info document: ${JSON.stringify(buf.slice(0, 200))}`)
+    return pid
   })
 }
