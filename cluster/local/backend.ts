@@ -44,6 +44,8 @@ export interface LocalBackendOptions {
 export class LocalBackend implements ClusterBackend {
   readonly name = 'local'
   private readonly instances = new Map<string, LocalInstance>()
+  /** Instances that have exited and whose cgroup, folders and uid are being released. */
+  private readonly cleanups = new Set<Promise<void>>()
   private closed = false
 
   constructor(private readonly opts: LocalBackendOptions) {}
@@ -87,16 +89,19 @@ export class LocalBackend implements ClusterBackend {
       await sb.release(spec.id)
       throw e
     }
+    sb.sealSocket(spec.id)
     const exited: Promise<ExitInfo> = proc.exited.then(async ({ code, signal }) => {
-      egress?.kill('SIGKILL')
-      let oomKilled = false
-      if (group) {
-        oomKilled = await group.sample().then((s) => s.oomKills > 0, () => false)
-        await group.remove().catch((err: Error) => this.opts.logger.warn({ err, group: group.path }, 'cgroup not removed'))
-      }
-      // Only now, with every process of the instance gone, may its uid serve another one.
-      await sb.release(spec.id)
+      const oomKilled = group ? await group.sample().then((s) => s.oomKills > 0, () => false) : false
       this.instances.delete(spec.id)
+      // Why it ended is known now (a proxy waiting to say so gets it at once); what is left of it — its
+      // slirp4netns, processes still in its cgroup, its folders — goes next, and only then its uid.
+      const cleanup = (async () => {
+        egress?.kill('SIGKILL')
+        await group?.remove().catch((err: Error) => this.opts.logger.warn({ err, group: group.path }, 'cgroup not removed'))
+        await sb.release(spec.id)
+      })()
+      this.cleanups.add(cleanup)
+      void cleanup.finally(() => this.cleanups.delete(cleanup))
       return describeExit(code, signal, oomKilled)
     })
     const inst: LocalInstance = {
@@ -193,6 +198,7 @@ export class LocalBackend implements ClusterBackend {
   async close(): Promise<void> {
     this.closed = true
     await Promise.all([...this.instances.keys()].map((id) => this.stop(id, 500)))
+    await Promise.all([...this.cleanups])
   }
 }
 

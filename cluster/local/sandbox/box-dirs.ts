@@ -28,10 +28,14 @@ export class BoxDirs {
     this.instances = join(stateDir, 'instances')
   }
 
-  /** Creates the roots and removes what a previous run left (its processes are gone: cgroups swept them). */
+  /**
+   * Creates the roots and removes what a previous run left (its processes are gone: cgroups swept them),
+   * verified code included: this run verifies every package again before its first use.
+   */
   async init(): Promise<number> {
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 })
     chmodSync(this.stateDir, 0o700)
+    await rm(join(this.stateDir, 'code'), { recursive: true, force: true })
     mkdirSync(this.runDir, { recursive: true, mode: 0o711 })
     chmodSync(this.runDir, 0o711)
     let stale = 0
@@ -68,6 +72,17 @@ export class BoxDirs {
     }
     chmodSync(p.secrets, this.asRoot ? 0o550 : 0o500)
     return p
+  }
+
+  /**
+   * Once the runtime listens (before any function code runs), its socket folder becomes root's: the
+   * instance can no longer replace its socket with a link the platform would follow to another's.
+   * Without root the folder stays the instance's, which is the platform's own uid anyway.
+   */
+  seal(p: BoxPaths): void {
+    if (!this.asRoot) return
+    chownSync(p.run, 0, 0)
+    chmodSync(p.run, 0o700)
   }
 
   /** Root's code folder is 0555 (root writes it anyway); another user needs the write bit on its own. */

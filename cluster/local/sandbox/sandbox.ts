@@ -241,6 +241,12 @@ export class Sandbox {
     this.dirs.placeSecrets(box.paths, files, box.uid !== undefined ? { uid: box.uid, gid: box.uid } : undefined)
   }
 
+  /** The runtime listens: from now on only the platform may change its socket folder. */
+  sealSocket(id: string): void {
+    const box = this.boxes.get(id)
+    if (box) this.dirs.seal(box.paths)
+  }
+
   /** The instance's host folders (for tests and diagnostics). */
   hostPaths(id: string): BoxPaths | undefined {
     return this.boxes.get(id)?.paths

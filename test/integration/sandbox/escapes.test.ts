@@ -101,6 +101,8 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     expect(report.killPlatform.code).toBe('ESRCH')
     expect(report.killSandboxInit.code).toBe('EPERM')
     expect(report.connectOtherInstance.code).toBe('ENOENT')
+    expect(report.redirectOwnSocket.code).toMatch(/^(EACCES|ENOENT)$/)
+    expect((await call('/fn/probe', { action: 'whoami' })).headers['x-kiln-instance']).toBe(probe.id)
     expect(report.connectPlatformLoopback.code).toBe('ECONNREFUSED')
     expect(report.fillTmp.code).toBe('ENOSPC')
     expect(report.fillShm.code).toBe('ENOSPC')
