@@ -115,6 +115,20 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     expect((await instancesOf('victim')).map((i) => i.id)).toContain(victim.id)
   })
 
+  it('a caller cannot reach an instance\'s own endpoints through the router (unload, specialize, health)', async () => {
+    const before = (await call('/fn/victim')).headers['x-kiln-instance']
+    for (const [method, path] of [['POST', '/fn/victim/v1/unload'], ['POST', '/fn/victim/v1/specialize'], ['GET', '/fn/victim/healthz'], ['GET', '/fn/victim/v1'], ['GET', '/fn/victim/healthz/x?y=1']] as const) {
+      const r = await call(path, method === 'POST' ? { function: { name: 'x' }, code: { url: 'http://10.0.2.2/x.tgz', sha256: '0'.repeat(64) } } : undefined, method)
+      expect(r.status, `${method} ${path}: ${r.text}`).toBe(404)
+      expect(r.json().error).toBe('KILN_ERR_NOT_FOUND')
+    }
+    const after = await call('/fn/victim')
+    expect(after.json().version).toBe(1)
+    expect(after.headers['x-kiln-instance']).toBe(before)
+    // A function's own paths that merely start alike are its own.
+    expect((await call('/fn/victim/v1x')).status).toBe(200)
+  })
+
   it('cannot leave its cgroup: past its memory limit it is killed (502 out of memory), not the platform', async () => {
     await deploy('hog', PROBE, { resources: { memory: '64Mi' } })
     await call('/fn/hog', { action: 'whoami' })
