@@ -60,8 +60,9 @@ export class Sandbox {
   private readonly dirs: BoxDirs
   private readonly uids: UidPool | undefined
   private readonly binds = new Map<string, BindArg[]>()
-  private readonly system: BindArg[]
-  private readonly etc: Record<string, string>
+  private readonly system: BindArg[] = systemBinds()
+  /** The sandbox's own /etc files (path inside → host file). */
+  private readonly etc: Record<string, string> = {}
   private readonly boxes = new Map<string, Box>()
   private protectionList: Protection[] = []
 
@@ -69,15 +70,14 @@ export class Sandbox {
     private readonly o: SandboxOptions,
     readonly mode: IsolationMode,
     readonly network: 'egress' | 'none' | 'host',
+    policy: LimitsPolicy,
     dirs: BoxDirs,
     uids: UidPool | undefined,
   ) {
-    this.policy = limitsPolicy(o.config.limits)
+    this.policy = policy
     this.dirs = dirs
     this.uids = uids
     this.code = new VerifiedCode(join(dirs.stateDir, 'code'), o.readPackage)
-    this.system = systemBinds()
-    this.etc = {}
   }
 
   /** Detects what this machine allows, prepares the sandbox folders (sweeping a crashed run's), logs the result. */
@@ -119,7 +119,7 @@ export class Sandbox {
     if (stale > 0) o.logger.warn({ stale }, 'sandbox: removed folders left by a previous run')
     // Instances with their own uid must not read the data dir (it holds every function's spec).
     if (root && mode !== 'plain') chmodSync(o.dataDir, 0o700)
-    const box = new Sandbox(o, mode, network, dirs, mode === 'root' || mode === 'uid' ? uids : undefined)
+    const box = new Sandbox(o, mode, network, policy, dirs, mode === 'root' || mode === 'uid' ? uids : undefined)
     if (mode === 'root' || mode === 'user') box.writeEtc(runDir)
     box.protectionList = protectionsOf({ mode, why, uids: uids ? `${uids.first}-${uids.last}` : undefined, network, noEgress, tmpBytes, cgroups: o.cgroups, runDir })
     const missing = box.protectionList.filter((p) => !p.active)
