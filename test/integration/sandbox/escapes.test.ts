@@ -1,6 +1,7 @@
 // Issue 20's escapes, tried by a hostile function (test/fixtures/sandbox/probe.mjs) from inside an
 // ordinary handler against a real `kiln up` process: real bubblewrap, namespaces, cgroups and slirp4netns.
 // Every attempt must be denied and the platform must keep serving.
+import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -44,6 +45,16 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     const rel = line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1)
     const base = line.startsWith('0::') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory'
     return join(dirname(join(base, rel)), 'cgroup.procs')
+  }
+
+  /** The instance cgroups (memory hierarchy, or the unified one) of this data dir's platform: kiln up runs in ours. */
+  const staleInstanceGroups = (): string[] => {
+    const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /:memory:/.test(l)) ?? readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))!
+    const base = line.includes(':memory:') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup'
+    const nodes = join(base, line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1), `kiln-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`, 'nodes')
+    if (!existsSync(nodes)) return []
+    const dirs = (d: string) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name))
+    return dirs(nodes).flatMap(dirs)
   }
 
   beforeAll(async () => {
@@ -199,8 +210,11 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     // Nothing of that platform runs any more: no sandbox (its command line names the data dir), no slirp4netns for it.
     await until('no sandbox of this platform left', async () => (await processesMatching(join(dataDir, 'sandbox'))).length === 0)
     // A new start on the same data dir sweeps the cgroups and folders left behind, and stops cleanly.
+    const left = staleInstanceGroups()
+    expect(left.length).toBeGreaterThan(0)
     up = await kilnUp(dataDir)
     expect((await call('/healthz')).json().sandbox.missing).toEqual([])
+    for (const g of left) expect(existsSync(g), g).toBe(false)
     expect(await up.stop()).toBe(0)
   })
 })
