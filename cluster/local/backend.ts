@@ -1,11 +1,11 @@
 // The embedded cluster: instances are child processes of `kiln up`, each in its own cgroup beneath
 // its virtual node's cgroup (when the host lets us write cgroups) and in its own sandbox (sandbox/),
 // reached over a Unix socket.
-import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSample, InstanceSpec, LogSink, Protection, SecretFile } from '../backend.js'
 import { wrapArgv, type Rlimits } from './cgroups/wrapper.js'
 import type { ProcessHandle } from './launcher.js'
+import { childrenOf } from './proc-tree.js'
 import { attachEgress } from './sandbox/egress.js'
 import type { Sandbox } from './sandbox/sandbox.js'
 import { describeExit, spawnRuntime, type SpawnedProcess, type Wrapper } from './spawn.js'
@@ -204,15 +204,6 @@ export class LocalBackend implements ClusterBackend {
 
 function limitsOf(l?: InstanceLimits): { cpu?: number; memoryBytes?: number; pids?: number } | undefined {
   return l ? { cpu: l.cpu, memoryBytes: l.memoryBytes, pids: l.pids } : undefined
-}
-
-/** Children of a process (the runtime, or the relay, under the sandbox's init). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
-  } catch {
-    return []
-  }
 }
 
 /** Resolves once the sandbox's init has started its command (its setup is done), or after 5 s. */

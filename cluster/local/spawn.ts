@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { ExitInfo, InstanceSpec, LogSink } from '../backend.js'
 import { launchHere, Spawner, type LaunchOptions, type ProcessHandle } from './launcher.js'
+import { processTree } from './proc-tree.js'
 import { freePort, readChildPid, readReadyLine, waitForPort } from './ready.js'
 
 export interface SpawnedProcess {
@@ -112,7 +113,8 @@ export async function spawnRuntime(spec: InstanceSpec, o: SpawnOptions): Promise
     await Promise.race([sandbox, spawnError])
     await child.started
     booting = false
-    if (nice !== undefined) renice(child.pid, 0)
+    // The whole tree: in a sandbox the runtime is bubblewrap's grandchild, and it inherited the nice value.
+    if (nice !== undefined && child.pid !== undefined) for (const pid of processTree(child.pid)) renice(pid, 0)
     return { child, port: actualPort, pid: child.pid!, sandboxPid, bootMs: performance.now() - t0, exited }
   } catch (e) {
     booting = false
