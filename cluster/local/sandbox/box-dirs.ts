@@ -1,10 +1,11 @@
 // The host folders of each instance, under two roots only the platform can list:
 //   <data dir>/sandbox/instances/<id>/   its code: hard links to the verified package, read-only, root's
-//   <run dir>/<id>/sock/                 its Unix socket (owned by its uid, 0700)
-//   <run dir>/<id>/secrets/<name>/<key>  its secret files (root:its gid, 0440)
+//   <run dir>/<hash of id>/sock/                 its Unix socket (its uid's until it listens, then root's)
+//   <run dir>/<hash of id>/secrets/<name>/<key>  its secret files (root:its gid, 0440)
 // The run dir (/run/kiln-<hash> as root) is short, so socket paths stay under the 108-byte limit, and in
 // memory, so secret values never reach a disk. Without bubblewrap (no mount namespace) the code is copied
 // under the run dir instead, so the instance never needs to traverse the data dir.
+import { createHash } from 'node:crypto'
 import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -53,16 +54,16 @@ export class BoxDirs {
 
   paths(id: string): BoxPaths {
     return {
-      code: this.codeInRun ? join(this.runDir, id, 'code') : join(this.instances, id),
-      secrets: join(this.runDir, id, 'secrets'),
-      run: join(this.runDir, id, 'sock'),
+      code: this.codeInRun ? join(this.runDir, short(id), 'code') : join(this.instances, id),
+      secrets: join(this.runDir, short(id), 'secrets'),
+      run: join(this.runDir, short(id), 'sock'),
     }
   }
 
   create(id: string, owner: Owner | undefined): BoxPaths {
     if (!NAME.test(id)) throw new KilnError('KILN_ERR_INTERNAL', `bad instance id for a sandbox: ${id}`)
     const p = this.paths(id)
-    mkdirSync(join(this.runDir, id), { mode: 0o711 })
+    mkdirSync(join(this.runDir, short(id)), { mode: 0o711 })
     mkdirSync(p.code, { mode: this.codeMode() })
     mkdirSync(p.secrets, { mode: 0o750 })
     mkdirSync(p.run, { mode: 0o700 })
@@ -146,9 +147,14 @@ export class BoxDirs {
   async remove(id: string): Promise<void> {
     const p = this.paths(id)
     if (!this.asRoot) { clear(p.code); chmodSync(p.secrets, 0o700); clear(p.secrets) }
-    await rm(join(this.runDir, id), { recursive: true, force: true })
+    await rm(join(this.runDir, short(id)), { recursive: true, force: true })
     if (!this.codeInRun) await rm(p.code, { recursive: true, force: true })
   }
+}
+
+/** The run dir's name for an instance: short, so its socket path stays far below 108 bytes. */
+function short(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 16)
 }
 
 /** Empties a folder the platform owns; read-only subfolders are made writable first (root needs not). */

@@ -26,9 +26,8 @@ export interface BwrapInput {
   tmpBytes: number
   paths: BoxPaths
   system: BindArg[]
-  /** Host files for the sandbox's /etc (name → host path). */
-  etc: Record<string, string>
-  etcTry: string[]
+  /** A host folder bound read-only as the sandbox's /etc (its own: made once at startup). */
+  etcDir?: string
   program: BindArg[]
   mounts: SandboxMount[]
   /** The descriptor bwrap writes `{"child-pid": N}` to (the sandbox's init, for networking and signals). */
@@ -61,8 +60,8 @@ export function bwrapArgv(i: BwrapInput, runtime: string[]): string[] {
     if (op !== '--symlink') bound.push(dest)
   }
   for (const [op, src, dest] of i.system) bind(op, src, dest)
-  for (const [dest, src] of Object.entries(i.etc)) bind('--ro-bind', src, dest)
-  for (const f of i.etcTry) if (!(f in i.etc)) bind('--ro-bind-try', f, f)
+  // One mount for all of /etc (a bind per file cost a mount each, for every boot).
+  if (i.etcDir !== undefined) bind('--ro-bind', i.etcDir, '/etc')
   a.push('--proc', '/proc', '--dev', '/dev')
   const tmp = String(i.tmpBytes)
   a.push('--perms', '1777', '--size', tmp, '--tmpfs', '/tmp', '--perms', '1777', '--size', tmp, '--tmpfs', '/dev/shm')

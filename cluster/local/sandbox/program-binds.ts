@@ -2,7 +2,7 @@
 // (read-only), a few files of /etc that programs need to resolve names and trust certificates, and the
 // runtime program itself (its interpreter's install prefix and the folder of its script). Never a folder
 // that holds the data dir or the platform's sandbox state.
-import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, delimiter, dirname, join, resolve, sep } from 'node:path'
 
 /** `--ro-bind SRC DEST` or `--symlink TARGET DEST` argument triples for bwrap. */
@@ -26,12 +26,32 @@ export function systemBinds(): BindArg[] {
   return out
 }
 
-/** Files of /etc a program may read to resolve names, check certificates or find shared libraries. */
+/**
+ * What of the host's /etc a program may read to resolve names, check certificates or find shared
+ * libraries. Copied (links kept as links) into the sandbox's own /etc once at startup; a change on the
+ * host is seen from the next start. Private keys (/etc/ssl/private) are never copied.
+ */
 export const ETC_FILES = [
-  '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/ssl', '/etc/ca-certificates', '/etc/pki',
-  '/etc/localtime', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/mime.types',
-  '/etc/protocols', '/etc/services',
+  'hosts', 'host.conf', 'nsswitch.conf', 'gai.conf', 'ssl', 'ca-certificates', 'pki',
+  'localtime', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'mime.types',
+  'protocols', 'services',
 ]
+
+/** Makes `dir` the sandbox's /etc: the host's ETC_FILES plus the given files (passwd, group, resolv.conf). */
+export function buildEtc(dir: string, own: Record<string, string>, hostEtc = '/etc'): void {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true, mode: 0o755 })
+  for (const name of ETC_FILES) {
+    const src = join(hostEtc, name)
+    try {
+      lstatSync(src)
+    } catch {
+      continue
+    }
+    cpSync(src, join(dir, name), { recursive: true, verbatimSymlinks: true, filter: (s) => !/\/ssl\/private(\/|$)/.test(s) && !/\/pki\/.*private/.test(s) })
+  }
+  for (const [name, text] of Object.entries(own)) writeFileSync(join(dir, name), text, { mode: 0o644 })
+}
 
 export function isSystemPath(p: string): boolean {
   return SYSTEM.some((s) => p === s || p.startsWith(s + '/'))

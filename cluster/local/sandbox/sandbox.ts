@@ -7,7 +7,7 @@
 // Every mode reaches its instances over a Unix socket and hands code over verified.
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { accessSync, chmodSync, constants as fsConstants, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, constants as fsConstants, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,7 +19,7 @@ import { limitsPolicy, type LimitsPolicy } from '../../../core/limits.js'
 import { distDir } from '../../../core/paths.js'
 import { BoxDirs, type Owner } from './box-dirs.js'
 import { bwrapArgv, INSIDE, type BoxPaths, type BwrapInput } from './bwrap-args.js'
-import { ETC_FILES, programBinds, resolveProgram, sandboxResolvConf, systemBinds, type BindArg } from './program-binds.js'
+import { buildEtc, programBinds, resolveProgram, sandboxResolvConf, systemBinds, type BindArg } from './program-binds.js'
 import { protectionsOf, type IsolationMode } from './protections.js'
 import { UidPool } from './uid-pool.js'
 import { VerifiedCode, type PackageReader } from './verified-code.js'
@@ -61,8 +61,8 @@ export class Sandbox {
   private readonly uids: UidPool | undefined
   private readonly binds = new Map<string, BindArg[]>()
   private readonly system: BindArg[] = systemBinds()
-  /** The sandbox's own /etc files (path inside → host file). */
-  private readonly etc: Record<string, string> = {}
+  /** The sandbox's own /etc (host folder), once built. */
+  private etcDir: string | undefined
   private readonly boxes = new Map<string, Box>()
   private protectionList: Protection[] = []
 
@@ -138,19 +138,14 @@ export class Sandbox {
     await rm(this.dirs.runDir, { recursive: true, force: true }).catch((err: Error) => this.o.logger.warn({ err }, 'sandbox run dir not removed'))
   }
 
-  /** The sandbox's own /etc/passwd, /etc/group and /etc/resolv.conf (nothing of the host's users). */
+  /** The sandbox's own /etc: what programs need of the host's, and a passwd/group without the host's users. */
   private writeEtc(runDir: string): void {
-    const etc = join(runDir, 'etc')
-    mkdirSync(etc, { recursive: true, mode: 0o755 })
-    const files: Record<string, string> = {
+    this.etcDir = join(runDir, 'etc')
+    buildEtc(this.etcDir, {
       passwd: 'root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
       group: 'root:x:0:\nnogroup:x:65534:\n',
       'resolv.conf': sandboxResolvConf(),
-    }
-    for (const [name, text] of Object.entries(files)) {
-      writeFileSync(join(etc, name), text, { mode: 0o644 })
-      this.etc[`/etc/${name}`] = join(etc, name)
-    }
+    })
   }
 
   /** The limits an instance boots with: the operator's defaults, or a function's own (see fitsPooled). */
@@ -200,7 +195,7 @@ export class Sandbox {
     if (namespaced) {
       const input: BwrapInput = {
         programs: this.o.config.programs, mode: this.mode as 'root' | 'user', uid, network: this.network,
-        tmpBytes: limits.tmpBytes!, paths, system: this.system, etc: this.etc, etcTry: ETC_FILES,
+        tmpBytes: limits.tmpBytes!, paths, system: this.system, etcDir: this.etcDir,
         program: this.programBinds(runtime), mounts: this.o.config.mounts, infoFd: INFO_FD,
       }
       command = bwrapArgv(input, runtime)
@@ -280,7 +275,7 @@ function probeBwrap(o: SandboxOptions, mode: 'root' | 'user', uids: UidPool | un
     const truth = resolveProgram('true') ?? '/bin/true'
     const argv = bwrapArgv({
       programs: { ...o.config.programs, bwrap }, mode, uid, network: o.config.network === 'host' ? 'host' : 'none', tmpBytes: 1024 * 1024,
-      paths, system: systemBinds(), etc: {}, etcTry: [], program: [], mounts: [], infoFd: INFO_FD,
+      paths, system: systemBinds(), program: [], mounts: [], infoFd: INFO_FD,
     }, [truth])
     const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ignore', 'pipe'], timeout: 10_000, encoding: 'utf8' })
     if (r.error) return `${bwrap} did not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`

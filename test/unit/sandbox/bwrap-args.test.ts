@@ -1,10 +1,10 @@
 // The sandbox's command line, read as bubblewrap would: what is bound, read-only or not, and never the data dir.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { bwrapArgv, INSIDE, type BwrapInput } from '../../../cluster/local/sandbox/bwrap-args.js'
-import { programBinds, sandboxResolvConf } from '../../../cluster/local/sandbox/program-binds.js'
+import { buildEtc, programBinds, sandboxResolvConf } from '../../../cluster/local/sandbox/program-binds.js'
 
 const base = mkdtempSync(join(tmpdir(), 'kiln-bwrap-args-'))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
@@ -13,7 +13,7 @@ function input(over: Partial<BwrapInput> = {}): BwrapInput {
   return {
     programs: { bwrap: 'bwrap', setpriv: 'setpriv', slirp4netns: 'slirp4netns' }, mode: 'root', uid: 1_234_567, network: 'egress', tmpBytes: 1 << 20,
     paths: { code: '/d/sandbox/instances/i', secrets: '/run/k/i/secrets', run: '/run/k/i/sock' },
-    system: [['--ro-bind', '/usr', '/usr'], ['--symlink', 'usr/bin', '/bin']], etc: { '/etc/passwd': '/run/k/etc/passwd' }, etcTry: ['/etc/hosts'],
+    system: [['--ro-bind', '/usr', '/usr'], ['--symlink', 'usr/bin', '/bin']], etcDir: '/run/k/etc',
     program: [['--ro-bind', '/opt/rt', '/opt/rt']], mounts: [], infoFd: 4, ...over,
   }
 }
@@ -44,6 +44,9 @@ describe('bwrapArgv', () => {
     expect(bwrapArgv(input({ mode: 'user', uid: undefined }), ['x'])).not.toContain('--disable-userns')
     expect(u).not.toContain('setpriv')
     expect(u[u.length - 1]).toBe('x')
+  })
+  it('binds its own /etc, read-only, in one mount', () => {
+    expect(binds(bwrapArgv(input(), ['x'])).filter(([, , dest]) => dest.startsWith('/etc'))).toEqual([['--ro-bind', '/run/k/etc', '/etc']])
   })
   it('makes the folders above a mount point traversable', () => {
     const a = bwrapArgv(input(), ['x'])
@@ -77,5 +80,24 @@ describe('sandboxResolvConf', () => {
     expect(sandboxResolvConf(f)).toBe('search example\nnameserver 192.0.2.53\n')
     writeFileSync(f, 'nameserver 127.0.0.53\n')
     expect(sandboxResolvConf(f)).toBe('nameserver 10.0.2.3\n')
+  })
+})
+
+describe('buildEtc', () => {
+  it('copies what programs need of the host\'s /etc (links as links), never private keys, plus its own files', () => {
+    const host = join(base, 'host-etc')
+    mkdirSync(join(host, 'ssl', 'certs'), { recursive: true })
+    mkdirSync(join(host, 'ssl', 'private'), { recursive: true })
+    writeFileSync(join(host, 'ssl', 'private', 'key.pem'), 'secret')
+    writeFileSync(join(host, 'ssl', 'certs', 'ca.pem'), 'ca')
+    writeFileSync(join(host, 'hosts'), '127.0.0.1 localhost\n')
+    writeFileSync(join(host, 'shadow'), 'root:hash')
+    symlinkSync('/usr/share/zoneinfo/UTC', join(host, 'localtime'))
+    const out = join(base, 'sandbox-etc')
+    buildEtc(out, { passwd: 'root:x:0:0::/:/bin/false\n' }, host)
+    expect(readdirSync(out).sort()).toEqual(['hosts', 'localtime', 'passwd', 'ssl'])
+    expect(readdirSync(join(out, 'ssl'))).toEqual(['certs'])
+    expect(readlinkSync(join(out, 'localtime'))).toBe('/usr/share/zoneinfo/UTC')
+    expect(readFileSync(join(out, 'passwd'), 'utf8')).toBe('root:x:0:0::/:/bin/false\n')
   })
 })
