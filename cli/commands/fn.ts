@@ -43,6 +43,7 @@ interface DeployFlags {
   minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
   private?: boolean; secret?: string[]; secretEnv?: string[]
+  openFiles?: number; fileSize?: string; tmp?: string
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -53,11 +54,14 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   if (env) s.env = env
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
-  if (f.cpu || f.memory || f.pids !== undefined) {
+  if (f.cpu || f.memory || f.pids !== undefined || f.openFiles !== undefined || f.fileSize || f.tmp) {
     const r = { ...(prev?.resources ?? {}) } as Record<string, unknown>
     if (f.cpu) r.cpu = Number(f.cpu)
     if (f.memory) { guard(() => parseBytes(f.memory!), '--memory'); r.memory = f.memory }
     if (f.pids !== undefined) r.pids = f.pids
+    if (f.openFiles !== undefined) r.openFiles = f.openFiles
+    if (f.fileSize) { guard(() => parseBytes(f.fileSize!), '--file-size'); r.fileSize = f.fileSize }
+    if (f.tmp) { guard(() => parseBytes(f.tmp!), '--tmp'); r.tmp = f.tmp }
     s.resources = r
   }
   if (f.strategy) s.strategy = f.strategy
@@ -227,6 +231,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--public', 'anyone who reaches the data plane may call it (the default)')
     .option('--secret <name>', 'secret whose keys it reads as files NAME/KEY (repeatable)', collect)
     .option('--secret-env <NAME:KEY=VAR>', 'a secret key as an environment variable (repeatable)', collect)
+    .option('--open-files <n>', 'open file descriptors per process (embedded sandbox)', int('--open-files'))
+    .option('--file-size <size>', 'largest file a process may write, e.g. 64Mi (embedded sandbox)')
+    .option('--tmp <size>', 'size of the private /tmp, e.g. 64Mi (embedded sandbox)')
     .action((name: string, f: DeployFlags & { public?: boolean }) => {
       if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
       if (f.public) f.private = false
