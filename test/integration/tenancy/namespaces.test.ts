@@ -17,7 +17,8 @@ describe('namespaces', () => {
 
   beforeAll(async () => {
     await buildNodeRuntime()
-    p = await startTestPlatform({ poolSize: 1, cgroups: 'none' })
+    // With cgroups: private functions outside `default` need every protection of the sandbox, limits included.
+    p = await startTestPlatform({ poolSize: 1 })
     await createNamespace(p, 'team-a')
     await createNamespace(p, 'team-b')
   }, 60_000)
