@@ -13,26 +13,29 @@ import { buildPackage } from '../../../runtimes/builder/index.js'
 import { kilnUp, processesMatching, type UpProcess } from '../../helpers/cli.js'
 import { egressServerUnavailable, startEgressServer, type EgressServer } from '../../helpers/egress-server.js'
 import { until } from '../../helpers/until.js'
+import { SANDBOX } from '../../helpers/sandbox-tier.js'
+import { needs } from '../../helpers/tier.js'
 
 const PROBE = join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'probe.mjs')
 const TMP_CAP = 16 * 1024 * 1024
-const root = process.getuid?.() === 0
 
 interface Answer { status: number; headers: Record<string, unknown>; text: string; json(): any }
 
-describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
+describe('a hostile function cannot escape its sandbox', SANDBOX, () => {
   let dataDir: string
   let up: UpProcess
   let egress: EgressServer | undefined
 
+  /** The control API needs the admin token the platform made on its first start. */
+  const auth = (path: string): Record<string, string> => (path.startsWith('/v1/') ? { authorization: `Bearer ${readFileSync(join(dataDir, 'admin.token'), 'utf8').trim()}` } : {})
   const call = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<Answer> => {
-    const res = await request(`${up.url}${path}`, { method: method as 'GET', body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': 'application/json' } })
+    const res = await request(`${up.url}${path}`, { method: method as 'GET', body: body === undefined ? undefined : JSON.stringify(body), headers: { ...auth(path), ...(body === undefined ? {} : { 'content-type': 'application/json' }) } })
     const text = await res.body.text()
     return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
   }
   const deploy = async (name: string, source: string, spec: Record<string, unknown> = {}) => {
     const built = await buildPackage({ source, runtime: 'node' })
-    const upl = await request(`${up.url}/v1/packages`, { method: 'POST', body: built.archive, headers: { 'content-type': 'application/gzip' } })
+    const upl = await request(`${up.url}/v1/packages`, { method: 'POST', body: built.archive, headers: { ...auth('/v1/packages'), 'content-type': 'application/gzip' } })
     expect(upl.statusCode, await upl.body.text()).toBe(201)
     const res = await call(`/v1/functions/${name}`, { metadata: { name }, spec: { runtime: 'node', ...spec, package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }, 'PUT')
     expect(res.status, res.text).toBeLessThan(300)
@@ -169,7 +172,7 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     const rts = (await call('/v1/runtimes')).json() as { metadata: { name: string } }[]
     if (!rts.some((r) => r.metadata.name === 'python')) ctx.skip()
     const built = await buildPackage({ source: join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'leak.py'), runtime: 'python' })
-    const upl = await request(`${up.url}/v1/packages`, { method: 'POST', body: built.archive, headers: { 'content-type': 'application/gzip' } })
+    const upl = await request(`${up.url}/v1/packages`, { method: 'POST', body: built.archive, headers: { ...auth('/v1/packages'), 'content-type': 'application/gzip' } })
     expect(upl.statusCode, await upl.body.text()).toBe(201)
     const put = await call('/v1/functions/pyleak', { metadata: { name: 'pyleak' }, spec: { runtime: 'python', package: { sha256: built.sha256 }, entrypoint: built.entrypoint, resources: { openFiles: 128 } } }, 'PUT')
     expect(put.status, put.text).toBeLessThan(300)
@@ -183,7 +186,7 @@ describe.skipIf(!root)('a hostile function cannot escape its sandbox', () => {
     expect(after.headers['x-kiln-instance']).not.toBe(before)
   })
 
-  it.skipIf(egressServerUnavailable() !== undefined)('reaches a server beyond the host (egress), never the host loopback', async () => {
+  it('reaches a server beyond the host (egress), never the host loopback', needs(egressServerUnavailable()), async () => {
     const res = (await call('/fn/probe', { action: 'egress', host: egress!.host, port: egress!.port })).json()
     expect(res).toEqual({ ok: true, data: 'egress-ok' })
     const port = Number(new URL(up.url).port)
