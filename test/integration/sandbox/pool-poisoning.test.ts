@@ -1,10 +1,12 @@
 // Issue 20's pool poisoning: a function patches JSON.stringify, is deleted, and another function is
 // deployed next. Its instance was unloaded "clean" (the runtime cannot see a patched global), so it used
 // to go back to the generic pool and serve the next function, spying on it. An instance that has run a
-// function's code now never serves another function (executor/reuse-boundary.ts).
+// function's code now never serves another function (executor/reuse-boundary.ts), unless the namespace
+// shares instances, and then never one of another namespace.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { createNamespace } from '../../helpers/tenancy.js'
 import { until } from '../../helpers/until.js'
 
 const F = join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox')
@@ -53,4 +55,41 @@ describe('pool poisoning across functions', () => {
       expect((await p.call(`/v1/functions/${victim}`, { method: 'DELETE' })).status).toBe(200)
     })
   }
+})
+
+// The operator may let the functions of one namespace share instances (`kiln ns create --share-instances`):
+// a kept instance then serves another function of that namespace, never one of another namespace, even
+// one that shares too (executor/namespace-reuse.ts is the rule, handed to the pools by the executor).
+describe('pool poisoning across namespaces that share instances', () => {
+  let p: TestPlatform
+  // One node instance in the pool and room in the budget: a kept instance is never reclaimed meanwhile.
+  beforeAll(async () => {
+    p = await startTestPlatform({ poolSize: 1, instanceBudget: 4 })
+    await p.call('/v1/pools/python', { method: 'PUT', body: JSON.stringify({ size: 0 }), headers: { 'content-type': 'application/json' } })
+    await createNamespace(p, 'share-a', { shareInstances: true })
+    await createNamespace(p, 'share-b', { shareInstances: true })
+  })
+  afterAll(async () => { await p?.stop() })
+
+  const instances = async () => (await p.call('/v1/instances')).json() as { id: string; function?: string; state: string }[]
+
+  it('a poisoned instance reaches the next function of its namespace, never a function of another', async () => {
+    await p.deploy('poisoner', join(F, 'patcher.mjs'), { idleTimeoutMs: 300 }, 'share-a')
+    const r = await p.call('/ns/share-a/fn/poisoner')
+    expect(r.json()).toEqual({ patched: true, poisoned: true })
+    const poisoned = r.headers['x-kiln-instance'] as string
+    await until('the poisoner\'s idle instance to be kept in its pool', async () => (await instances()).some((i) => i.id === poisoned && i.state === 'generic'))
+
+    await p.deploy('victim', join(F, 'victim.mjs'), { env: { VICTIM_SECRET: 'b-secret' } }, 'share-b')
+    const other = await p.call('/ns/share-b/fn/victim')
+    expect(other.json()).toEqual({ secret: 'b-secret', native: true })
+    expect(other.headers['x-kiln-instance']).not.toBe(poisoned)
+    expect((await instances()).find((i) => i.id === poisoned)?.state).toBe('generic')
+
+    // Within share-a the operator chose to share: the kept instance serves its neighbour, patch and all.
+    await p.deploy('neighbour', join(F, 'victim.mjs'), { env: { VICTIM_SECRET: 'a-secret' } }, 'share-a')
+    const mine = await p.call('/ns/share-a/fn/neighbour')
+    expect(mine.headers['x-kiln-instance']).toBe(poisoned)
+    expect(mine.json()).toMatchObject({ secret: 'a-secret', native: false })
+  })
 })
