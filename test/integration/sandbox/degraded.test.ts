@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { kiln, kilnUp, processesMatching, type UpProcess } from '../../helpers/cli.js'
 import { egressServerUnavailable, startEgressServer, type EgressServer } from '../../helpers/egress-server.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { SANDBOX } from '../../helpers/sandbox-tier.js'
+import { needs } from '../../helpers/tier.js'
 
 const PROBE = join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'probe.mjs')
-const root = process.getuid?.() === 0
 
 interface ProtectionView { name: string; active: boolean; detail: string }
 
@@ -19,7 +20,7 @@ async function protections(p: TestPlatform): Promise<ProtectionView[]> {
   return (await p.call('/v1/nodes')).json()[0].sandbox
 }
 
-describe.skipIf(!root)('without bubblewrap (root): own uid only', () => {
+describe('without bubblewrap (root): own uid only', SANDBOX, () => {
   let p: TestPlatform
   beforeAll(async () => { p = await startTestPlatform({ poolSize: 1, sandbox: { programs: { bwrap: '/nonexistent/bwrap', setpriv: 'setpriv', slirp4netns: 'slirp4netns' } } }) })
   afterAll(async () => { await p?.stop() })
@@ -56,7 +57,7 @@ describe('with the sandbox turned off: everything is reported missing but the tr
   })
 })
 
-describe.skipIf(!root)('sandbox.network: none', () => {
+describe('sandbox.network: none', SANDBOX, () => {
   let p: TestPlatform
   let egress: EgressServer | undefined
   beforeAll(async () => {
@@ -68,7 +69,7 @@ describe.skipIf(!root)('sandbox.network: none', () => {
     await p?.stop()
   })
 
-  it.skipIf(egressServerUnavailable() !== undefined)('an instance has its own loopback and nothing else: no egress, no host', async () => {
+  it('an instance has its own loopback and nothing else: no egress, no host', needs(egressServerUnavailable()), async () => {
     const net = (await protections(p)).find((x) => x.name === 'network')!
     expect(net.active).toBe(true)
     expect(net.detail).toContain('loopback only')
@@ -79,7 +80,7 @@ describe.skipIf(!root)('sandbox.network: none', () => {
   })
 })
 
-describe.skipIf(!root)('not root: bubblewrap in a user namespace', () => {
+describe('not root: bubblewrap in a user namespace', SANDBOX, () => {
   let up: UpProcess
   let dataDir: string
   const NOBODY = 65534

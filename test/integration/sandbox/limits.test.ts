@@ -3,11 +3,12 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { SANDBOX } from '../../helpers/sandbox-tier.js'
 
 const PROBE = join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'probe.mjs')
 const MiB = 1024 * 1024
 
-describe.skipIf(process.getuid?.() !== 0)('operator limits for functions', () => {
+describe('operator limits for functions', SANDBOX, () => {
   let p: TestPlatform
   beforeAll(async () => {
     p = await startTestPlatform({

@@ -14,10 +14,11 @@ import { defaultSandbox } from '../../../core/config.js'
 import { silentLogger } from '../../../core/logger.js'
 import { distDir } from '../../../core/paths.js'
 import { buildPackage } from '../../../runtimes/builder/index.js'
+import { SANDBOX } from '../../helpers/sandbox-tier.js'
 
 const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'sandbox', 'reads-secret.mjs')
 
-describe.skipIf(process.getuid?.() !== 0)('secret files placed for one instance', () => {
+describe('secret files placed for one instance', SANDBOX, () => {
   let dataDir: string
   let sandbox: Sandbox
   let backend: LocalBackend
