@@ -32,5 +32,6 @@ await Promise.all([
   build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
   // The expression sandbox's worker thread; QuickJS stays in node_modules (it loads its .wasm beside itself).
   build({ ...common, entryPoints: { 'expression-worker': 'workflows/sandbox/worker.ts' }, outdir: 'dist', external: ['quickjs-emscripten-core', '@jitl/*'] }),
+  build({ ...common, entryPoints: { 'relay/tcp-relay': 'cluster/local/sandbox/tcp-relay-main.ts' }, outdir: 'dist', sourcemap: false }),
 ])
 await chmod('dist/kiln.js', 0o755)

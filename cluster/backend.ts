@@ -1,7 +1,26 @@
 // Where instances really run. The local backend starts child processes (in cgroups, on virtual nodes);
 // the Kubernetes backend starts pods. Everything above sees only this narrow interface.
 
-export interface InstanceLimits { cpu?: number; memoryBytes?: number; pids?: number }
+export interface InstanceLimits {
+  cpu?: number
+  memoryBytes?: number
+  pids?: number
+  /** Fixed when the instance boots on the embedded platform (rlimits, the /tmp mount): see ClusterBackend.fitsPooled. */
+  openFiles?: number
+  fileSizeBytes?: number
+  tmpBytes?: number
+}
+
+/** One protection an instance gets (or does not get) on this backend; docs/sandbox.md names them. */
+export interface Protection {
+  name: 'uid' | 'filesystem' | 'processes' | 'network' | 'limits' | 'tmp' | 'transport' | 'code'
+  active: boolean
+  /** What it gives, or why it is missing. */
+  detail: string
+}
+
+/** Files placed for an instance before its code loads: `/var/kiln/secrets/<name>/<key>` inside it. */
+export interface SecretFile { name: string; key: string; value: Buffer }
 
 export interface InstanceSpec {
   id: string
@@ -31,6 +50,8 @@ export interface Instance {
   readonly runtime: string
   readonly node: string
   readonly url: string
+  /** A Unix socket the instance listens on (the platform connects there; `url` then only names the origin). */
+  readonly socketPath?: string
   readonly pid: number
   readonly startedAt: number
   /** Spawn to ready, in ms. */
@@ -76,4 +97,22 @@ export interface ClusterBackend {
    * (pods on other nodes); undefined: they read the unpacked package from a local path.
    */
   codeUrl?(sha256: string): string | undefined
+  /**
+   * Puts a function's code where the instance reads it (verified against its sha256 first) and returns
+   * `code.path` as the instance sees it; undefined: no such step, the caller passes its own unpacked folder.
+   */
+  stageCode?(id: string, sha256: string): Promise<string>
+  /** Starts verifying a package ahead of its first instance (a deploy), so a first request does not wait. */
+  prepareCode?(sha256: string): Promise<void>
+  /**
+   * Replaces the instance's secret files (readable by that instance alone; an empty list removes them),
+   * before its code loads; returns their folder as the instance sees it (`KILN_SECRETS_DIR`).
+   */
+  placeSecrets?(id: string, files: SecretFile[]): Promise<string>
+  /** Removes what stageCode and placeSecrets put there (the instance goes back to a pool). */
+  unstage?(id: string): Promise<void>
+  /** False when an instance booted for a generic pool cannot take these limits (they are fixed at boot). */
+  fitsPooled?(limits: InstanceLimits | null): boolean
+  /** What confines an instance here, and what is missing (the log, /healthz and /v1/nodes show it). */
+  protections?(): Protection[]
 }

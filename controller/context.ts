@@ -2,6 +2,7 @@
 // platform (read-models.ts) that platform/ builds from its parts.
 import type { Logger } from 'pino'
 import type { Authenticator } from '../core/auth/authenticate.js'
+import type { LimitsPolicy } from '../core/limits.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
@@ -39,4 +40,6 @@ export interface ControlContext {
   namespaced: { kind: string; store: ResourceStore<Resource> }[]
   invocations: Invocations
   cron: CronTriggers
+  /** The operator's default and maximum limits for functions (kiln.yaml sandbox.limits; embedded only). */
+  limits?: LimitsPolicy
 }

@@ -2,6 +2,7 @@
 // request acts in (controller/authz.ts).
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { checkLimits } from '../core/limits.js'
 import { DEFAULT_NAMESPACE, refOf, refOfMeta } from '../core/refs.js'
 import { describeRef, notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
@@ -18,6 +19,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
+    if (c.limits) checkLimits(fn.spec.resources, c.limits)
     const rt = c.runtimes.get(fn.spec.runtime)
     if (!rt) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.runtime: no runtime "${fn.spec.runtime}" (see \`kiln runtime list\`)`)

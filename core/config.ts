@@ -27,6 +27,27 @@ export interface LoadLimitsConfig {
   cooldownMs: number      // 0: isolated functions stay isolated until released by hand
 }
 
+/** Limits of one instance, as an operator writes them in kiln.yaml (sizes like 128Mi). */
+export interface SandboxLimitsConfig { memory?: string; pids?: number; openFiles?: number; fileSize?: string; tmp?: string }
+
+/** A host path the operator mounts into every instance (shared by every function; writable only when asked). */
+export interface SandboxMount { source: string; target: string; writable?: boolean }
+
+/** How instances are confined on the embedded platform (docs/sandbox.md). */
+export interface SandboxConfig {
+  /** false: instances run as plain child processes, and every protection is reported missing. */
+  enabled: boolean
+  /** egress: own network namespace with outbound access (slirp4netns); none: loopback only; host: the host's network. */
+  network: 'egress' | 'none' | 'host'
+  /** uids for instances, "FIRST-LAST" (one per live instance); default: 65536 uids derived from the data dir. */
+  uids?: string
+  /** `default`: what every function gets; `max`: the most a function may ask for. */
+  limits: { default: SandboxLimitsConfig; max: SandboxLimitsConfig }
+  mounts: SandboxMount[]
+  /** The programs used (tests point one at a missing path to see the platform degrade). */
+  programs: { bwrap: string; setpriv: string; slirp4netns: string }
+}
+
 export interface KilnConfig {
   port: number
   host: string
@@ -51,6 +72,7 @@ export interface KilnConfig {
   /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
   apiHost?: string
   apiPort?: number
+  sandbox: SandboxConfig
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -76,6 +98,20 @@ export function defaultConfig(): KilnConfig {
     callbackHosts: [],
     asyncMaxBodyBytes: 1024 * 1024,
     tracing: {},
+    sandbox: defaultSandbox(),
+  }
+}
+
+export function defaultSandbox(): SandboxConfig {
+  return {
+    enabled: true,
+    network: 'egress',
+    limits: {
+      default: { memory: '512Mi', pids: 1024, openFiles: 4096, fileSize: '256Mi', tmp: '64Mi' },
+      max: { memory: '8Gi', pids: 32768, openFiles: 65536, fileSize: '8Gi', tmp: '4Gi' },
+    },
+    mounts: [],
+    programs: { bwrap: 'bwrap', setpriv: 'setpriv', slirp4netns: 'slirp4netns' },
   }
 }
 
@@ -95,9 +131,15 @@ const ENV: Record<string, string> = {
   KILN_CGROUPS: 'cgroups', KILN_CGROUP_ROOT: 'cgroupRoot', KILN_REDIS_URL: 'redisUrl',
   KILN_API_HOST: 'apiHost', KILN_API_PORT: 'apiPort', KILN_CALLBACK_HOSTS: 'callbackHosts', KILN_OTLP_ENDPOINT: 'tracing',
   KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
+  // One key of a map each: fromEnv puts them under `sandbox`.
+  KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
 }
 /** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody` and `asyncMaxBody` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes'])
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox'])
+const SANDBOX_KEYS = ['enabled', 'network', 'uids', 'limits', 'mounts', 'programs']
+const SANDBOX_NETWORKS = ['egress', 'none', 'host']
+/** sandbox.limits.default|max keys: sizes (128Mi) or counts. */
+const SANDBOX_LIMITS: Record<string, 'size' | 'count'> = { memory: 'size', pids: 'count', openFiles: 'count', fileSize: 'size', tmp: 'size' }
 
 function invalid(where: string, what: string, got: unknown): KilnError {
   return new KilnError('KILN_ERR_VALIDATION', `${where}: must be ${what}, got ${JSON.stringify(got)}`)
@@ -156,15 +198,64 @@ function setting(key: string, v: unknown, where: string): unknown {
       }
       return v
     }
+    case 'sandbox': return mapOf(v, where, SANDBOX_KEYS, (k, x, at) => setting(`sandbox.${k}`, x, at))
+    case 'sandbox.enabled':
+      if (v === true || ['true', '1', 'on'].includes(v as string)) return true
+      if (v === false || ['false', '0', 'off'].includes(v as string)) return false
+      throw invalid(where, 'true or false (on or off, 1 or 0)', v)
+    case 'sandbox.network':
+      if (typeof v !== 'string' || !SANDBOX_NETWORKS.includes(v)) throw invalid(where, `one of ${SANDBOX_NETWORKS.join(', ')}`, v)
+      return v
+    case 'sandbox.uids': {
+      const m = typeof v === 'string' ? /^([0-9]+)-([0-9]+)$/.exec(v) : null
+      if (!m || Number(m[1]) < 1000 || Number(m[2]) < Number(m[1])) throw invalid(where, '"FIRST-LAST", unprivileged uids (1000 or above)', v)
+      return v
+    }
+    case 'sandbox.limits':
+      return mapOf(v, where, ['default', 'max'], (_, x, at) => mapOf(x, at, Object.keys(SANDBOX_LIMITS), (k, y, at2) => {
+        if (SANDBOX_LIMITS[k] === 'count') {
+          if (typeof y !== 'number' || !Number.isInteger(y) || y <= 0) throw invalid(at2, 'a positive integer', y)
+          return y
+        }
+        try { if (parseBytes(String(y)) > 0) return y } catch { /* said below */ }
+        throw invalid(at2, 'a size (64Mi, 1Gi)', y)
+      }))
+    case 'sandbox.mounts':
+      if (!Array.isArray(v)) throw invalid(where, 'a list of { source, target, writable? }', v)
+      v.forEach((m, i) => mapOf(m, `${where}[${i}]`, ['source', 'target', 'writable'], (k, x, at) => {
+        if (k === 'writable') { if (typeof x !== 'boolean') throw invalid(at, 'true or false', x) } else if (typeof x !== 'string' || !x.startsWith('/')) throw invalid(at, 'an absolute path', x)
+        return x
+      }, ['source', 'target']))
+      return v
+    case 'sandbox.programs':
+      return mapOf(v, where, ['bwrap', 'setpriv', 'slirp4netns'], (_, x, at) => {
+        if (typeof x !== 'string' || x.trim() === '') throw invalid(at, 'a program name or path', x)
+        return x
+      })
     default: return v
   }
+}
+
+/** A map of known keys, each checked by `check` under `where.key`; `required` keys must be there. */
+function mapOf(v: unknown, where: string, keys: string[], check: (key: string, x: unknown, where: string) => unknown, required: string[] = []): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(where, `a map of ${keys.join(', ')}`, v)
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v)) {
+    if (!keys.includes(k)) throw invalid(`${where}.${k}`, `one of ${keys.join(', ')} (unknown key)`, x)
+    out[k] = check(k, x, `${where}.${k}`)
+  }
+  for (const k of required) if (!(k in out)) throw invalid(`${where}.${k}`, 'set', undefined)
+  return out
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   const out: Record<string, unknown> = {}
   for (const [name, key] of Object.entries(ENV)) {
     const raw = env[name]
-    if (raw !== undefined && raw !== '') out[key] = setting(key, raw, name)
+    if (raw === undefined || raw === '') continue
+    const [top, sub] = key.split('.')
+    if (sub === undefined) out[key] = setting(key, raw, name)
+    else out[top] = { ...(out[top] as object | undefined), [sub]: setting(key, raw, name) }
   }
   return out as Partial2<KilnConfig>
 }
@@ -201,6 +292,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   // KILN_OTLP_ENDPOINT sets the endpoint and keeps the rest of kiln.yaml's tracing map.
   merged.tracing = checkTracingConfig({ ...base.tracing, ...filePart.tracing, ...envPart.tracing, ...(flagPart.tracing as Partial<TracingConfig> | undefined) })
   merged.callbackHosts = checkHostPatterns(merged.callbackHosts)
+  merged.sandbox = mergeSandbox(base.sandbox, filePart.sandbox, envPart.sandbox, flagPart.sandbox as Partial<SandboxConfig> | undefined)
   return merged
 }
 
@@ -216,4 +308,18 @@ function checkHostPatterns(value: unknown, where = 'config callbackHosts'): stri
     }
   }
   return value as string[]
+}
+
+/** The sandbox's settings merge key by key across layers (limits and programs field by field). */
+function mergeSandbox(base: SandboxConfig, ...parts: (Partial<SandboxConfig> | undefined)[]): SandboxConfig {
+  const out: SandboxConfig = { ...base, limits: { default: { ...base.limits.default }, max: { ...base.limits.max } }, programs: { ...base.programs } }
+  for (const p of parts) {
+    if (!p) continue
+    const { limits, programs, ...rest } = p
+    Object.assign(out, rest)
+    if (limits?.default) Object.assign(out.limits.default, limits.default)
+    if (limits?.max) Object.assign(out.limits.max, limits.max)
+    if (programs) Object.assign(out.programs, programs)
+  }
+  return out
 }

@@ -26,6 +26,9 @@ export const Resources = Type.Object({
   cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.5' })),
   memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 128Mi' })),
   pids: Type.Optional(Type.Integer({ minimum: 8, maximum: 1_000_000 })),
+  openFiles: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576, description: 'open file descriptors per process' })),
+  fileSize: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'largest file a process may write, e.g. 64Mi' })),
+  tmp: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'size of the private /tmp, e.g. 64Mi' })),
 }, { additionalProperties: false })
 
 export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), Type.Literal('dedicated')])

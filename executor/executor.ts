@@ -18,6 +18,8 @@ import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
+import { NO_SHARING, type NamespaceSharing } from './namespace-reuse.js'
+import { codeOwner, sameOwner } from './reuse-boundary.js'
 import { deliverSecrets, withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
 import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
@@ -41,8 +43,8 @@ export interface ExecutorOptions {
   idleTimeoutMs: number
   /** The functions' secrets, handed to their instances (secret-delivery.ts); none: functions list none. */
   secrets?: FunctionSecrets
-  /** Where secret files go for local instances (undefined: instances elsewhere, e.g. pods). */
-  secretsDir?: string
+  /** Which namespaces let their functions take each other's instances; none when unset. */
+  sharing?: NamespaceSharing
   onIsolation?(fs: FunctionState, iso: Isolation): void
   onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
 }
@@ -58,11 +60,13 @@ export class Executor {
   private closing = false
 
   constructor(private readonly o: ExecutorOptions) {
-    this.delivery = { dir: o.secretsDir }
+    const backend = o.fleet.backend
+    this.delivery = { place: backend.placeSecrets ? (id, files) => backend.placeSecrets!(id, files) : undefined }
     this.ctx = {
       pools: o.pools,
       fleet: o.fleet,
       logger: o.logger,
+      sharing: o.sharing ?? NO_SHARING,
       runtime: (fs) => this.runtimeOf(fs),
       load: (rec, fs, background) => this.load(rec, fs, background),
       provisionInBackground: (fs) => this.startProvision(fs, true).done,
@@ -215,6 +219,8 @@ export class Executor {
     const fn = fs.fn
     rec.state = 'specializing'
     rec.fn = fs.name
+    // From here on the instance may have run this function's code (reuse-boundary.ts).
+    rec.ranFor ??= codeOwner(fn)
     fs.loading.add(rec)
     const loadStartedAt = performance.now() // [metrics]
     try {
@@ -225,8 +231,10 @@ export class Executor {
         rec.limited = limits !== null
       }
       const sha = fn.spec.package.sha256
-      const url = this.o.fleet.backend.codeUrl?.(sha)
-      const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
+      const backend = this.o.fleet.backend
+      const url = backend.codeUrl?.(sha)
+      // The backend hands the code over verified, where the instance sees it (the sandbox's code path).
+      const code = url ? { url } : { path: backend.stageCode ? await backend.stageCode(rec.id, sha) : await this.o.packages.unpacked(sha) }
       const env = await deliverSecrets(rec, fn, this.o.secrets, this.delivery)
       await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code, env })
       // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
@@ -249,6 +257,8 @@ export class Executor {
   // ---- lifecycle of functions ----
 
   private apply(fn: FunctionResource): void {
+    // Verify its package now, so its first request does not wait for that.
+    this.o.fleet.backend.prepareCode?.(fn.spec.package.sha256).catch((err: Error) => this.o.logger.warn({ err, function: refOfMeta(fn.metadata) }, 'code package could not be verified'))
     let fs = this.fns.get(refOfMeta(fn.metadata))
     const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
     const secretsVersion = this.o.secrets?.version(fn) ?? ''
@@ -282,6 +292,9 @@ export class Executor {
     this.fns.delete(name)
     fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
     for (const r of [...fs.instances]) this.drain(r, fs)
+    // Instances kept for it after running its code: no other function may ever have them.
+    const owner = codeOwner(fs.fn)
+    this.o.pools.dropKept((r) => r.ranFor !== undefined && sameOwner(r.ranFor, owner))
   }
 
   /**

@@ -137,9 +137,12 @@ export class FunctionState {
   }
 }
 
-/** A function's resources as kernel limits. */
+/** A function's resources as kernel limits (those it does not name are the platform's defaults). */
 export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
   const r = fn.spec.resources
   if (!r) return null
-  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
+  return {
+    cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids,
+    openFiles: r.openFiles, fileSizeBytes: r.fileSize ? parseBytes(r.fileSize) : undefined, tmpBytes: r.tmp ? parseBytes(r.tmp) : undefined,
+  }
 }

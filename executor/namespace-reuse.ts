@@ -4,13 +4,20 @@
 //   - the same function again (a new version of it: unload-and-return stays), or
 //   - another function of the same namespace, when the operator enabled `shareInstances` for it;
 // and never with a function of another namespace, whatever either namespace allows.
-// The sandbox's `mayReuse(previous, next)` (which also knows a function deleted and created again is
-// another one) takes this rule as its namespace half; `namespaceSharing` is its per-namespace setting
-// read from the Namespace resources.
+// `mayReuse` (reuse-boundary.ts), which the pools ask, is this rule for an instance that may have run
+// nothing yet; `namespaceSharing` is its per-namespace setting read from the Namespace resources.
 import type { NamespaceResource } from '../core/types.js'
+import type { CodeOwner } from '../poolmgr/instance.js'
 
-/** Whose code an instance has run, or is about to run. */
-export interface CodeOwner { readonly namespace: string; readonly name: string; readonly uid: string }
+export type { CodeOwner }
+
+/** Which namespaces let their functions take each other's instances. */
+export interface NamespaceSharing {
+  shareWithinNamespace(namespace: string): boolean
+}
+
+/** No namespace shares: the default, and what a platform without namespace resources has. */
+export const NO_SHARING: NamespaceSharing = { shareWithinNamespace: () => false }
 
 /** May an instance that ran `previous`'s code be specialized with `next`'s? */
 export function namespaceAllowsReuse(previous: CodeOwner, next: CodeOwner, shareInstances: (namespace: string) => boolean): boolean {
@@ -20,6 +27,6 @@ export function namespaceAllowsReuse(previous: CodeOwner, next: CodeOwner, share
 }
 
 /** Each namespace's `shareInstances` (off when unset, `default` included unless stored with it on), read live. */
-export function namespaceSharing(namespaces: { get(name: string): NamespaceResource | undefined }): { shareWithinNamespace(namespace: string): boolean } {
+export function namespaceSharing(namespaces: { get(name: string): NamespaceResource | undefined }): NamespaceSharing {
   return { shareWithinNamespace: (ns) => namespaces.get(ns)?.spec.shareInstances === true }
 }

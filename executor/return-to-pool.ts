@@ -1,10 +1,12 @@
-// An idle instance leaving its function (idle, recycled, redeployed). Under the `pool` strategy, one
-// whose runtime reports it clean after `/v1/unload` goes back to the generic pool instead of being
-// killed, saving a boot — safe because the runtime checked that the function left nothing running and
-// restored the environment (docs/operators.md says what it cannot see). Never for `fresh` (one clean
-// process per request), instances booted for one function (dedicated, even after the function changed
-// strategy), Fission-protocol runtimes (they cannot unload), a full pool, or limits that could not be
-// lifted.
+// An idle instance leaving its function (idle, rolled to a new version, failed): under the `pool`
+// strategy, one whose runtime reports it clean after `/v1/unload` goes back to its generic pool instead
+// of being killed, saving a boot. It has run the function's code, so the pool keeps it apart and hands it
+// only to that same function again (a new version of it), or to another of its namespace where that
+// namespace shares instances (reuse-boundary.ts): "clean" is what the runtime can see, and a patched
+// global is not. Never for `fresh` (one clean process per request) or `recycle`
+// (replaced because earlier calls may have changed it), a deleted function (nobody may take it), instances
+// booted for one function (dedicated, or with boot-time limits of its own), Fission-protocol runtimes
+// (they cannot unload), a pool without room, or limits that could not be lifted.
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
@@ -23,7 +25,7 @@ export interface ReturnDeps {
 export function returnOrRetire(rec: InstanceRecord, fs: FunctionState, d: ReturnDeps): void {
   const runtime = d.runtimes.get(rec.runtime)
   const pool = d.pools.pool(rec.runtime)
-  if (rec.bootedFor !== undefined || fs.strategy !== 'pool' || !fs.policy.returnsToPool || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || d.closing()) {
+  if (rec.bootedFor !== undefined || !rec.poolable || fs.strategy !== 'pool' || !fs.policy.returnsToPool || fs.deleted || runtime?.spec.protocol === 'fission' || !pool?.hasRoomFor(rec) || d.closing()) {
     void d.fleet.retire(rec)
     return
   }
@@ -32,6 +34,8 @@ export function returnOrRetire(rec: InstanceRecord, fs: FunctionState, d: Return
       clean = await d.fleet.backend.setLimits?.(rec.id, null).then(() => true, () => false) ?? true
       rec.limited = !clean
     }
+    // Its code and secrets leave with it; the next load puts the next version's there.
+    if (clean) clean = await d.fleet.backend.unstage?.(rec.id).then(() => true, () => false) ?? true
     if (clean && rec.state === 'draining' && !d.closing()) {
       rec.state = 'generic'
       rec.fn = undefined

@@ -3,20 +3,18 @@
 // (`spec.secretEnv`) become environment variables of the specialization. Values pass from the secret
 // store to the instance and nowhere else (not the function's spec, status, logs or events).
 //
-// Today the files go to `<run dir>/<instance id>/NAME/KEY` (the folder 0700 and the files 0400, the
-// platform's own), and the function finds them through `$KILN_SECRETS_DIR`. Where the sandbox runs an
-// instance (its own uid and mount namespace), this is the function to switch to its file placement
-// (`backend.placeSecrets`, read-only at /var/kiln/secrets/NAME/KEY inside that instance alone).
-// Instances on Kubernetes get the env half only; a function there that lists secret files is refused at
-// load with the reason, rather than started without them.
+// The files are the backend's to place (`ClusterBackend.placeSecrets`): the embedded sandbox writes them
+// read-only at /var/kiln/secrets/NAME/KEY inside that instance alone (in memory on the host, readable by
+// the instance's own group), and the function finds them through `$KILN_SECRETS_DIR`. Instances on
+// Kubernetes get the env half only; a function there that lists secret files is refused at load with the
+// reason, rather than started without them.
 import { createHash } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import type { SecretFile } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
 import type { FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 
-export interface SecretFile { name: string; key: string; value: Buffer }
+export type { SecretFile }
 
 /** What the executor reads of secrets (platform/ builds it over the secret store). */
 export interface FunctionSecrets {
@@ -29,13 +27,11 @@ export interface FunctionSecrets {
 }
 
 export interface DeliveryTarget {
-  /** Where secret files go for instances that run on this machine; undefined: they do not (Kubernetes). */
-  dir: string | undefined
-}
-
-/** Where the instance's files are: under the run dir, by instance id (ids are the platform's, never a function's). */
-function folderOf(t: DeliveryTarget, rec: InstanceRecord): string | undefined {
-  return t.dir === undefined ? undefined : join(t.dir, rec.id.replace(/[^A-Za-z0-9_.-]/g, '_'))
+  /**
+   * Replaces the instance's secret files (an empty list removes them) and returns their folder as the
+   * instance sees it; undefined: instances here cannot receive files (Kubernetes pods).
+   */
+  place: ((id: string, files: SecretFile[]) => Promise<string>) | undefined
 }
 
 /**
@@ -55,24 +51,18 @@ export async function deliverSecrets(rec: InstanceRecord, fn: FunctionResource, 
   }
   const { files, env } = material
   if (files.length === 0) return env
-  const folder = folderOf(t, rec)
-  if (folder === undefined) {
+  if (t.place === undefined) {
     throw new KilnError('KILN_ERR_SPECIALIZE_FAILED', `function "${fn.metadata.name}" lists secret files (spec.secrets), which instances on this backend cannot receive yet; map the keys it needs to environment variables with --secret-env instead`)
   }
   holding.add(rec)
-  await mkdir(folder, { recursive: true, mode: 0o700 })
-  for (const f of files) {
-    await mkdir(join(folder, f.name), { recursive: true, mode: 0o700 })
-    await writeFile(join(folder, f.name, f.key), f.value, { mode: 0o400 })
-  }
-  return { ...env, KILN_SECRETS_DIR: folder }
+  const dir = await t.place(rec.id, files)
+  return { ...env, KILN_SECRETS_DIR: dir }
 }
 
-/** Removes what deliverSecrets put there (the instance left its function, or is gone). */
+/** Removes what deliverSecrets put there (the instance left its function). A gone instance's went with it. */
 export async function withdrawSecrets(rec: InstanceRecord, t: DeliveryTarget): Promise<void> {
-  if (!holding.delete(rec)) return
-  const folder = folderOf(t, rec)
-  if (folder) await rm(folder, { recursive: true, force: true })
+  if (!holding.delete(rec) || rec.state === 'gone' || t.place === undefined) return
+  await t.place(rec.id, [])
 }
 
 /** Instances that have secret files now (so the common case, none, costs no file-system call). */

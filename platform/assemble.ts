@@ -6,9 +6,10 @@
 import { createServer } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { ClusterBackend } from '../cluster/backend.js'
+import type { ClusterBackend, Protection } from '../cluster/backend.js'
 import { Authenticator } from '../core/auth/authenticate.js'
 import type { KilnConfig, NodeConfig } from '../core/config.js'
+import type { LimitsPolicy } from '../core/limits.js'
 import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
 import { Readiness } from '../core/readiness.js'
@@ -21,13 +22,13 @@ import type { TokenStore } from '../core/store/token-store.js'
 import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
-import type { Protections } from '../controller/read-models.js'
 import { metricsRoute } from '../controller/metrics.js'
 import { mountOpenApi } from '../controller/openapi/mount.js'
 import { probeRoutes } from '../controller/probes.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
+import { namespaceSharing } from '../executor/namespace-reuse.js'
 import { InstanceBudget } from '../poolmgr/budget.js'
 import { Fleet } from '../poolmgr/fleet.js'
 import { PoolManager } from '../poolmgr/manager.js'
@@ -43,6 +44,7 @@ import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 import { assembleEvents } from './events.js'
 import type { PlatformState } from './state.js'
+import { protectionsView } from './protections.js'
 import { platformReadiness } from './readiness.js'
 
 export interface PlatformStores {
@@ -89,10 +91,10 @@ export interface AssemblyOptions {
   tokens: TokenStore
   /** Secrets, for the API (names and keys) and the executor (values for instances). */
   secrets: SecretStore
-  /** Where secret files go for instances on this machine; undefined: they run elsewhere (pods). */
-  secretsDir?: string
-  /** What confines instances here (the sandbox's report). */
-  protections: Protections
+  /** What confines instances here: the sandbox's report, or what pods have (/v1/nodes shows it; private functions read it). */
+  protections: Protection[]
+  /** The operator's default and maximum limits for functions (the embedded sandbox's); deploys beyond them are refused. */
+  limits?: LimitsPolicy
   /** Verifies signed package URLs (instances that download their code: Kubernetes). */
   packageSignature?: { verify(sha256: string, sig: string): boolean }
 }
@@ -154,7 +156,9 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
-    secrets: functionSecrets(o.secrets), secretsDir: o.secretsDir,
+    secrets: functionSecrets(o.secrets),
+    // Whether an instance that ran one function's code may serve another: the namespaces say (reuse-boundary.ts).
+    sharing: namespaceSharing(namespaces),
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
       events.add({ type: 'FunctionIsolated', function: fs.name, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
@@ -181,7 +185,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
   const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections, packageSignature: o.packageSignature,
+    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: protectionsView(o.protections), limits: o.limits, packageSignature: o.packageSignature,
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
@@ -193,7 +197,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     live: o.whenServable ? { ...liveFunctions(executor), whenApplied: o.whenServable } : liveFunctions(executor),
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
-    nodes: nodesView(fleet, o.nodes, o.cgroups),
+    nodes: nodesView(fleet, o.nodes, o.cgroups, o.protections),
     events, logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),

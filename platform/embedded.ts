@@ -2,13 +2,13 @@
 // child processes in cgroups on virtual nodes, state in the data dir. `kiln up` runs this; tests start
 // it in-process on a free port.
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { detectCgroups, type CgroupDriver } from '../cluster/local/cgroups/index.js'
 import { LocalBackend } from '../cluster/local/backend.js'
+import { Sandbox } from '../cluster/local/sandbox/sandbox.js'
 import { ensureAdminToken } from '../core/auth/bootstrap.js'
 import type { KilnConfig } from '../core/config.js'
 import { createLogger } from '../core/logger.js'
@@ -25,8 +25,6 @@ import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from './assemble.js'
-import { ALL_PROTECTIONS_PRESENT_STUB } from './protections.js'
-import type { Protections } from '../controller/read-models.js'
 import { openPlatformState } from './state.js'
 
 export interface Platform {
@@ -40,10 +38,12 @@ export interface Platform {
   /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
   readonly ctx: PlatformParts
   readonly cgroups: CgroupDriver
+  /** What each instance runs in (docs/sandbox.md). */
+  readonly sandbox: Sandbox
   close(): Promise<void>
 }
 
-export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; spanExporter?: SpanExporter; protections?: Protections } = {}): Promise<Platform> {
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; spanExporter?: SpanExporter } = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
@@ -63,10 +63,6 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   if (config.host === '0.0.0.0' && config.apiHost === undefined && config.apiPort === undefined) {
     logger.warn('the control API (/v1) listens on every address with the data plane; to expose functions alone, put the API on its own listener with --api-host 127.0.0.1 --api-port PORT')
   }
-  // Secret files of running instances (executor/secret-delivery.ts): none survive a restart.
-  const secretsDir = join(config.dataDir, 'run', 'secrets')
-  await rm(secretsDir, { recursive: true, force: true })
-  await mkdir(secretsDir, { recursive: true, mode: 0o700 })
   // Durable state (async invocations, cron progress, workflow executions): SQLite in the data dir, or
   // Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
   const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger })
@@ -86,18 +82,26 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     }
   }
 
+  // Every instance runs in a sandbox (docs/sandbox.md); what this machine cannot give is logged and shown.
+  // Its folders (code, secret files: values in memory under the run dir) are swept of a previous run's.
+  const packages = new FilePackageStore(config.dataDir)
+  const sandbox = await Sandbox.open({ config: config.sandbox, dataDir: config.dataDir, logger, cgroups: { mode: cgroups.mode, reason: cgroups.reason }, readPackage: (sha) => packages.get(sha) })
+  const protections = sandbox.protections()
   const a = await assemble({
     config, logger,
     stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers },
     state, owner: `kiln-up-${process.pid}-${randomUUID().slice(0, 8)}`, recoverAll: true,
-    packages: new FilePackageStore(config.dataDir), wf, invoker,
-    tokens, secrets, secretsDir, protections: opts.protections ?? ALL_PROTECTIONS_PRESENT_STUB,
-    backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
+    packages, wf, invoker,
+    tokens, secrets, protections, limits: sandbox.policy,
+    backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups, sandbox, slirp4netns: config.sandbox.programs.slirp4netns }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
-    health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
+    health: (fleet, pools) => ({
+      ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats(),
+      sandbox: { mode: sandbox.mode, network: sandbox.network, missing: protections.filter((p) => !p.active).map((p) => p.name) },
+    }),
     // Traces when an OTLP endpoint is configured (or a test hands in an exporter); none otherwise.
     tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
@@ -113,6 +117,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     await a.close({
       last: async () => {
         await cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed'))
+        await sandbox.close()
         await tokens.close()
         await secrets.close()
       },
@@ -121,5 +126,5 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     logger.flush?.()
   }
 
-  return { url, apiUrl, port, config, app: a.app, ctx: a.parts, cgroups, close }
+  return { url, apiUrl, port, config, app: a.app, ctx: a.parts, cgroups, sandbox, close }
 }

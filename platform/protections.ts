@@ -1,6 +1,10 @@
-// The sandbox's report of what confines instances here (controller/read-models.ts Protections).
-// Until the sandbox is part of the platform this is a stub that reports every protection present, named
-// as such: the assembly takes its report in this one place.
+// What confines instances here, as the controller reads it (controller/read-models.ts Protections):
+// the embedded sandbox's report (cluster/local/sandbox/protections.ts) or what Kiln's pods have
+// (cluster/kubernetes/pod-protections.ts). Both are decided once at startup.
+import type { Protection } from '../cluster/backend.js'
 import type { Protections } from '../controller/read-models.js'
 
-export const ALL_PROTECTIONS_PRESENT_STUB: Protections = { missing: () => [] }
+export function protectionsView(list: readonly Protection[]): Protections {
+  const missing = list.filter((p) => !p.active).map((p) => ({ name: p.name, detail: p.detail }))
+  return { missing: () => missing }
+}

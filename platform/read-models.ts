@@ -1,6 +1,7 @@
 // The controller's read models (controller/read-models.ts) over the assembled parts: the only place
 // that turns executor, fleet, pool and workflow-engine state into what the control API shows. The
 // event log, function logs, route table and workflow catalogue have the read models' shape already.
+import type { Protection } from '../cluster/backend.js'
 import type { NodeConfig } from '../core/config.js'
 import type { Executions, Instances, LiveFunctions, Nodes, Pools } from '../controller/read-models.js'
 import type { Executor } from '../executor/executor.js'
@@ -38,7 +39,7 @@ export function instancesView(fleet: Fleet): Instances {
   return { list: () => [...fleet.records.values()].map((r) => r.describe()) }
 }
 
-export function nodesView(fleet: Fleet, nodes: NodeConfig[], cgroups: { mode: string; reason?: string }): Nodes {
+export function nodesView(fleet: Fleet, nodes: NodeConfig[], cgroups: { mode: string; reason?: string }, sandbox: readonly Protection[]): Nodes {
   return {
     list: () => {
       const recs = [...fleet.records.values()]
@@ -53,6 +54,7 @@ export function nodesView(fleet: Fleet, nodes: NodeConfig[], cgroups: { mode: st
           },
           instances: on.map((r) => ({ id: r.id, function: r.fn, state: r.state === 'ready' && r.inflight > 0 ? 'busy' : r.state })),
           cgroups,
+          sandbox,
         }
       })
     },

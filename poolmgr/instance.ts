@@ -5,6 +5,9 @@ import type { Instance } from '../cluster/backend.js'
 
 export type InstanceState = 'generic' | 'specializing' | 'ready' | 'draining' | 'gone'
 
+/** The function whose code an instance has run (executor/reuse-boundary.ts decides who may follow it). */
+export interface CodeOwner { readonly namespace: string; readonly name: string; readonly uid: string }
+
 export class InstanceRecord {
   state: InstanceState = 'generic'
   fn: string | undefined
@@ -17,6 +20,13 @@ export class InstanceRecord {
   retiring = false
   /** The instance's cgroup carries a function's limits (so they must be lifted before reuse). */
   limited = false
+  /**
+   * Set when the instance first loads a function's code, and never cleared: an unload cannot prove the
+   * code left nothing behind, so only `mayReuse` decides who may be specialized here next.
+   */
+  ranFor: CodeOwner | undefined
+  /** False for an instance booted with a function's own boot-time limits: it never joins a generic pool. */
+  poolable = true
   /** Latest load computed by the monitor from the instance's counters. */
   load: { cpuCores: number; throttleRatio: number; memoryBytes: number } | undefined
   readonly client: Pool
@@ -26,7 +36,10 @@ export class InstanceRecord {
    * generic pool, whatever that function's strategy is by the time it leaves.
    */
   constructor(readonly inst: Instance, readonly runtime: string, readonly bootedFor?: string) {
-    this.client = new Pool(inst.url, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 } })
+    this.client = new Pool(inst.url, {
+      keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 },
+      ...(inst.socketPath === undefined ? {} : { socketPath: inst.socketPath }),
+    })
   }
 
   get id(): string { return this.inst.id }
@@ -37,7 +50,7 @@ export class InstanceRecord {
     return {
       id: this.id, runtime: this.runtime, node: this.node, state, function: this.fn, version: this.version,
       inflight: this.inflight, requests: this.requests, ageMs: now - this.inst.startedAt, idleMs: now - this.lastUsed,
-      pid: this.inst.pid, url: this.inst.url, bootMs: Math.round(this.inst.bootMs * 100) / 100,
+      pid: this.inst.pid, url: this.inst.url, ...(this.inst.socketPath ? { socket: this.inst.socketPath } : {}), bootMs: Math.round(this.inst.bootMs * 100) / 100,
       ...(this.load ? { cpuCores: Math.round(this.load.cpuCores * 1000) / 1000, memoryBytes: this.load.memoryBytes, throttleRatio: Math.round(this.load.throttleRatio * 1000) / 1000 } : {}),
     }
   }

@@ -81,6 +81,11 @@ export class PoolManager {
     return this.all().flatMap((p) => p.idle())
   }
 
+  /** Stops kept instances (that ran code) nobody may take any more. */
+  dropKept(drop: (rec: InstanceRecord) => boolean): void {
+    for (const p of this.all()) p.dropKept(drop)
+  }
+
   /** The pool holding an idle generic instance, if any. */
   owner(rec: InstanceRecord): GenericPool | undefined {
     return this.all().find((p) => p.idle().includes(rec))

@@ -113,6 +113,11 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       // Fission environment servers answer only on `/`; keep the query, as Fission's router does.
       const q = path.indexOf('?')
       path = q < 0 ? '/' : '/' + path.slice(q)
+    } else if (runtimePlatformPath(path)) {
+      // The runtime's own endpoints (unload, specialize: a caller could load other code into an
+      // instance that serves everyone's requests) are the platform's alone, never a caller's.
+      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_NOT_FOUND', `${path.split('?')[0]} is not a path a function serves`))
+      return
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
@@ -208,6 +213,15 @@ export const API_PREFIXES = ['/v1/', '/metrics']
 function isNamespacedFunction(url: string): boolean {
   const slash = url.indexOf('/', 4)
   return slash > 4 && url.startsWith('/fn/', slash)
+}
+
+/** Paths a runtime answers itself (docs/runtime-contract.md): `/healthz` and `/v1/...`, before any query. */
+export function runtimePlatformPath(path: string): boolean {
+  const c = path.charCodeAt(1)
+  if (c !== 104 /* h */ && c !== 118 /* v */) return false
+  const q = path.indexOf('?')
+  const p = q < 0 ? path : path.slice(0, q)
+  return p === '/healthz' || p.startsWith('/healthz/') || p === '/v1' || p.startsWith('/v1/')
 }
 
 /**

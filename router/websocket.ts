@@ -73,7 +73,7 @@ function tunnel(o: UpgradeOptions, req: IncomingMessage, client: Duplex, head: B
   let answered = false
   const { head: request, id } = requestHead(req, t, rec)
   const u = new URL(rec.inst.url)
-  const upstream: Socket = connect({ host: u.hostname, port: Number(u.port), noDelay: true })
+  const upstream: Socket = rec.inst.socketPath !== undefined ? connect({ path: rec.inst.socketPath }) : connect({ host: u.hostname, port: Number(u.port), noDelay: true })
   open.add(client)
   const release = () => {
     if (released) return

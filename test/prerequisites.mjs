@@ -28,6 +28,9 @@ const needs = [
   ['redis-server', 'Redis-backed stores and workflows run against a real redis-server', process.env.KILN_REDIS_SERVER !== undefined || onPath('redis-server')],
   ['strace', 'the durable-write test reads the file store\'s system calls', onPath('strace')],
   ['python3-pip', 'the Python builder vendors requirements.txt with pip', !hasPython || runs(python, ['-m', 'pip', '--version'])],
+  ['bubblewrap', 'every embedded instance runs in the sandbox (docs/sandbox.md)', onPath('bwrap')],
+  ['slirp4netns', 'the sandbox\'s egress', onPath('slirp4netns')],
+  ['iproute2', 'the egress test\'s veth server', onPath('ip')],
 ]
 if (k8s) {
   needs.push(

@@ -45,6 +45,7 @@ interface DeployFlags {
   nodeSelector?: string[]; toleration?: string[]
   private?: boolean; secret?: string[]; secretEnv?: string[]
   retries?: number; retryBackoff?: string; asyncConcurrency?: number
+  openFiles?: number; fileSize?: string; tmp?: string
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -57,11 +58,14 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
-  if (f.cpu || f.memory || f.pids !== undefined) {
+  if (f.cpu || f.memory || f.pids !== undefined || f.openFiles !== undefined || f.fileSize || f.tmp) {
     const r = { ...(prev?.resources ?? {}) } as Record<string, unknown>
     if (f.cpu) r.cpu = Number(f.cpu)
     if (f.memory) { guard(() => parseBytes(f.memory!), '--memory'); r.memory = f.memory }
     if (f.pids !== undefined) r.pids = f.pids
+    if (f.openFiles !== undefined) r.openFiles = f.openFiles
+    if (f.fileSize) { guard(() => parseBytes(f.fileSize!), '--file-size'); r.fileSize = f.fileSize }
+    if (f.tmp) { guard(() => parseBytes(f.tmp!), '--tmp'); r.tmp = f.tmp }
     s.resources = r
   }
   if (f.strategy) s.strategy = f.strategy
@@ -257,6 +261,9 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--retries <n>', 'async invocations: attempts after the first on a crash, timeout or 5xx (default 2)', int('--retries'))
     .option('--retry-backoff <duration>', 'async invocations: first wait before a retry, doubling, with jitter (default 1s)')
     .option('--async-concurrency <n>', 'async invocations of this function running at once (default: half its capacity, at most 100)', int('--async-concurrency'))
+    .option('--open-files <n>', 'open file descriptors per process (embedded sandbox)', int('--open-files'))
+    .option('--file-size <size>', 'largest file a process may write, e.g. 64Mi (embedded sandbox)')
+    .option('--tmp <size>', 'size of the private /tmp, e.g. 64Mi (embedded sandbox)')
     .action((name: string, f: DeployFlags & { public?: boolean }) => {
       if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
       if (f.public) f.private = false

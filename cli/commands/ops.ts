@@ -9,6 +9,7 @@ interface NodeView {
   capacity: { cpus?: number; memory?: string; cpuset?: string }
   usage: { instances: number; cpuCores: number; memoryBytes: number }
   cgroups: { mode: string; reason?: string }
+  sandbox?: { name: string; active: boolean; detail: string }[]
 }
 interface EventView { seq: number; at: string; type: string; function?: string; reason: string; evidence?: Record<string, unknown> }
 
@@ -26,6 +27,12 @@ export function registerOps(program: Command, g: Globals): void {
       ]))
       const cg = nodes[0]?.cgroups
       if (cg) process.stdout.write(`\ncgroups: ${cg.mode}${cg.reason ? ` (${cg.reason}: limits are not enforced; usage comes from /proc)` : ''}\n`)
+      const sb = nodes[0]?.sandbox
+      if (sb) {
+        const missing = sb.filter((p) => !p.active)
+        process.stdout.write(`sandbox: ${sb.filter((p) => p.active).map((p) => p.name).join(', ') || 'nothing'} active${missing.length ? `; MISSING: ${missing.map((p) => p.name).join(', ')}` : ''}\n`)
+        for (const p of missing) process.stdout.write(`  ${p.name}: ${p.detail}\n`)
+      }
     })
 
   program.command('events').description('platform events: isolations, releases, crashes')

@@ -14,6 +14,8 @@ export interface ProcessHandle {
   readonly stderr: Readable
   /** fd 3 of the child, when asked for. */
   readonly ready: Readable | undefined
+  /** fd 4 of the child, when asked for (bubblewrap's --info-fd). */
+  readonly info: Readable | undefined
   /** Settles once the process runs (pid known); rejects when it could not be started. */
   readonly started: Promise<void>
   readonly exited: Promise<{ code: number | null; signal: string | null }>
@@ -21,13 +23,13 @@ export interface ProcessHandle {
   kill(signal: NodeJS.Signals): void
 }
 
-export interface LaunchOptions { command: string; args: string[]; env: Record<string, string>; readyPipe: boolean; nice?: number }
+export interface LaunchOptions { command: string; args: string[]; env: Record<string, string>; readyPipe: boolean; infoPipe?: boolean; nice?: number }
 
 export type Launcher = (o: LaunchOptions) => ProcessHandle
 
 /** In-process child_process.spawn (the fallback when dist/spawner.js is not built). */
 export function launchHere(o: LaunchOptions, setNice: (pid: number, nice: number) => void): ProcessHandle {
-  const child: ChildProcess = spawn(o.command, o.args, { env: o.env, stdio: ['pipe', 'pipe', 'pipe', o.readyPipe ? 'pipe' : 'ignore'] })
+  const child: ChildProcess = spawn(o.command, o.args, { env: o.env, stdio: ['pipe', 'pipe', 'pipe', o.readyPipe ? 'pipe' : 'ignore', ...(o.infoPipe ? ['pipe' as const] : [])] })
   // A write to a dead child's stdin must not take the platform down.
   child.stdin!.on('error', () => undefined)
   let done = false
@@ -46,6 +48,7 @@ export function launchHere(o: LaunchOptions, setNice: (pid: number, nice: number
   return {
     get pid() { return child.pid },
     stdout: child.stdout!, stderr: child.stderr!, ready: o.readyPipe ? (child.stdio[3] as Readable) : undefined,
+    info: o.infoPipe ? (child.stdio[4] as Readable) : undefined,
     started, exited,
     alive: () => !done && child.exitCode === null && child.signalCode === null,
     kill: (signal) => { try { child.kill(signal) } catch { /* already gone */ } },
@@ -55,7 +58,7 @@ export function launchHere(o: LaunchOptions, setNice: (pid: number, nice: number
 interface Remote {
   via: ChildProcess
   pid: number | undefined
-  out: [PassThrough, PassThrough, PassThrough]
+  out: [PassThrough, PassThrough, PassThrough, PassThrough]
   started: { resolve(): void; reject(e: Error): void }
   exit(v: { code: number | null; signal: string | null }): void
   done: boolean
@@ -77,7 +80,7 @@ export class Spawner {
 
   launch(o: LaunchOptions): ProcessHandle {
     const id = String(++this.seq)
-    const out: Remote['out'] = [new PassThrough({ encoding: 'utf8' }), new PassThrough({ encoding: 'utf8' }), new PassThrough({ encoding: 'utf8' })]
+    const out: Remote['out'] = [new PassThrough({ encoding: 'utf8' }), new PassThrough({ encoding: 'utf8' }), new PassThrough({ encoding: 'utf8' }), new PassThrough({ encoding: 'utf8' })]
     let exit!: Remote['exit']
     const exited = new Promise<{ code: number | null; signal: string | null }>((r) => { exit = r })
     let started!: Remote['started']
@@ -86,10 +89,10 @@ export class Spawner {
     const via = this.channel()
     const remote: Remote = { via, pid: undefined, out, started, exit, done: false }
     this.remotes.set(id, remote)
-    via.send({ t: 'spawn', id, command: o.command, args: o.args, env: o.env, readyPipe: o.readyPipe, nice: o.nice } satisfies SpawnerRequest)
+    via.send({ t: 'spawn', id, command: o.command, args: o.args, env: o.env, readyPipe: o.readyPipe, infoPipe: o.infoPipe, nice: o.nice } satisfies SpawnerRequest)
     return {
       get pid() { return remote.pid },
-      stdout: out[0], stderr: out[1], ready: o.readyPipe ? out[2] : undefined,
+      stdout: out[0], stderr: out[1], ready: o.readyPipe ? out[2] : undefined, info: o.infoPipe ? out[3] : undefined,
       started: startedP, exited,
       alive: () => !remote.done,
       kill: (signal) => { if (!remote.done && via.connected) via.send({ t: 'kill', id, signal } satisfies SpawnerRequest) },
@@ -129,7 +132,8 @@ export class Spawner {
       r.pid = m.pid
       r.started.resolve()
     } else if (m.t === 'data') {
-      r.out[m.fd - 1].write(m.d)
+      const out = r.out[m.fd - 1]
+      if (!out.destroyed && !out.writableEnded) out.write(m.d)
     } else if (m.t === 'exit') {
       r.done = true
       r.exit({ code: m.code, signal: m.signal })

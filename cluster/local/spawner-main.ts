@@ -15,17 +15,25 @@ function send(m: SpawnerReply): void {
   if (process.connected) process.send!(m)
 }
 
-function forward(id: string, stream: Readable | null | undefined, fd: 1 | 2 | 3): void {
+// The ready pipe carries one line and the info pipe one JSON document; after that the child (which may
+// keep the descriptor: bubblewrap's sandbox inherits fd 4) is not listened to any more.
+const LAST: Partial<Record<number, string>> = { 3: '\n', 4: '}' }
+
+function forward(id: string, stream: Readable | null | undefined, fd: 1 | 2 | 3 | 4): void {
   if (!stream) return
   stream.setEncoding('utf8')
-  stream.on('data', (d: string) => send({ t: 'data', id, fd, d }))
+  const last = LAST[fd]
+  stream.on('data', (d: string) => {
+    send({ t: 'data', id, fd, d })
+    if (last !== undefined && d.includes(last)) stream.destroy()
+  })
   stream.on('error', () => undefined)
 }
 
 function start(m: Extract<SpawnerRequest, { t: 'spawn' }>): void {
   let child: ChildProcess
   try {
-    child = spawn(m.command, m.args, { env: m.env, stdio: ['pipe', 'pipe', 'pipe', m.readyPipe ? 'pipe' : 'ignore'] })
+    child = spawn(m.command, m.args, { env: m.env, stdio: ['pipe', 'pipe', 'pipe', m.readyPipe ? 'pipe' : 'ignore', ...(m.infoPipe ? ['pipe' as const] : [])] })
   } catch (e) {
     send({ t: 'error', id: m.id, message: (e as Error).message })
     return
@@ -45,6 +53,7 @@ function start(m: Extract<SpawnerRequest, { t: 'spawn' }>): void {
   forward(m.id, child.stdout, 1)
   forward(m.id, child.stderr, 2)
   forward(m.id, child.stdio[3] as Readable | null, 3)
+  if (m.infoPipe) forward(m.id, child.stdio[4] as Readable | null, 4)
   child.once('exit', (code, signal) => send({ t: 'exit', id: m.id, code, signal }))
   child.once('close', () => {
     children.delete(m.id)

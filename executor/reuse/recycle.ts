@@ -11,5 +11,6 @@ export const recyclePolicy: ReusePolicy = {
     const { maxRequests, maxAgeMs } = fn.spec
     return (maxRequests !== undefined && rec.requests >= maxRequests) || (maxAgeMs !== undefined && now - rec.specializedAt >= maxAgeMs)
   },
-  returnsToPool: true,
+  // Replaced because earlier calls may have changed it: never handed back, not even to its own function.
+  returnsToPool: false,
 }

@@ -5,12 +5,16 @@ import type { RuntimeResource } from '../../core/types.js'
 import type { Fleet } from '../../poolmgr/fleet.js'
 import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { PoolManager } from '../../poolmgr/manager.js'
-import type { FunctionState } from '../function-state.js'
+import { instanceLimits, type FunctionState } from '../function-state.js'
+import type { NamespaceSharing } from '../namespace-reuse.js'
+import { codeOwner, mayReuse } from '../reuse-boundary.js'
 
 export interface StrategyContext {
   readonly pools: PoolManager
   readonly fleet: Fleet
   readonly logger: Logger
+  /** Which namespaces let their functions take each other's instances (reuse-boundary.ts). */
+  readonly sharing: NamespaceSharing
   runtime(fs: FunctionState): RuntimeResource
   /**
    * Specializes a generic instance with the function's current version; leaves it generic on failure.
@@ -38,12 +42,24 @@ export interface Strategy {
   reconcile(fs: FunctionState, ctx: StrategyContext): Promise<void>[]
 }
 
-/** Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it. */
+/**
+ * Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it.
+ * Only an instance that has run no code, or one the reuse rule gives this function (mayReuse), is taken. A function whose
+ * limits an instance only takes at boot (open files, file size, /tmp: ClusterBackend.fitsPooled) gets an
+ * instance booted with them, which never joins a generic pool.
+ */
 export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext, background: boolean): Promise<InstanceRecord> {
   const runtime = ctx.runtime(fs)
   const placement = fs.placement()
-  const pool = ctx.pools.poolFor(runtime.metadata.name, placement)
-  const rec = (pool?.take()) ?? (await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background }))
+  const limits = instanceLimits(fs.fn)
+  const pooled = ctx.fleet.backend.fitsPooled?.(limits) ?? true
+  const pool = pooled ? ctx.pools.poolFor(runtime.metadata.name, placement) : undefined
+  const owner = codeOwner(fs.fn)
+  let rec = pool?.take((r) => mayReuse(r.ranFor, owner, ctx.sharing))
+  if (rec === undefined) {
+    rec = await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background, ...(pooled ? {} : { limits: limits ?? undefined }) })
+    if (!pooled) rec.poolable = false
+  }
   try {
     await ctx.load(rec, fs, background)
   } catch (e) {

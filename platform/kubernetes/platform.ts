@@ -35,7 +35,7 @@ import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { openPlatformState } from '../state.js'
 import { assemble, type PlatformParts } from '../assemble.js'
-import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
+import { podProtections } from '../../cluster/kubernetes/pod-protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
@@ -127,10 +127,14 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     ? await new KubernetesBackend({ kc, namespace: k.namespace, identity: k.identity, logger, pools, sets, loads: nodeLoads, nodes: DEFAULT_NODES, runtime: (n) => runtimes.get(n), readyTimeoutMs: k.readyTimeoutMs }).open()
     : undefined
 
+  // What pods confine (the pod spec as it is): said once, shown in /v1/nodes, read for private functions.
+  const protections = podProtections()
+  const lacking = protections.filter((p) => !p.active).map((p) => p.name)
+  if (lacking.length > 0) logger.warn({ missing: lacking }, 'runtime pods lack protections the embedded sandbox gives (docs/sandbox.md, "On Kubernetes")')
   const a = await assemble({
     config, logger, packages, wf, invoker,
     stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers },
-    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
+    tokens, secrets, protections, packageSignature: signer,
     state, owner: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,

@@ -7,12 +7,14 @@ export interface Baseline {
   globals: Set<string>
 }
 
+// The runtime's own server connections (keep-alive from the platform) are not the function's: TCP
+// sockets, or pipes when it listens on a Unix socket (KILN_SOCKET).
+const OWN = process.env.KILN_SOCKET ? 'PipeWrap' : 'TCPSocketWrap'
+
 function countResources(ownSockets: number): Map<string, number> {
   const m = new Map<string, number>()
   for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1)
-  // The runtime's own server connections (keep-alive from the platform) are not the function's.
-  const tcp = (m.get('TCPSocketWrap') ?? 0) - ownSockets
-  m.set('TCPSocketWrap', tcp)
+  m.set(OWN, (m.get(OWN) ?? 0) - ownSockets)
   return m
 }
 

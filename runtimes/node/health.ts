@@ -7,8 +7,8 @@ import { state } from './state.js'
 export function health(res: ServerResponse): void {
   const c = state.current
   // Not ready while warming up: a readiness probe (Kubernetes) must not route to it yet.
-  sendJson(res, state.warming ? 503 : 200, {
-    state: state.warming ? 'warming' : c ? 'specialized' : 'generic',
+  sendJson(res, state.warming || state.exhausted ? 503 : 200, {
+    state: state.exhausted ? 'exhausted' : state.warming ? 'warming' : c ? 'specialized' : 'generic',
     runtime: state.runtime,
     function: c ? { name: c.info.name, version: c.info.version, sha256: c.sha256 } : null,
     pid: process.pid,

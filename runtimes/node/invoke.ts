@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadBody, BodyTooLarge, hasNoBody, parseBody, readBody } from './body.js'
 import { messageOf, sendError } from './errors.js'
+import { exhausted, isFdExhaustion } from './exhausted.js'
 import { KilnRequest } from './request.js'
 import { toReply, writeReply } from './respond.js'
 import { type Specialized, state } from './state.js'
@@ -37,7 +38,9 @@ export function invoke(req: IncomingMessage, res: ServerResponse, maxBody: numbe
 function fail(s: Specialized, res: ServerResponse, err: unknown): void {
   const name = s.info.name
   process.stderr.write(`kiln: function ${name} failed: ${err instanceof Error ? err.stack : messageOf(err)}\n`)
-  sendError(res, 'KILN_ERR_FUNCTION_ERROR', messageOf(err), name)
+  const out = isFdExhaustion(err)
+  sendError(res, 'KILN_ERR_FUNCTION_ERROR', messageOf(err), name, out)
+  if (out) exhausted(`function ${name}`)
 }
 
 function call(s: Specialized, req: IncomingMessage, res: ServerResponse, body: unknown): void {

@@ -1,9 +1,10 @@
 // The Kiln Node.js runtime server: boots generic, is specialized with one function, serves it.
 // Plain node:http and nothing else, bundled into dist/runtimes/node.js. See docs/runtime-contract.md.
-import { closeSync, writeSync } from 'node:fs'
+import { closeSync, unlinkSync, writeSync } from 'node:fs'
 import { type IncomingMessage, type ServerResponse, STATUS_CODES, createServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ERRORS, type ErrorCode, sendError } from './errors.js'
+import { exhausted, isFdExhaustion, onExhausted } from './exhausted.js'
 import { health } from './health.js'
 import { invoke } from './invoke.js'
 import { specialize } from './specialize.js'
@@ -13,6 +14,8 @@ import { warmUp } from './warmup.js'
 
 const port = Number(process.env.PORT ?? 8888)
 const host = process.env.HOST || '127.0.0.1'
+// A Unix socket path (the platform's sandbox gives one) replaces HOST:PORT.
+const socketPath = process.env.KILN_SOCKET || undefined
 const maxBody = Number(process.env.KILN_MAX_BODY) > 0 ? Number(process.env.KILN_MAX_BODY) : 100 * 1024 * 1024
 
 function platform(req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -81,11 +84,22 @@ server.on('clientError', (err, socket) => {
   else socket.destroy()
 })
 
+// Accepting fails when the process is out of file descriptors: nothing it serves will work any more.
+server.on('error', (err) => {
+  if (isFdExhaustion(err)) exhausted('accept')
+  else process.stderr.write(`kiln: server error: ${err?.stack ?? err}\n`)
+})
+onExhausted(() => {
+  server.close()
+  server.closeIdleConnections()
+})
+
 // A function's stray async error must not take down the instance's other requests, but the
 // instance is no longer trusted: /v1/unload and /healthz then report clean: false.
 process.on('uncaughtException', (err) => {
   state.tainted = true
   process.stderr.write(`kiln: uncaught exception: ${err?.stack ?? err}\n`)
+  if (isFdExhaustion(err)) exhausted('uncaught exception')
 })
 process.on('unhandledRejection', (err) => {
   state.tainted = true
@@ -107,17 +121,23 @@ if (process.env.KILN_WATCH_STDIN === '1') {
   process.stdin.resume()
 }
 
-server.listen(port, host, async () => {
+const onListening = async () => {
   const addr = server.address()
   const actual = typeof addr === 'object' && addr !== null ? addr.port : port
-  await warmUp(actual, host)
+  await warmUp(socketPath !== undefined ? { socketPath } : { port: actual, host })
   const fd = Number(process.env.KILN_READY_FD)
   if (Number.isInteger(fd) && fd > 2) {
     try {
-      writeSync(fd, JSON.stringify({ port: actual, pid: process.pid }) + '\n')
+      writeSync(fd, JSON.stringify(socketPath !== undefined ? { socket: socketPath, pid: process.pid } : { port: actual, pid: process.pid }) + '\n')
       closeSync(fd)
     } catch (err) {
       process.stderr.write(`kiln: cannot write the ready line to fd ${fd}: ${(err as Error).message}\n`)
     }
   }
-})
+}
+if (socketPath !== undefined) {
+  try { unlinkSync(socketPath) } catch { /* not there */ }
+  server.listen(socketPath, onListening)
+} else {
+  server.listen(port, host, onListening)
+}

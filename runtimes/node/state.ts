@@ -30,4 +30,6 @@ export const state = {
   tainted: false,
   /** The boot-time self warm-up is running (see warmup.ts); /healthz answers 503 meanwhile. */
   warming: false,
+  /** Out of file descriptors: the instance is on its way out (exhausted.ts); /healthz answers 503. */
+  exhausted: false,
 }

@@ -16,9 +16,12 @@ const ROUTED = { 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x
 // second real one took 3.1 ms, after twenty 1.1 ms, like the steady state).
 const INVOCATIONS = 10
 
-function call(agent: Agent, port: number, host: string, method: string, path: string, body?: string): Promise<void> {
+/** Where the server listens: a TCP port or a Unix socket. */
+export type Target = { port: number; host: string } | { socketPath: string }
+
+function call(agent: Agent, at: Target, method: string, path: string, body?: string): Promise<void> {
   return new Promise((resolve) => {
-    const req = request({ host, port, method, path, agent, headers: body ? { ...ROUTED, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : ROUTED }, (res) => {
+    const req = request({ ...at, method, path, agent, headers: body ? { ...ROUTED, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : ROUTED }, (res) => {
       res.resume()
       res.on('end', resolve)
       res.on('error', () => resolve())
@@ -28,7 +31,7 @@ function call(agent: Agent, port: number, host: string, method: string, path: st
   })
 }
 
-export async function warmUp(port: number, host: string): Promise<void> {
+export async function warmUp(at: Target): Promise<void> {
   if (process.env.KILN_WARMUP === '0') return
   const dir = mkdtempSync(join(tmpdir(), 'kiln-warmup-'))
   state.warming = true
@@ -39,12 +42,12 @@ export async function warmUp(port: number, host: string): Promise<void> {
     writeFileSync(join(dir, 'index.cjs'), 'module.exports = async (context) => "ok " + context.request.method\n')
     for (const entrypoint of ['index.mjs', 'index.cjs']) {
       const spec = JSON.stringify({ function: { name: 'kiln-warmup', version: '0', entrypoint, env: {}, timeoutMs: 5000 }, code: { path: dir, sha256: entrypoint === 'index.mjs' ? '0'.repeat(64) : '1'.repeat(64) } })
-      await call(agent, port, host, 'POST', '/v1/specialize', spec)
+      await call(agent, at, 'POST', '/v1/specialize', spec)
       for (let i = 0; i < INVOCATIONS; i++) {
-        await call(agent, port, host, 'POST', '/warm?x=1&x=2', '{"a":[1,2]}')
-        await call(agent, port, host, 'GET', '/warm?name=w')
+        await call(agent, at, 'POST', '/warm?x=1&x=2', '{"a":[1,2]}')
+        await call(agent, at, 'GET', '/warm?name=w')
       }
-      await call(agent, port, host, 'POST', '/v1/unload')
+      await call(agent, at, 'POST', '/v1/unload')
     }
   } finally {
     agent.destroy()

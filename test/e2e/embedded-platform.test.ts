@@ -84,7 +84,8 @@ describe('kiln up + kiln CLI', () => {
     expect((await kiln(['fn', 'deploy', 'burst', '--code', join(F, 'slow.mjs')], env)).code).toBe(0)
     const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${up.url}/fn/burst`)))
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200))
-    expect(new Set(answers.map((a) => JSON.parse(a.text).pid)).size).toBe(1)
+    // By instance id: every runtime has the same pid inside its own pid namespace.
+    expect(new Set(answers.map((a) => a.headers['x-kiln-instance'])).size).toBe(1)
     const fn = JSON.parse((await kiln(['fn', 'get', 'burst', '-o', 'json'], env)).stdout)
     expect(fn.status.specializations).toBe(1)
   })
@@ -116,13 +117,13 @@ describe('kiln up + kiln CLI', () => {
 
   it('a function that exits the process gets a 502, and the next request is served by a fresh instance', async () => {
     expect((await kiln(['fn', 'deploy', 'quitter', '--code', join(F, 'exits.mjs')], env)).code).toBe(0)
-    const before = JSON.parse((await get(`${up.url}/fn/quitter`)).text).pid
+    const before = (await get(`${up.url}/fn/quitter`)).headers['x-kiln-instance']
     const res = await get(`${up.url}/fn/quitter?exit=1`)
     expect(res.status).toBe(502)
     expect(JSON.parse(res.text).error).toBe('KILN_ERR_FUNCTION_CRASHED')
     const next = await get(`${up.url}/fn/quitter`)
     expect(next.status, next.text).toBe(200)
-    expect(JSON.parse(next.text).pid).not.toBe(before)
+    expect(next.headers['x-kiln-instance']).not.toBe(before)
   })
 
   it('captures stdout and stderr per function for `kiln fn logs`', async () => {

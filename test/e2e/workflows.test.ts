@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get, kiln, kilnUp, ROOT, type UpProcess } from '../helpers/cli.js'
+import { sharedDir, writeMountsConfig } from '../helpers/shared-dir.js'
 import { useRedis } from '../helpers/redis.js'
 
 const EXAMPLES = join(ROOT, 'examples', 'workflows')
@@ -48,7 +49,9 @@ describe.each(['sqlite', 'redis'] as const)('workflows through kiln up (%s store
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-wf-'))
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-wf-counter-'))
+    const shared = await sharedDir('kiln-e2e-wf-counter-')
+    counterDir = shared.dir
+    await writeMountsConfig(dataDir, [shared.mount])
     up = await kilnUp(dataDir, store === 'redis' ? ['--redis', redis.current.url] : [])
     env = { KILN_URL: up.url }
     await deployFunctions(env, counterDir)
@@ -203,7 +206,9 @@ describe.each(['sqlite', 'redis'] as const)('kiln up (%s) killed with SIGKILL mi
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-wf-resume-'))
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-wf-resume-counter-'))
+    const shared = await sharedDir('kiln-e2e-wf-resume-counter-')
+    counterDir = shared.dir
+    await writeMountsConfig(dataDir, [shared.mount])
   })
 
   afterAll(async () => {

@@ -67,9 +67,11 @@ export function freePort(): Promise<number> {
 
 export interface UpProcess { url: string; child: ChildProcess; output: () => string; stop(signal?: NodeJS.Signals): Promise<number | null> }
 
-export async function kilnUp(dataDir: string, extra: string[] = []): Promise<UpProcess> {
+/** `prefix`: a command that runs kiln up (e.g. setpriv to run it as another user). */
+export async function kilnUp(dataDir: string, extra: string[] = [], prefix: string[] = []): Promise<UpProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [KILN, 'up', '--port', String(port), '--data', dataDir, '--pool-size', '2', '--log-level', 'warn', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [...prefix, process.execPath, KILN, 'up', '--port', String(port), '--data', dataDir, '--pool-size', '2', '--log-level', 'warn', ...extra]
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))

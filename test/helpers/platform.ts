@@ -8,11 +8,10 @@ import { join } from 'node:path'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { request } from 'undici'
 import { buildPackage } from '../../runtimes/builder/index.js'
-import { loadConfig, type KilnConfig } from '../../core/config.js'
+import { loadConfig, type KilnConfig, type SandboxConfig } from '../../core/config.js'
 import { silentLogger } from '../../core/logger.js'
 import { startPlatform, type Platform } from '../../platform/embedded.js'
 import { rememberDataDir } from './cli.js'
-import type { Protections } from '../../controller/read-models.js'
 import type { Logger } from 'pino'
 
 export interface TestPlatform extends Platform {
@@ -28,7 +27,9 @@ export interface TestPlatform extends Platform {
 
 let seq = 0
 
-export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, keepDataDir?: string, opts: { spanExporter?: SpanExporter; protections?: Protections; logger?: Logger } = {}): Promise<TestPlatform> {
+export type PlatformOverrides = Partial<Omit<KilnConfig, 'sandbox'>> & { sandbox?: Partial<SandboxConfig> }
+
+export async function startTestPlatform(overrides: PlatformOverrides = {}, keepDataDir?: string, opts: { spanExporter?: SpanExporter; logger?: Logger } = {}): Promise<TestPlatform> {
   const dataDir = keepDataDir ?? (await mkdtemp(join(tmpdir(), 'kiln-test-')))
   const config = loadConfig({
     port: 0,
@@ -37,7 +38,7 @@ export async function startTestPlatform(overrides: Partial<KilnConfig> = {}, kee
     cgroupRoot: `kiln-test-${process.pid}-${++seq}`,
     logLevel: process.env.KILN_TEST_LOG ?? 'silent',
     ...overrides,
-  }, {})
+  } as Partial<KilnConfig>, {})
   const platform = await startPlatform(config, { ...(process.env.KILN_TEST_LOG ? {} : { logger: silentLogger }), ...opts })
   const adminToken = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim()
   // `kiln(...)` against this platform finds its admin token the way the CLI does on this machine.

@@ -2,7 +2,8 @@
 // resizes the claimed pod in place (`pods/resize`) on a real kube-apiserver, whose validation (QoS class
 // unchanged, no limit removed, pods/resize RBAC) decides; the node simulator stands in for the kubelet
 // and reports the resize applied. The executor's instance budget (2, the pool's size) keeps the pool
-// from refilling while a pod is specialized, so an idle `pool` instance deterministically goes back to it.
+// from refilling while a pod is specialized, so an idle `pool` instance deterministically goes back to it
+// (kept for its own function: no other function is ever specialized on a pod that ran its code).
 import { join } from 'node:path'
 import type { V1Pod } from '@kubernetes/client-node'
 import { request } from 'undici'
@@ -92,15 +93,21 @@ describe('function resources reach pool pods by in-place resize', K8S_WITH_RUNTI
     expect(await backend().readLimits(served)).toEqual({ cpu: NODE_CAPACITY.cpu, memoryBytes: NODE_CAPACITY.memory })
   })
 
-  it('the next function the pod serves does not inherit the limits', { timeout: 60_000 }, async () => {
+  it('another function never gets that pod; the same function, redeployed without resources, gets it back without the limits', { timeout: 60_000 }, async () => {
     await deploy('plain', 'plain', { strategy: 'pool', idleTimeoutMs: 60_000 })
-    const res = await invoke('plain')
+    const other = await invoke('plain')
+    expect(other.status, other.text).toBe(200)
+    // The pod has run `sized`'s code: no other function is specialized on it (executor/reuse-boundary.ts).
+    expect(other.instance).not.toBe(served)
+    await deploy('sized', 'sized', { strategy: 'pool', idleTimeoutMs: 60_000 })
+    const res = await invoke('sized')
     expect(res.status, res.text).toBe(200)
-    // The pool hands out the instance given back last.
     expect(res.instance).toBe(served)
     expect(amounts(spec(await pod(servedPod)).limits)).toEqual(NODE_CAPACITY)
-    expect((await h.http(`${h.controller.url}/v1/functions/plain`, { method: 'DELETE' })).status).toBe(200)
-    await waitUntil('plain drained', async () => fnState('plain').length === 0, 30_000)
+    for (const fn of ['plain', 'sized']) {
+      expect((await h.http(`${h.controller.url}/v1/functions/${fn}`, { method: 'DELETE' })).status).toBe(200)
+      await waitUntil(`${fn} drained`, async () => fnState(fn).length === 0, 30_000)
+    }
   })
 
   it('a warm-strategy function\'s warm instance is resized to its resources; deleting the function retires the pod', { timeout: 120_000 }, async () => {

@@ -16,7 +16,10 @@ describe.skipIf(!plan.run)('tenancy in Kubernetes mode', () => {
     await ensureBinaries()
     h = await startHarness()
     await h.nodeRuntime(1)
-    expect((await api('POST', '/namespaces', { metadata: { name: 'team-a' }, spec: {} })).status).toBe(201)
+    // Pods lack protections of the embedded sandbox (cluster/kubernetes/pod-protections.ts): private
+    // functions outside `default` need the namespace's opt-in there.
+    expect((await api('POST', '/namespaces', { metadata: { name: 'team-a' }, spec: { allowPrivateWithoutSandbox: true } })).status).toBe(201)
+    expect((await api('POST', '/namespaces', { metadata: { name: 'team-b' }, spec: {} })).status).toBe(201)
   }, BUILD_TIMEOUT_MS)
 
   afterAll(async () => { await h?.stop() })
@@ -59,5 +62,13 @@ describe.skipIf(!plan.run)('tenancy in Kubernetes mode', () => {
     expect((await h.http(`${h.router.url}/ns/team-a/fn/guarded`, { headers: { authorization: `Bearer ${invoker}` } })).text).toBe('k8s-pw-41|none')
     const fn = await api('GET', '/functions/guarded?namespace=team-a')
     expect(fn.text).not.toContain('k8s-pw-41')
+  })
+
+  it('what pods lack is reported, and a private function outside default is refused without the namespace\'s opt-in', async () => {
+    const nodes = (await api('GET', '/nodes')).json() as { sandbox: { name: string; active: boolean }[] }[]
+    const missing = nodes[0].sandbox.filter((p) => !p.active).map((p) => p.name)
+    expect(missing).toContain('network')
+    expect(missing).not.toContain('code')
+    await expect(h.deploySource('guarded', 'export default async () => ({ status: 200, body: "b" })\n', { private: true }, 'team-b')).rejects.toThrow(/403.*KILN_ERR_FORBIDDEN.*network/)
   })
 })

@@ -6,7 +6,7 @@ import { KilnError } from '../../../core/errors.js'
 import { validateLimits } from './clamp.js'
 import { readOptional } from './fs.js'
 import { splitGroupPath } from './names.js'
-import { wrapArgv } from './wrapper.js'
+import { wrapArgv, type Rlimits } from './wrapper.js'
 import type { CgroupDriver, CgroupGroup, CgroupLimits, CgroupSample } from './types.js'
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every mainstream Linux build. */
@@ -129,8 +129,8 @@ export class NoneDriver implements CgroupDriver {
   sampleProcess(pid: number): Promise<CgroupSample> {
     return sampleProcessTree(pid)
   }
-  wrap(group: CgroupGroup | null, argv: string[]) {
-    return wrapArgv(group, argv)
+  wrap(group: CgroupGroup | null, argv: string[], rlimits?: Rlimits) {
+    return wrapArgv(group, argv, rlimits)
   }
   async sweep(): Promise<number> {
     return 0

@@ -47,8 +47,8 @@ export interface CgroupDriver {
   group(path: string, limits?: CgroupLimits): Promise<CgroupGroup>
   /** For 'none': numbers from /proc/<pid>/stat + status, descendants included. */
   sampleProcess?(pid: number): Promise<CgroupSample>
-  /** The enter-then-exec wrapper; identity when the group is null or has no procs files. */
-  wrap(group: CgroupGroup | null, argv: string[]): { command: string; args: string[] }
+  /** The enter-then-exec wrapper (with rlimits when given); identity when there is nothing to do. */
+  wrap(group: CgroupGroup | null, argv: string[], rlimits?: { openFiles?: number; fileSizeBytes?: number }): { command: string; args: string[] }
   /** At startup: kill processes a previous run left in this root's groups and remove the groups. Returns how many it killed. */
   sweep(): Promise<number>
   /** Remove the whole root tree (killing what is still in it). */

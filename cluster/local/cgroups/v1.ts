@@ -8,7 +8,7 @@ import { parseCpuList, parseCpuStat, parseFlatKeyed, parseLimitValue, parsePress
 import { ensureDir, num, readOptional, readText, walkUp, writeValue } from './fs.js'
 import { splitGroupPath } from './names.js'
 import { clearBelow, killTree, removeTree, treePids } from './tree.js'
-import { wrapArgv } from './wrapper.js'
+import { wrapArgv, type Rlimits } from './wrapper.js'
 import type { CgroupDriver, CgroupGroup, CgroupLimits, CgroupLogger, CgroupSample } from './types.js'
 
 /** Absolute directories, one per hierarchy; `cpu` and `cpuacct` are equal when co-mounted. */
@@ -214,8 +214,8 @@ export class V1Driver implements CgroupDriver {
     return g
   }
 
-  wrap(group: CgroupGroup | null, argv: string[]) {
-    return wrapArgv(group, argv)
+  wrap(group: CgroupGroup | null, argv: string[], rlimits?: Rlimits) {
+    return wrapArgv(group, argv, rlimits)
   }
 
   async sweep(): Promise<number> {

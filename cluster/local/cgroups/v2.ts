@@ -10,7 +10,7 @@ import { parseCpuList, parseCpuMax, parseCpuStat, parseFlatKeyed, parseLimitValu
 import { ensureDir, errno, num, readOptional, walkUp, writeValue } from './fs.js'
 import { splitGroupPath } from './names.js'
 import { clearBelow, killTree, removeTree, treePids } from './tree.js'
-import { wrapArgv } from './wrapper.js'
+import { wrapArgv, type Rlimits } from './wrapper.js'
 import type { CgroupDriver, CgroupGroup, CgroupLimits, CgroupLogger, CgroupSample } from './types.js'
 
 export const V2_REQUIRED = ['cpu', 'memory', 'pids'] as const
@@ -162,8 +162,8 @@ export class V2Driver implements CgroupDriver {
     return g
   }
 
-  wrap(group: CgroupGroup | null, argv: string[]) {
-    return wrapArgv(group, argv)
+  wrap(group: CgroupGroup | null, argv: string[], rlimits?: Rlimits) {
+    return wrapArgv(group, argv, rlimits)
   }
 
   async sweep(): Promise<number> {

@@ -3,6 +3,7 @@ endpoints (/healthz, /v1/specialize, /v1/unload) and invocation of the specializ
 
 import asyncio
 import concurrent.futures
+import errno
 import json
 import os
 import sys
@@ -55,6 +56,8 @@ class App:
         self.tasks = {asyncio.current_task()}
         self.conn_fds = set()
         self.in_flight = 0
+        self.on_exhausted = None   # set by server.py: stop and exit (EMFILE)
+        self.is_exhausted = False
 
     def _new_executor(self):
         return concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix='kiln-call')
@@ -119,7 +122,7 @@ class App:
         if path == '/healthz' or path.startswith('/healthz/'):
             if method not in ('GET', 'HEAD'):
                 raise KilnError('KILN_ERR_METHOD_NOT_ALLOWED')
-            return 200, self.health()
+            return (503 if self.is_exhausted else 200), self.health()
         if path == '/v1/specialize':
             if method != 'POST':
                 raise KilnError('KILN_ERR_METHOD_NOT_ALLOWED')
@@ -134,7 +137,7 @@ class App:
         fn = self.fn
         clean = not self.dirty and (fn is None or not loader.leftovers(fn, self.tasks, self.conn_fds))
         return {
-            'state': 'generic' if fn is None else 'specialized',
+            'state': 'exhausted' if self.is_exhausted else 'generic' if fn is None else 'specialized',
             'runtime': self.runtime,
             'function': None if fn is None else fn.describe(),
             'pid': os.getpid(),
@@ -225,6 +228,16 @@ class App:
         sys.stderr.write('kiln: function %s raised:\n%s' % (
             fn.name, ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
         sys.stderr.flush()
+        if _fd_exhaustion(exc):
+            self.exhausted('function %s' % fn.name)
+
+    def exhausted(self, what):
+        """Out of file descriptors: nothing this process serves will work any more; it makes way."""
+        if self.is_exhausted:
+            return
+        self.is_exhausted = True
+        if self.on_exhausted:
+            self.on_exhausted(what)
 
     async def call(self, fn, args):
         """The function's return value; FunctionTimeout past fn.timeout (a sync call keeps its thread)."""
@@ -313,6 +326,16 @@ class App:
                     close()
         except Exception:
             pass
+
+
+def _fd_exhaustion(exc):
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _settled(fn):

@@ -111,7 +111,8 @@ describe('executor strategies and reuse policies', () => {
       expect((await status('ded')).instances).toHaveLength(1)
       const answers = await Promise.all(Array.from({ length: 6 }, () => p.call('/fn/ded?ms=150')))
       expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200))
-      expect(new Set(answers.map((a) => a.json().pid)).size).toBe(2)
+      // Instances are told apart by id: each runs in its own pid namespace, where every runtime has the same pid.
+      expect(new Set(answers.map((a) => a.headers['x-kiln-instance'])).size).toBe(2)
     } finally {
       peak.stop()
     }
@@ -180,7 +181,7 @@ describe('instance budget', () => {
     expect(b1.instances).toHaveLength(0) // b1 was the least recently used
   })
 
-  it('pool: an idle clean instance is unloaded and returned to a generic pool with room, not killed', async () => {
+  it('pool: an idle clean instance is unloaded and kept in its pool for its own function, never handed to another', async () => {
     // With the budget full, the pool cannot boot its refill, so it has room when the instance comes back.
     await p.call('/v1/pools/node', { method: 'PUT', body: JSON.stringify({ size: 3 }), headers: { 'content-type': 'application/json' } })
     await p.deploy('returns', V1, { idleTimeoutMs: 300 })
@@ -191,8 +192,15 @@ describe('instance budget', () => {
     const again = (await p.call('/v1/instances')).json().find((i: { id: string }) => i.id === id)
     expect(again?.state).toBe('generic')
     expect(again?.function).toBeUndefined()
-    // And it serves another function after being specialized again.
+    // Another function is never specialized on it: it has run `returns`' code.
     await p.deploy('reuser', V2, {})
-    expect((await p.call('/fn/reuser')).json().version).toBe(2)
+    const other = await p.call('/fn/reuser')
+    expect(other.json().version).toBe(2)
+    expect(other.headers['x-kiln-instance']).not.toBe(id)
+    // A new version of the same function is.
+    await p.deploy('returns', V2, { idleTimeoutMs: 300 })
+    const mine = await p.call('/fn/returns')
+    expect(mine.json().version).toBe(2)
+    expect(mine.headers['x-kiln-instance']).toBe(id)
   })
 })

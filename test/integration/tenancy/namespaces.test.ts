@@ -17,7 +17,8 @@ describe('namespaces', () => {
 
   beforeAll(async () => {
     await buildNodeRuntime()
-    p = await startTestPlatform({ poolSize: 1, cgroups: 'none' })
+    // With cgroups: private functions outside `default` need every protection of the sandbox, limits included.
+    p = await startTestPlatform({ poolSize: 1 })
     await createNamespace(p, 'team-a')
     await createNamespace(p, 'team-b')
   }, 60_000)
@@ -184,9 +185,8 @@ describe('private functions where the sandbox is incomplete', () => {
 
   beforeAll(async () => {
     await buildNodeRuntime()
-    // A machine whose sandbox lacks a protection (a fake report: the sandbox is not part of this platform yet).
-    const missingUid = { missing: () => [{ name: 'uid', detail: 'instances share the platform\'s uid' }] }
-    p = await startTestPlatform({ poolSize: 1, cgroups: 'none' }, undefined, { protections: missingUid })
+    // A platform whose sandbox lacks protections: turned off, its real report names uid, filesystem, ... missing.
+    p = await startTestPlatform({ poolSize: 1, cgroups: 'none', sandbox: { enabled: false } })
     await createNamespace(p, 'team-a')
     await createNamespace(p, 'trusting', { allowPrivateWithoutSandbox: true })
   }, 60_000)

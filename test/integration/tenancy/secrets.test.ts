@@ -1,7 +1,8 @@
 // Secrets end to end on a real platform: created through the API, handed to the instances of the
-// functions that list them (files NAME/KEY, and variables), rolled into them when they change, and
-// never returned: not by any API answer, not in the platform's log at debug level, not at rest in the
-// data dir (only in the running instance's own folder of files).
+// functions that list them (files NAME/KEY at /var/kiln/secrets in the instance's sandbox, and
+// variables), rolled into them when they change, and never returned: not by any API answer, not in the
+// platform's log at debug level, not at rest in the data dir (only in the running instance's own folder
+// of files, in memory under the sandbox's run dir), and not readable by another instance.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -38,11 +39,19 @@ describe('secrets', () => {
     expect(made.json()).toMatchObject({ metadata: { name: 'db', namespace: 'team-a' }, keys: [{ key: 'password', bytes: PASSWORD.length }, { key: 'user', bytes: 3 }], usedBy: [] })
     await p.deploy('reader', INSPECT, { secrets: ['db'], secretEnv: [{ secret: 'db', key: 'password', env: 'DB_PASSWORD' }] }, 'team-a')
     await p.deploy('bystander', INSPECT, {}, 'team-a')
-    const seen = (await as(p, undefined, 'GET', '/ns/team-a/fn/reader?env=DB_PASSWORD')).json()
-    expect(seen.secrets).toEqual({ 'db/password': PASSWORD, 'db/user': 'ada' })
-    expect(seen.env).toEqual({ DB_PASSWORD: PASSWORD })
-    const other = (await as(p, undefined, 'GET', '/ns/team-a/fn/bystander?env=DB_PASSWORD')).json()
-    expect(other).toMatchObject({ secrets: {}, env: { DB_PASSWORD: null }, secretsDir: null })
+    const seen = await as(p, undefined, 'GET', '/ns/team-a/fn/reader?env=DB_PASSWORD&read=/var/kiln/secrets/db/password')
+    expect(seen.json().secrets).toEqual({ 'db/password': PASSWORD, 'db/user': 'ada' })
+    expect(seen.json().secretsDir).toBe('/var/kiln/secrets')
+    expect(seen.json().read).toEqual({ content: PASSWORD })
+    expect(seen.json().env).toEqual({ DB_PASSWORD: PASSWORD })
+    // Another instance (of the same namespace) sees an empty folder of its own, and cannot reach the
+    // reader's files, neither where the reader sees them nor where they are on the host.
+    const host = join(p.sandbox.hostPaths(String(seen.headers['x-kiln-instance']))!.secrets, 'db', 'password')
+    expect(await readFile(host, 'utf8')).toBe(PASSWORD)
+    const other = (await as(p, undefined, 'GET', '/ns/team-a/fn/bystander?env=DB_PASSWORD&read=/var/kiln/secrets/db/password')).json()
+    expect(other).toMatchObject({ secrets: {}, env: { DB_PASSWORD: null }, read: { error: 'ENOENT' } })
+    const fromHost = (await as(p, undefined, 'GET', `/ns/team-a/fn/bystander?read=${encodeURIComponent(host)}`)).json()
+    expect(fromHost.read).toEqual({ error: expect.stringMatching(/^(ENOENT|EACCES)$/) })
   })
 
   it('no answer of the API, no line of the platform\'s log and no file at rest holds a value', async () => {
@@ -60,7 +69,8 @@ describe('secrets', () => {
     }
     expect((await api('GET', '/v1/secrets/db?namespace=team-a')).json().usedBy).toEqual(['reader'])
     expect(log.join('')).not.toContain(PASSWORD)
-    // At rest: sealed in secrets/; in clear only in the running instance's folder of secret files.
+    // At rest: sealed in secrets/, never in clear anywhere in the data dir (the instance's files are in
+    // memory under the sandbox's run dir, checked above).
     const holders: string[] = []
     for (const e of await readdir(p.dataDir, { withFileTypes: true, recursive: true })) {
       if (!e.isFile()) continue
@@ -68,8 +78,7 @@ describe('secrets', () => {
       const text = (await readFile(f)).toString('latin1')
       if (text.includes(PASSWORD) || text.includes(b64(PASSWORD))) holders.push(f.slice(p.dataDir.length + 1))
     }
-    expect(holders.length).toBeGreaterThan(0)
-    for (const h of holders) expect(h).toMatch(/^run\/secrets\/[^/]+\/db\/password$/)
+    expect(holders).toEqual([])
   })
 
   it('an update rolls the functions that use it: when the answer comes, they serve the new value', async () => {
@@ -122,13 +131,18 @@ describe('secrets', () => {
     expect(fn.spec.secrets).toBeUndefined()
     expect(fn.spec.secretEnv).toBeUndefined()
     expect((await as(p, undefined, 'GET', '/ns/team-a/fn/reader?env=DB_PASSWORD')).json()).toMatchObject({ secrets: {}, env: { DB_PASSWORD: null } })
-    await until('no secret files left in the run dir', async () => {
-      // A recursive scan racing the removal of an instance's folder fails with ENOENT: look again.
-      const entries = await readdir(join(p.dataDir, 'run', 'secrets'), { recursive: true, withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined
-        throw e
-      })
-      return entries !== undefined && entries.filter((e) => e.isFile()).length === 0
+    // No instance holds secret files any more (each instance's host folder of them is empty).
+    await until('no secret files left in any instance', async () => {
+      for (const id of p.ctx.fleet.records.keys()) {
+        const dir = p.sandbox.hostPaths(id)?.secrets
+        // A scan racing the removal of an instance's folder fails with ENOENT: that folder is gone.
+        const entries = dir === undefined ? [] : await readdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return []
+          throw e
+        })
+        if (entries.length > 0) return false
+      }
+      return true
     })
   })
 })

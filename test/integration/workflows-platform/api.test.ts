@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sharedDir } from '../../helpers/shared-dir.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 import { useRedis } from '../../helpers/redis.js'
 
@@ -27,8 +28,9 @@ describe.each(['memory', 'redis'] as const)('workflow API (%s store)', (store) =
   }
 
   beforeAll(async () => {
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-wf-api-'))
-    p = await startTestPlatform(store === 'redis' ? { redisUrl: redis.current.url } : {})
+    const shared = await sharedDir('kiln-wf-api-')
+    counterDir = shared.dir
+    p = await startTestPlatform({ ...(store === 'redis' ? { redisUrl: redis.current.url } : {}), sandbox: { mounts: [shared.mount] } })
     await p.deploy('counter', join(F, 'counter.mjs'), { env: { COUNTER_DIR: counterDir } })
   })
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvokeError } from '../../../workflows/invoker.js'
 import { HttpInvoker } from '../../../workflows/platform/invoker.js'
+import { sharedDir } from '../../helpers/shared-dir.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 
 const F = join(import.meta.dirname, 'fixtures')
@@ -16,8 +17,9 @@ describe('HttpInvoker through the router', () => {
   const opts = (task = 't', signal = new AbortController().signal) => ({ signal, executionId: 'ex-test', task })
 
   beforeAll(async () => {
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-wf-invoker-'))
-    p = await startTestPlatform()
+    const shared = await sharedDir('kiln-wf-invoker-')
+    counterDir = shared.dir
+    p = await startTestPlatform({ sandbox: { mounts: [shared.mount] } })
     invoker.setOrigin(p.url)
     await p.deploy('counter', join(F, 'counter.mjs'), { env: { COUNTER_DIR: counterDir } })
     await p.deploy('text', join(F, 'text.mjs'))

@@ -45,3 +45,34 @@ describe('wrapArgv', () => {
     writeFileSync(marker, '') // the path itself was writable: only the cgroup step failed
   })
 })
+
+describe('wrapArgv with rlimits', () => {
+  it('sets the open files and file size limits, soft and hard, before the exec (no cgroup needed)', () => {
+    const w = wrapArgv(null, ['/bin/sh', '-c', 'echo "$(ulimit -Sn) $(ulimit -Hn) $(ulimit -Sf) $(ulimit -Hf)"'], { openFiles: 321, fileSizeBytes: 1024 * 1024 })
+    const r = spawnSync(w.command, w.args, { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    // POSIX sh counts file sizes in 512-byte blocks.
+    expect(r.stdout.trim()).toBe('321 321 2048 2048')
+  })
+
+  it('joins the cgroup too, and leaves a limit it is not given as it is', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-wrap-'))
+    dirs.push(dir)
+    const file = path.join(dir, 'procs')
+    const w = wrapArgv(fakeGroup([file]), ['/bin/sh', '-c', 'echo "$$ $(ulimit -n) $(ulimit -f)"'], { openFiles: 100 })
+    const r = spawnSync(w.command, w.args, { encoding: 'utf8' })
+    const [pid, nofile, fsize] = r.stdout.trim().split(' ')
+    expect(readFileSync(file, 'utf8').trim()).toBe(pid)
+    expect(nofile).toBe('100')
+    expect(fsize).toBe(spawnSync('/bin/sh', ['-c', 'ulimit -f'], { encoding: 'utf8' }).stdout.trim())
+  })
+
+  it('exits 125 without running the program when a limit cannot be set (above the hard limit, unprivileged)', () => {
+    const w = wrapArgv(null, ['/bin/sh', '-c', 'echo ran'], { openFiles: 64 })
+    // Lower the hard limit first, then ask the wrapper for more than it: only root could raise it back.
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 32 && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"', 'sh', w.command, ...w.args], { encoding: 'utf8' })
+    if (process.getuid?.() !== 0) return
+    expect(r.status).toBe(ENTER_FAILED_EXIT)
+    expect(r.stdout).toBe('')
+  })
+})

@@ -61,6 +61,20 @@ describe('configuration precedence: flags > KILN_* env > kiln.yaml > defaults', 
     expect(c.nodes).toEqual([{ name: 'solo', cpus: 1 }])
   })
 
+  it('sandbox: each key merges across layers on its own (limits field by field); KILN_SANDBOX turns it off', async () => {
+    const d = await dataDir('sandbox: { network: none, uids: 200000-265535, limits: { default: { tmp: 8Mi }, max: { memory: 1Gi } }, mounts: [{ source: /srv/m, target: /opt/m }] }\n')
+    const c = loadConfig({ dataDir: d, sandbox: { limits: { default: { memory: '256Mi' } } } } as Partial<KilnConfig>, { KILN_SANDBOX_NETWORK: 'host' })
+    expect(c.sandbox.network).toBe('host')
+    expect(c.sandbox.uids).toBe('200000-265535')
+    expect(c.sandbox.limits.default).toEqual({ ...defaultConfig().sandbox.limits.default, tmp: '8Mi', memory: '256Mi' })
+    expect(c.sandbox.limits.max).toEqual({ ...defaultConfig().sandbox.limits.max, memory: '1Gi' })
+    expect(c.sandbox.mounts).toEqual([{ source: '/srv/m', target: '/opt/m' }])
+    expect(c.sandbox.programs).toEqual(defaultConfig().sandbox.programs)
+    expect(loadConfig({ dataDir: d }, {}).sandbox.network).toBe('none')
+    expect(loadConfig({ dataDir: d }, { KILN_SANDBOX: 'off' }).sandbox.enabled).toBe(false)
+    expect(loadConfig({ dataDir: await dataDir() }, {}).sandbox).toEqual(defaultConfig().sandbox)
+  })
+
   it('an empty environment variable is unset, not a value', async () => {
     expect(loadConfig({ dataDir: await dataDir() }, { KILN_PORT: '' }).port).toBe(8080)
   })
@@ -90,6 +104,18 @@ describe('bad values are KILN_ERR_VALIDATION naming the flag, variable or kiln.y
     { where: 'kiln.yaml loadLimits value', yaml: 'loadLimits: { window: -3 }', names: /kiln\.yaml: loadLimits\.window: must be a non-negative number, got -3$/ },
     { where: 'kiln.yaml nodes', yaml: 'nodes: general', names: /kiln\.yaml: nodes: must be a list of nodes/ },
     { where: 'kiln.yaml not a map', yaml: '- 1\n- 2\n', names: /kiln\.yaml: must be a map of settings/ },
+    { where: 'KILN_SANDBOX', env: { KILN_SANDBOX: 'maybe' }, names: /^KILN_SANDBOX: must be true or false/ },
+    { where: 'KILN_SANDBOX_NETWORK', env: { KILN_SANDBOX_NETWORK: 'wide' }, names: /^KILN_SANDBOX_NETWORK: must be one of egress, none, host, got "wide"$/ },
+    { where: 'kiln.yaml sandbox not a map', yaml: 'sandbox: on', names: /kiln\.yaml: sandbox: must be a map of enabled, network/ },
+    { where: 'kiln.yaml sandbox key (a typo)', yaml: 'sandbox: { netwrk: none }', names: /kiln\.yaml: sandbox\.netwrk: must be one of .* \(unknown key\), got "none"$/ },
+    { where: 'kiln.yaml sandbox.enabled', yaml: 'sandbox: { enabled: sometimes }', names: /kiln\.yaml: sandbox\.enabled: must be true or false/ },
+    { where: 'kiln.yaml sandbox.uids', yaml: 'sandbox: { uids: 5-10 }', names: /kiln\.yaml: sandbox\.uids: must be "FIRST-LAST"/ },
+    { where: 'kiln.yaml sandbox.limits size', yaml: 'sandbox: { limits: { default: { memory: lots } } }', names: /kiln\.yaml: sandbox\.limits\.default\.memory: must be a size/ },
+    { where: 'kiln.yaml sandbox.limits count', yaml: 'sandbox: { limits: { max: { pids: -1 } } }', names: /kiln\.yaml: sandbox\.limits\.max\.pids: must be a positive integer, got -1$/ },
+    { where: 'kiln.yaml sandbox.limits key', yaml: 'sandbox: { limits: { maximum: {} } }', names: /kiln\.yaml: sandbox\.limits\.maximum: must be one of default, max/ },
+    { where: 'kiln.yaml sandbox.mounts relative', yaml: 'sandbox: { mounts: [{ source: models, target: /opt/m }] }', names: /kiln\.yaml: sandbox\.mounts\[0\]\.source: must be an absolute path, got "models"$/ },
+    { where: 'kiln.yaml sandbox.mounts without target', yaml: 'sandbox: { mounts: [{ source: /srv/m }] }', names: /kiln\.yaml: sandbox\.mounts\[0\]\.target: must be set/ },
+    { where: 'kiln.yaml sandbox.programs', yaml: 'sandbox: { programs: { bwrap: "" } }', names: /kiln\.yaml: sandbox\.programs\.bwrap: must be a program name or path/ },
     { where: 'kiln.yaml not YAML (cut short)', yaml: 'nodes: [{ name: general, labels: {', names: /kiln\.yaml: / },
   ]
   for (const b of BAD) {

@@ -20,11 +20,12 @@ describe('reuse policies', () => {
     expect(fs.policy.returnsToPool).toBe(true)
   })
 
-  it('recycle: spent after maxRequests or maxAgeMs', () => {
+  it('recycle: spent after maxRequests or maxAgeMs, and then never back to a pool', () => {
     const fs = new FunctionState(fn({ reuse: 'recycle', maxRequests: 3, maxAgeMs: 1000 }))
     expect(fs.policy.spent(inst(2, 5000), fs.fn, 5500)).toBe(false)
     expect(fs.policy.spent(inst(3, 5000), fs.fn, 5500)).toBe(true)
     expect(fs.policy.spent(inst(0, 5000), fs.fn, 6000)).toBe(true)
+    expect(fs.policy.returnsToPool).toBe(false)
   })
 
   it('fresh: one request per instance, one at a time, never back to a pool', () => {
