@@ -10,6 +10,7 @@ import { registerRuntime } from './commands/runtime.js'
 import { registerAccess } from './commands/access.js'
 import { registerNs } from './commands/ns.js'
 import { registerSecret } from './commands/secret.js'
+import { registerReleases } from './commands/releases.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
@@ -44,6 +45,7 @@ registerWf(program, globals)
 registerNs(program, globals)
 registerSecret(program, globals)
 registerAccess(program, globals)
+registerReleases(program, globals)
 registerServe(program)
 
 function report(e: unknown): number {

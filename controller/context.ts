@@ -2,6 +2,7 @@
 // platform (read-models.ts) that platform/ builds from its parts.
 import type { Logger } from 'pino'
 import type { Authenticator } from '../core/auth/authenticate.js'
+import type { Releases } from '../core/releases/releases.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
@@ -30,6 +31,8 @@ export interface ControlContext {
   secrets: SecretStore
   auth: Authenticator
   protections: Protections
+  /** Function versions, traffic splits, aliases and canaries (core/releases). */
+  releases: Releases
   /** Verifies signed package URLs handed to instances that download their code (Kubernetes). */
   packageSignature?: { verify(sha256: string, sig: string): boolean }
   /**

@@ -49,6 +49,8 @@ export interface KilnConfig {
   /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
   apiHost?: string
   apiPort?: number
+  /** Function versions kept per function beyond those an alias, a split, a route or a canary uses (docs/releases.md). */
+  versionRetention: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -73,6 +75,7 @@ export function defaultConfig(): KilnConfig {
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
     callbackHosts: [],
     tracing: {},
+    versionRetention: 10,
   }
 }
 
@@ -96,6 +99,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_OTLP_ENDPOINT) out.tracing = { otlpEndpoint: env.KILN_OTLP_ENDPOINT }
   if (env.KILN_API_HOST) out.apiHost = env.KILN_API_HOST
   if (env.KILN_API_PORT) out.apiPort = Number(env.KILN_API_PORT)
+  if (env.KILN_VERSION_RETENTION) out.versionRetention = Number(env.KILN_VERSION_RETENTION)
   return out
 }
 
@@ -129,6 +133,7 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
   merged.callbackHosts = checkHostPatterns(merged.callbackHosts)
+  if (!Number.isInteger(merged.versionRetention) || merged.versionRetention < 1) throw new KilnError('KILN_ERR_VALIDATION', `config versionRetention: must be a whole number of at least 1, got ${merged.versionRetention}`)
   return merged
 }
 

@@ -20,7 +20,7 @@ import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
 import { fileSecretStore } from '../core/store/secret-store.js'
 import { fileTokenStore } from '../core/store/token-store.js'
-import type { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
@@ -46,7 +46,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets, versions, traffic] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
@@ -54,6 +54,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     fileStore<NamespaceResource>(config.dataDir, 'Namespace'),
     fileTokenStore(config.dataDir),
     fileSecretStore(config.dataDir),
+    fileStore<FunctionVersionResource>(config.dataDir, 'FunctionVersion'),
+    fileStore<FunctionTrafficResource>(config.dataDir, 'FunctionTraffic'),
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Every /v1 call needs a token: the first start makes an admin token and says where it is.
@@ -84,7 +86,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
 
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, versions, traffic },
     packages: new FilePackageStore(config.dataDir), wf, invoker,
     tokens, secrets, secretsDir, protections: opts.protections ?? ALL_PROTECTIONS_PRESENT_STUB,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),

@@ -3,7 +3,7 @@
 // Documentation only: fastify never validates or serializes with these.
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ERRORS } from '../../core/errors.js'
-import { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { Canary, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, RuntimeResource, Split, WorkflowResource } from '../../core/types.js'
 
 /** A reference to one of these components. */
 export const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` })
@@ -58,4 +58,8 @@ export const COMPONENTS: Record<string, TSchema> = {
   }, 'A workflow execution'),
   ExecutionSummary: Open({ id: Type.String(), workflow: Type.String(), status: Type.String(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()) }, 'A workflow execution in a list'),
   Deleted: Type.Object({ deleted: Type.String() }, { description: 'What was deleted' }),
+  FunctionVersion: { ...FunctionVersionResource, description: 'An immutable version of a function: its full spec (package sha included), who made it (`createdBy`, the token), when (`metadata.createdAt`) and what changed from the version before. Read back, `status` says where it serves now (`weight` in the main split, `aliases`)' },
+  FunctionTraffic: { ...FunctionTrafficResource, description: 'Which versions serve a function: the main split (`/fn/NAME`), its aliases (`/fn/NAME@ALIAS`) and its canary. Read back, `status.latestVersion` is its newest version and `status.live` each live version as the executor serves it' },
+  Split: { ...Split, description: 'Versions and their weights in percent (summing to 100); sticky by a header or a cookie, otherwise picked per request' },
+  Canary: { ...Canary, description: 'A progressive canary and where it stands: state, weight, the last evaluation of the new version\'s error rate and p99' },
 }
