@@ -80,8 +80,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const ref = refOfMeta(given.metadata)
     if (c.functions.get(ref)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `Function ${describeRef(ref)} already exists`)
     // The version first: whoever sees the function finds what serves it.
-    await c.releases.recordDeploy(given, authorOf(req), true)
-    const fn = await c.functions.create(given)
+    const { stored: fn } = await c.releases.deploy(given, authorOf(req), true, (f) => c.functions.create(f))
     await c.live.whenApplied(ref)
     return reply.status(201).send(view(fn))
   })
@@ -90,8 +89,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const ref = refOf(req.kiln.namespace, req.params.name)
     const existed = c.functions.get(ref) !== undefined
     const given = await check(req.body, req.kiln.namespace, req.params.name)
-    await c.releases.recordDeploy(given, authorOf(req), promoted(req.query))
-    const fn = await c.functions.put(given)
+    const { stored: fn } = await c.releases.deploy(given, authorOf(req), promoted(req.query), (f) => c.functions.put(f))
     // Returns once the traffic is applied: a promoted version is the only one served (for `warm`, warm).
     await c.live.whenApplied(ref)
     return reply.status(existed ? 200 : 201).send(view(fn))

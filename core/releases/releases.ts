@@ -38,6 +38,9 @@ export interface CanaryRequest {
 
 export type CanaryEvaluation = NonNullable<Canary['lastEvaluation']>
 
+/** A function's versions (ref → creation time) and traffic record (creation time) at one moment. */
+export interface Snapshot { versions: Map<string, string | undefined>; traffic: string | undefined }
+
 /** The stored ref of version `n` of the function `ref`. */
 export function versionRef(ref: string, n: number): string {
   const { namespace, name } = parseRef(ref)
@@ -82,21 +85,26 @@ export class Releases {
 
   /**
    * A deploy of `fn`: a new version when its spec differs from the newest version's (none otherwise),
-   * and, unless `promote` is false, all traffic to it (a running canary is superseded). A function's
-   * first version always takes the traffic: there is nothing else to serve.
+   * and, unless `promote` is false, all traffic to it (a running canary is superseded); then `store`
+   * writes the function itself. One step under the function's lock, so the keeper never sees the
+   * function between its version and its write. A function's first version always takes the traffic:
+   * there is nothing else to serve.
    */
-  recordDeploy(fn: FunctionResource, who: Author, promote: boolean): Promise<{ version: number | undefined; promoted: boolean }> {
+  deploy<T>(fn: FunctionResource, who: Author, promote: boolean, store: (fn: FunctionResource) => Promise<T>): Promise<{ version: number | undefined; promoted: boolean; stored: T }> {
     const ref = refOfMeta(fn.metadata)
     return this.lock(ref, async () => {
       const version = await this.newVersion(ref, fn.spec, who)
       const t = this.traffic(ref)
-      if (version === undefined || (!promote && t !== undefined)) return { version, promoted: false }
-      const canary = t?.spec.canary?.state === 'running'
-        ? { ...t.spec.canary, state: 'aborted' as const, reason: `superseded by the deploy of version ${version}`, finishedAt: new Date().toISOString() }
-        : t?.spec.canary
-      await this.putTraffic(ref, { traffic: only(version), aliases: t?.spec.aliases, canary })
-      await this.collectLocked(ref)
-      return { version, promoted: true }
+      const promoted = version !== undefined && (promote || t === undefined)
+      if (promoted) {
+        const canary = t?.spec.canary?.state === 'running'
+          ? { ...t.spec.canary, state: 'aborted' as const, reason: `superseded by the deploy of version ${version}`, finishedAt: new Date().toISOString() }
+          : t?.spec.canary
+        await this.putTraffic(ref, { traffic: only(version), aliases: t?.spec.aliases, canary })
+      }
+      const stored = await store(fn)
+      if (version !== undefined) await this.collectLocked(ref)
+      return { version, promoted, stored }
     })
   }
 
@@ -125,28 +133,48 @@ export class Releases {
   }
 
   /**
-   * A function that has no version or no traffic record yet (stored before versions existed, or written
-   * around the API): its spec becomes version 1, serving all traffic. Idempotent across processes.
+   * Level-triggered: a function written around the deploy path (stored before versions existed, edited
+   * with kubectl, or changed by the platform itself) gets what a deploy would have given it: its spec as
+   * a new version serving all traffic, and a traffic record when it has none. Nothing when the newest
+   * version already has its spec (a deploy through the API recorded it first). Idempotent across processes.
    */
-  adopt(fn: FunctionResource): Promise<void> {
-    const ref = refOfMeta(fn.metadata)
+  reconcile(ref: string, current: () => FunctionResource | undefined): Promise<void> {
     return this.lock(ref, async () => {
-      let latest = this.latest(ref)
-      if (latest === 0) {
-        try {
-          latest = (await this.newVersion(ref, fn.spec, { id: 'kiln', name: 'the platform' }, 'the function as it was when it first got versions')) ?? 1
-        } catch (e) {
-          if (!(e instanceof KilnError && e.code === 'KILN_ERR_ALREADY_EXISTS')) throw e
-          latest = 1
-        }
-      }
-      if (this.traffic(ref)) return
+      // The function as stored now (an event may be older than a deploy that finished since).
+      const fn = current()
+      if (fn === undefined || !this.needsReconcile(fn)) return
+      const first = this.latest(ref) === 0
+      let made: number | undefined
       try {
-        await this.stores.traffic.create(this.trafficResource(ref, { traffic: only(latest) }))
+        made = await this.newVersion(ref, fn.spec, { id: 'kiln', name: 'the platform' }, first ? 'the function as it was when it first got versions' : 'changed outside a deploy')
       } catch (e) {
         if (!(e instanceof KilnError && e.code === 'KILN_ERR_ALREADY_EXISTS')) throw e
       }
+      const t = this.traffic(ref)
+      if (t !== undefined && made === undefined) return
+      const serve = made ?? this.latest(ref)
+      if (serve === 0) return
+      if (t === undefined) {
+        try {
+          await this.stores.traffic.create(this.trafficResource(ref, { traffic: only(serve) }))
+        } catch (e) {
+          if (!(e instanceof KilnError && e.code === 'KILN_ERR_ALREADY_EXISTS')) throw e
+        }
+        return
+      }
+      const c = t.spec.canary
+      const canary = c?.state === 'running' ? { ...c, state: 'aborted' as const, reason: `superseded by version ${serve}, changed outside a deploy`, finishedAt: new Date().toISOString() } : c
+      await this.putTraffic(ref, { ...t.spec, traffic: only(serve), canary })
+      await this.collectLocked(ref)
     })
+  }
+
+  /** Whether the function needs `reconcile`: no version, no traffic record, or a spec its newest version does not have. */
+  needsReconcile(fn: FunctionResource): boolean {
+    const ref = refOfMeta(fn.metadata)
+    const all = this.versions(ref)
+    const latest = all[all.length - 1]
+    return latest === undefined || this.traffic(ref) === undefined || changedFields(latest.spec.spec as Record<string, unknown>, fn.spec as Record<string, unknown>).length > 0
   }
 
   // ---- traffic ----
@@ -288,21 +316,23 @@ export class Releases {
   }
 
   /**
-   * A deleted function's versions and traffic record. `seen` (the refs seen when the function was
-   * deleted) keeps a function created again under the same name meanwhile from losing its new ones.
+   * A deleted function's versions and traffic record. `seen` (what it had when it was deleted, by ref and
+   * creation time) keeps a function made again under the same name meanwhile from losing its new ones.
    */
-  forget(ref: string, seen?: { versions: string[]; traffic: string | undefined }): Promise<void> {
+  forget(ref: string, seen?: Snapshot): Promise<void> {
     return this.lock(ref, async () => {
-      const versions = seen?.versions ?? this.versions(ref).map((v) => refOfMeta(v.metadata))
-      for (const v of versions) await this.stores.versions.delete(v)
+      for (const v of this.versions(ref)) {
+        const r = refOfMeta(v.metadata)
+        if (seen === undefined || seen.versions.get(r) === v.metadata.createdAt) await this.stores.versions.delete(r)
+      }
       const t = this.traffic(ref)
       if (t && (seen === undefined || seen.traffic === t.metadata.createdAt)) await this.stores.traffic.delete(ref)
     })
   }
 
   /** What `forget` should delete for the function as it is now. */
-  snapshot(ref: string): { versions: string[]; traffic: string | undefined } {
-    return { versions: this.versions(ref).map((v) => refOfMeta(v.metadata)), traffic: this.traffic(ref)?.metadata.createdAt }
+  snapshot(ref: string): Snapshot {
+    return { versions: new Map(this.versions(ref).map((v) => [refOfMeta(v.metadata), v.metadata.createdAt])), traffic: this.traffic(ref)?.metadata.createdAt }
   }
 
   // ---- helpers ----
