@@ -1,6 +1,8 @@
 // Releases on the embedded platform with real runtime processes: numbered immutable versions, rollback,
 // aliases and `@N` addressing (on /fn, user routes and the platform's invoker), weighted and sticky
 // splits, and progressive canaries that roll back on their own or reach 100%.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPackage } from '../../../runtimes/builder/index.js'
@@ -295,5 +297,41 @@ describe('releases', () => {
     // Made again under the same name, it starts at version 1.
     const again = await deploy('can', 'new')
     expect(again.status.latestVersion).toBe(1)
+  })
+
+  it('a function changed around a deploy (written to its store directly) gets a version of its own, which serves', async () => {
+    const before = (await api('GET', '/functions/split')).body
+    await p.ctx.functions.put({ metadata: { name: 'split', namespace: 'default' }, spec: { ...before.spec, env: { VERSION: 'direct' } } })
+    await until('the direct change to serve', async () => (await p.call('/fn/split')).json().version === 'direct')
+    const list = (await api('GET', '/functions/split/versions')).body
+    expect(list[list.length - 1].spec).toMatchObject({ version: 3, createdBy: { id: 'kiln' }, note: 'changed outside a deploy', changed: ['env'] })
+  })
+})
+
+describe('releases of a data dir from before versions', () => {
+  it('every function stored without versions gets version 1 at start, serving as before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-legacy-'))
+    try {
+      const first = await startTestPlatform({ poolSize: 1 }, dir)
+      try {
+        await first.deploy('old', FIXTURE, { env: { VERSION: 'kept' } })
+        expect((await first.call('/fn/old')).json().version).toBe('kept')
+      } finally {
+        await first.stop()
+      }
+      // What a data dir written before versions holds: the function alone.
+      await rm(join(dir, 'resources', 'functionversion'), { recursive: true, force: true })
+      await rm(join(dir, 'resources', 'functiontraffic'), { recursive: true, force: true })
+      const again = await startTestPlatform({ poolSize: 1 }, dir)
+      try {
+        expect((await again.call('/fn/old')).json().version).toBe('kept')
+        const list = (await again.call('/v1/functions/old/versions')).json()
+        expect(list.map((v: any) => [v.spec.version, v.spec.createdBy.id, v.status.weight])).toEqual([[1, 'kiln', 100]])
+      } finally {
+        await again.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
