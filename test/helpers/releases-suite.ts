@@ -146,6 +146,8 @@ export function releasesSuite(open: () => Promise<ReleaseStoresUnderTest>): void
     await r.deploy(fn('g'), who, true, noop)
     const seen = r.snapshot('f')
     await r.forget('f')
+    // The function made again under its name: creation times on Kubernetes have a resolution of a second.
+    await new Promise((res) => setTimeout(res, 1100))
     await r.deploy(fn('f', { timeoutMs: 9 }), who, true, noop)
     await r.forget('f', seen)
     expect(r.versions('f').map((v) => v.spec.version)).toEqual([1])
