@@ -87,7 +87,7 @@ async function main(): Promise<void> {
 
     const by = (p: Phase) => samples.filter((s) => s.phase === p)
     const failed = (p: Phase) => by(p).filter((s) => s.status !== 200).length
-    const latency: Record<Phase, Summary> = { before: summarize(by('before').map((s) => s.ms)), during: summarize(by('during').map((s) => s.ms)), after: summarize(by('after').map((s) => s.ms)) }
+    const latency: Record<Exclude<Phase, 'warmup'>, Summary> = { before: summarize(by('before').map((s) => s.ms)), during: summarize(by('during').map((s) => s.ms)), after: summarize(by('after').map((s) => s.ms)) }
     const report = {
       when: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
