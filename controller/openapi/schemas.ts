@@ -46,7 +46,7 @@ export const COMPONENTS: Record<string, TSchema> = {
     instances: Type.Array(Open({ id: Type.String(), function: Type.Optional(Type.String()), state: InstanceState }, 'an instance on the node')),
   }, 'A node instances run on, with its usage'),
   Event: Open({
-    seq: Type.Integer(), at: Type.String({ format: 'date-time' }), type: Type.String({ description: 'FunctionIsolated, FunctionReleased, InstanceExited, InstanceOutOfMemory, ...' }),
+    seq: Type.Integer(), at: Type.String({ format: 'date-time' }), type: Type.String({ description: 'FunctionIsolated, FunctionReleased, InstanceExited, InstanceOutOfMemory, CanaryStarted, CanaryPromoted, CanaryRolledBack, CanaryAborted, ...' }),
     function: Type.Optional(Type.String()), reason: Type.String(), evidence: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, 'A platform event'),
   PackageInfo: Type.Object({ sha256: Type.String(), size: Type.Integer(), files: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: true, description: 'A stored code package' }),
