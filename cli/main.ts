@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `kiln` command. Heavy parts (the platform, the builder) load only for the commands that need them.
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
+import { KilnError } from '../core/errors.js'
 import { CliError, EXIT } from './client.js'
 import { resolveConnection, type Connection } from './contexts.js'
 import { registerFn } from './commands/fn.js'
@@ -25,7 +26,7 @@ const program = new Command('kiln')
   .option('--token <token>', 'bearer token (default $KILN_TOKEN, the current context, or the local admin.token)')
   .option('-n, --namespace <ns>', 'namespace to act in (default $KILN_NAMESPACE, the context\'s, or the token\'s own); Kubernetes components: the Kubernetes namespace')
   .option('-A, --all-namespaces', 'list across every namespace the token may read')
-  .option('-o, --output <format>', 'table | json', 'table')
+  .addOption(new Option('-o, --output <format>', 'table | json').choices(['table', 'json']).default('table'))
   .option('-q, --quiet', 'no progress output')
   .showHelpAfterError()
   .exitOverride()
@@ -54,6 +55,12 @@ function report(e: unknown): number {
     process.stderr.write(`error: ${e.message}\n`)
     if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
     return e.exitCode
+  }
+  if (e instanceof KilnError) {
+    // Refused before anything started (a bad setting, an unreadable data dir): the catalogue's words, no stack.
+    process.stderr.write(`error: ${e.message}\n`)
+    if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
+    return EXIT.USER
   }
   if (e instanceof CommanderError) {
     // Help and version are exits too, with code 0.

@@ -8,6 +8,7 @@ import { describeRef, notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
+import { checkEntrypoint, entryLanguage } from './entrypoint.js'
 import { deleted, inNamespace } from './namespaced.js'
 import { authorOf } from './releases.js'
 
@@ -32,7 +33,8 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
-    if (!c.runtimes.get(fn.spec.runtime)) {
+    const rt = c.runtimes.get(fn.spec.runtime)
+    if (!rt) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.runtime: no runtime "${fn.spec.runtime}" (see \`kiln runtime list\`)`)
     }
     if (!(await c.packages.has(fn.spec.package.sha256))) {
@@ -44,8 +46,8 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     }
     checkSecrets(fn, ns)
     if (s.private && ns !== DEFAULT_NAMESPACE) checkSandbox(ns)
-    // Unpack now, so the first request does not pay for it.
-    await c.packages.unpacked(fn.spec.package.sha256)
+    // Unpack now, so the first request does not pay for it, and check the entrypoint against the files.
+    checkEntrypoint(await c.packages.unpacked(fn.spec.package.sha256), fn.spec.entrypoint, entryLanguage(rt))
     return fn
   }
 

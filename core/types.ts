@@ -221,6 +221,8 @@ export const FunctionTrafficSpec = Type.Object({
   traffic: Split,
   aliases: Type.Optional(Type.Record(Type.String({ pattern: ALIAS_PATTERN.source }), Split)),
   canary: Type.Optional(Canary),
+  /** The newest version when this record was written: an executor that applied it has seen every deploy up to it. */
+  latestVersion: Type.Optional(Type.Integer({ minimum: 1 })),
 }, { additionalProperties: false })
 export type FunctionTrafficSpec = Static<typeof FunctionTrafficSpec>
 export const FunctionTrafficResource = resource('FunctionTraffic', FunctionTrafficSpec)

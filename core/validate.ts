@@ -2,6 +2,7 @@
 // (`spec.timeoutMs: must be >= 1`), which is what the CLI prints and tests assert on by code.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
+import { checkFunctionEnv, checkSecretEnvNames } from './function-env.js'
 import { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
@@ -35,6 +36,12 @@ export function validateResource<T extends Resource>(kind: Kind, value: unknown)
   if (!check(value)) {
     const err = check.errors?.[0]
     throw new KilnError('KILN_ERR_VALIDATION', `${kind}: ${err ? describeError(err) : 'invalid'}`)
+  }
+  // What a schema cannot say: reserved names and sizes summed over the map.
+  if (kind === 'Function') {
+    const spec = (value as { spec: { env?: Record<string, unknown>; secretEnv?: { env: string }[] } }).spec
+    checkFunctionEnv(spec.env)
+    checkSecretEnvNames(spec.secretEnv)
   }
   return value as T
 }

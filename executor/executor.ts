@@ -9,9 +9,9 @@
 import type { Logger } from 'pino'
 import type { ExitInfo } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
-import { refOfMeta } from '../core/refs.js'
+import { DEFAULT_NAMESPACE, parseRef, refOfMeta } from '../core/refs.js'
 import { functionRefOf, versionRef, type ReleaseStores } from '../core/releases/releases.js'
-import { sharesOf } from '../core/releases/splits.js'
+import { sameJson, sharesOf } from '../core/releases/splits.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import { listsSecret } from '../core/store/secret-store.js'
@@ -307,6 +307,7 @@ export class Executor {
         this.o.logger.error({ err, function: entry.ref }, 'traffic not applied')
       } finally {
         entry.applying = false
+        for (const w of entry.waiters.splice(0)) w()
       }
     })()
   }
@@ -402,6 +403,7 @@ export class Executor {
 
   private removeEntry(entry: FunctionEntry): void {
     entry.deleted = true
+    for (const w of entry.waiters.splice(0)) w()
     this.entries.delete(entry.ref)
     entry.route = undefined
     for (const fs of entry.states.values()) {
@@ -452,8 +454,29 @@ export class Executor {
   async whenApplied(name: string): Promise<void> {
     const entry = this.entries.get(name)
     if (!entry) return
-    await entry.applied
-    await Promise.all([...entry.states.values()].map((fs) => fs.applied))
+    for (;;) {
+      await entry.applied
+      await Promise.all([...entry.states.values()].map((fs) => fs.applied))
+      if (entry.deleted || this.caughtUp(entry)) return
+      await new Promise<void>((r) => entry.waiters.push(r))
+    }
+  }
+
+  /**
+   * Whether the traffic applied is at least as new as the deploy that wrote the function's spec. Where
+   * the stores are watched apart (Kubernetes informers), the function can arrive before its version
+   * and traffic: until they do, its deploy is not applied here.
+   */
+  private caughtUp(entry: FunctionEntry): boolean {
+    const t = entry.appliedTraffic
+    if (t === undefined) return false
+    if (t.latestVersion === undefined) return true
+    const { namespace, name } = parseRef(entry.ref)
+    let deployed = 0
+    for (const v of this.o.releases.versions.list()) {
+      if (v.spec.function === name && (v.metadata.namespace ?? DEFAULT_NAMESPACE) === namespace && v.spec.version > deployed && sameJson(v.spec.spec, entry.fn.spec)) deployed = v.spec.version
+    }
+    return deployed > 0 && t.latestVersion >= deployed
   }
 
   private drain(rec: InstanceRecord, fs: FunctionState): void {

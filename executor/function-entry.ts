@@ -40,6 +40,8 @@ export class FunctionEntry {
   dirty = false
   applying = false
   deleted = false
+  /** whenApplied callers waiting for an apply that catches up with the function's newest deploy. */
+  readonly waiters: (() => void)[] = []
 
   constructor(fn: FunctionResource) {
     this.fn = fn

@@ -1,5 +1,5 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
 import type { Connection } from '../contexts.js'
@@ -7,6 +7,7 @@ import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
+import { checkFunctionEnv, checkSecretEnvNames } from '../../core/function-env.js'
 import { functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
@@ -60,6 +61,8 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   delete s.entrypoint
   const env = keyValues(f.env, '--env')
   if (env) s.env = env
+  // Checked here too, so a refused env costs no build and leaves no uploaded package.
+  guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
   if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
   if (f.concurrency !== undefined) s.concurrency = f.concurrency
   if (f.cpu || f.memory || f.pids !== undefined) {
@@ -90,6 +93,7 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
       if (!e) throw new CliError(`--secret-env "${m}" is not NAME:KEY=VAR`, EXIT.USER)
       return { secret: e[1], key: e[2], env: e[3] }
     })
+    guard(() => checkSecretEnvNames(s.secretEnv as { env: string }[]), '--secret-env')
   }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) s.nodeSelector = sel
@@ -104,6 +108,9 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
 }
 
 async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
+  // A usage error is said before the server is asked anything (and whether it is up at all).
+  if (!existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
+  specFromFlags(f, undefined)
   const server = g.server()
   const existing = await api<FnView>(server, 'GET', `/functions/${encodeURIComponent(name)}`).catch((e: CliError) => {
     if (e.code === 'KILN_ERR_FUNCTION_NOT_FOUND') return undefined

@@ -100,7 +100,10 @@ export class Releases {
         const canary = t?.spec.canary?.state === 'running'
           ? { ...t.spec.canary, state: 'aborted' as const, reason: `superseded by the deploy of version ${version}`, finishedAt: new Date().toISOString() }
           : t?.spec.canary
-        await this.putTraffic(ref, { traffic: only(version), aliases: t?.spec.aliases, canary })
+        await this.putTraffic(ref, { traffic: only(version), aliases: t?.spec.aliases, canary, latestVersion: version })
+      } else if (version !== undefined && t !== undefined) {
+        // No traffic moves, but the record says a deploy happened (executors report it applied once they saw it).
+        await this.putTraffic(ref, { ...t.spec, latestVersion: version })
       }
       const stored = await store(fn)
       if (version !== undefined) await this.collectLocked(ref)
@@ -156,7 +159,7 @@ export class Releases {
       if (serve === 0) return
       if (t === undefined) {
         try {
-          await this.stores.traffic.create(this.trafficResource(ref, { traffic: only(serve) }))
+          await this.stores.traffic.create(this.trafficResource(ref, { traffic: only(serve), latestVersion: this.latest(ref) }))
         } catch (e) {
           if (!(e instanceof KilnError && e.code === 'KILN_ERR_ALREADY_EXISTS')) throw e
         }
@@ -164,7 +167,7 @@ export class Releases {
       }
       const c = t.spec.canary
       const canary = c?.state === 'running' ? { ...c, state: 'aborted' as const, reason: `superseded by version ${serve}, changed outside a deploy`, finishedAt: new Date().toISOString() } : c
-      await this.putTraffic(ref, { ...t.spec, traffic: only(serve), canary })
+      await this.putTraffic(ref, { ...t.spec, traffic: only(serve), canary, latestVersion: serve })
       await this.collectLocked(ref)
     })
   }

@@ -13,6 +13,7 @@ export type Expect = 'allow' | 'forbid'
 export function expected(role: Role, route: string, home: boolean): Expect {
   const [method] = route.split(' ')
   if (role === 'admin') return 'allow'
+  // Identity itself, and the API's own description (public, no token needed).
   if (route === 'GET /whoami' || route === 'GET /openapi.json') return 'allow'
   if (role === 'invoker') return 'forbid'
   if (ADMIN_ONLY.test(route)) return 'forbid'
