@@ -87,8 +87,9 @@ export class Executor {
     this.unwatch = [
       this.o.functions.watch((ev) => this.sync(refOfMeta(ev.object.metadata))),
       this.o.releases.traffic.watch((ev) => this.sync(functionRefOf(ev.object))),
-      // A version the traffic names may reach this process's view after the traffic does.
-      this.o.releases.versions.watch((ev) => { if (ev.type === 'put') this.sync(functionRefOf(ev.object)) }),
+      // A version the traffic names may reach this process's view after the traffic does; a deleted one
+      // (retention) is served no more.
+      this.o.releases.versions.watch((ev) => (ev.type === 'put' ? this.sync(functionRefOf(ev.object)) : this.versionGone(functionRefOf(ev.object), ev.object.spec.version))),
     ]
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
     // A secret's new values roll the versions that list it, as a deploy does.
@@ -362,7 +363,17 @@ export class Executor {
    * it: it keeps no instances ready, and goes once idle. Undefined when there is no such version.
    */
   openVersion(entry: FunctionEntry, n: number): FunctionState | undefined {
-    return entry.states.get(n) ?? this.openState(entry, n)
+    const fs = entry.states.get(n)
+    if (fs !== undefined) return fs.retired ? undefined : fs
+    return this.openState(entry, n)
+  }
+
+  /** A version was deleted: its state (if no split serves it) drains and goes. */
+  private versionGone(ref: string, n: number): void {
+    const fs = this.entries.get(ref)?.states.get(n)
+    if (fs === undefined || fs.routed) return
+    fs.retired = true
+    for (const r of [...fs.instances]) this.drain(r, fs)
   }
 
   private openState(entry: FunctionEntry, n: number): FunctionState | undefined {

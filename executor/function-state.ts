@@ -47,6 +47,8 @@ export class FunctionState {
   share = 1
   /** A split sends it requests now (share above 0 in the routes the data plane uses). */
   routed = true
+  /** Its version was deleted (retention): it serves no new request and goes once idle. */
+  retired = false
   concurrency = 1
   /** What happens to an instance between requests (`spec.reuse`). */
   policy: ReusePolicy = reusePolicy

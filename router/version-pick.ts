@@ -12,8 +12,9 @@ import type { FunctionState } from '../executor/function-state.js'
 
 export function pickVersion(executor: Executor, entry: FunctionEntry, alias: string | undefined, version: number, headers: IncomingHttpHeaders): FunctionState | KilnError {
   if (version > 0) {
-    return entry.states.get(version) ?? executor.openVersion(entry, version)
-      ?? new KilnError('KILN_ERR_VERSION_NOT_FOUND', `function "${entry.ref}" has no version ${version}`)
+    const fs = entry.states.get(version)
+    if (fs !== undefined && !fs.retired) return fs
+    return executor.openVersion(entry, version) ?? new KilnError('KILN_ERR_VERSION_NOT_FOUND', `function "${entry.ref}" has no version ${version}`)
   }
   const route = alias === undefined ? entry.route : entry.aliases.get(alias)
   if (route === undefined) {
