@@ -36,6 +36,9 @@ import { warmStrategy } from './strategies/warm.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
 
+/** How long `whenApplied` waits for a deploy's version and traffic to reach this process's view. */
+const CATCH_UP_MS = 60_000
+
 export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
 
 export interface ExecutorOptions {
@@ -465,11 +468,16 @@ export class Executor {
   async whenApplied(name: string): Promise<void> {
     const entry = this.entries.get(name)
     if (!entry) return
+    // Catching up waits for the stores' events, within a bound: a caller is never held forever.
+    const until = Date.now() + CATCH_UP_MS
     for (;;) {
       await entry.applied
       await Promise.all([...entry.states.values()].map((fs) => fs.applied))
-      if (entry.deleted || this.caughtUp(entry)) return
-      await new Promise<void>((r) => entry.waiters.push(r))
+      if (entry.deleted || this.caughtUp(entry) || Date.now() >= until) return
+      await new Promise<void>((r) => {
+        entry.waiters.push(r)
+        setTimeout(r, 1000).unref()
+      })
     }
   }
 
