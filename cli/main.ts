@@ -11,6 +11,7 @@ import { registerRuntime } from './commands/runtime.js'
 import { registerAccess } from './commands/access.js'
 import { registerNs } from './commands/ns.js'
 import { registerSecret } from './commands/secret.js'
+import { registerReleases } from './commands/releases.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
@@ -21,7 +22,8 @@ import type { Format } from './output.js'
 
 const program = new Command('kiln')
   .description('Kiln: functions as a service with pre-warmed runtimes')
-  .version('0.1.0')
+  // `--version N` names a function's version (`kiln alias set`); the program's version is -V, or --version alone.
+  .version('0.1.0', '-V', 'output the version number')
   .option('-s, --server <url>', 'Kiln server (default $KILN_URL, the current context, or http://127.0.0.1:8080)')
   .option('--token <token>', 'bearer token (default $KILN_TOKEN, the current context, or the local admin.token)')
   .option('-n, --namespace <ns>', 'namespace to act in (default $KILN_NAMESPACE, the context\'s, or the token\'s own); Kubernetes components: the Kubernetes namespace')
@@ -47,6 +49,7 @@ registerWf(program, globals)
 registerNs(program, globals)
 registerSecret(program, globals)
 registerAccess(program, globals)
+registerReleases(program, globals)
 registerServe(program)
 registerInv(program, globals)
 registerCron(program, globals)
@@ -71,4 +74,5 @@ function report(e: unknown): number {
   return EXIT.USER
 }
 
-program.parseAsync(process.argv).catch((e) => { process.exitCode = report(e) })
+if (process.argv.length === 3 && process.argv[2] === '--version') process.stdout.write(`${program.version()}\n`)
+else program.parseAsync(process.argv).catch((e) => { process.exitCode = report(e) })

@@ -14,6 +14,7 @@ import { namespaceRoutes } from './namespaces.js'
 import { nodeRoutes } from './nodes.js'
 import { packageRoutes } from './packages.js'
 import { poolRoutes } from './pools.js'
+import { releaseRoutes } from './releases.js'
 import { runtimeRoutes } from './runtimes.js'
 import { secretRoutes } from './secrets.js'
 import { tokenRoutes } from './tokens.js'
@@ -51,4 +52,5 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await secretRoutes(app, c)
   await invocationRoutes(app, c)
   await cronRoutes(app, c)
+  await releaseRoutes(app, c)
 }

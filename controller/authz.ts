@@ -99,6 +99,18 @@ export const ROUTES: Record<string, Rule> = {
   'GET /tokens': read('tokens'),
   'POST /tokens': write('tokens'),
   'DELETE /tokens/:id': write('tokens'),
+
+  // Releases (docs/releases.md): a function's versions and what serves it are the function's.
+  'GET /functions/:name/versions': read('functions'),
+  'GET /functions/:name/versions/:version': read('functions'),
+  'POST /functions/:name/rollback': write('functions'),
+  'GET /functions/:name/traffic': read('functions'),
+  'PUT /functions/:name/traffic': write('functions'),
+  'PUT /functions/:name/aliases/:alias': write('functions'),
+  'DELETE /functions/:name/aliases/:alias': write('functions'),
+  'POST /functions/:name/canary': write('functions'),
+  'GET /functions/:name/canary': read('functions'),
+  'DELETE /functions/:name/canary': write('functions'),
 }
 
 /** What a request may see and where it acts, once the hook let it through. */

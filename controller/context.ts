@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Authenticator } from '../core/auth/authenticate.js'
 import type { LimitsPolicy } from '../core/limits.js'
+import type { Releases } from '../core/releases/releases.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
@@ -31,6 +32,8 @@ export interface ControlContext {
   secrets: SecretStore
   auth: Authenticator
   protections: Protections
+  /** Function versions, traffic splits, aliases and canaries (core/releases). */
+  releases: Releases
   /** Verifies signed package URLs handed to instances that download their code (Kubernetes). */
   packageSignature?: { verify(sha256: string, sig: string): boolean }
   /**

@@ -1,5 +1,6 @@
 // /v1/functions: create, update (deploy), read with live status, delete, logs — in the namespace the
-// request acts in (controller/authz.ts).
+// request acts in (controller/authz.ts). A deploy that changes the spec records a new immutable version
+// (core/releases) and, unless `?promote=false`, sends it all traffic (releases.ts: the rest).
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
 import { checkLimits } from '../core/limits.js'
@@ -10,9 +11,23 @@ import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 import { checkEntrypoint, entryLanguage } from './entrypoint.js'
 import { deleted, inNamespace } from './namespaced.js'
+import { authorOf } from './releases.js'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  const view = (fn: FunctionResource) => ({ ...fn, status: c.live.status(refOfMeta(fn.metadata)) })
+  /** The function with its live status, its newest version and what serves it. */
+  const view = (fn: FunctionResource) => {
+    const ref = refOfMeta(fn.metadata)
+    const t = c.releases.traffic(ref)?.spec
+    return {
+      ...fn,
+      status: {
+        ...c.live.status(ref),
+        latestVersion: c.releases.latest(ref),
+        ...(t ? { traffic: t.traffic.targets, ...(t.aliases ? { aliases: Object.fromEntries(Object.entries(t.aliases).map(([a, s]) => [a, s.targets])) } : {}), ...(t.canary?.state === 'running' ? { canary: { to: t.canary.to, weight: t.canary.weight } } : {}) } : {}),
+      },
+    }
+  }
+  const promoted = (q: { promote?: string }) => q.promote !== 'false' && q.promote !== '0'
 
   async function check(body: unknown, ns: string, name?: string): Promise<FunctionResource> {
     const fn = inNamespace(validateResource<FunctionResource>('Function', body), ns)
@@ -65,16 +80,21 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
   app.get('/functions', async (req) => c.functions.list().filter((f) => req.kiln.shows(f.metadata.namespace ?? DEFAULT_NAMESPACE)).map(view))
 
   app.post('/functions', async (req, reply) => {
-    const fn = await c.functions.create(await check(req.body, req.kiln.namespace))
-    await c.live.whenApplied(refOfMeta(fn.metadata))
+    const given = await check(req.body, req.kiln.namespace)
+    const ref = refOfMeta(given.metadata)
+    if (c.functions.get(ref)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `Function ${describeRef(ref)} already exists`)
+    // The version first: whoever sees the function finds what serves it.
+    const { stored: fn } = await c.releases.deploy(given, authorOf(req), true, (f) => c.functions.create(f))
+    await c.live.whenApplied(ref)
     return reply.status(201).send(view(fn))
   })
 
-  app.put<{ Params: { name: string } }>('/functions/:name', async (req, reply) => {
+  app.put<{ Params: { name: string }; Querystring: { promote?: string } }>('/functions/:name', async (req, reply) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
     const existed = c.functions.get(ref) !== undefined
-    const fn = await c.functions.put(await check(req.body, req.kiln.namespace, req.params.name))
-    // Returns once the new version is the only one served (and, for `warm`, once it is warm).
+    const given = await check(req.body, req.kiln.namespace, req.params.name)
+    const { stored: fn } = await c.releases.deploy(given, authorOf(req), promoted(req.query), (f) => c.functions.put(f))
+    // Returns once the traffic is applied: a promoted version is the only one served (for `warm`, warm).
     await c.live.whenApplied(ref)
     return reply.status(existed ? 200 : 201).send(view(fn))
   })
@@ -88,8 +108,11 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
 
   app.delete<{ Params: { name: string } }>('/functions/:name', async (req) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
+    const seen = c.releases.snapshot(ref)
     const fn = await c.functions.delete(ref)
     if (!fn) throw notFound('Function', ref)
+    // Its versions and traffic go with it (a function made again under this name starts at version 1).
+    await c.releases.forget(ref, seen)
     return deleted(fn.metadata)
   })
 

@@ -8,6 +8,7 @@ import { isName, refOf, refOfMeta } from '../core/refs.js'
 import { describeRef, notFound } from '../core/store/resource-store.js'
 import { listsSecret, type SecretInfo } from '../core/store/secret-store.js'
 import type { ControlContext } from './context.js'
+import { authorOf } from './releases.js'
 import { deleted } from './namespaced.js'
 
 interface SecretBody { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; data?: unknown; stringData?: unknown }
@@ -95,7 +96,8 @@ export async function secretRoutes(app: FastifyInstance, c: ControlContext): Pro
       const spec = { ...f.spec, secrets: (f.spec.secrets ?? []).filter((s) => s !== name), secretEnv: (f.spec.secretEnv ?? []).filter((e) => e.secret !== name) }
       if (spec.secrets.length === 0) delete (spec as Partial<typeof spec>).secrets
       if (spec.secretEnv.length === 0) delete (spec as Partial<typeof spec>).secretEnv
-      await c.functions.put({ ...f, spec })
+      // A new version without the secret serves (the versions that list it could not load any more).
+      await c.releases.deploy({ ...f, spec }, authorOf(req), true, (fn) => c.functions.put(fn))
     }
     await Promise.all(using.map((f) => c.live.whenApplied(refOfMeta(f.metadata))))
     await c.secrets.delete(ref)

@@ -18,6 +18,16 @@ export function triggerName(method: string, path: string): string {
 }
 
 export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
+  /** A route to a version (`version`) or an alias (`alias`) of a function: one of them, and it exists. */
+  function checkVersionTarget(t: HTTPTriggerResource, ns: string): void {
+    const s = t.spec
+    if (s.function === undefined) throw new KilnError('KILN_ERR_VALIDATION', 'spec: a version or an alias needs a function')
+    if (s.version !== undefined && s.alias !== undefined) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give a version or an alias, not both')
+    const ref = refOf(ns, s.function)
+    if (s.version !== undefined && !c.releases.version(ref, s.version)) throw new KilnError('KILN_ERR_VALIDATION', `spec.version: function "${s.function}" has no version ${s.version}`)
+    if (s.alias !== undefined && !c.releases.traffic(ref)?.spec.aliases?.[s.alias]) throw new KilnError('KILN_ERR_VALIDATION', `spec.alias: function "${s.function}" has no alias "${s.alias}"`)
+  }
+
   app.get('/triggers', async (req) => c.triggers.list().filter((t) => req.kiln.shows(t.metadata.namespace ?? DEFAULT_NAMESPACE)))
 
   app.post<{ Body: Record<string, unknown> }>('/triggers', async (req, reply) => {
@@ -30,6 +40,7 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
     if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal)`)
     if (t.spec.function && !c.functions.get(refOf(ns, t.spec.function))) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`}`)
+    if (t.spec.version !== undefined || t.spec.alias !== undefined) checkVersionTarget(t, ns)
     if (t.spec.workflow && !c.workflows.store.get(refOf(ns, t.spec.workflow))) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`} (see \`kiln wf list\`)`)
     const clash = c.routes.conflicts(t)
     if (clash) {

@@ -73,6 +73,8 @@ export interface KilnConfig {
   apiHost?: string
   apiPort?: number
   sandbox: SandboxConfig
+  /** Function versions kept per function beyond those an alias, a split, a route or a canary uses (docs/releases.md). */
+  versionRetention: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -99,6 +101,7 @@ export function defaultConfig(): KilnConfig {
     asyncMaxBodyBytes: 1024 * 1024,
     tracing: {},
     sandbox: defaultSandbox(),
+    versionRetention: 10,
   }
 }
 
@@ -131,11 +134,12 @@ const ENV: Record<string, string> = {
   KILN_CGROUPS: 'cgroups', KILN_CGROUP_ROOT: 'cgroupRoot', KILN_REDIS_URL: 'redisUrl',
   KILN_API_HOST: 'apiHost', KILN_API_PORT: 'apiPort', KILN_CALLBACK_HOSTS: 'callbackHosts', KILN_OTLP_ENDPOINT: 'tracing',
   KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
+  KILN_VERSION_RETENTION: 'versionRetention',
   // One key of a map each: fromEnv puts them under `sandbox`.
   KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
 }
 /** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody` and `asyncMaxBody` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox'])
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention'])
 const SANDBOX_KEYS = ['enabled', 'network', 'uids', 'limits', 'mounts', 'programs']
 const SANDBOX_NETWORKS = ['egress', 'none', 'host']
 /** sandbox.limits.default|max keys: sizes (128Mi) or counts. */
@@ -163,6 +167,11 @@ function setting(key: string, v: unknown, where: string): unknown {
     // KILN_OTLP_ENDPOINT is the endpoint alone; kiln.yaml has the whole map.
     case 'tracing': return checkTracingConfig(typeof v === 'string' ? { otlpEndpoint: v } : v)
     case 'poolSize': case 'instanceBudget': return nonNegativeInt(where, v)
+    case 'versionRetention': {
+      const n = nonNegativeInt(where, v, 10_000)
+      if (n < 1) throw invalid(where, 'an integer from 1 to 10000', v)
+      return n
+    }
     case 'idleTimeoutMs': case 'idleTimeout':
       try { return nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m, 1h30m)', v) }
     case 'maxBodyBytes': case 'maxBody': case 'asyncMaxBodyBytes': case 'asyncMaxBody':

@@ -53,6 +53,11 @@ export const ERRORS = {
   KILN_ERR_NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace', hint: 'list namespaces with `kiln ns list`; an admin creates one with `kiln ns create NAME`' },
   KILN_ERR_SECRET_NOT_FOUND: { status: 404, message: 'no such secret', hint: 'list secrets with `kiln secret list`' },
   KILN_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', hint: 'list tokens with `kiln token list`' },
+  // Releases: versions, aliases, splits and canaries (docs/releases.md).
+  KILN_ERR_VERSION_NOT_FOUND: { status: 404, message: 'no such function version', hint: 'list versions with `kiln fn versions NAME`' },
+  KILN_ERR_ALIAS_NOT_FOUND: { status: 404, message: 'no such alias', hint: 'list aliases with `kiln alias list NAME`' },
+  KILN_ERR_CANARY_NOT_FOUND: { status: 404, message: 'no canary is running for the function', hint: 'start one with `kiln fn canary NAME --to N`' },
+  KILN_ERR_CANARY_RUNNING: { status: 409, message: 'a canary is moving the function\'s traffic', hint: 'see `kiln fn canary status NAME`; stop it with `kiln fn canary abort NAME`' },
   // State and the cluster underneath.
   KILN_ERR_STATE_CORRUPT: { status: 500, message: 'stored state is damaged', hint: 'kiln writes its state whole (temp file, fsync, rename) and checks packages against their sha256, so the named file or package was changed outside kiln: restore it from a backup, or move it away to start without it' },
   KILN_ERR_CLUSTER_FORBIDDEN: { status: 403, message: "Kiln's Kubernetes service account lacks a permission", hint: "grant the named verb on the named resource in the component's Role (deploy/rbac), or ask the component that holds it (the controller writes Function specs)" },

@@ -1,5 +1,7 @@
 // Prometheus metrics (prom-client), named by Prometheus' conventions: counters end in `_total`, times are
-// `_seconds`, sizes `_bytes`, no `_total` on a gauge. Two kinds live here:
+// `_seconds`, sizes `_bytes`, no `_total` on a gauge. Every per-function series carries the function
+// version it counts (`version`), so a canary's requests and latency read apart from the stable
+// version's. Two kinds live here:
 // - event counters the slow path increments (isolations, crashes), as prom-client metrics;
 // - everything per function, pool and instance, read at scrape time by collect callbacks from plain
 //   numbers the parts keep (`FunctionCounters`, `Buckets`): the request path increments a number in
@@ -58,10 +60,12 @@ export interface FunctionCounters {
   readonly coldStarts: Float64Array
 }
 
-/** One function as a scrape sees it. */
+/** One live version of a function as a scrape sees it. */
 export interface FunctionSample {
   /** The function's reference as the platform names it (`name`, or `ns/name` outside the default namespace). */
   name: string
+  /** The function version (`kiln fn versions`) these numbers are of: the `version` label. */
+  version: string
   counters: FunctionCounters
   /** Requests waiting for an instance. */
   queued: number
@@ -144,22 +148,22 @@ export class Metrics {
     const fns = (each: (e: Emit, f: FunctionSample) => void) => (e: Emit) => { for (const f of this.sources.functions()) each(e, f) }
     this.family('kiln_function_requests_total', 'Requests answered, by function and status class (2xx, 4xx, ...)', 'counter', fns((e, f) => {
       const r = f.counters.requests
-      for (let i = 0; i < r.length; i++) if (r[i] > 0) e.sample({ function: f.name, code: STATUS_CLASSES[i] }, r[i])
+      for (let i = 0; i < r.length; i++) if (r[i] > 0) e.sample({ function: f.name, version: f.version, code: STATUS_CLASSES[i] }, r[i])
     }))
     this.family('kiln_function_request_duration_seconds', 'Time from the router receiving a request to the end of its answer, queue wait and cold start included', 'histogram',
-      fns((e, f) => e.histogram({ function: f.name }, f.counters.duration)))
+      fns((e, f) => e.histogram({ function: f.name, version: f.version }, f.counters.duration)))
     this.family('kiln_function_queue_wait_seconds', 'Time a request waited for an instance slot (a cold start or a full function); requests served at once are not counted', 'histogram',
-      fns((e, f) => e.histogram({ function: f.name }, f.counters.queueWait)))
+      fns((e, f) => e.histogram({ function: f.name, version: f.version }, f.counters.queueWait)))
     this.family('kiln_function_cold_starts_total', 'Specializations that requests waited for: of an instance from the generic pool (pool), of one booted because none was pooled or the strategy boots its own (no_pool), or when the strategy keeps instances warm and none was (warm_miss)', 'counter',
-      fns((e, f) => { for (let i = 0; i < COLD_START_KINDS.length; i++) e.sample({ function: f.name, kind: COLD_START_KINDS[i] }, f.counters.coldStarts[i]) }))
+      fns((e, f) => { for (let i = 0; i < COLD_START_KINDS.length; i++) e.sample({ function: f.name, version: f.version, kind: COLD_START_KINDS[i] }, f.counters.coldStarts[i]) }))
     this.family('kiln_function_specialization_duration_seconds', 'Time to load a function\'s code into an instance (limits, code hand-over, specialize call, warm-up requests)', 'histogram',
-      fns((e, f) => e.histogram({ function: f.name }, f.counters.specialization)))
-    this.family('kiln_function_queue_depth', 'Requests waiting for an instance of the function now', 'gauge', fns((e, f) => e.sample({ function: f.name }, f.queued)))
-    this.family('kiln_function_requests_in_flight', 'Requests being served by the function\'s instances now', 'gauge', fns((e, f) => e.sample({ function: f.name }, f.inflight)))
+      fns((e, f) => e.histogram({ function: f.name, version: f.version }, f.counters.specialization)))
+    this.family('kiln_function_queue_depth', 'Requests waiting for an instance of the function now', 'gauge', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.queued)))
+    this.family('kiln_function_requests_in_flight', 'Requests being served by the function\'s instances now', 'gauge', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.inflight)))
     this.family('kiln_function_instances', 'The function\'s instances by state (warming, ready, busy, draining)', 'gauge', fns((e, f) => {
-      for (const state in f.instances) e.sample({ function: f.name, state }, f.instances[state])
+      for (const state in f.instances) e.sample({ function: f.name, version: f.version, state }, f.instances[state])
     }))
-    this.family('kiln_function_isolated', '1 while a function is isolated', 'gauge', fns((e, f) => e.sample({ function: f.name }, f.isolated ? 1 : 0)))
+    this.family('kiln_function_isolated', '1 while a function is isolated', 'gauge', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.isolated ? 1 : 0)))
 
     const pools = (pick: (p: PoolSample) => number) => (e: Emit) => { for (const p of this.sources.pools()) e.sample({ runtime: p.runtime, placement: p.placement }, pick(p)) }
     this.family('kiln_pool_target_instances', 'Generic instances each pool keeps booted', 'gauge', pools((p) => p.target))

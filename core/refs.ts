@@ -74,3 +74,45 @@ export function workflowPath(ref: string): string {
   const n = encodeURIComponent(name)
   return namespace === DEFAULT_NAMESPACE ? `/wf/${n}` : `/ns/${encodeURIComponent(namespace)}/wf/${n}`
 }
+
+// ---- Function versions (docs/releases.md) ----
+// A call may name a version of a function: `NAME@3` (version 3) or `NAME@prod` (what the alias `prod`
+// serves), in a URL (`/fn/NAME@prod`) or a ref handed to the invoker (`team-a/NAME@3`). Never a ref
+// itself: stores, logs and metrics know the function by its ref; the selector only picks the version.
+
+export interface Target { ref: string; alias: string | undefined; version: number }
+
+/** `ref@selector` → the ref and the version (a number, 0 when none) or alias; undefined when the selector is malformed. */
+export function parseTarget(s: string): Target | undefined {
+  const at = s.indexOf('@')
+  if (at < 0) return { ref: s, alias: undefined, version: 0 }
+  const sel = s.slice(at + 1)
+  const ref = s.slice(0, at)
+  if (sel === '' || ref === '') return undefined
+  if (/^[0-9]+$/.test(sel)) {
+    const n = Number(sel)
+    return Number.isSafeInteger(n) && n > 0 ? { ref, alias: undefined, version: n } : undefined
+  }
+  return /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sel) && sel.length <= 63 ? { ref, alias: sel, version: 0 } : undefined
+}
+
+/** The function's ref of a target (`team-a/NAME@prod` → `team-a/NAME`). */
+export function refOfTarget(s: string): string {
+  const at = s.indexOf('@')
+  return at < 0 ? s : s.slice(0, at)
+}
+
+/** `ref@N` / `ref@alias` (for messages and the invoker); the ref alone when neither is given. */
+export function targetOf(ref: string, o: { version?: number; alias?: string }): string {
+  return o.alias !== undefined ? `${ref}@${o.alias}` : o.version ? `${ref}@${o.version}` : ref
+}
+
+/** The executor's key of one version of a function (`ref@N`): never shown to users as a ref. */
+export function versionKey(ref: string, version: number): string {
+  return `${ref}@${version}`
+}
+
+/** The stored name of a function's version N: `NAME-vN` (unique: N is digits, and a Kiln name never ends in a dash). */
+export function versionObjectName(name: string, version: number): string {
+  return `${name}-v${version}`
+}

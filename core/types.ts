@@ -102,6 +102,9 @@ export const HTTPTriggerSpec = Type.Object({
   host: Type.Optional(Type.String()),
   function: Type.Optional(Name),
   workflow: Type.Optional(Name),
+  /** With `function`: serve this version of it (`/fn/NAME@N`), or the versions its alias names (`@ALIAS`). */
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  alias: Type.Optional(Type.String({ pattern: '^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, description: 'an alias of the function' })),
 }, { additionalProperties: false })
 
 function resource<K extends string, S extends TSchema>(kind: K, spec: S) {
@@ -157,7 +160,7 @@ export type NamespaceSpec = Static<typeof NamespaceSpec>
 export type NamespaceResource = Static<typeof NamespaceResource>
 
 /** Which kinds live in a namespace; the others (runtimes, namespaces, tokens, nodes, pools) are cluster-wide. */
-export const NAMESPACED_KINDS: readonly string[] = ['Function', 'HTTPTrigger', 'Workflow', 'Secret', 'CronTrigger', 'QueueTrigger']
+export const NAMESPACED_KINDS: readonly string[] = ['Function', 'HTTPTrigger', 'Workflow', 'Secret', 'CronTrigger', 'QueueTrigger', 'FunctionVersion', 'FunctionTraffic']
 
 // ---- Secrets (values never leave the platform; core/store/secret-store.ts) ----
 
@@ -179,3 +182,74 @@ export const CronTriggerSpec = Type.Object({
 export const CronTriggerResource = resource('CronTrigger', CronTriggerSpec)
 export type CronTriggerSpec = Static<typeof CronTriggerSpec>
 export type CronTriggerResource = Static<typeof CronTriggerResource>
+// ---- Releases: immutable function versions, traffic splits, aliases, canaries (docs/releases.md) ----
+
+/** An alias name: a Kiln name with at least one letter, so `@3` (a version) and `@prod` (an alias) never mix. */
+export const ALIAS_PATTERN = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+/** One version's share of a split, in percent. */
+export const TrafficTarget = Type.Object({
+  version: Type.Integer({ minimum: 1 }),
+  weight: Type.Integer({ minimum: 0, maximum: 100, description: 'percent of the requests' }),
+}, { additionalProperties: false })
+
+/** Which versions serve, with what weights (summing to 100); sticky by a header or a cookie when asked. */
+export const Split = Type.Object({
+  targets: Type.Array(TrafficTarget, { minItems: 1, maxItems: 10 }),
+  stickyHeader: Type.Optional(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$", description: 'an HTTP header name' })),
+  stickyCookie: Type.Optional(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$", description: 'a cookie name' })),
+}, { additionalProperties: false })
+export type Split = Static<typeof Split>
+
+/** A progressive canary and where it stands; the canary loop (router/canary/) moves it on. */
+export const Canary = Type.Object({
+  from: Type.Integer({ minimum: 1, description: 'the version serving before the canary, and after a rollback' }),
+  to: Type.Integer({ minimum: 1, description: 'the version under test' }),
+  step: Type.Integer({ minimum: 1, maximum: 100, description: 'percent added after each healthy interval' }),
+  intervalMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+  maxErrorRate: Type.Number({ minimum: 0, maximum: 1, description: 'share of 5xx answers (the router\'s own 502/504 included) above which it rolls back' }),
+  maxP99Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'p99 latency above which it rolls back' })),
+  minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'requests to the new version an interval needs before it is judged (default 10)' })),
+  state: Type.Union([Type.Literal('running'), Type.Literal('promoted'), Type.Literal('rolledBack'), Type.Literal('aborted')]),
+  weight: Type.Integer({ minimum: 0, maximum: 100, description: 'the new version\'s weight now' }),
+  startedAt: Type.String(),
+  /** When the current weight was set (an interval is measured from here, or from a restart). */
+  stepAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  lastEvaluation: Type.Optional(Type.Object({
+    at: Type.String(), weight: Type.Integer(), requests: Type.Integer(), errors: Type.Integer(),
+    errorRate: Type.Number(), p99Ms: Type.Optional(Type.Number()), verdict: Type.String(),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false })
+export type Canary = Static<typeof Canary>
+
+/** An immutable snapshot of a function: its full spec (package sha included), who made it and what changed. */
+export const FunctionVersionSpec = Type.Object({
+  function: Name,
+  version: Type.Integer({ minimum: 1 }),
+  spec: FunctionSpec,
+  createdBy: Type.Object({ id: Type.String(), name: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  /** The spec fields that differ from the version before (empty for the first). */
+  changed: Type.Array(Type.String()),
+  note: Type.Optional(Type.String()),
+}, { additionalProperties: false })
+export type FunctionVersionSpec = Static<typeof FunctionVersionSpec>
+export const FunctionVersionResource = resource('FunctionVersion', FunctionVersionSpec)
+export type FunctionVersionResource = Static<typeof FunctionVersionResource>
+
+/**
+ * Which versions serve a function (`/fn/NAME`), its aliases (`/fn/NAME@ALIAS`) and its canary: kept apart
+ * from the Function, so re-applying the function's spec never resets a split or a canary.
+ */
+export const FunctionTrafficSpec = Type.Object({
+  function: Name,
+  traffic: Split,
+  aliases: Type.Optional(Type.Record(Type.String({ pattern: ALIAS_PATTERN.source }), Split)),
+  canary: Type.Optional(Canary),
+  /** The newest version when this record was written: an executor that applied it has seen every deploy up to it. */
+  latestVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false })
+export type FunctionTrafficSpec = Static<typeof FunctionTrafficSpec>
+export const FunctionTrafficResource = resource('FunctionTraffic', FunctionTrafficSpec)
+export type FunctionTrafficResource = Static<typeof FunctionTrafficResource>

@@ -46,3 +46,16 @@ export function validateResource<T extends Resource>(kind: Kind, value: unknown)
   }
   return value as T
 }
+
+const compiled = new WeakMap<object, ValidateFunction>()
+
+/** A value against any schema of core/types.ts; the error names `what` and the bad field. */
+export function validateValue<T>(schema: object, value: unknown, what: string): T {
+  let check = compiled.get(schema)
+  if (!check) compiled.set(schema, check = ajv.compile(schema))
+  if (!check(value)) {
+    const err = check.errors?.[0]
+    throw new KilnError('KILN_ERR_VALIDATION', `${what}: ${err ? describeError(err) : 'invalid'}`)
+  }
+  return value as T
+}

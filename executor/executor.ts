@@ -1,11 +1,17 @@
-// The executor: `acquire(function)` gives a request an instance with a free slot; `release` takes it back.
-// Hot path: an already specialized instance is a map lookup and a scan of the function's few instances,
-// with no await and no allocation. Everything else (specialization, queueing, reuse policies, rolling
-// a new version, reaping idle instances) happens off that path.
+// The executor: `acquire(version)` gives a request an instance with a free slot; `release` takes it back.
+// Each function is a FunctionEntry (function-entry.ts) with a FunctionState per live version (key
+// `ref@N`) and the routes its requests take; the data plane finds the entry (a map lookup), picks a
+// version on a route (router/version-pick.ts), and acquires there.
+// Hot path: an already specialized instance is a map lookup and a scan of the version's few instances,
+// with no await and no allocation. Everything else (specialization, queueing, reuse policies, applying
+// a new traffic split, rolling a version to new secrets or nodes, reaping idle instances) happens off
+// that path.
 import type { Logger } from 'pino'
 import type { ExitInfo } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
-import { refOfMeta } from '../core/refs.js'
+import { DEFAULT_NAMESPACE, parseRef, refOfMeta } from '../core/refs.js'
+import { functionRefOf, versionRef, type ReleaseStores } from '../core/releases/releases.js'
+import { sameJson, sharesOf } from '../core/releases/splits.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import { listsSecret } from '../core/store/secret-store.js'
@@ -13,6 +19,7 @@ import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
+import { buildRoute, FunctionEntry, type Route } from './function-entry.js'
 import { FunctionState, instanceLimits, type Isolation, type Provision, type Waiter } from './function-state.js'
 import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
@@ -31,6 +38,9 @@ import { warmStrategy } from './strategies/warm.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
 
+/** How long `whenApplied` waits for a deploy's version and traffic to reach this process's view. */
+const CATCH_UP_MS = 60_000
+
 export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
 
 export interface ExecutorOptions {
@@ -45,16 +55,21 @@ export interface ExecutorOptions {
   secrets?: FunctionSecrets
   /** Which namespaces let their functions take each other's instances; none when unset. */
   sharing?: NamespaceSharing
-  onIsolation?(fs: FunctionState, iso: Isolation): void
-  onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
+  /** Each function's versions and traffic (core/releases): which versions serve, and their specs. */
+  releases: ReleaseStores
+  onIsolation?(ref: string, iso: Isolation): void
+  onRelease?(ref: string, was: Isolation, by: 'monitor' | 'operator'): void
 }
 
 export class Executor {
+  /** Every live version of every function, by `ref@N`. */
   private readonly fns = new Map<string, FunctionState>()
+  /** Every function, by ref: its versions and routes. */
+  private readonly entries = new Map<string, FunctionEntry>()
   private readonly ctx: StrategyContext
   private readonly exits = new Map<string, ExitInfo>()
   private timer: NodeJS.Timeout | undefined
-  private unwatch: (() => void) | undefined
+  private unwatch: (() => void)[] = []
   private unwatchSecrets: (() => void) | undefined
   private readonly delivery: DeliveryTarget
   private closing = false
@@ -75,12 +90,18 @@ export class Executor {
   }
 
   start(): void {
-    for (const fn of this.o.functions.list()) this.apply(fn)
-    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(refOfMeta(ev.object.metadata))))
+    for (const fn of this.o.functions.list()) this.sync(refOfMeta(fn.metadata))
+    this.unwatch = [
+      this.o.functions.watch((ev) => this.sync(refOfMeta(ev.object.metadata))),
+      this.o.releases.traffic.watch((ev) => this.sync(functionRefOf(ev.object))),
+      // A version the traffic names may reach this process's view after the traffic does; a deleted one
+      // (retention) is served no more.
+      this.o.releases.versions.watch((ev) => (ev.type === 'put' ? this.sync(functionRefOf(ev.object)) : this.versionGone(functionRefOf(ev.object), ev.object.spec.version))),
+    ]
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
-    // A secret's new values roll the functions that list it, as a deploy does.
+    // A secret's new values roll the versions that list it, as a deploy does.
     this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
-      for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.apply(fs.fn)
+      for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.refresh(fs)
     })
     this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)
@@ -89,10 +110,13 @@ export class Executor {
 
   // ---- hot path ----
 
-  /** An instance with a free slot, or undefined when the caller must `acquire` (and maybe wait). */
-  tryAcquire(name: string): InstanceRecord | undefined {
-    const fs = this.fns.get(name)
-    if (fs === undefined) return undefined
+  /** The function `ref` as served here: its live versions and the routes to them. */
+  entry(ref: string): FunctionEntry | undefined {
+    return this.entries.get(ref)
+  }
+
+  /** An instance of this version with a free slot, or undefined when the caller must `acquire` (and maybe wait). */
+  tryAcquire(fs: FunctionState): InstanceRecord | undefined {
     const rec = this.pick(fs)
     if (rec !== undefined) {
       fs.requests++
@@ -124,7 +148,7 @@ export class Executor {
     rec.inflight--
     rec.requests++
     const now = rec.lastUsed = Date.now()
-    const fs = rec.fn === undefined ? undefined : this.fns.get(rec.fn)
+    const fs = this.stateOf(rec)
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
       void this.o.fleet.retire(rec, 0)
@@ -142,13 +166,18 @@ export class Executor {
     if (fs.queue.length > 0) this.serveQueue(fs, rec)
   }
 
+  /** The version an instance serves. */
+  private stateOf(rec: InstanceRecord): FunctionState | undefined {
+    return rec.fn === undefined ? undefined : this.entries.get(rec.fn)?.states.get(rec.fnVersion)
+  }
+
   // ---- slow path ----
 
-  acquire(name: string): Promise<InstanceRecord> {
-    const fs = this.fns.get(name)
-    if (fs === undefined) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+  acquire(fs: FunctionState): Promise<InstanceRecord> {
+    const name = fs.name
+    if (fs.deleted) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
     if (this.closing) return Promise.reject(new KilnError('KILN_ERR_SHUTTING_DOWN'))
-    const rec = this.tryAcquire(name)
+    const rec = this.tryAcquire(fs)
     if (rec) return Promise.resolve(rec)
     fs.requests++
     fs.lastRequestAt = Date.now()
@@ -221,6 +250,7 @@ export class Executor {
     rec.fn = fs.name
     // From here on the instance may have run this function's code (reuse-boundary.ts).
     rec.ranFor ??= codeOwner(fn)
+    rec.fnVersion = fs.fnVersion
     fs.loading.add(rec)
     const loadStartedAt = performance.now() // [metrics]
     try {
@@ -254,27 +284,137 @@ export class Executor {
     fs.stats.loaded(rec, loadStartedAt, performance.now()) // [metrics]
   }
 
-  // ---- lifecycle of functions ----
+  // ---- functions, their versions and their traffic ----
 
-  private apply(fn: FunctionResource): void {
-    // Verify its package now, so its first request does not wait for that.
-    this.o.fleet.backend.prepareCode?.(fn.spec.package.sha256).catch((err: Error) => this.o.logger.warn({ err, function: refOfMeta(fn.metadata) }, 'code package could not be verified'))
-    let fs = this.fns.get(refOfMeta(fn.metadata))
-    const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
-    const secretsVersion = this.o.secrets?.version(fn) ?? ''
-    if (fs === undefined) {
-      fs = new FunctionState(fn, secretsVersion)
-      fs.rootPath = rootPath
-      this.fns.set(fs.name, fs)
-      fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
+  /**
+   * Level-triggered: the function `ref` as the stores say it is now (the function, its traffic record,
+   * its versions) becomes what this executor serves. Called on every change of any of them.
+   */
+  private sync(ref: string): void {
+    if (this.closing) return
+    const fn = this.o.functions.get(ref)
+    let entry = this.entries.get(ref)
+    if (fn === undefined) {
+      if (entry) this.removeEntry(entry)
       return
     }
-    fs.rootPath = rootPath
-    if (fs.update(fn, secretsVersion)) fs.applied = this.roll(fs)
-    else this.strategyOf(fs).reconcile(fs, this.ctx)
+    if (entry === undefined) this.entries.set(ref, entry = new FunctionEntry(fn))
+    entry.fn = fn
+    entry.desired = this.o.releases.traffic.get(ref)?.spec
+    this.scheduleApply(entry)
   }
 
-  /** A new version: make it ready where the strategy keeps instances ready, then drain the old one. */
+  /** One apply at a time per function; a change meanwhile is applied right after (latest wins). */
+  private scheduleApply(entry: FunctionEntry): void {
+    entry.dirty = true
+    if (entry.applying) return
+    entry.applying = true
+    entry.applied = (async () => {
+      try {
+        while (entry.dirty && !entry.deleted && !this.closing) {
+          entry.dirty = false
+          await this.applyTraffic(entry)
+        }
+      } catch (err) {
+        this.o.logger.error({ err, function: entry.ref }, 'traffic not applied')
+      } finally {
+        entry.applying = false
+        for (const w of entry.waiters.splice(0)) w()
+      }
+    })()
+  }
+
+  /**
+   * Makes the traffic record true: each version a split gives traffic gets its state and, where its
+   * strategy keeps instances ready, its share of them, warm before any request is routed there; then the
+   * routes switch at once; then versions no split serves any more drain (in-flight requests finish).
+   * A function in use keeps an instance ready for every version with traffic (the `pool` strategy too),
+   * so a switch never leaves requests waiting for a cold start.
+   */
+  private async applyTraffic(entry: FunctionEntry): Promise<void> {
+    const t = entry.desired
+    for (const fs of entry.states.values()) fs.rootPath = this.rootPathOf(fs.fn)
+    // No traffic record yet (the controller writes it before the function; another process may see
+    // the function first): nothing to serve until it arrives.
+    if (t === undefined) return
+    const shares = sharesOf(t)
+    const inUse = [...entry.states.values()].some((fs) => fs.instances.some((r) => r.state === 'ready'))
+    const work: Promise<void>[] = []
+    for (const [n, share] of shares) {
+      const fs = entry.states.get(n) ?? this.openState(entry, n)
+      if (fs === undefined) continue // not in this process's view yet: its store event brings us back
+      fs.share = share
+      if (share <= 0) continue
+      const started = this.strategyOf(fs).reconcile(fs, this.ctx)
+      if (started.length === 0 && inUse && fs.ready().length === 0 && this.ctx.provisioning(fs) === 0) started.push(this.ctx.provisionInBackground(fs))
+      work.push(...started)
+    }
+    await settle(work)
+    if (entry.deleted || this.closing) return
+    const stateOf = (n: number) => entry.states.get(n)
+    entry.route = buildRoute(t.traffic, stateOf)
+    const aliases = new Map<string, Route>()
+    for (const [alias, split] of Object.entries(t.aliases ?? {})) {
+      const r = buildRoute(split, stateOf)
+      if (r) aliases.set(alias, r)
+    }
+    entry.aliases = aliases
+    entry.appliedTraffic = t
+    for (const fs of entry.states.values()) {
+      const share = shares.get(fs.fnVersion) ?? 0
+      const wasRouted = fs.routed
+      fs.share = share
+      fs.routed = share > 0
+      if (wasRouted && !fs.routed) for (const r of [...fs.instances]) this.drain(r, fs)
+    }
+  }
+
+  /**
+   * The state of version `n`, opened for a request that names it (`/fn/NAME@N`) when no split serves
+   * it: it keeps no instances ready, and goes once idle. Undefined when there is no such version.
+   */
+  openVersion(entry: FunctionEntry, n: number): FunctionState | undefined {
+    const fs = entry.states.get(n)
+    if (fs !== undefined) return fs.retired ? undefined : fs
+    return this.openState(entry, n)
+  }
+
+  /** A version was deleted: its state (if no split serves it) drains and goes. */
+  private versionGone(ref: string, n: number): void {
+    const fs = this.entries.get(ref)?.states.get(n)
+    if (fs === undefined || fs.routed) return
+    fs.retired = true
+    for (const r of [...fs.instances]) this.drain(r, fs)
+  }
+
+  private openState(entry: FunctionEntry, n: number): FunctionState | undefined {
+    if (entry.deleted) return undefined
+    const v = this.o.releases.versions.get(versionRef(entry.ref, n))
+    if (v === undefined) return undefined
+    // Verify its package now, so its first request does not wait for that.
+    this.o.fleet.backend.prepareCode?.(v.spec.spec.package.sha256).catch((err: Error) => this.o.logger.warn({ err, function: entry.ref, version: n }, 'code package could not be verified'))
+    // The version's spec under the function's own metadata: logs, secrets and instances know the function.
+    const fn: FunctionResource = { apiVersion: 'kiln.dev/v1', kind: 'Function', metadata: entry.fn.metadata, spec: v.spec.spec }
+    const fs = new FunctionState(fn, this.o.secrets?.version(fn) ?? '', n)
+    fs.share = 0
+    fs.routed = false
+    fs.rootPath = this.rootPathOf(fn)
+    if (entry.isolation) fs.setIsolation(entry.isolation)
+    entry.states.set(n, fs)
+    this.fns.set(fs.key, fs)
+    return fs
+  }
+
+  private rootPathOf(fn: FunctionResource): boolean {
+    return this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
+  }
+
+  /** A version's secrets changed: its instances roll to the new values, as on a deploy. */
+  private refresh(fs: FunctionState): void {
+    if (fs.update(fs.fn, this.o.secrets?.version(fs.fn) ?? '')) fs.applied = this.roll(fs)
+  }
+
+  /** A version's code version changed (secrets, nodes): make it ready where the strategy keeps instances ready, then drain the old ones. */
   private async roll(fs: FunctionState): Promise<void> {
     const version = fs.version
     const work = this.strategyOf(fs).reconcile(fs, this.ctx)
@@ -285,47 +425,90 @@ export class Executor {
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
 
-  private remove(name: string): void {
-    const fs = this.fns.get(name)
-    if (!fs) return
-    fs.deleted = true
-    this.fns.delete(name)
-    fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
-    for (const r of [...fs.instances]) this.drain(r, fs)
-    // Instances kept for it after running its code: no other function may ever have them.
-    const owner = codeOwner(fs.fn)
+  private removeEntry(entry: FunctionEntry): void {
+    entry.deleted = true
+    for (const w of entry.waiters.splice(0)) w()
+    this.entries.delete(entry.ref)
+    entry.route = undefined
+    for (const fs of entry.states.values()) {
+      fs.deleted = true
+      this.fns.delete(fs.key)
+      fs.rejectAll(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${entry.ref}" was deleted`))
+      for (const r of [...fs.instances]) this.drain(r, fs)
+    }
+    // Instances kept for it after running its code (any version): no other function may ever have them.
+    const owner = codeOwner(entry.fn)
     this.o.pools.dropKept((r) => r.ranFor !== undefined && sameOwner(r.ranFor, owner))
   }
 
   /**
-   * Moves a function onto isolated nodes: new instances carry the isolation toleration and selector;
-   * the old ones drain (no new requests, in-flight ones finish, then stop). Resolves when moved.
+   * Moves a function (every version of it) onto isolated nodes: new instances carry the isolation
+   * toleration and selector; the old ones drain (no new requests, in-flight ones finish, then stop).
+   * Resolves when moved.
    */
   isolate(name: string, iso: Isolation): Promise<void> {
-    const fs = this.fns.get(name)
-    if (!fs) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
-    if (fs.isolation) return fs.applied
-    fs.setIsolation(iso)
-    this.o.onIsolation?.(fs, iso)
-    fs.applied = this.roll(fs)
-    return fs.applied
+    const entry = this.entries.get(name)
+    if (!entry) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+    if (entry.isolation) return this.whenApplied(name)
+    entry.isolation = iso
+    for (const fs of entry.states.values()) {
+      fs.setIsolation(iso)
+      fs.applied = this.roll(fs)
+    }
+    this.o.onIsolation?.(name, iso)
+    return this.whenApplied(name)
   }
 
   /** Lets an isolated function back onto general nodes, the same way. */
   releaseIsolation(name: string, by: 'monitor' | 'operator'): Promise<void> {
-    const fs = this.fns.get(name)
-    if (!fs) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
-    if (!fs.isolation) return fs.applied
-    const was = fs.isolation
-    fs.setIsolation(undefined)
-    this.o.onRelease?.(fs, was, by)
-    fs.applied = this.roll(fs)
-    return fs.applied
+    const entry = this.entries.get(name)
+    if (!entry) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
+    const was = entry.isolation
+    if (!was) return this.whenApplied(name)
+    entry.isolation = undefined
+    for (const fs of entry.states.values()) {
+      fs.setIsolation(undefined)
+      fs.applied = this.roll(fs)
+    }
+    this.o.onRelease?.(name, was, by)
+    return this.whenApplied(name)
   }
 
-  /** Settles when the function's latest spec has been applied (old version out of service). */
-  whenApplied(name: string): Promise<void> {
-    return this.fns.get(name)?.applied ?? Promise.resolve()
+  /**
+   * Settles when the function's latest traffic is applied (the versions it names warm, the routes
+   * switched, versions no split serves out of service) and every version's latest roll is done.
+   */
+  async whenApplied(name: string): Promise<void> {
+    const entry = this.entries.get(name)
+    if (!entry) return
+    // Catching up waits for the stores' events, within a bound: a caller is never held forever.
+    const until = Date.now() + CATCH_UP_MS
+    for (;;) {
+      await entry.applied
+      await Promise.all([...entry.states.values()].map((fs) => fs.applied))
+      if (entry.deleted || this.caughtUp(entry) || Date.now() >= until) return
+      await new Promise<void>((r) => {
+        entry.waiters.push(r)
+        setTimeout(r, 1000).unref()
+      })
+    }
+  }
+
+  /**
+   * Whether the traffic applied is at least as new as the deploy that wrote the function's spec. Where
+   * the stores are watched apart (Kubernetes informers), the function can arrive before its version
+   * and traffic: until they do, its deploy is not applied here.
+   */
+  private caughtUp(entry: FunctionEntry): boolean {
+    const t = entry.appliedTraffic
+    if (t === undefined) return false
+    if (t.latestVersion === undefined) return true
+    const { namespace, name } = parseRef(entry.ref)
+    let deployed = 0
+    for (const v of this.o.releases.versions.list()) {
+      if (v.spec.function === name && (v.metadata.namespace ?? DEFAULT_NAMESPACE) === namespace && v.spec.version > deployed && sameJson(v.spec.spec, entry.fn.spec)) deployed = v.spec.version
+    }
+    return deployed > 0 && t.latestVersion >= deployed
   }
 
   private drain(rec: InstanceRecord, fs: FunctionState): void {
@@ -360,8 +543,7 @@ export class Executor {
       this.exits.set(rec.id, exit)
       setTimeout(() => this.exits.delete(rec.id), 60_000).unref()
     }
-    if (rec.fn === undefined) return
-    const fs = this.fns.get(rec.fn)
+    const fs = this.stateOf(rec)
     if (!fs) return
     fs.remove(rec)
     this.afterLoss(fs, rec)
@@ -382,6 +564,14 @@ export class Executor {
       for (const rec of fs.idleReady()) if (fs.policy.spent(rec, fs.fn, now)) this.drain(rec, fs)
       strategy.reconcile(fs, this.ctx)
     }
+    // A version no split serves goes once nothing runs, loads or waits on it (`@N` opens it again).
+    for (const entry of this.entries.values()) {
+      for (const fs of entry.states.values()) {
+        if (fs.routed || !fs.idle()) continue
+        entry.states.delete(fs.fnVersion)
+        this.fns.delete(fs.key)
+      }
+    }
   }
 
   // ---- views ----
@@ -396,23 +586,30 @@ export class Executor {
     return rt
   }
 
+  /** The function's primary version (the one serving most of its traffic). */
   state(name: string): FunctionState | undefined {
-    return this.fns.get(name)
+    return this.entries.get(name)?.primary()
   }
 
+  /** Every live version of every function. */
   functions(): FunctionState[] {
     return [...this.fns.values()]
   }
 
+  /** The functions served here, as stored. */
+  served(): FunctionResource[] {
+    return [...this.entries.values()].map((e) => e.fn)
+  }
+
   describe(name: string): Record<string, unknown> | undefined {
-    const fs = this.fns.get(name)
-    return fs ? describeFunction(fs, Date.now()) : undefined
+    const entry = this.entries.get(name)
+    return entry ? describeFunction(entry, Date.now()) : undefined
   }
 
   async close(): Promise<void> {
     this.closing = true
     if (this.timer) clearInterval(this.timer)
-    this.unwatch?.()
+    for (const u of this.unwatch) u()
     this.unwatchSecrets?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
   }

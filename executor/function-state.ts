@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import type { InstanceLimits } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
 import { parseBytes } from '../core/quantity.js'
-import { refOfMeta } from '../core/refs.js'
+import { refOfMeta, versionKey } from '../core/refs.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
@@ -37,7 +37,18 @@ const ISOLATED_PLACEMENT = {
 
 export class FunctionState {
   fn!: FunctionResource
+  /** The code version (a hash of what runs: spec, secrets, placement): instances of another one drain. */
   version = ''
+  /** The function version (1, 2, ... `kiln fn versions`) this state serves; 0 outside versioned functions. */
+  readonly fnVersion: number
+  /** Its key in the executor: `ref@N` (core/refs.ts versionKey), never shown as a ref. */
+  readonly key: string
+  /** Its share of the function's traffic, 0..1 (its largest weight in any split); 0: only `@N` reaches it. */
+  share = 1
+  /** A split sends it requests now (share above 0 in the routes the data plane uses). */
+  routed = true
+  /** Its version was deleted (retention): it serves no new request and goes once idle. */
+  retired = false
   concurrency = 1
   /** What happens to an instance between requests (`spec.reuse`). */
   policy: ReusePolicy = reusePolicy
@@ -74,9 +85,11 @@ export class FunctionState {
   /** The values of the secrets it lists (secret-delivery.ts): a change rolls it like a deploy. */
   secretsVersion = ''
 
-  constructor(fn: FunctionResource, secretsVersion = '') {
+  constructor(fn: FunctionResource, secretsVersion = '', fnVersion = 0) {
     this.secretsVersion = secretsVersion
+    this.fnVersion = fnVersion
     this.update(fn)
+    this.key = versionKey(this.name, fnVersion)
   }
 
   /** Its ref (core/refs.ts): the name in `default`, `ns/name` elsewhere. */
@@ -124,6 +137,11 @@ export class FunctionState {
 
   idleReady(): InstanceRecord[] {
     return this.instances.filter((r) => r.state === 'ready' && r.version === this.version && r.inflight === 0)
+  }
+
+  /** Nothing runs, loads or waits here. */
+  idle(): boolean {
+    return this.instances.length === 0 && this.provisions.length === 0 && this.queue.length === 0 && this.loading.size === 0
   }
 
   remove(rec: InstanceRecord): void {

@@ -119,7 +119,7 @@ export class LoadMonitor {
       load.cpuMsPerRequest = done > 0 ? cpuMs / done : cpuMs > 0 ? Infinity : 0
       rec.load = load
       peak = Math.max(peak, load.cpuCores)
-      const why = reason ? undefined : abnormal(load, fs, this.limits, this.baselines.get(fs.name))
+      const why = reason ? undefined : abnormal(load, fs, this.limits, this.baselines.get(fs.key))
       if (why) {
         reason = why
         evidence = { instance: rec.id, node: rec.node, ...load, cpuCores: round(load.cpuCores), throttleRatio: round(load.throttleRatio), cpuMsPerRequest: Number.isFinite(load.cpuMsPerRequest) ? round(load.cpuMsPerRequest!) : 'no request completed' }
@@ -133,8 +133,8 @@ export class LoadMonitor {
     }
     if (reason === undefined) {
       fs.noisyStreak = 0
-      const b = this.baselines.get(fs.name) ?? { mean: 0, n: 0 }
-      if (fs.instances.length) this.baselines.set(fs.name, { mean: b.n === 0 ? peak : b.mean * 0.9 + peak * 0.1, n: b.n + 1 })
+      const b = this.baselines.get(fs.key) ?? { mean: 0, n: 0 }
+      if (fs.instances.length) this.baselines.set(fs.key, { mean: b.n === 0 ? peak : b.mean * 0.9 + peak * 0.1, n: b.n + 1 })
       return
     }
     fs.noisyStreak++
@@ -148,11 +148,11 @@ export class LoadMonitor {
 
   private cooldown(fs: FunctionState, quiet: boolean): void {
     if (fs.isolation?.by !== 'monitor' || this.limits.cooldownMs <= 0) return
-    if (!quiet) { this.quietSince.delete(fs.name); return }
-    const since = this.quietSince.get(fs.name) ?? Date.now()
-    this.quietSince.set(fs.name, since)
+    if (!quiet) { this.quietSince.delete(fs.key); return }
+    const since = this.quietSince.get(fs.key) ?? Date.now()
+    this.quietSince.set(fs.key, since)
     if (Date.now() - since >= this.limits.cooldownMs) {
-      this.quietSince.delete(fs.name)
+      this.quietSince.delete(fs.key)
       void this.executor.releaseIsolation(fs.name, 'monitor')
     }
   }

@@ -19,7 +19,11 @@ import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
-import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import { keepReleases } from '../core/releases/keeper.js'
+import { Releases } from '../core/releases/releases.js'
+import { refOf, refOfTarget } from '../core/refs.js'
+import { CanaryLoop } from '../router/canary/canary-loop.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
@@ -54,6 +58,9 @@ export interface PlatformStores {
   workflows: ResourceStore<WorkflowResource>
   namespaces: ResourceStore<NamespaceResource>
   cronTriggers: ResourceStore<CronTriggerResource>
+  /** Function versions and traffic records (core/releases; docs/releases.md). */
+  versions: ResourceStore<FunctionVersionResource>
+  traffic: ResourceStore<FunctionTrafficResource>
 }
 
 export interface AssemblyOptions {
@@ -97,6 +104,10 @@ export interface AssemblyOptions {
   limits?: LimitsPolicy
   /** Verifies signed package URLs (instances that download their code: Kubernetes). */
   packageSignature?: { verify(sha256: string, sig: string): boolean }
+  /** Record versions of functions that have none and remove a deleted function's (default: yes; a read-only replica: no). */
+  keepsReleases?: boolean
+  /** Whether this process moves canaries on (default: yes; Kubernetes: the executor leader). */
+  leads?(): boolean
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -116,6 +127,7 @@ export interface PlatformParts extends PlatformStores {
   readonly readiness: Readiness
   readonly wf: WorkflowsMount
   readonly state: PlatformState
+  readonly releases: Releases
 }
 
 export interface Assembly {
@@ -140,6 +152,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const { config, logger, stores, packages, wf } = o
   const { functions, runtimes, triggers, namespaces } = stores
   const auth = new Authenticator(o.tokens)
+  // The versions user routes name are never collected (aliases and splits are the record's own).
+  const releases = new Releases({ versions: stores.versions, traffic: stores.traffic }, {
+    retain: config.versionRetention,
+    routeVersions: (ref) => triggers.list().filter((t) => t.spec.version !== undefined && t.spec.function !== undefined && refOf(t.metadata.namespace, t.spec.function) === ref).map((t) => t.spec.version!),
+  })
 
   let fleet: Fleet | undefined
   const logs = new FunctionLogs(config.dataDir, (id) => fleet?.records.get(id), logger)
@@ -156,18 +173,19 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
-    secrets: functionSecrets(o.secrets),
+    secrets: functionSecrets(o.secrets), releases: releases.stores,
     // Whether an instance that ran one function's code may serve another: the namespaces say (reuse-boundary.ts).
     sharing: namespaceSharing(namespaces),
-    onIsolation(fs, iso) {
-      metrics.isolations.inc({ function: fs.name, by: iso.by })
-      events.add({ type: 'FunctionIsolated', function: fs.name, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
+    onIsolation(ref, iso) {
+      metrics.isolations.inc({ function: ref, by: iso.by })
+      events.add({ type: 'FunctionIsolated', function: ref, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
     },
-    onRelease(fs, was, by) {
-      metrics.releases.inc({ function: fs.name, by })
-      events.add({ type: 'FunctionReleased', function: fs.name, reason: by === 'monitor' ? 'quiet for the cool-down' : 'released by an operator', evidence: { by, isolatedSince: new Date(was.at).toISOString() } })
+    onRelease(ref, was, by) {
+      metrics.releases.inc({ function: ref, by })
+      events.add({ type: 'FunctionReleased', function: ref, reason: by === 'monitor' ? 'quiet for the cool-down' : 'released by an operator', evidence: { by, isolatedSince: new Date(was.at).toISOString() } })
     },
   })
+  const canaries = new CanaryLoop({ executor, releases, events, logger, leads: o.leads })
   metrics.readFrom(metricsSources(executor, pools, fleet))
   const readiness = new Readiness()
   const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
@@ -182,10 +200,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes, ...ev.sources]
   // Workflows and triggers call private functions with the platform's own token (and only those).
-  o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
-  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state }
+  // (A ref may name a version, `NAME@prod`: access is the function's.)
+  o.invoker.setCredentials(auth.internalToken, (ref) => executor.entry(refOfTarget(ref))?.fn.spec.private === true)
+  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state, releases }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: protectionsView(o.protections), limits: o.limits, packageSignature: o.packageSignature,
+    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: protectionsView(o.protections), limits: o.limits, packageSignature: o.packageSignature, releases,
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
@@ -247,14 +266,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const api = apiApart ? await server(true) : app
 
   let closing: Promise<void> | undefined
+  let unkeep: (() => void) | undefined
   const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`
   return {
     app, api, parts, executor, fleet, pools, wf,
     async listen({ backlog, beforeWorkflows }) {
+      if (o.keepsReleases ?? true) unkeep = await keepReleases(functions, releases, logger)
       if (o.dataPlane) {
         pools.start()
         executor.start()
         monitor.start()
+        canaries.start()
         for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
@@ -282,6 +304,8 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await ev.close()
       await o.invoker.close()
       monitor.stop()
+      canaries.stop()
+      unkeep?.()
       await executor.close()
       if (api !== app) await api.close()
       await app.close()

@@ -1,5 +1,5 @@
 // What the metrics (core/metrics.ts) read at scrape time, over the assembled parts: each function's
-// counters and instances (executor), the generic pools (pool manager) and the fleet's instances.
+// counters and instances per live version (executor), the generic pools (pool manager) and the fleet's instances.
 import type { FunctionSample, MetricsSources } from '../core/metrics.js'
 import type { Executor } from '../executor/executor.js'
 import type { FunctionState } from '../executor/function-state.js'
@@ -24,5 +24,5 @@ function functionSample(fs: FunctionState): FunctionSample {
     if (r.state === 'draining') instances.draining++
     else if (r.state === 'ready') instances[r.inflight > 0 ? 'busy' : 'ready']++
   }
-  return { name: fs.name, counters: fs.stats, queued, inflight, isolated: fs.isolation !== undefined, instances }
+  return { name: fs.name, version: String(fs.fnVersion), counters: fs.stats, queued, inflight, isolated: fs.isolation !== undefined, instances }
 }

@@ -11,6 +11,8 @@ export interface CodeOwner { readonly namespace: string; readonly name: string; 
 export class InstanceRecord {
   state: InstanceState = 'generic'
   fn: string | undefined
+  /** The function version (1, 2, ...) it serves, while `fn` is set. */
+  fnVersion = 0
   version: string | undefined
   inflight = 0
   requests = 0
@@ -49,6 +51,7 @@ export class InstanceRecord {
     const state = this.state === 'ready' && this.inflight > 0 ? 'busy' : this.state
     return {
       id: this.id, runtime: this.runtime, node: this.node, state, function: this.fn, version: this.version,
+      ...(this.fn !== undefined && this.fnVersion > 0 ? { functionVersion: this.fnVersion } : {}),
       inflight: this.inflight, requests: this.requests, ageMs: now - this.inst.startedAt, idleMs: now - this.lastUsed,
       pid: this.inst.pid, url: this.inst.url, ...(this.inst.socketPath ? { socket: this.inst.socketPath } : {}), bootMs: Math.round(this.inst.bootMs * 100) / 100,
       ...(this.load ? { cpuCores: Math.round(this.load.cpuCores * 1000) / 1000, memoryBytes: this.load.memoryBytes, throttleRatio: Math.round(this.load.throttleRatio * 1000) / 1000 } : {}),

@@ -3,7 +3,9 @@
 // async entry (triggers/async), which checks a private function's caller the same way
 // (privateCallRefused). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
-// (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
+// (plugin.ts) uses the same handlers for the requests that do reach it. A request reaches one version
+// of the function: the one it names (`@N`), or one picked on its alias's split or the main split
+// (version-pick.ts); the version's own instances serve it. Functions are public unless
 // deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
 // the platform's token never reaches the function (its Authorization header is dropped).
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -19,6 +21,7 @@ import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
+import { pickVersion } from './version-pick.js'
 import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
@@ -86,16 +89,24 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     trace?.end(e.status)
   }
 
-  function dispatch(name: string, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+  /** `alias`/`version` (0: none) name a version; neither: the function's main split picks one. */
+  function dispatch(name: string, alias: string | undefined, version: number, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
     const startedAt = performance.now() // [metrics]
-    const fs = executor.state(name)
-    if (fs === undefined) {
+    const entry = executor.entry(name)
+    if (entry === undefined) {
       sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
       req.resume()
       return
     }
+    const fs = pickVersion(executor, entry, alias, version, req.headers)
+    if (fs instanceof KilnError) {
+      sendError(res, fs)
+      req.resume()
+      return
+    }
     const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
-    const isPrivate = fs.fn.spec.private === true
+    // Access is the function's, never a version's: a rollback does not open a private function.
+    const isPrivate = entry.fn.spec.private === true
     if (isPrivate) {
       const refused = privateCallRefused(o.auth, req.headers.authorization, name)
       if (refused) {
@@ -119,12 +130,12 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_NOT_FOUND', `${path.split('?')[0]} is not a path a function serves`))
       return
     }
-    const rec = executor.tryAcquire(name)
+    const rec = executor.tryAcquire(fs)
     if (rec !== undefined) {
       forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       return
     }
-    executor.acquire(name).then(
+    executor.acquire(fs).then(
       (r: InstanceRecord) => {
         const now = performance.now() // [metrics] [tracing]
         fs.stats.waited(now - startedAt)
@@ -148,16 +159,17 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       return
     }
     if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
-    // RFC 7240 `Prefer: respond-async`: one header lookup, only for methods that carry a body.
+    // RFC 7240 `Prefer: respond-async`: one header lookup, only for methods that carry a body. Async calls
+    // run the main split; with a version or alias named, the preference is not honoured (RFC 7240 allows it).
     const m = req.method
-    if (o.async !== undefined && m !== 'GET' && m !== 'HEAD') {
+    if (o.async !== undefined && m !== 'GET' && m !== 'HEAD' && target.alias === undefined && target.version === 0) {
       const prefer = req.headers.prefer as string | undefined // repeated unknown headers arrive joined
       if (prefer !== undefined && RESPOND_ASYNC.test(prefer) && prefersAsync(prefer)) {
         o.async.handle(target.name, target.path, req, res, true)
         return
       }
     }
-    dispatch(target.name, target.path, undefined, req, res)
+    dispatch(target.name, target.alias, target.version, target.path, undefined, req, res)
   }
 
   function onAsync(req: IncomingMessage, res: ServerResponse): void {
@@ -188,7 +200,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     let params: string | undefined
     for (const k in match.params) { params = JSON.stringify(match.params); break }
-    dispatch(refOf(ns, spec.function!), req.url ?? '/', params, req, res)
+    dispatch(refOf(ns, spec.function!), spec.alias, spec.version ?? 0, req.url ?? '/', params, req, res)
     return true
   }
 

@@ -14,6 +14,7 @@ import type { InstanceRecord } from '../poolmgr/instance.js'
 import { refOf } from '../core/refs.js'
 import { privateCallRefused, type CallerIdentity } from './data-plane.js'
 import { parseFunctionUrl } from './function-url.js'
+import { pickVersion } from './version-pick.js'
 import { upstreamHeaders } from './headers.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf } from './send-error.js'
@@ -26,7 +27,7 @@ export interface UpgradeOptions {
   logger: Logger
 }
 
-interface Target { name: string; path: string; params: string | undefined; dropAuthorization?: boolean }
+interface Target { name: string; alias: string | undefined; version: number; path: string; params: string | undefined; dropAuthorization?: boolean }
 
 /** Writes a Kiln error as a raw HTTP/1.1 answer on a socket that has not been upgraded, then closes it. */
 function refuse(socket: Duplex, err: KilnError, id?: string): void {
@@ -56,7 +57,7 @@ function resolve(req: IncomingMessage, routes: RouteMatcher): Target | KilnError
   if (match === undefined) return new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`)
   const spec = match.trigger.spec
   if (spec.function === undefined) return new KilnError('KILN_ERR_BAD_REQUEST', `route ${match.trigger.metadata.name} leads to a workflow, which does not accept upgrades`)
-  return { name: refOf(match.trigger.metadata.namespace, spec.function), path: url, params: Object.keys(match.params).length > 0 ? JSON.stringify(match.params) : undefined }
+  return { name: refOf(match.trigger.metadata.namespace, spec.function), alias: spec.alias, version: spec.version ?? 0, path: url, params: Object.keys(match.params).length > 0 ? JSON.stringify(match.params) : undefined }
 }
 
 /** The upgrade request as the instance must see it: hop-by-hop headers replaced, X-Forwarded-* set. */
@@ -126,17 +127,19 @@ export function attachUpgrades(app: FastifyInstance, o: UpgradeOptions): void {
     socket.on('error', () => socket.destroy())
     const t = resolve(req, o.routes)
     if (t instanceof KilnError) return refuse(socket, t)
-    const fs = o.executor.state(t.name)
-    if (fs === undefined) return refuse(socket, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${t.name}" not found`))
-    if (fs.fn.spec.private === true) {
+    const entry = o.executor.entry(t.name)
+    if (entry === undefined) return refuse(socket, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${t.name}" not found`))
+    const fs = pickVersion(o.executor, entry, t.alias, t.version, req.headers)
+    if (fs instanceof KilnError) return refuse(socket, fs)
+    if (entry.fn.spec.private === true) {
       const refused = privateCallRefused(o.auth, req.headers.authorization, t.name)
       if (refused) return refuse(socket, refused)
       t.dropAuthorization = true
     }
     ;(socket as Socket).setTimeout?.(0)
-    const rec = o.executor.tryAcquire(t.name)
+    const rec = o.executor.tryAcquire(fs)
     if (rec !== undefined) return tunnel(o, req, socket, head, t, rec, open)
-    o.executor.acquire(t.name).then(
+    o.executor.acquire(fs).then(
       (r) => {
         if (socket.destroyed) o.executor.release(r, 'aborted')
         else tunnel(o, req, socket, head, t, r, open)

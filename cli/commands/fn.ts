@@ -11,7 +11,14 @@ import { checkFunctionEnv, checkSecretEnvNames } from '../../core/function-env.j
 import { asyncFunctionPath, functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
-type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string } }
+type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string; latestVersion?: number; traffic?: { version: number; weight: number }[]; aliases?: Record<string, { version: number; weight: number }[]>; canary?: { to: number; weight: number } } }
+
+/** What serves a function: `3`, or `3=90% 4=10%`. */
+function serving(f: FnView): string | undefined {
+  const t = f.status?.traffic?.filter((x) => x.weight > 0)
+  if (!t?.length) return undefined
+  return t.length === 1 ? String(t[0].version) : t.map((x) => `${x.version}=${x.weight}%`).join(' ')
+}
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 
@@ -46,6 +53,8 @@ interface DeployFlags {
   private?: boolean; secret?: string[]; secretEnv?: string[]
   retries?: number; retryBackoff?: string; asyncConcurrency?: number
   openFiles?: number; fileSize?: string; tmp?: string
+  /** false with --no-promote: record the version without sending it traffic. */
+  promote?: boolean
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -152,14 +161,21 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   const body = { metadata: { name, ...(existing?.metadata.labels ? { labels: existing.metadata.labels } : {}) }, spec: { ...spec, package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }
   let fn: FnView
   try {
-    fn = await api<FnView>(server, 'PUT', `/functions/${encodeURIComponent(name)}`, body)
+    fn = await api<FnView>(server, 'PUT', `/functions/${encodeURIComponent(name)}${f.promote === false ? '?promote=false' : ''}`, body)
   } catch (e) {
     step.fail('Deploy refused')
     throw e
   }
   const ns = fn.metadata.namespace
   const where = `${server.url}${functionPath(refOf(ns, name))}`
-  step.succeed(`${name} ready${ns && ns !== 'default' ? ` in namespace ${ns}` : ''}: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}${fn.spec.private ? ', private' : ''}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}${ns && ns !== 'default' ? ` -n ${ns}` : ''}\` or ${where}`)
+  const latest = fn.status?.latestVersion
+  const recorded = latest !== undefined && latest !== existing?.status?.latestVersion
+  if (f.promote === false && recorded && existing) {
+    step.succeed(`${name}: version ${latest} recorded; ${serving(fn) ?? 'the versions before'} still serve${serving(fn)?.includes(' ') ? '' : 's'} — send it traffic with \`kiln fn canary ${name} --to ${latest}\`, \`kiln fn split\` or \`kiln fn rollback ${name} --to ${latest}\``)
+    if (g.output === 'json') printJson(fn)
+    return
+  }
+  step.succeed(`${name} ready${ns && ns !== 'default' ? ` in namespace ${ns}` : ''}: version ${latest ?? fn.metadata.generation}${recorded || !existing ? '' : ' (unchanged)'}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}${fn.spec.private ? ', private' : ''}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}${ns && ns !== 'default' ? ` -n ${ns}` : ''}\` or ${where}`)
   if (g.output === 'json') printJson(fn)
 }
 
@@ -264,6 +280,7 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--open-files <n>', 'open file descriptors per process (embedded sandbox)', int('--open-files'))
     .option('--file-size <size>', 'largest file a process may write, e.g. 64Mi (embedded sandbox)')
     .option('--tmp <size>', 'size of the private /tmp, e.g. 64Mi (embedded sandbox)')
+    .option('--no-promote', 'record the new version without sending it traffic (then `kiln fn canary` or `kiln fn split`)')
     .action((name: string, f: DeployFlags & { public?: boolean }) => {
       if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
       if (f.public) f.private = false
@@ -287,10 +304,10 @@ export function registerFn(program: Command, g: Globals): void {
     const list = await api<FnView[]>(g.server(), 'GET', '/functions')
     if (g.output === 'json') return printJson(list)
     const all = g.server().all === true
-    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'AGE'], list.map((f) => [
+    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'SERVING', 'AGE'], list.map((f) => [
       ...(all ? [f.metadata.namespace ?? 'default'] : []),
       f.metadata.name, f.spec.runtime, f.spec.strategy ?? 'pool', f.spec.reuse ?? 'reuse', f.status?.instances?.length ?? 0,
-      f.status?.requests ?? 0, f.metadata.generation, since(f.metadata.createdAt),
+      f.status?.requests ?? 0, f.status?.latestVersion ?? f.metadata.generation, serving(f), since(f.metadata.createdAt),
     ]))
   })
 
@@ -303,15 +320,17 @@ export function registerFn(program: Command, g: Globals): void {
       ['access', s.private ? 'private (callers need an invoker token)' : 'public'],
       ['secrets', [...(s.secrets ?? []).map((n) => `${n} (files)`), ...(s.secretEnv ?? []).map((e) => `${e.secret}:${e.key} → $${e.env}`)].join(', ') || undefined],
       ['package', s.package.sha256], ['strategy', s.strategy ?? 'pool'], ['reuse', s.reuse ?? 'reuse'],
-      ['timeout', `${s.timeoutMs ?? 60000} ms`], ['concurrency', s.concurrency ?? 100], ['version', f.status?.version],
+      ['timeout', `${s.timeoutMs ?? 60000} ms`], ['concurrency', s.concurrency ?? 100], ['version', f.status?.latestVersion],
+      ['serving', serving(f)], ['aliases', Object.entries(f.status?.aliases ?? {}).map(([a, t]) => `${a}=${t.filter((x) => x.weight > 0).map((x) => x.version).join('+')}`).join(', ') || undefined],
+      ['canary', f.status?.canary ? `${f.status.canary.weight}% to version ${f.status.canary.to}` : undefined],
       ['requests', f.status?.requests], ['specializations', f.status?.specializations],
     ]
     for (const [k, v] of lines) process.stdout.write(`${String(k).padEnd(16)}${v ?? '-'}\n`)
     const inst = f.status?.instances ?? []
     if (inst.length) {
       process.stdout.write('\n')
-      printTable(['INSTANCE', 'STATE', 'NODE', 'REQUESTS', 'IN-FLIGHT', 'AGE'], inst.map((i) => [
-        i.id as string, i.state as string, i.node as string, i.requests as number, i.inflight as number, age(i.ageMs as number),
+      printTable(['INSTANCE', 'VERSION', 'STATE', 'NODE', 'REQUESTS', 'IN-FLIGHT', 'AGE'], inst.map((i) => [
+        i.id as string, i.functionVersion as number | undefined, i.state as string, i.node as string, i.requests as number, i.inflight as number, age(i.ageMs as number),
       ]))
     }
   })

@@ -33,7 +33,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'PUT /v1/functions/:name': {
     tags: ['functions'], summary: 'Create or update (deploy) a function', params: Name('function'), body: ref('Function'),
-    description: 'A change of code, environment, limits, strategy or placement rolls the function to a new version; answers once the new version is the only one served.',
+    querystring: Type.Object({ promote: Type.Optional(Type.String({ description: '`false`: record the new version without sending it traffic (for a canary)' })) }),
+    description: 'A change of the spec records a new immutable version and, unless `promote=false`, sends it all traffic; answers once the new version is the only one served (for `warm`, once it is warm). A spec equal to the newest version\'s changes no traffic.',
     response: { 200: { description: 'updated', schema: ref('Function') }, 201: { description: 'created', schema: ref('Function') } },
   },
   'GET /v1/functions/:name': { tags: ['functions'], summary: 'Read a function and its live status', params: Name('function'), response: { 200: { description: 'the function', schema: ref('Function') } } },
@@ -163,5 +164,50 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'GET /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Read a cron trigger', params: Name('cron trigger'), response: { 200: { description: 'the cron trigger', schema: ref('CronTrigger') } } },
   'DELETE /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Delete a cron trigger (runs already started go on)', params: Name('cron trigger'), response: deleted },
+  'GET /v1/functions/:name/versions': {
+    tags: ['releases'], summary: 'A function\'s versions, oldest first, with where each serves now', params: Name('function'),
+    response: { 200: { description: 'every retained version', schema: list('FunctionVersion') } },
+  },
+  'GET /v1/functions/:name/versions/:version': {
+    tags: ['releases'], summary: 'One version of a function, with its full spec',
+    params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) }, { required: ['name', 'version'] }),
+    response: { 200: { description: 'the version', schema: ref('FunctionVersion') } },
+  },
+  'POST /v1/functions/:name/rollback': {
+    tags: ['releases'], summary: 'Send all traffic to an older version (default: the one before the version serving now)', params: Name('function'),
+    body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1 })) }),
+    description: 'A running canary stops. Answers once the version serves every request of the main split, its warm instances ready.',
+    response: { 200: { description: 'the versions before and after, and the traffic now', schema: Type.Object({ from: Type.Integer(), to: Type.Integer(), traffic: ref('FunctionTraffic') }) } },
+  },
+  'GET /v1/functions/:name/traffic': { tags: ['releases'], summary: 'Which versions serve the function: main split, aliases, canary', params: Name('function'), response: { 200: { description: 'the traffic record', schema: ref('FunctionTraffic') } } },
+  'PUT /v1/functions/:name/traffic': {
+    tags: ['releases'], summary: 'Set the main split (`kiln fn split`)', params: Name('function'), body: ref('Split'),
+    description: 'Refused (409 KILN_ERR_CANARY_RUNNING) while a canary moves the traffic. Answers once applied: each version with traffic has its share of the warm instances.',
+    response: { 200: { description: 'the traffic record', schema: ref('FunctionTraffic') } },
+  },
+  'PUT /v1/functions/:name/aliases/:alias': {
+    tags: ['releases'], summary: 'Create or change an alias: a version (one target at 100) or a split of its own, reached at /fn/NAME@ALIAS',
+    params: Type.Object({ name: Type.String(), alias: Type.String({ description: 'lower-case letters, digits and dashes, with a letter' }) }, { required: ['name', 'alias'] }), body: ref('Split'),
+    response: { 200: { description: 'the traffic record', schema: ref('FunctionTraffic') } },
+  },
+  'DELETE /v1/functions/:name/aliases/:alias': {
+    tags: ['releases'], summary: 'Delete an alias no route uses', params: Type.Object({ name: Type.String(), alias: Type.String() }, { required: ['name', 'alias'] }),
+    response: { 200: { description: 'the traffic record', schema: ref('FunctionTraffic') } },
+  },
+  'POST /v1/functions/:name/canary': {
+    tags: ['releases'], summary: 'Start a progressive canary to a version', params: Name('function'),
+    body: Type.Object({
+      to: Type.Integer({ minimum: 1 }), step: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+      intervalMs: Type.Optional(Type.Integer({ minimum: 1000, default: 60_000 })), maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.01 })),
+      maxP99Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), minRequests: Type.Optional(Type.Integer({ minimum: 1, default: 10 })),
+    }, { required: ['to'] }),
+    description: 'The new version gets `step`% at once (answered once its warm instances are ready). After each interval the router\'s measurements of it decide: over a bound, all traffic goes back (event CanaryRolledBack); within them, `step`% more, up to 100 (event CanaryPromoted).',
+    response: { 201: { description: 'the canary', schema: ref('Canary') } },
+  },
+  'GET /v1/functions/:name/canary': { tags: ['releases'], summary: 'The function\'s canary (running or how the last one ended) and its last evaluation', params: Name('function'), response: { 200: { description: 'the canary', schema: ref('Canary') } } },
+  'DELETE /v1/functions/:name/canary': {
+    tags: ['releases'], summary: 'Abort the running canary: all traffic back to the version it started from', params: Name('function'),
+    response: { 200: { description: 'the canary, aborted', schema: ref('Canary') } },
+  },
   'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },
 }

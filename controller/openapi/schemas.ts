@@ -3,7 +3,7 @@
 // Documentation only: fastify never validates or serializes with these.
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ERRORS } from '../../core/errors.js'
-import { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { Canary, CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, RuntimeResource, Split, WorkflowResource } from '../../core/types.js'
 
 /** A reference to one of these components. */
 export const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` })
@@ -48,7 +48,7 @@ export const COMPONENTS: Record<string, TSchema> = {
     instances: Type.Array(Open({ id: Type.String(), function: Type.Optional(Type.String()), state: InstanceState }, 'an instance on the node')),
   }, 'A node instances run on, with its usage'),
   Event: Open({
-    seq: Type.Integer(), at: Type.String({ format: 'date-time' }), type: Type.String({ description: 'FunctionIsolated, FunctionReleased, InstanceExited, InstanceOutOfMemory, ...' }),
+    seq: Type.Integer(), at: Type.String({ format: 'date-time' }), type: Type.String({ description: 'FunctionIsolated, FunctionReleased, InstanceExited, InstanceOutOfMemory, CanaryStarted, CanaryPromoted, CanaryRolledBack, CanaryAborted, ...' }),
     function: Type.Optional(Type.String()), reason: Type.String(), evidence: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, 'A platform event'),
   PackageInfo: Type.Object({ sha256: Type.String(), size: Type.Integer(), files: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: true, description: 'A stored code package' }),
@@ -71,4 +71,8 @@ export const COMPONENTS: Record<string, TSchema> = {
   }, 'An async invocation (docs/events.md)'),
   InvocationSummary: Open({ id: Type.String(), function: Type.String(), namespace: Type.String(), status: InvocationStatus, attempts: Type.Integer(), source: Type.String(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()) }, 'An async invocation in a list'),
   CronTrigger: Type.Composite([CronTriggerResource, Type.Object({ status: Type.Optional(Open({ nextRun: Type.Optional(Type.String()), lastRun: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, 'the next run and how the last one went')) })], { description: 'A schedule that starts a function of its own namespace as an async invocation' }),
+  FunctionVersion: { ...FunctionVersionResource, description: 'An immutable version of a function: its full spec (package sha included), who made it (`createdBy`, the token), when (`metadata.createdAt`) and what changed from the version before. Read back, `status` says where it serves now (`weight` in the main split, `aliases`)' },
+  FunctionTraffic: { ...FunctionTrafficResource, description: 'Which versions serve a function: the main split (`/fn/NAME`), its aliases (`/fn/NAME@ALIAS`) and its canary. Read back, `status.latestVersion` is its newest version and `status.live` each live version as the executor serves it' },
+  Split: { ...Split, description: 'Versions and their weights in percent (summing to 100); sticky by a header or a cookie, otherwise picked per request' },
+  Canary: { ...Canary, description: 'A progressive canary and where it stands: state, weight, the last evaluation of the new version\'s error rate and p99' },
 }

@@ -1,9 +1,10 @@
 // `dedicated` (Fission's newdeploy, Knative-like): the function's own instances, booted for it rather than
 // taken from a shared pool, scaled between minScale and maxScale on in-flight load and to zero after
 // idle when minScale is 0. The boot names the function and its limits, so a backend with per-function
-// sets (a Deployment per function on Kubernetes) starts the instance there, sized for it.
+// sets (a Deployment per function on Kubernetes) starts the instance there, sized for it. During a split
+// each version with traffic keeps its share of minScale (at least one when minScale is).
 import { instanceLimits } from '../function-state.js'
-import type { Strategy } from './strategy.js'
+import { proportional, type Strategy } from './strategy.js'
 
 export const dedicatedStrategy: Strategy = {
   name: 'dedicated',
@@ -21,10 +22,10 @@ export const dedicatedStrategy: Strategy = {
     return rec
   },
   maxInstances: (fs) => fs.fn.spec.maxScale ?? 10,
-  keepIdle: (fs) => fs.fn.spec.minScale ?? 0,
+  keepIdle: (fs) => proportional(fs.fn.spec.minScale ?? 0, fs.share),
   reconcile(fs, ctx) {
     const started: Promise<void>[] = []
-    for (let n = (fs.fn.spec.minScale ?? 0) - fs.ready().length - ctx.provisioning(fs); n > 0; n--) started.push(ctx.provisionInBackground(fs))
+    for (let n = proportional(fs.fn.spec.minScale ?? 0, fs.share) - fs.ready().length - ctx.provisioning(fs); n > 0; n--) started.push(ctx.provisionInBackground(fs))
     return started
   },
 }

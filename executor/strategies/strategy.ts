@@ -43,6 +43,15 @@ export interface Strategy {
 }
 
 /**
+ * A strategy's count for one version of a function, in proportion to its share of the traffic: all of it
+ * at 100%, at least one while it has any, none once no split sends it requests.
+ */
+export function proportional(n: number, share: number): number {
+  if (share >= 1 || n === 0) return n
+  return share <= 0 ? 0 : Math.max(1, Math.ceil(n * share))
+}
+
+/**
  * Takes a generic instance of the function's runtime (booting one when the pool is empty) and loads it.
  * Only an instance that has run no code, or one the reuse rule gives this function (mayReuse), is taken. A function whose
  * limits an instance only takes at boot (open files, file size, /tmp: ClusterBackend.fitsPooled) gets an

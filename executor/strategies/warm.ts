@@ -1,13 +1,15 @@
 // `warm`: the function's code is installed ahead of any request. The executor keeps `minWarm` idle
 // instances specialized with the current version; when one is taken or dies, another is specialized in
-// the background. A deploy waits for the new version's warm set before it returns.
+// the background. A deploy waits for the new version's warm set before it returns. During a split each
+// version with traffic keeps its share of `minWarm` (at least one), so the first request a canary gets
+// finds its code loaded; a version no split serves keeps none.
 import type { FunctionState } from '../function-state.js'
 import type { Strategy } from './strategy.js'
-import { specializeFromPool } from './strategy.js'
+import { proportional, specializeFromPool } from './strategy.js'
 
 function minWarm(fs: FunctionState): number {
   const m = fs.fn.spec.minWarm
-  return typeof m === 'number' ? m : (fs.adaptiveWarm ?? 1)
+  return proportional(typeof m === 'number' ? m : (fs.adaptiveWarm ?? 1), fs.share)
 }
 
 export const warmStrategy: Strategy = {

@@ -29,7 +29,7 @@ import { FilePackageStore, type PackageStore } from '../../core/store/package-st
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
 import { kubeTokenStore } from '../../core/store/kube-token-store.js'
-import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
@@ -87,15 +87,18 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, versions, traffic] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
     crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
     crdStore<CronTriggerResource>(kc, 'CronTrigger', storeOpts),
+    // Versions and traffic as their own objects (FunctionVersion, FunctionTraffic; docs/releases.md).
+    crdStore<FunctionVersionResource>(kc, 'FunctionVersion', storeOpts),
+    crdStore<FunctionTrafficResource>(kc, 'FunctionTraffic', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, versions, traffic] as never
   // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
   const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
   const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
@@ -133,7 +136,9 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   if (lacking.length > 0) logger.warn({ missing: lacking }, 'runtime pods lack protections the embedded sandbox gives (docs/sandbox.md, "On Kubernetes")')
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, versions, traffic },
+    // The executor's ServiceAccount reads versions and writes only traffic (its leader moves canaries).
+    keepsReleases: k.role !== 'executor', leads: isLeader,
     tokens, secrets, protections, packageSignature: signer,
     state, owner: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
@@ -155,7 +160,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     sets.start()
     statusLoop = startStatusLoop(kc, k.namespace, {
       instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
-      functions: () => a.executor.functions().map((fs) => fs.fn),
+      functions: () => a.executor.served(),
       whenApplied: (ref) => a.executor.whenApplied(ref),
       watch: (onChange) => functions.watch((ev) => { if (ev.type === 'put') onChange() }),
     }, backend!, isLeader, logger)

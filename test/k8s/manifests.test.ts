@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { CronTriggerSpec, FunctionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
+import { CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'functionversions', 'functiontraffics'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -24,6 +24,8 @@ describe('CRD schemas follow core/types.ts', () => {
     ['httptriggers', HTTPTriggerSpec],
     ['namespaces', NamespaceSpec],
     ['crontriggers', CronTriggerSpec],
+    ['functionversions', FunctionVersionSpec],
+    ['functiontraffics', FunctionTrafficSpec],
   ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
   })
@@ -75,12 +77,32 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the six CRDs install and reach Established', async () => {
+  it('the eight CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev'])
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev',
+      'crd/functionversions.kiln.dev', 'crd/functiontraffics.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'functiontraffics.kiln.dev', 'functionversions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+  })
+
+  it('a FunctionVersion is immutable; a FunctionTraffic\'s weights add up to 100', async () => {
+    await ok(['apply', '-f', join(DEPLOY, 'namespace.yaml')])
+    const version = { apiVersion: 'kiln.dev/v1', kind: 'FunctionVersion', metadata: { name: 'hello-v1', namespace: 'kiln' }, spec: { function: 'hello', version: 1, spec: FUNCTION.spec, createdBy: { id: 'abc', name: 'ci' }, changed: [] } }
+    await ok(['apply', '-f', '-'], JSON.stringify(version))
+    expect((JSON.parse(await ok(['get', 'functionversion', 'hello-v1', '-n', 'kiln', '-o', 'json']))).spec.spec).toEqual(FUNCTION.spec)
+    const edit = await k(['patch', 'functionversion', 'hello-v1', '-n', 'kiln', '--type=merge', '-p', JSON.stringify({ spec: { spec: { env: { GREETING: 'changed' } } } })])
+    expect(edit.code).not.toBe(0)
+    expect(edit.stderr).toContain('a function version is immutable')
+    const traffic = (targets: unknown, more: Record<string, unknown> = {}) => JSON.stringify({ apiVersion: 'kiln.dev/v1', kind: 'FunctionTraffic', metadata: { name: 'hello', namespace: 'kiln' }, spec: { function: 'hello', traffic: { targets, ...more } } })
+    await ok(['apply', '-f', '-'], traffic([{ version: 1, weight: 90 }, { version: 2, weight: 10 }]))
+    const off = await k(['apply', '--dry-run=server', '-f', '-'], traffic([{ version: 1, weight: 90 }, { version: 2, weight: 20 }]))
+    expect(off.code).not.toBe(0)
+    expect(off.stderr).toContain('the weights add up to 100')
+    const both = await k(['apply', '--dry-run=server', '-f', '-'], traffic([{ version: 1, weight: 100 }], { stickyHeader: 'X-User', stickyCookie: 's' }))
+    expect(both.stderr).toContain('not both')
+    await ok(['delete', 'functionversion', 'hello-v1', '-n', 'kiln'])
+    await ok(['delete', 'functiontraffic', 'hello', '-n', 'kiln'])
   })
 
   it('kubectl apply --dry-run=server -k deploy/ is accepted', async () => {
@@ -102,7 +124,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     expect(table.split('\n')[0]).toMatch(/^NAME\s+RUNTIME\s+STRATEGY\s+READY\s+INSTANCES\s+AGE/)
     expect(table).toMatch(/hello\s+node\s+warm/)
     const all = await ok(['get', 'kiln', '-n', 'kiln', '-o', 'name'])
-    expect(all.trim()).toBe('function.kiln.dev/hello')
+    expect(all.trim().split('\n').filter((l) => l.startsWith('function.'))).toEqual(['function.kiln.dev/hello'])
   })
 
   it('status is a subresource: a spec write leaves it alone and a status write leaves the spec alone', async () => {
@@ -162,6 +184,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
       ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'namespaces.kiln.dev'], ['watch', 'crontriggers.kiln.dev'],
+      ['watch', 'functionversions.kiln.dev'], ['update', 'functiontraffics.kiln.dev'],
       // tokens, Kiln secrets and the package-URL key are Secrets: read, and the key made when it starts first
       ['get', 'secrets'], ['watch', 'secrets'], ['create', 'secrets'],
     ])('the executor may %s %s in kiln', async (verb, resource) => {
@@ -175,6 +198,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     it.each([
       ['update', 'secrets', 'kiln'], ['delete', 'secrets', 'kiln'], ['get', 'secrets', 'default'], ['create', 'pods', 'default'], ['delete', 'nodes', ''],
       ['patch', 'nodes', ''], ['create', 'pods/exec', 'kiln'], ['patch', 'pods/status', 'kiln'], ['patch', 'pods/resize', 'default'], ['update', 'functions.kiln.dev', 'kiln'],
+      ['create', 'functionversions.kiln.dev', 'kiln'], ['update', 'functionversions.kiln.dev', 'kiln'], ['delete', 'functiontraffics.kiln.dev', 'kiln'],
       ['create', 'rolebindings.rbac.authorization.k8s.io', 'kiln'], ['create', 'leases.coordination.k8s.io', 'kube-system'],
     ])('the executor may not %s %s (namespace "%s")', async (verb, resource, ns) => {
       expect(await canI('kiln:kiln-executor', verb, resource, ns)).toBe('no')
@@ -184,6 +208,9 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
+      }
+      for (const r of ['functionversions', 'functiontraffics']) {
+        for (const verb of ['create', 'update', 'delete', 'watch']) expect(await canI('kiln:kiln-controller', verb, `${r}.kiln.dev`)).toBe('yes')
       }
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(await canI('kiln:kiln-controller', verb, 'secrets')).toBe('yes')
       expect(await canI('kiln:kiln-controller', 'get', 'secrets', 'default')).toBe('no')

@@ -50,7 +50,7 @@ describe('the OpenAPI document of /v1', () => {
     expect(put.requestBody?.content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/Function' })
     expect(put.responses?.['200'].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/Function' })
     expect(put.responses?.default.content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' })
-    expect(put.parameters?.map((x) => `${x.in}:${x.name}:${x.required}`)).toEqual(['path:name:true'])
+    expect(put.parameters?.map((x) => `${x.in}:${x.name}:${x.required}`)).toEqual(['query:promote:false', 'path:name:true'])
     const spec = doc.components!.schemas!.Function.properties!.spec
     expect(spec.required).toEqual(expect.arrayContaining(['runtime', 'package', 'entrypoint']))
     expect(Object.keys(doc.paths['/v1/packages'].post.requestBody!.content!)).toContain('application/gzip')

@@ -35,6 +35,7 @@ describe('the control API\'s access, route by route', () => {
 
   it('no token, or a token that is not one: 401 KILN_ERR_UNAUTHENTICATED with WWW-Authenticate, on every route', async () => {
     for (const route of Object.keys(ROUTES)) {
+      if (ROUTES[route]!.public) continue // the API's own description needs no token
       const { method, path } = concrete(route)
       if (ROUTES[route].public) {
         // The API's own description needs no token.

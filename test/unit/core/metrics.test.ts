@@ -25,7 +25,7 @@ describe('metrics model', () => {
     c.duration.observe(5)
     c.coldStarts[2] = 1
     m.readFrom({
-      functions: () => [{ name: 'team-a/hello', counters: c, queued: 3, inflight: 1, isolated: true, instances: { warming: 0, ready: 1, busy: 1, draining: 0 } }],
+      functions: () => [{ name: 'team-a/hello', version: '1', counters: c, queued: 3, inflight: 1, isolated: true, instances: { warming: 0, ready: 1, busy: 1, draining: 0 } }],
       pools: () => [{ runtime: 'node', placement: 'default', target: 3, ready: 2, booting: 1 }],
       instances: () => [{ runtime: 'node', state: 'generic' }, { runtime: 'node', state: 'generic' }, { runtime: 'node', state: 'ready' }],
     })

@@ -24,9 +24,9 @@ describe('refs', () => {
     expect(functionPath('team-a/hello')).toBe('/ns/team-a/fn/hello')
     expect(workflowPath('team-a/order')).toBe('/ns/team-a/wf/order')
     expect(functionPath('x/../v1')).toBe('/ns/x/fn/..%2Fv1')
-    expect(parseFunctionUrl('/ns/team-a/fn/hello/rest?q=1')).toEqual({ name: 'team-a/hello', path: '/rest?q=1' })
-    expect(parseFunctionUrl('/ns/default/fn/hello')).toEqual({ name: 'hello', path: '/' })
-    expect(parseFunctionUrl('/fn/hello?x')).toEqual({ name: 'hello', path: '/?x' })
+    expect(parseFunctionUrl('/ns/team-a/fn/hello/rest?q=1')).toEqual({ name: 'team-a/hello', alias: undefined, version: 0, path: '/rest?q=1' })
+    expect(parseFunctionUrl('/ns/default/fn/hello')).toEqual({ name: 'hello', alias: undefined, version: 0, path: '/' })
+    expect(parseFunctionUrl('/fn/hello?x')).toEqual({ name: 'hello', alias: undefined, version: 0, path: '/?x' })
     // A slash smuggled into a name does not name another namespace's function.
     expect(parseFunctionUrl('/fn/team-a%2Fhello')).toBeUndefined()
     expect(parseFunctionUrl('/ns/team-a/wf/x')).toBeUndefined()
