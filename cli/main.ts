@@ -10,20 +10,25 @@ import { registerRuntime } from './commands/runtime.js'
 import { registerAccess } from './commands/access.js'
 import { registerNs } from './commands/ns.js'
 import { registerSecret } from './commands/secret.js'
-import { registerUp } from './commands/up.js'
+import { addressInUse, registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
+import { registerApply } from './commands/apply.js'
+import { registerVersion, showVersion } from './commands/version.js'
+import { registerCompletion } from './commands/completion.js'
+import { registerFnRun } from './commands/fn-run.js'
+import { registerFnNew } from './commands/fn-new.js'
 import type { Globals } from './globals.js'
-import type { Format } from './output.js'
+import { parseFormat } from './output.js'
 
 const program = new Command('kiln')
   .description('Kiln: functions as a service with pre-warmed runtimes')
-  .version('0.1.0')
+  .option('-V, --version', 'client and server version (as `kiln version`)')
   .option('-s, --server <url>', 'Kiln server (default $KILN_URL, the current context, or http://127.0.0.1:8080)')
   .option('--token <token>', 'bearer token (default $KILN_TOKEN, the current context, or the local admin.token)')
   .option('-n, --namespace <ns>', 'namespace to act in (default $KILN_NAMESPACE, the context\'s, or the token\'s own); Kubernetes components: the Kubernetes namespace')
   .option('-A, --all-namespaces', 'list across every namespace the token may read')
-  .option('-o, --output <format>', 'table | json', 'table')
+  .option('-o, --output <format>', 'table | wide | json | yaml | name', 'table')
   .option('-q, --quiet', 'no progress output')
   .showHelpAfterError()
   .exitOverride()
@@ -31,7 +36,7 @@ const program = new Command('kiln')
 let connection: Connection | undefined
 const globals: Globals = {
   server: () => connection ??= resolveConnection(program.opts()),
-  get output() { return (program.opts().output as Format) === 'json' ? 'json' : 'table' },
+  get output() { return parseFormat(program.opts().output as string) },
   get quiet() { return Boolean(program.opts().quiet) },
 }
 
@@ -45,6 +50,19 @@ registerNs(program, globals)
 registerSecret(program, globals)
 registerAccess(program, globals)
 registerServe(program)
+registerApply(program, globals)
+registerVersion(program, globals)
+registerCompletion(program)
+registerFnRun(program, globals)
+registerFnNew(program, globals)
+
+// An unknown -o is refused before any command runs (exit 1), not printed as a table.
+program.hook('preAction', () => { parseFormat(program.opts().output as string) })
+// `kiln --version` is `kiln version` (client and server); bare `kiln` prints help.
+program.action(async () => {
+  if (program.opts().version) return showVersion(globals)
+  program.help()
+})
 
 function report(e: unknown): number {
   if (e instanceof CliError) {
@@ -56,6 +74,8 @@ function report(e: unknown): number {
     // Help and version are exits too, with code 0.
     return e.exitCode === 0 ? EXIT.OK : EXIT.USER
   }
+  const inUse = addressInUse(e)
+  if (inUse) return report(inUse)
   process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`)
   return EXIT.USER
 }

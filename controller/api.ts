@@ -20,6 +20,7 @@ import { tokenRoutes } from './tokens.js'
 import { triggerRoutes } from './triggers.js'
 import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
+import { versionRoutes } from './version.js'
 
 export const API_PREFIX = '/v1'
 
@@ -47,4 +48,5 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await namespaceRoutes(app, c)
   await tokenRoutes(app, c)
   await secretRoutes(app, c)
+  await versionRoutes(app)
 }

@@ -53,6 +53,8 @@ export const ERRORS = {
   KILN_ERR_NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace', hint: 'list namespaces with `kiln ns list`; an admin creates one with `kiln ns create NAME`' },
   KILN_ERR_SECRET_NOT_FOUND: { status: 404, message: 'no such secret', hint: 'list secrets with `kiln secret list`' },
   KILN_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', hint: 'list tokens with `kiln token list`' },
+  // Declarative use and settings that would be silently ignored (core/function-settings.ts, docs/declarative.md).
+  KILN_ERR_INEFFECTIVE_SETTING: { status: 400, message: 'a setting has no effect with the chosen strategy or reuse policy', hint: 'choose the strategy or policy it belongs to, or remove the setting' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS
