@@ -39,7 +39,11 @@ export function parseDocs(text: string, file: string, dir: string): Doc[] {
     const v = d.toJS() as unknown
     if (v === null || v === undefined) return
     if (typeof v !== 'object' || Array.isArray(v)) throw new CliError(`${where}: a document is a map (apiVersion, kind, metadata, spec)`, EXIT.USER, undefined, 'KILN_ERR_VALIDATION')
-    out.push({ file, dir, where, doc: v as Record<string, unknown> })
+    const o = v as Record<string, unknown>
+    // A `kind: List` (what `kiln get -o yaml` and kubectl print) holds its documents in `items`.
+    if (o.kind === 'List' && Array.isArray(o.items)) {
+      o.items.forEach((item, j) => { if (item && typeof item === 'object') out.push({ file, dir, where: `${where} items[${j}]`, doc: item as Record<string, unknown> }) })
+    } else out.push({ file, dir, where, doc: o })
   })
   return out
 }

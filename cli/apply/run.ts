@@ -3,7 +3,8 @@
 // write only what differs, in dependency order; `--prune` deletes what carries this folder's apply-set
 // label and the folder no longer declares. An unchanged resource is not written at all, so applying the
 // same folder twice changes nothing and rolls no instance.
-import { basename, resolve } from 'node:path'
+import { statSync } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
 import { createTwoFilesPatch } from 'diff'
 import { stringify as toYaml } from 'yaml'
 import { CliError, EXIT, failure, send, withNamespace } from '../client.js'
@@ -34,8 +35,11 @@ export function setLabel(s: string): string {
 function setNameOf(f: ApplyFlags, fromFormat: string | undefined): { name: string; why: string } {
   if (f.set) return { name: setLabel(f.set), why: '--set' }
   if (fromFormat) return { name: setLabel(fromFormat), why: 'the DeploymentConfig\'s uid' }
-  const first = f.filename[0] === '-' ? 'stdin' : basename(resolve(f.filename[0])).replace(/\.(ya?ml|json)$/i, '')
-  return { name: setLabel(first), why: 'the name of what -f names; --set NAME chooses another' }
+  // A folder is named by itself; a file by its folder and its name (two folders' function.yaml differ).
+  const p = f.filename[0] === '-' ? 'stdin' : resolve(f.filename[0])
+  const isDir = p !== 'stdin' && (() => { try { return statSync(p).isDirectory() } catch { return false } })()
+  const first = p === 'stdin' ? p : isDir ? basename(p) : `${basename(dirname(p))}-${basename(p).replace(/\.(ya?ml|json)$/i, '')}`
+  return { name: setLabel(first), why: 'from what -f names; --set NAME chooses another' }
 }
 
 function connFor(conn: Connection, entry: KindEntry, ns: string | undefined): Connection {
