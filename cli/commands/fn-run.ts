@@ -28,8 +28,9 @@ interface Loaded { child: ChildProcess; port: number; dir: string; sha256: strin
 function startRuntime(language: string): Promise<{ child: ChildProcess; port: number }> {
   const argv = expandCommand(language === 'python' ? ['${PYTHON}', '${KILN_ROOT}/runtimes/python/server.py'] : ['${NODE}', '${KILN_DIST}/runtimes/node.js'])
   const child = spawn(argv[0], argv.slice(1), {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', KILN_READY_FD: '3', KILN_RUNTIME: language },
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    // KILN_WATCH_STDIN: the runtime exits when this process does (its stdin closes), as under the platform.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', KILN_READY_FD: '3', KILN_WATCH_STDIN: '1', KILN_RUNTIME: language },
+    stdio: ['pipe', 'inherit', 'inherit', 'pipe'],
   })
   return new Promise((resolveReady, reject) => {
     let buf = ''
@@ -49,7 +50,7 @@ function startRuntime(language: string): Promise<{ child: ChildProcess; port: nu
 async function post(port: number, path: string, body: unknown): Promise<{ status: number; text: string }> {
   return new Promise((res, rej) => {
     const data = Buffer.from(JSON.stringify(body))
-    const r = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': data.length } }, (m) => {
+    const r = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (m) => {
       let text = ''
       m.on('data', (c) => (text += c))
       m.on('end', () => res({ status: m.statusCode ?? 0, text }))
@@ -113,7 +114,8 @@ export function registerFnRun(program: Command, g: Globals): void {
       const server: Server = createServer((req, res) => {
         const target = current
         if (!target) { res.writeHead(503).end('no function loaded\n'); return }
-        const up = httpRequest({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        // No keep-alive to the runtime: a replaced runtime has no connection left to drain.
+        const up = httpRequest({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers, agent: false }, (r) => {
           res.writeHead(r.statusCode ?? 502, r.headers)
           r.pipe(res)
         })
