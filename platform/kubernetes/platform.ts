@@ -38,6 +38,7 @@ import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
 import { packageKey } from './package-key.js'
+import { startPackageSync } from './package-sync.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -104,6 +105,9 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
+  // Package objects applied with kubectl become packages of the store (the controller's job: its RBAC reads them).
+  const packageObjects = k.role !== 'executor' ? await crdStore<Resource>(kc, 'Package', storeOpts) : undefined
+  const stopPackageSync = packageObjects ? startPackageSync({ kc, namespace: k.namespace, store: packageObjects, packages, logger, maxBytes: 512 * 1024 * 1024 }) : undefined
   const invoker = new PlatformInvoker()
   const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
@@ -162,6 +166,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
         },
         last: async () => {
           await leader?.stop()
+          stopPackageSync?.()
+          await packageObjects?.close()
           await Promise.all(stores.map((s) => s.close()))
           await tokens.close()
           await secrets.close()
