@@ -43,7 +43,7 @@ export async function send(conn: Connection, method: string, path: string, body?
 export function failure(res: RawResponse): CliError {
   try {
     const j = JSON.parse(res.body.toString('utf8')) as { error?: string; message?: string; hint?: string }
-    if (j.message) return new CliError(j.message, EXIT.USER, j.error === 'KILN_ERR_UNAUTHENTICATED' ? `${j.hint ?? ''}${j.hint ? '; ' : ''}on the machine that runs \`kiln up\`, its data dir's admin.token is read` : j.hint, j.error)
+    if (j.message) return new CliError(j.message, EXIT.USER, j.hint, j.error)
   } catch { /* not JSON */ }
   return new CliError(`server answered ${res.status}: ${res.body.toString('utf8').slice(0, 500)}`, EXIT.USER)
 }

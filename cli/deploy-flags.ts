@@ -76,8 +76,11 @@ export interface SpecChange {
   dropped: string[]
 }
 
-/** The spec the flags ask for, on top of the previous one (without package and entrypoint). */
-export function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): SpecChange {
+/**
+ * The spec the flags ask for, on top of the previous one (without package and entrypoint). With
+ * `checkEffect: false` it only reads the values (a usage error is said before the server is asked).
+ */
+export function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined, o: { checkEffect?: boolean } = {}): SpecChange {
   const s: Spec = { ...(structuredClone(prev ?? {}) as Record<string, unknown>), runtime: f.runtime ?? prev?.runtime ?? 'node' }
   delete s.package
   delete s.entrypoint
@@ -143,7 +146,7 @@ export function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): S
 
   // A setting given now that the strategy or policy ignores is refused; one only kept is dropped.
   const dropped: string[] = []
-  for (const r of ineffectiveSettings(s as Partial<FunctionSpec>)) {
+  for (const r of o.checkEffect === false ? [] : ineffectiveSettings(s as Partial<FunctionSpec>)) {
     if (given.has(r.field)) {
       throw new CliError(`--${flagOf(r.field)}: has no effect with strategy ${String(s.strategy ?? 'pool')}, reuse ${String(s.reuse ?? 'reuse')}; it applies to ${r.belongs}`,
         EXIT.USER, `add the flag for ${r.belongs}, or leave --${flagOf(r.field)} out`, 'KILN_ERR_INEFFECTIVE_SETTING')

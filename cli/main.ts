@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `kiln` command. Heavy parts (the platform, the builder) load only for the commands that need them.
 import { Command, CommanderError } from 'commander'
+import { KilnError } from '../core/errors.js'
 import { CliError, EXIT } from './client.js'
 import { resolveConnection, type Connection } from './contexts.js'
 import { registerFn } from './commands/fn.js'
@@ -69,6 +70,12 @@ function report(e: unknown): number {
     process.stderr.write(`error: ${e.message}\n`)
     if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
     return e.exitCode
+  }
+  if (e instanceof KilnError) {
+    // Refused before anything started (a bad setting, an unreadable data dir): the catalogue's words, no stack.
+    process.stderr.write(`error: ${e.message}\n`)
+    if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
+    return EXIT.USER
   }
   if (e instanceof CommanderError) {
     // Help and version are exits too, with code 0.

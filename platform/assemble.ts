@@ -74,6 +74,8 @@ export interface AssemblyOptions {
   routes?(app: FastifyInstance): Promise<void>
   /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
   tracing?: Tracing
+  /** When a deploy can be invoked, where no executor runs in this process (the Kubernetes controller); default: the executor's whenApplied. */
+  whenServable?(ref: string): Promise<void>
   /** Tokens (hashed) that may call the control API and private functions. */
   tokens: TokenStore
   /** Secrets, for the API (names and keys) and the executor (values for instances). */
@@ -171,7 +173,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       { kind: 'Function', store: functions as ResourceStore<Resource> },
     ],
     maxPackageBytes: 512 * 1024 * 1024,
-    live: liveFunctions(executor),
+    live: o.whenServable ? { ...liveFunctions(executor), whenApplied: o.whenServable } : liveFunctions(executor),
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
     nodes: nodesView(fleet, o.nodes, o.cgroups),

@@ -65,7 +65,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
     release: (rec, outcome) => executor.release(rec, outcome),
-    exitReason: (rec) => executor.exitOf(rec, 300),
+    exitReason: (rec) => executor.exitOf(rec, 1000),
   }
 
   // [metrics] [tracing] an answer the router gives itself instead of an instance's

@@ -130,8 +130,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.done(this.res.statusCode)
       return
     }
+    // The instance broke the request (the client's own aborts are handled above): whether or not its
+    // exit is known yet (on a busy machine it can take longer than the wait), it serves nothing more.
     void this.cb.exitReason(this.rec).then((exit) => {
-      this.cb.release(this.rec, exit ? 'crash' : 'aborted')
+      this.cb.release(this.rec, 'crash')
       const e = exit?.oomKilled
         ? new KilnError('KILN_ERR_OUT_OF_MEMORY', `function "${this.fnName}" ran out of memory and its instance was killed`, { function: this.fnName, instance: this.rec.id })
         : new KilnError('KILN_ERR_FUNCTION_CRASHED', `function "${this.fnName}" instance ${exit ? exit.reason : 'closed the connection'} during the request`, { function: this.fnName, instance: this.rec.id })

@@ -1,4 +1,5 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
 import type { Connection } from '../contexts.js'
@@ -24,6 +25,12 @@ function int(name: string) {
 }
 
 async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
+  // A usage error is said before the server is asked anything (and whether it is up at all).
+  if (f.code !== undefined && !existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
+  const { given } = specFromFlags(f, undefined, { checkEffect: false })
+  if (f.code === undefined && given.size === 0) {
+    throw new CliError('nothing to deploy: give --code PATH (required for a new function) or the settings to change', EXIT.USER, 'kiln fn deploy NAME --code PATH, or e.g. kiln fn deploy NAME --env KEY=VALUE')
+  }
   const server = g.server()
   const existing = await api<FnView>(server, 'GET', `/functions/${encodeURIComponent(name)}`).catch((e: CliError) => {
     if (e.code === 'KILN_ERR_FUNCTION_NOT_FOUND') return undefined

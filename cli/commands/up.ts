@@ -30,20 +30,12 @@ export function registerUp(program: Command): void {
     .option('--log-level <level>', 'pino level (default info)')
     .action(async (f: UpFlags) => {
       const { loadConfig } = await import('../../core/config.js')
-      const { parseDuration } = await import('../../core/quantity.js')
-      const flags: Partial<KilnConfig> = {}
-      if (f.port !== undefined) flags.port = Number(f.port)
-      if (f.host) flags.host = f.host
-      if (f.apiHost) flags.apiHost = f.apiHost
-      if (f.apiPort !== undefined) flags.apiPort = Number(f.apiPort)
-      if (f.data) flags.dataDir = f.data
-      if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
-      if (f.idleTimeout) flags.idleTimeoutMs = parseDuration(f.idleTimeout)
-      if (f.budget !== undefined) flags.instanceBudget = Number(f.budget)
-      if (f.cgroups) flags.cgroups = f.cgroups as KilnConfig['cgroups']
-      if (f.redis) flags.redisUrl = f.redis
-      if (f.accessLog) flags.accessLog = true
-      if (f.logLevel) flags.logLevel = f.logLevel
+      // As typed: loadConfig converts and checks each value, and names the flag when one is wrong.
+      const typed: Record<string, string | boolean | undefined> = {
+        port: f.port, host: f.host, apiHost: f.apiHost, apiPort: f.apiPort, dataDir: f.data, poolSize: f.poolSize, idleTimeoutMs: f.idleTimeout, instanceBudget: f.budget,
+        cgroups: f.cgroups, redisUrl: f.redis, accessLog: f.accessLog || undefined, logLevel: f.logLevel,
+      }
+      const flags = Object.fromEntries(Object.entries(typed).filter(([, v]) => v !== undefined)) as Partial<KilnConfig>
       const config = loadConfig(flags)
       const { startPlatform } = await import('../../platform/embedded.js')
       let platform

@@ -14,6 +14,7 @@ import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSample
 import type { NodeConfig } from '../../core/config.js'
 import { KilnError } from '../../core/errors.js'
 import { kubeName } from '../../core/refs.js'
+import { clusterForbidden } from '../../core/store/crd-store.js'
 import type { RuntimeResource } from '../../core/types.js'
 import type { FunctionSets } from './function-sets.js'
 import { COMPONENT, LABEL, portOf, type PoolKey } from './pod-template.js'
@@ -355,6 +356,7 @@ export class KubernetesBackend implements ClusterBackend {
       // Refused (422: a QoS change, a removed limit; 403: no pods/resize permission): nothing changed.
       this.o.logger.warn({ err, ...log }, 'pod resize refused')
       const status = err instanceof ApiException ? err.code : undefined
+      if (status === 403) throw clusterForbidden(kubeMessage(err), `pod ${h.pod} was not resized to the function's limits`)
       throw new KilnError('KILN_ERR_INTERNAL', `pod ${h.pod} was not resized${status ? ` (HTTP ${status})` : ''}: ${kubeMessage(err)}`, { kubeStatus: status })
     }
     const deadline = Date.now() + (this.o.resizeTimeoutMs ?? 30_000)

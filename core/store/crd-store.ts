@@ -31,12 +31,36 @@ export interface CrdStoreOptions {
   onError?: (err: unknown) => void
 }
 
+/** The permission an RBAC refusal names (the API server's own words: `User "u" cannot VERB resource "R" in API group "G" in the namespace "N"`). */
+export interface MissingPermission { user?: string; verb: string; resource: string; group: string; namespace?: string }
+
+export function missingPermission(message: string): MissingPermission | undefined {
+  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/.exec(message)
+  if (!m) return undefined
+  return { user: m[1], verb: m[2]!, resource: m[3]!, group: m[4]!, ...(m[5] ? { namespace: m[5] } : {}) }
+}
+
+/** A 403 from the API server: KILN_ERR_CLUSTER_FORBIDDEN naming who lacks which permission. */
+export function clusterForbidden(message: string, what: string): KilnError {
+  const p = missingPermission(message)
+  if (!p) return new KilnError('KILN_ERR_CLUSTER_FORBIDDEN', `${what}: the Kubernetes API refused (403): ${message}`, { kubeStatus: 403 })
+  const resource = p.group ? `${p.resource}.${p.group}` : p.resource
+  const where = p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)'
+  return new KilnError('KILN_ERR_CLUSTER_FORBIDDEN', `${what}: ${p.user ?? 'Kiln'} may not ${p.verb} ${resource}${where}`, { kubeStatus: 403, permission: p })
+}
+
+/** The API server's Status message of a failed call, else the client's. */
+function statusMessage(e: ApiException<unknown>): string {
+  const body = typeof e.body === 'string' ? safeJson(e.body) : e.body
+  return (body as { message?: string } | undefined)?.message ?? e.message
+}
+
 /** A Kubernetes API failure as Kiln's error catalogue names it. */
 export function kubeError(e: unknown, what: string): KilnError {
   if (e instanceof KilnError) return e
   if (e instanceof ApiException) {
-    const body = typeof e.body === 'string' ? safeJson(e.body) : e.body
-    const message = (body as { message?: string } | undefined)?.message ?? e.message
+    const message = statusMessage(e)
+    if (e.code === 403) return clusterForbidden(message, what)
     if (e.code === 409) return new KilnError('KILN_ERR_ALREADY_EXISTS', `${what} already exists`)
     if (e.code === 422 || e.code === 400) return new KilnError('KILN_ERR_VALIDATION', `${what}: ${message}`)
     if (e.code === 404) return new KilnError('KILN_ERR_NOT_FOUND', `${what}: ${message}`)

@@ -36,6 +36,7 @@ import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from '../assemble.js'
 import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
+import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
 import { packageKey } from './package-key.js'
 import { startPackageSync } from './package-sync.js'
@@ -53,6 +54,8 @@ export interface KubeOptions {
   readyTimeoutMs?: number
   /** How often the leader's loops (pool Deployments, function sets) run; default 3 s. */
   reconcileMs?: number
+  /** controller: how long a deploy waits for the executor to apply it (default 120 s). */
+  deployTimeoutMs?: number
 }
 
 export interface KubePlatform {
@@ -135,16 +138,20 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
     tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
+    // The controller runs no executor: a deploy returns once the executor's status says it is applied.
+    whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),
   })
 
-  let statusTimer: NodeJS.Timeout | undefined
+  let statusLoop: { stop(): void } | undefined
   if (runsInstances) {
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, {
+    statusLoop = startStatusLoop(kc, k.namespace, {
       instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
       functions: () => a.executor.functions().map((fs) => fs.fn),
+      whenApplied: (ref) => a.executor.whenApplied(ref),
+      watch: (onChange) => functions.watch((ev) => { if (ev.type === 'put') onChange() }),
     }, backend!, isLeader, logger)
   }
   const { url, apiUrl } = await a.listen({
@@ -160,7 +167,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
-          if (statusTimer) clearInterval(statusTimer)
+          statusLoop?.stop()
           await pools.close()
           await sets.close()
         },

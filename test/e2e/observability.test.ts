@@ -9,7 +9,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { KILN, ROOT, childrenOf, freePort, get, kiln } from '../helpers/cli.js'
+import { KILN, ROOT, childrenOf, freePort, get, kiln, rememberDataDir } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 
 const hasScript = spawnSync('script', ['--version']).status === 0
@@ -43,6 +43,7 @@ describe('kiln up (built)', () => {
     // script's child is kiln itself (the shell exec'd it).
     const kilnPid = async () => (onTerminal ? (await childrenOf(child.pid!))[0] : child.pid!)
     const run = { child, url: `http://127.0.0.1:${port}`, output: () => out, kilnPid, dataDir }
+    rememberDataDir(run.url, dataDir) // the CLI finds its admin.token
     runs.push(run)
     return run
   }

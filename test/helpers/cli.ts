@@ -124,6 +124,74 @@ export async function childrenOf(ppid: number): Promise<number[]> {
   return out
 }
 
+/** Pids of every live (non-zombie) descendant of `root`: children, their children, and so on. */
+export async function descendantsOf(root: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const children = new Map<number, number[]>()
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (fields[0] === 'Z') continue
+      const ppid = Number(fields[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)])
+    } catch { /* gone */ }
+  }
+  const out: number[] = []
+  const todo = [root]
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      out.push(c)
+      todo.push(c)
+    }
+  }
+  return out
+}
+
+/** The command line of a process ('' once it is gone). */
+export function cmdline(pid: number): string {
+  try {
+    return (require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8') as string).replaceAll('\0', ' ').trim()
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * One request over a raw TCP connection, written exactly as given (so a body may be shorter than its
+ * content-length, which no HTTP client will send); resolves with the status and body of the answer.
+ */
+export function rawRequest(url: string, head: string, body = ''): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const sock = require('node:net').connect(Number(port), hostname) as import('node:net').Socket
+    let buf = Buffer.alloc(0)
+    const done = (err?: Error) => {
+      sock.destroy()
+      const text = buf.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return reject(err ?? new Error(`no complete answer: ${JSON.stringify(text.slice(0, 200))}`))
+      const headers = text.slice(0, end)
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(headers)?.[1] ?? NaN)
+      const rest = buf.subarray(end + 4)
+      resolve({ status: Number(headers.split(' ')[1]), headers, body: (Number.isNaN(len) ? rest : rest.subarray(0, len)).toString('utf8') })
+    }
+    sock.setTimeout(30_000, () => done(new Error('no answer within 30 s')))
+    sock.on('connect', () => sock.write(head + body))
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d])
+      const text = buf.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? NaN)
+      if (!Number.isNaN(len) && buf.length >= end + 4 + len) done()
+    })
+    sock.on('error', (e: Error) => done(e))
+    sock.on('close', () => done())
+  })
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)

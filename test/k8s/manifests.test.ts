@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml'
 import { FunctionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
-import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
 const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
@@ -56,7 +56,7 @@ const FUNCTION = {
   },
 }
 
-describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
+describe('deploy/ on a real kube-apiserver', K8S, () => {
   let cp: ControlPlane
   const k = (args: string[], input?: string) => kubectl(cp.kubeconfigPath, args, { input, kubectlPath: cp.binaries.kubectl })
   const ok = (args: string[], input?: string) => kubectlOk(cp.kubeconfigPath, args, { input })
@@ -203,5 +203,3 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     })
   })
 })
-
-if (!plan.run) describe('deploy/ on a real kube-apiserver', () => { it.skip(`skipped: ${plan.reason}`, () => {}) })

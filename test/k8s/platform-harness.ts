@@ -125,7 +125,7 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       const res = await h.http(`${h.controller.url}/v1/functions/${name}${namespace ? `?namespace=${namespace}` : ''}`, {
         method: 'PUT', body: { metadata: { name }, spec: { runtime: 'node', package: { sha256: built.sha256 }, entrypoint: built.entrypoint, strategy: 'pool', ...spec } },
       })
-      if (res.status !== 201) throw new Error(`function not created: ${res.status} ${res.text}`)
+      if (res.status !== 201 && res.status !== 200) throw new Error(`function not deployed: ${res.status} ${res.text}`)
     }
 
     h.sim = await startNodeSimulator({ kubeconfigPath: h.cp.kubeconfigPath, nodes: SIM_NODES, images: { 'kiln/runtime-node:dev': ['node', NODE_RUNTIME] }, cwd: REPO, log: (m) => simLog.push(m) })

@@ -5,7 +5,15 @@ import type { ResourceStore, StoreEvent } from '../../core/store/resource-store.
 import type { HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
 import { waitUntil } from './wait.js'
 
-export interface StoreUnderTest { store: ResourceStore<RuntimeResource>; close(): Promise<void> }
+export interface StoreUnderTest {
+  store: ResourceStore<RuntimeResource>
+  /**
+   * Resolves once the store has reported every event it ever will for the writes made so far (an
+   * informer's late echo included). It may write a resource named `settle-*` to find out.
+   */
+  settle(): Promise<void>
+  close(): Promise<void>
+}
 
 const runtime = (name: string, poolSize = 1): RuntimeResource => ({
   metadata: { name },
@@ -13,9 +21,9 @@ const runtime = (name: string, poolSize = 1): RuntimeResource => ({
 })
 
 export function storeSuite(open: () => Promise<StoreUnderTest>): void {
-  const use = async (fn: (s: ResourceStore<RuntimeResource>) => Promise<void>) => {
+  const use = async (fn: (s: ResourceStore<RuntimeResource>, t: StoreUnderTest) => Promise<void>) => {
     const t = await open()
-    try { await fn(t.store) } finally { await t.close() }
+    try { await fn(t.store, t) } finally { await t.close() }
   }
 
   it('create stores the resource; reads see it at once, with kind, apiVersion and generation 1', () => use(async (s) => {
@@ -54,18 +62,19 @@ export function storeSuite(open: () => Promise<StoreUnderTest>): void {
     expect(await s.delete('delta')).toBeUndefined()
   }))
 
-  it('watch reports each put and delete once, in order, until unsubscribed', () => use(async (s) => {
+  it('watch reports each put and delete once, in order, until unsubscribed', () => use(async (s, t) => {
     const seen: string[] = []
     const stop = s.watch((ev: StoreEvent<RuntimeResource>) => seen.push(`${ev.type}:${ev.object.metadata.name}:${ev.object.spec.poolSize}`))
     await s.create(runtime('omega', 1))
     await s.put(runtime('omega', 3))
     await s.delete('omega')
-    // An informer's echo of a write already reported must not be reported again.
-    await new Promise((r) => setTimeout(r, 300))
+    // An informer's echo of a write already reported must not be reported again: wait until every
+    // echo has arrived (not for a time), then count.
+    await t.settle()
     stop()
     await s.create(runtime('after'))
-    await waitUntil('quiet', async () => true)
-    expect(seen).toEqual(['put:omega:1', 'put:omega:3', 'delete:omega:3'])
+    await t.settle()
+    expect(seen.filter((e) => !e.includes(':settle-'))).toEqual(['put:omega:1', 'put:omega:3', 'delete:omega:3'])
   }))
 }
 

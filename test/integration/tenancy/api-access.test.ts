@@ -36,7 +36,8 @@ describe('the control API\'s access, route by route', () => {
   it('no token, or a token that is not one: 401 KILN_ERR_UNAUTHENTICATED with WWW-Authenticate, on every route', async () => {
     for (const route of Object.keys(ROUTES)) {
       const { method, path } = concrete(route)
-      if (ROUTES[route]!.public) {
+      if (ROUTES[route].public) {
+        // The API's own description needs no token.
         expect(`${route} ${(await as(p, undefined, method, path)).status}`).toBe(`${route} 200`)
         continue
       }
