@@ -15,7 +15,7 @@ import { addressInUse, registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerServe } from './serve/commands.js'
 import { registerApply } from './commands/apply.js'
-import { registerVersion, showVersion } from './commands/version.js'
+import { registerVersion } from './commands/version.js'
 import { registerCompletion } from './commands/completion.js'
 import { registerFnRun } from './commands/fn-run.js'
 import { registerFnNew } from './commands/fn-new.js'
@@ -59,11 +59,12 @@ registerFnNew(program, globals)
 
 // An unknown -o is refused before any command runs (exit 1), not printed as a table.
 program.hook('preAction', () => { parseFormat(program.opts().output as string) })
-// `kiln --version` is `kiln version` (client and server); bare `kiln` prints help.
-program.action(async () => {
-  if (program.opts().version) return showVersion(globals)
-  program.help()
-})
+// `kiln --version` (or -V) without a command is `kiln version`: the client's version and the server's.
+const argv = process.argv.slice(2)
+const isVersionFlag = (a: string) => a === '--version' || a === '-V'
+if (argv.some(isVersionFlag) && !argv.some((a) => program.commands.some((c) => c.name() === a))) {
+  process.argv = [...process.argv.slice(0, 2), ...argv.filter((a) => !isVersionFlag(a)), 'version']
+}
 
 function report(e: unknown): number {
   if (e instanceof CliError) {

@@ -34,7 +34,8 @@ export interface KindEntry {
   comparable(r: Resource): unknown
   /** Creates or replaces the object; answers what the server stored. */
   write(conn: Connection, desired: Resource, live: Resource | undefined): Promise<Resource>
-  remove(conn: Connection, name: string): Promise<void>
+  /** Deletes it; `cascade`: what refers to it too, where the API offers that (functions). */
+  remove(conn: Connection, name: string, o?: { cascade?: boolean }): Promise<void>
   /** What it refers to: must exist (live or in the same apply) before it is written. */
   refs(r: Resource): Ref[]
   /** The object as a file declares it: what `kiln get -o yaml` prints and applies back unchanged. */
@@ -87,7 +88,7 @@ function crud(o: { kind: string; path: string; namespaced: boolean; order: numbe
     list: (conn) => api<Resource[]>(at(conn), 'GET', `/${o.path}`),
     comparable: o.comparable ?? ((r) => canonical({ labels: userLabels(r), spec: r.spec })),
     write: (conn, desired) => api<Resource>(at(conn), 'PUT', `/${o.path}/${enc(desired.metadata.name)}`, desired),
-    remove: async (conn, name) => { await api(at(conn), 'DELETE', `/${o.path}/${enc(name)}`) },
+    remove: async (conn, name, r) => { await api(at(conn), 'DELETE', `/${o.path}/${enc(name)}${r?.cascade ? '?cascade=1' : ''}`) },
     refs: o.refs ?? (() => []),
     export: (r) => plain(r, o.kind, o.namespaced),
   }

@@ -224,7 +224,7 @@ export async function runDelete(g: Globals, f: ApplyFlags & { cascade?: boolean 
     if (!s.entry.deletable) { if (!g.quiet) process.stderr.write(`${name} kept (${s.entry.kind === 'Secret' ? 'secrets are deleted with `kiln secret delete`' : 'not deleted by kiln delete -f'})\n`); continue }
     if (!s.live) { process.stdout.write(`${name} not found${nsSuffix(s.conn, s.entry)}\n`); continue }
     if (f.dryRun) { process.stdout.write(`${name} deleted (dry run)${nsSuffix(s.conn, s.entry)}\n`); continue }
-    await s.entry.remove(f.cascade && s.entry.kind === 'Function' ? { ...s.conn } : s.conn, s.item.name)
+    await s.entry.remove(s.conn, s.item.name, { cascade: f.cascade })
     process.stdout.write(`${name} deleted${nsSuffix(s.conn, s.entry)}\n`)
   }
 }
