@@ -19,8 +19,8 @@ export interface SettingRule {
 export const SETTING_RULES: readonly SettingRule[] = [
   { field: 'minWarm', applies: (s) => s.strategy === 'warm', belongs: 'strategy warm' },
   { field: 'minScale', applies: (s) => s.strategy === 'dedicated', belongs: 'strategy dedicated' },
-  // Warm-up requests go to instances readied ahead of requests: warm sets and a dedicated minimum.
-  { field: 'warmup', applies: (s) => s.strategy === 'warm' || s.strategy === 'dedicated', belongs: 'strategy warm or dedicated' },
+  // (`warmup` is not here: it also warms the instance a `pool` function gets ready in the background
+  // while it rolls to a new version, so it has an effect under every strategy.)
   { field: 'maxRequests', applies: (s) => s.reuse === 'recycle', belongs: 'reuse recycle' },
   { field: 'maxAgeMs', applies: (s) => s.reuse === 'recycle', belongs: 'reuse recycle' },
 ]

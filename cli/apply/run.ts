@@ -185,6 +185,8 @@ export async function runApply(g: Globals, f: ApplyFlags): Promise<void> {
     results.push({ kind, name, ...(entry.namespaced && conn.namespace ? { namespace: conn.namespace } : {}), action })
     if (!structured(g.output)) process.stdout.write(`${objName(kind, name)} ${action}${dry}${nsSuffix(conn, entry)}\n`)
   }
+  // Secrets are only checked (never written): one missing stops the apply before anything is written.
+  if (!f.dryRun) for (const s of steps) if (s.entry.kind === 'Secret' && s.action !== 'unchanged') await s.entry.write(s.conn, s.item.body, s.live)
   for (const s of steps) {
     if (s.action !== 'unchanged' && !f.dryRun) {
       await upload(s)

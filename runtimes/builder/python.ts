@@ -112,8 +112,10 @@ async function resolveEntry(dir: string, given: string | undefined): Promise<str
 }
 
 async function pipInstall(python: string, dir: string, timeoutMs: number): Promise<string[]> {
+  // --no-compile: .pyc files embed build-time stamps, so the same requirements would give another sha256
+  // at every build (and `kiln apply` of an unchanged folder would roll the function); the runtime compiles.
   const args = ['-m', 'pip', 'install', '-r', 'requirements.txt', '--target', dir, '--no-cache-dir',
-    '--disable-pip-version-check', '--quiet']
+    '--disable-pip-version-check', '--quiet', '--no-compile']
   const { code, stderr, stdout } = await run(python, args, dir, timeoutMs)
   if (code !== 0) {
     const text = (stderr.trim() || stdout.trim() || `pip exited with ${code}`).split('\n')

@@ -19,7 +19,7 @@ afterAll(async () => {
 })
 
 /** Builds the fixture as `kiln fn deploy` / `kiln apply` would, and specializes a fresh runtime with it. */
-async function load(source: string, entrypoint: string | undefined, env: Record<string, string> = {}): Promise<{ rt: PyRuntime; entry: string; shape: string | undefined }> {
+async function load(source: string, entrypoint: string | undefined, env: Record<string, string> = {}): Promise<{ rt: PyRuntime; entry: string; shape: string | undefined; sha: string }> {
   const built = await buildPackage({ source: join(FIXTURES, 'fission', source), runtime: 'python', entrypoint })
   const dir = await mkdtemp(join(tmpdir(), 'kiln-pyfission-'))
   dirs.push(dir)
@@ -27,7 +27,7 @@ async function load(source: string, entrypoint: string | undefined, env: Record<
   const rt = await startPython(env)
   const res = await specialize(rt, { path: dir, entrypoint: built.entrypoint, shape: 'fission', sha256: built.sha256 })
   if (res.status !== 200) throw new Error(`specialize: ${res.status} ${res.text()}`)
-  return { rt, entry: built.entrypoint, shape: built.shape.shape }
+  return { rt, entry: built.entrypoint, shape: built.shape.shape, sha: built.sha256 }
 }
 
 describe('python runtime: Fission environment functions (Flask request, no parameters)', () => {
@@ -104,8 +104,11 @@ describe('python runtime: Fission environment functions (Flask request, no param
     expect((await call(f, '/v1/unload', { method: 'POST', body: {} })).json().clean).toBe(true)
   })
 
-  it('with Flask in its requirements.txt, the real Flask serves the same handler', async () => {
-    const { rt } = await load('realflask', undefined)
+  it('with Flask in its requirements.txt, the real Flask serves the same handler; the package builds the same twice', async () => {
+    const again = await buildPackage({ source: join(FIXTURES, 'fission', 'realflask'), runtime: 'python' })
+    const { rt, sha } = await load('realflask', undefined)
+    // Reproducible (no .pyc stamps): `kiln apply` of an unchanged folder must not roll the function.
+    expect(sha).toBe(again.sha256)
     const res = await call(rt, '/?name=Ada', { method: 'POST', body: { k: 'v' } })
     expect(res.status).toBe(200)
     expect(res.json()).toEqual({ real: true, name: 'Ada', json: { k: 'v' } })

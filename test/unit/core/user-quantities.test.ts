@@ -44,7 +44,8 @@ describe('settings without effect', () => {
     expect(ineffectiveSettings({ minWarm: 2 }).map((r) => r.field)).toEqual(['minWarm'])
     expect(ineffectiveSettings({ strategy: 'warm', minWarm: 2 })).toEqual([])
     expect(ineffectiveSettings({ strategy: 'warm', minScale: 1, maxRequests: 5 }).map((r) => r.field)).toEqual(['minScale', 'maxRequests'])
-    expect(ineffectiveSettings({ reuse: 'recycle', maxAgeMs: 1000, warmup: { path: '/' } }).map((r) => r.field)).toEqual(['warmup'])
+    expect(ineffectiveSettings({ reuse: 'recycle', maxAgeMs: 1000, warmup: { path: '/' } })).toEqual([])
+    expect(ineffectiveSettings({ strategy: 'dedicated', maxAgeMs: 1000 }).map((r) => r.field)).toEqual(['maxAgeMs'])
   })
   it('refuses with KILN_ERR_INEFFECTIVE_SETTING, naming where it belongs', () => {
     expect(() => checkFunctionSettings({ minWarm: 3 })).toThrow(expect.objectContaining({ code: 'KILN_ERR_INEFFECTIVE_SETTING', message: 'spec.minWarm: has no effect with strategy pool, reuse reuse; it applies to strategy warm (set that, or remove minWarm)' }))
