@@ -6,6 +6,7 @@
 // are Kubernetes quantities, cpu is cores or millicores (core/quantity.ts).
 import { CliError, EXIT } from './client.js'
 import { ineffectiveSettings } from '../core/function-settings.js'
+import { checkFunctionEnv, checkSecretEnvNames } from '../core/function-env.js'
 import { formatDuration, parseCpuQuantity, parseSizeQuantity, parseUserDuration } from '../core/quantity.js'
 import type { FunctionSpec } from '../core/types.js'
 
@@ -103,6 +104,8 @@ export function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined, o:
 
   const env = keyValues(f.env, '--env')
   if (env) set('env', { ...(s.env as Record<string, string> | undefined), ...env })
+  // Checked here too, so a refused env costs no build and leaves no uploaded package.
+  if (env) guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
   if (f.timeout !== undefined) set('timeoutMs', guard(() => parseUserDuration(f.timeout!), '--timeout'))
   if (f.concurrency !== undefined) set('concurrency', f.concurrency)
   if (f.cpu !== undefined || f.memory !== undefined || f.pids !== undefined) {
@@ -133,6 +136,7 @@ export function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined, o:
       if (!e) throw new CliError(`--secret-env "${m}" is not NAME:KEY=VAR`, EXIT.USER)
       return { secret: e[1], key: e[2], env: e[3] }
     }))
+    guard(() => checkSecretEnvNames(s.secretEnv as { env: string }[]), '--secret-env')
   }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) set('nodeSelector', sel)

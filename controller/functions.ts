@@ -9,6 +9,7 @@ import { validateResource } from '../core/validate.js'
 import { checkFunctionSettings } from '../core/function-settings.js'
 import type { ControlContext } from './context.js'
 import { deleteDependents, dependentsOf, inUse } from './function-dependents.js'
+import { checkEntrypoint, entryLanguage } from './entrypoint.js'
 import { deleted, inNamespace } from './namespaced.js'
 
 const truthy = (v: string | undefined) => v !== undefined && v !== '0' && v !== 'false'
@@ -21,7 +22,8 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
-    if (!c.runtimes.get(fn.spec.runtime)) {
+    const rt = c.runtimes.get(fn.spec.runtime)
+    if (!rt) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.runtime: no runtime "${fn.spec.runtime}" (see \`kiln runtime list\`)`)
     }
     if (!(await c.packages.has(fn.spec.package.sha256))) {
@@ -34,8 +36,8 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     checkFunctionSettings(s)
     checkSecrets(fn, ns)
     if (s.private && ns !== DEFAULT_NAMESPACE) checkSandbox(ns)
-    // Unpack now, so the first request does not pay for it.
-    await c.packages.unpacked(fn.spec.package.sha256)
+    // Unpack now, so the first request does not pay for it, and check the entrypoint against the files.
+    checkEntrypoint(await c.packages.unpacked(fn.spec.package.sha256), fn.spec.entrypoint, entryLanguage(rt))
     return fn
   }
 

@@ -3,13 +3,18 @@ import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
 import { refOfMeta } from '../core/refs.js'
 import type { ControlContext } from './context.js'
+import { UploadSlots } from './upload-slots.js'
+
+/** Package bodies received and inspected at once; more wait for a slot before their body is read. */
+export const PACKAGE_UPLOAD_SLOTS = 2
 
 export async function packageRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   const raw = { parseAs: 'buffer' as const, bodyLimit: c.maxPackageBytes }
   const asBuffer = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body)
   app.addContentTypeParser(['application/gzip', 'application/x-gzip', 'application/octet-stream', 'application/x-tar'], raw, asBuffer)
 
-  app.post<{ Querystring: { sha256?: string } }>('/packages', async (req, reply) => {
+  const slots = new UploadSlots(PACKAGE_UPLOAD_SLOTS)
+  app.post<{ Querystring: { sha256?: string } }>('/packages', { onRequest: slots.acquire }, async (req, reply) => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
       throw new KilnError('KILN_ERR_BAD_PACKAGE', 'send the package as an application/gzip body')
     }

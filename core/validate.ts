@@ -2,6 +2,7 @@
 // (`spec.timeoutMs: must be >= 1`), which is what the CLI prints and tests assert on by code.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
+import { checkFunctionEnv, checkSecretEnvNames } from './function-env.js'
 import { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
@@ -64,5 +65,11 @@ export function validateResource<T extends Resource>(kind: Kind, value: unknown)
   const check = validators[kind]
   if (!check) throw new KilnError('KILN_ERR_INTERNAL', `no schema for ${kind}`)
   if (!check(value)) throw new KilnError('KILN_ERR_VALIDATION', `${kind}: ${describeErrors(check.errors)}`)
+  // What a schema cannot say: reserved names and sizes summed over the map.
+  if (kind === 'Function') {
+    const spec = (value as { spec: { env?: Record<string, unknown>; secretEnv?: { env: string }[] } }).spec
+    checkFunctionEnv(spec.env)
+    checkSecretEnvNames(spec.secretEnv)
+  }
   return value as T
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { KilnError } from '../errors.js'
 import { writeDurably } from './durable-write.js'
 import { UnpackCache } from './unpack-cache.js'
-import { inspectArchive, unpackArchive } from '../package-archive.js'
+import { inspectArchive } from '../package-archive.js'
 
 export interface PackageInfo { sha256: string; size: number; files: string[] }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { KilnError } from '../errors.js'
 import { UnpackCache } from './unpack-cache.js'
-import { inspectArchive, unpackArchive } from '../package-archive.js'
+import { inspectArchive } from '../package-archive.js'
 import { checkSha256, sha256Hex, verified, type PackageInfo, type PackageStore } from './package-store.js'
 
 const SHA = /^[a-f0-9]{64}$/
