@@ -112,6 +112,21 @@ describe('kiln apply -f: Kiln documents', () => {
     expect((await p.call('/v1/triggers/nowhere')).status).toBe(404)
   })
 
+  it('a folder that makes its namespace and puts a function and a route in it', async () => {
+    const ns = join(dir, 'team')
+    await (await import('node:fs/promises')).mkdir(ns)
+    await writeFile(join(ns, 'all.yaml'), [
+      'apiVersion: kiln.dev/v1\nkind: Namespace\nmetadata: {name: team-x}\nspec: {}\n',
+      `apiVersion: kiln.dev/v1\nkind: Function\nmetadata: {name: hello, namespace: team-x}\nspec: {runtime: node, code: ${JSON.stringify(join(dir, 'functions', 'hello'))}}\n`,
+      'apiVersion: kiln.dev/v1\nkind: Route\nmetadata: {name: team-greet, namespace: team-x}\nspec: {method: GET, path: /team/:name, function: hello}\n',
+    ].join('---\n'))
+    const r = await k('apply', '-f', ns)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['namespace/team-x created', 'function/hello created -n team-x', 'httptrigger/team-greet created -n team-x'])
+    expect((await p.call('/team/Cy')).text).toBe('hello Cy')
+    expect((await k('apply', '-f', ns)).stdout.split('\n').filter(Boolean).every((l) => l.includes(' unchanged'))).toBe(true)
+  })
+
   it('a Secret document with values is refused: values never live in spec folders', async () => {
     const bad = join(dir, 'secret.yaml')
     await writeFile(bad, 'apiVersion: kiln.dev/v1\nkind: Secret\nmetadata: {name: leaked}\nstringData: {password: oops}\n')
