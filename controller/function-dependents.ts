@@ -1,6 +1,7 @@
 // What refers to a function, so deleting it cannot silently break them: routes and triggers of every
-// kind (any namespaced resource whose `spec.function` names it: HTTP routes today, cron and queue
-// triggers as their stores join `ControlContext.namespaced`), and the workflows that call it. Delete
+// kind (a resource of a trigger kind whose `spec.function` names it: HTTP routes, and cron and queue
+// triggers once their stores join `ControlContext.namespaced`), and the workflows that call it. What the
+// function owns (its versions, its traffic) is not a dependent: it goes with the function. Delete
 // refuses while any remain, naming them; `?cascade=1` deletes them first (a workflow with what leads to
 // it: its routes, and the workflows that start it).
 import { KilnError } from '../core/errors.js'
@@ -11,6 +12,9 @@ import type { ControlContext } from './context.js'
 
 export interface Dependent { kind: string; ref: string }
 
+/** The kinds that call a function (or a workflow) named in their `spec`. */
+const TRIGGER_KINDS = new Set(['HTTPTrigger', 'CronTrigger', 'QueueTrigger'])
+
 /** What points at `ref` (a function or, for the cascade, a workflow), never the thing itself. */
 function pointingAt(c: ControlContext, target: Dependent): Dependent[] {
   const ns = namespaceOf(target.ref)
@@ -18,7 +22,7 @@ function pointingAt(c: ControlContext, target: Dependent): Dependent[] {
   const field = target.kind === 'Workflow' ? 'workflow' : 'function'
   const out: Dependent[] = []
   for (const { kind, store } of c.namespaced) {
-    if (kind === 'Function' || kind === 'Workflow' || kind === 'Secret') continue
+    if (!TRIGGER_KINDS.has(kind)) continue
     for (const r of store.list() as Resource[]) {
       const spec = r.spec as Record<string, unknown> | undefined
       if ((r.metadata.namespace ?? DEFAULT_NAMESPACE) === ns && spec?.[field] === name) out.push({ kind, ref: refOfMeta(r.metadata) })
