@@ -189,8 +189,16 @@ export async function runApply(g: Globals, f: ApplyFlags): Promise<void> {
   if (!f.dryRun) for (const s of steps) if (s.entry.kind === 'Secret' && s.action !== 'unchanged') await s.entry.write(s.conn, s.item.body, s.live)
   for (const s of steps) {
     if (s.action !== 'unchanged' && !f.dryRun) {
-      await upload(s)
-      await s.entry.write(s.conn, s.item.body, s.live)
+      try {
+        await upload(s)
+        await s.entry.write(s.conn, s.item.body, s.live)
+      } catch (e) {
+        // The server's answer, with the document it is about; what was written before it stays written.
+        if (!(e instanceof CliError)) throw e
+        const done = results.filter((r) => r.action !== 'unchanged').length
+        throw new CliError(`${s.item.where}: ${objName(s.entry.kind, s.item.name)}: ${e.message}`, e.exitCode,
+          `${e.hint ? `${e.hint}; ` : ''}${done ? `${done} object(s) before it were written; ` : ''}fix it and apply again (what is done is left as it is)`, e.code)
+      }
     }
     report(s.entry.kind, s.item.name, s.conn, s.entry, s.action)
   }
