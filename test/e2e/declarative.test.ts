@@ -127,6 +127,15 @@ describe('kiln apply -f: Kiln documents', () => {
     expect((await k('apply', '-f', ns)).stdout.split('\n').filter(Boolean).every((l) => l.includes(' unchanged'))).toBe(true)
   })
 
+  it('a document the server refuses is named with the server\'s reason (a setting without effect)', async () => {
+    const bad = join(dir, 'ineffective.yaml')
+    await writeFile(bad, `apiVersion: kiln.dev/v1\nkind: Function\nmetadata: {name: lukewarm}\nspec: {runtime: node, code: ${JSON.stringify(join(dir, 'functions', 'hello'))}, minWarm: 2}\n`)
+    const r = await k('apply', '-f', bad)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${bad}: function/lukewarm: spec.minWarm: has no effect with strategy pool`)
+    expect((await p.call('/v1/functions/lukewarm')).status).toBe(404)
+  })
+
   it('a Secret document with values is refused: values never live in spec folders', async () => {
     const bad = join(dir, 'secret.yaml')
     await writeFile(bad, 'apiVersion: kiln.dev/v1\nkind: Secret\nmetadata: {name: leaked}\nstringData: {password: oops}\n')
