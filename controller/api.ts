@@ -23,6 +23,7 @@ import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
 import { invocationRoutes } from './invocations.js'
 import { cronRoutes } from './cron.js'
+import { versionRoutes } from './version.js'
 
 export const API_PREFIX = '/v1'
 
@@ -53,4 +54,5 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await invocationRoutes(app, c)
   await cronRoutes(app, c)
   await releaseRoutes(app, c)
+  await versionRoutes(app)
 }

@@ -30,6 +30,7 @@ const list = (resource: ApiResource): Rule => ({ resource, verb: 'read', list: t
 export const ROUTES: Record<string, Rule> = {
   'GET /whoami': read('whoami'),
   'GET /openapi.json': read('whoami', { public: true }),
+  'GET /version': read('whoami', { public: true }),
 
   'GET /functions': list('functions'),
   'POST /functions': write('functions'),
@@ -43,6 +44,7 @@ export const ROUTES: Record<string, Rule> = {
   'GET /triggers': list('routes'),
   'POST /triggers': write('routes'),
   'GET /triggers/:name': read('routes'),
+  'PUT /triggers/:name': write('routes'),
   'DELETE /triggers/:name': write('routes'),
 
   'GET /workflows': list('workflows'),

@@ -8,10 +8,14 @@ import { DEFAULT_NAMESPACE, refOf, refOfMeta } from '../core/refs.js'
 import { describeRef, notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
+import { checkFunctionSettings } from '../core/function-settings.js'
 import type { ControlContext } from './context.js'
+import { deleteDependents, dependentsOf, inUse } from './function-dependents.js'
 import { checkEntrypoint, entryLanguage } from './entrypoint.js'
 import { deleted, inNamespace } from './namespaced.js'
 import { authorOf } from './releases.js'
+
+const truthy = (v: string | undefined) => v !== undefined && v !== '0' && v !== 'false'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   /** The function with its live status, its newest version and what serves it. */
@@ -46,6 +50,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
     }
+    checkFunctionSettings(s)
     checkSecrets(fn, ns)
     if (s.private && ns !== DEFAULT_NAMESPACE) checkSandbox(ns)
     // Unpack now, so the first request does not pay for it, and check the entrypoint against the files.
@@ -106,20 +111,35 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     return view(fn)
   })
 
-  app.delete<{ Params: { name: string } }>('/functions/:name', async (req) => {
+  // Refused while routes, triggers or workflows refer to it (they would 404 or fail); `?cascade=1`
+  // deletes them first and names them in the answer.
+  app.delete<{ Params: { name: string }; Querystring: { cascade?: string } }>('/functions/:name', async (req) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
+    if (!c.functions.get(ref)) throw notFound('Function', ref)
+    const deps = dependentsOf(c, ref)
+    if (deps.length > 0 && !truthy(req.query.cascade)) throw inUse(ref, deps)
+    await deleteDependents(c, deps)
     const seen = c.releases.snapshot(ref)
     const fn = await c.functions.delete(ref)
     if (!fn) throw notFound('Function', ref)
     // Its versions and traffic go with it (a function made again under this name starts at version 1).
     await c.releases.forget(ref, seen)
-    return deleted(fn.metadata)
+    return { ...deleted(fn.metadata), ...(deps.length ? { cascaded: deps.map((d) => ({ kind: d.kind, name: d.ref.slice(d.ref.indexOf('/') + 1) })) } : {}) }
   })
 
-  app.get<{ Params: { name: string }; Querystring: { tail?: string } }>('/functions/:name/logs', async (req) => {
+  // `since` (an ISO time): only lines written at or after it (each line starts with its ISO time), which
+  // is how `kiln fn logs --since 10m` and `-f` (polling from the last line's time) read.
+  app.get<{ Params: { name: string }; Querystring: { tail?: string; since?: string } }>('/functions/:name/logs', async (req) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
     if (!c.functions.get(ref)) throw notFound('Function', ref)
-    const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
-    return { function: req.params.name, namespace: req.kiln.namespace, lines: await c.logs.read(ref, tail) }
+    const since = req.query.since
+    if (since !== undefined && Number.isNaN(Date.parse(since))) throw new KilnError('KILN_ERR_BAD_REQUEST', `since: "${since}" is not an ISO time (e.g. 2024-05-01T10:00:00Z)`)
+    const tail = Math.min(Math.max(Number(req.query.tail ?? (since ? 10_000 : 200)) || 200, 1), 10_000)
+    let lines = await c.logs.read(ref, tail)
+    if (since !== undefined) {
+      const from = new Date(since).toISOString()
+      lines = lines.filter((l) => l.slice(0, from.length) >= from)
+    }
+    return { function: req.params.name, namespace: req.kiln.namespace, lines }
   })
 }

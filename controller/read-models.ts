@@ -65,6 +65,8 @@ export interface Workflows {
   check(body: unknown, urlName: string | undefined, namespace: string): Promise<WorkflowResource>
   /** The refs of the workflows whose steps start the workflow `ref`. */
   usedBy(ref: string): string[]
+  /** The refs of the workflows whose steps call the function `ref`. */
+  callers(ref: string): string[]
 }
 
 export interface Executions {

@@ -66,6 +66,8 @@ export const ERRORS = {
   KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
   KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },
   KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
+  // Declarative use and settings that would be silently ignored (core/function-settings.ts, docs/declarative.md).
+  KILN_ERR_INEFFECTIVE_SETTING: { status: 400, message: 'a setting has no effect with the chosen strategy or reuse policy', hint: 'choose the strategy or policy it belongs to, or remove the setting' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -40,6 +40,7 @@ import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
 import { packageKey } from './package-key.js'
+import { startPackageSync } from './package-sync.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -115,6 +116,9 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   // Durable state in Redis, shared by every replica; without it, SQLite in this pod's data dir.
   if (!config.redisUrl) logger.warn('no KILN_REDIS_URL: async invocations, cron progress and workflow executions are kept in this process\'s data dir (SQLite), which other replicas cannot read')
   const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger, flag: 'KILN_REDIS_URL' })
+  // Package objects applied with kubectl become packages of the store (the controller's job: its RBAC reads them).
+  const packageObjects = k.role !== 'executor' ? await crdStore<Resource>(kc, 'Package', storeOpts) : undefined
+  const stopPackageSync = packageObjects ? startPackageSync({ kc, namespace: k.namespace, store: packageObjects, packages, logger, maxBytes: 512 * 1024 * 1024 }) : undefined
   const invoker = new PlatformInvoker()
   const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
@@ -184,6 +188,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
         },
         last: async () => {
           await leader?.stop()
+          stopPackageSync?.()
+          await packageObjects?.close()
           await Promise.all(stores.map((s) => s.close()))
           await tokens.close()
           await secrets.close()
