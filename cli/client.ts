@@ -46,3 +46,20 @@ export async function api<T>(server: string, method: string, path: string, json?
   if (res.status >= 400) throw failure(res)
   return JSON.parse(res.body.toString('utf8')) as T
 }
+
+/**
+ * A GET under `/v1` whose answer is streamed (`kiln fn logs -f`): each chunk goes to `onChunk` as it
+ * arrives, until the server ends the answer. A non-2xx answer is read whole and thrown as failure() does.
+ */
+export async function apiStream(server: string, path: string, onChunk: (chunk: Buffer) => void, headers: Record<string, string> = {}): Promise<void> {
+  let res
+  try {
+    res = await request(`${server}/v1${path}`, { method: 'GET', headers, headersTimeout: 0, bodyTimeout: 0 })
+  } catch (e) {
+    const err = e as Error & { code?: string }
+    throw new CliError(`cannot reach the Kiln server at ${server} (${err.code ?? err.message})`, EXIT.UNREACHABLE,
+      'start it with `kiln up`, or point the CLI at it with --server URL or KILN_URL')
+  }
+  if (res.statusCode >= 400) throw failure({ status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) })
+  for await (const chunk of res.body) onChunk(chunk as Buffer)
+}

@@ -1,7 +1,13 @@
 // Where instances really run. The local backend starts child processes (in cgroups, on virtual nodes);
 // the Kubernetes backend starts pods. Everything above sees only this narrow interface.
 
-export interface InstanceLimits { cpu?: number; memoryBytes?: number; pids?: number }
+export interface InstanceLimits {
+  cpu?: number
+  memoryBytes?: number
+  pids?: number
+  /** What the instance is guaranteed, where the backend has such a notion (Kubernetes requests of a function's own pods). */
+  requests?: { cpu?: number; memoryBytes?: number }
+}
 
 export interface InstanceSpec {
   id: string

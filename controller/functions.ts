@@ -5,6 +5,7 @@ import { notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
+import { followLogs } from './log-follow.js'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   const view = (fn: FunctionResource) => ({ ...fn, status: c.live.status(fn.metadata.name) })
@@ -57,9 +58,11 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     return { deleted: fn.metadata.name }
   })
 
-  app.get<{ Params: { name: string }; Querystring: { tail?: string } }>('/functions/:name/logs', async (req) => {
+  app.get<{ Params: { name: string }; Querystring: { tail?: string; follow?: string } }>('/functions/:name/logs', async (req, reply) => {
     if (!c.functions.get(req.params.name)) throw notFound('Function', req.params.name)
     const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
-    return { function: req.params.name, lines: await c.logs.read(req.params.name, tail) }
+    if (req.query.follow !== 'true' && req.query.follow !== '1') return { function: req.params.name, lines: await c.logs.read(req.params.name, tail) }
+    // Followed: plain text, one line per line, the last `tail` first, until the client goes away.
+    return reply.type('text/plain; charset=utf-8').send(followLogs(c.logs, req.params.name, tail, req.raw))
   })
 }

@@ -47,6 +47,8 @@ export const ERRORS = {
   KILN_ERR_HOST_NOT_ALLOWED: { status: 403, message: 'the host is not in the callback allowlist', hint: 'ask the operator to add it to callbackHosts in kiln.yaml (or KILN_CALLBACK_HOSTS)' },
   KILN_ERR_TASK_INPUT: { status: 422, message: "a task's input is missing or of the wrong type", hint: 'see which input the message names, and the documented inputs of that function' },
   KILN_ERR_HTTP_REQUEST_FAILED: { status: 502, message: 'an outgoing HTTP request of a workflow failed', hint: 'see the status and body in the message; check the URL and the remote service' },
+  // Kubernetes mode.
+  KILN_ERR_KUBE_VERSION: { status: 500, message: 'the Kubernetes cluster is older than Kiln supports', hint: 'upgrade the cluster to the version named in the message or newer (docs/kubernetes.md, Requirements)' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -25,6 +25,11 @@ export const Resources = Type.Object({
   cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.5' })),
   memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 128Mi' })),
   pids: Type.Optional(Type.Integer({ minimum: 8, maximum: 1_000_000 })),
+  /** What the instance is guaranteed (Kubernetes: the pod's requests of a `dedicated` function's own pods); cpu and memory above are its limits. */
+  requests: Type.Optional(Type.Object({
+    cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.25' })),
+    memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 64Mi' })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false })
 
 export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), Type.Literal('dedicated')])

@@ -37,6 +37,12 @@ export interface ExecutorOptions {
   idleTimeoutMs: number
   onIsolation?(fs: FunctionState, iso: Isolation): void
   onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
+  /**
+   * Whether this executor owns the function (several replicas share the functions out, cluster/kubernetes/
+   * members.ts): only the owner keeps its warm set and minimum scale; elsewhere its idle instances go.
+   * Unset: it owns every function.
+   */
+  owns?(name: string): boolean
 }
 
 export class Executor {
@@ -235,21 +241,35 @@ export class Executor {
       fs = new FunctionState(fn)
       fs.rootPath = rootPath
       this.fns.set(fs.name, fs)
-      fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
+      fs.applied = settle(this.reconcile(fs))
       return
     }
     fs.rootPath = rootPath
     if (fs.update(fn)) fs.applied = this.roll(fs)
-    else this.strategyOf(fs).reconcile(fs, this.ctx)
+    else this.reconcile(fs)
+  }
+
+  private owned(fs: FunctionState): boolean {
+    return this.o.owns?.(fs.name) ?? true
+  }
+
+  /** The strategy's reconcile where this executor owns the function; nothing kept elsewhere. */
+  private reconcile(fs: FunctionState): Promise<void>[] {
+    return this.owned(fs) ? this.strategyOf(fs).reconcile(fs, this.ctx) : []
+  }
+
+  /** Ownership moved between replicas: act on it now rather than at the next tick. */
+  ownershipChanged(): void {
+    if (!this.closing) this.tick()
   }
 
   /** A new version: make it ready where the strategy keeps instances ready, then drain the old one. */
   private async roll(fs: FunctionState): Promise<void> {
     const version = fs.version
-    const work = this.strategyOf(fs).reconcile(fs, this.ctx)
+    const work = this.reconcile(fs)
     // A function in use keeps one instance ready across the roll (pool strategy too), so requests
     // arriving meanwhile wait for a new instance rather than fail.
-    if (work.length === 0 && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
+    if (work.length === 0 && this.owned(fs) && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
     await settle(work)
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
@@ -311,7 +331,7 @@ export class Executor {
 
   private afterLoss(fs: FunctionState, rec: InstanceRecord): void {
     if (rec.inflight === 0) fs.remove(rec)
-    if (!fs.deleted && !this.closing) this.strategyOf(fs).reconcile(fs, this.ctx)
+    if (!fs.deleted && !this.closing) this.reconcile(fs)
     // Requests queued on an instance that went away need another one.
     if (fs.queue.length > 0 && fs.ready().length === 0 && fs.provisions.length === 0 && !fs.deleted) {
       const p = this.startProvision(fs, false)
@@ -342,9 +362,11 @@ export class Executor {
     const now = Date.now()
     for (const fs of this.fns.values()) {
       const strategy = this.strategyOf(fs)
+      // Another replica owns it: what is idle here is surplus (it keeps the function's warm set).
+      if (!this.owned(fs)) for (const rec of fs.idleReady()) this.drain(rec, fs)
       for (const rec of idleToReap(fs, strategy, now, this.o.idleTimeoutMs)) this.drain(rec, fs)
       for (const rec of fs.idleReady()) if (fs.policy.spent(rec, fs.fn, now)) this.drain(rec, fs)
-      strategy.reconcile(fs, this.ctx)
+      this.reconcile(fs)
     }
   }
 

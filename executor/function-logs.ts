@@ -1,6 +1,7 @@
 // stdout/stderr of instances, attributed to the function each instance serves and kept per function in
 // `<data>/logs/<function>.log` (one line per output line: time, instance, stream, text). Output of
 // generic instances goes to the platform log at debug level.
+import { EventEmitter } from 'node:events'
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
 import { mkdir, open, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,6 +14,8 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024
 export class FunctionLogs {
   private readonly streams = new Map<string, { out: WriteStream; bytes: number }>()
   private readonly dir: string
+  /** Followers of a function's lines (`kiln fn logs -f`), by function name. */
+  private readonly lines = new EventEmitter().setMaxListeners(0)
 
   constructor(dataDir: string, private readonly lookup: (instanceId: string) => InstanceRecord | undefined, private readonly logger: Logger) {
     this.dir = join(dataDir, 'logs')
@@ -33,6 +36,14 @@ export class FunctionLogs {
     s.bytes += text.length
     s.out.write(text)
     if (s.bytes > MAX_FILE_BYTES) this.rotate(fn)
+    if (this.lines.listenerCount(fn) > 0) this.lines.emit(fn, text.slice(0, -1))
+  }
+
+  /** Each line the function's instances write from now on, until `signal` aborts. */
+  follow(fn: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve()
+    this.lines.on(fn, onLine)
+    return new Promise((resolve) => signal.addEventListener('abort', () => { this.lines.off(fn, onLine); resolve() }, { once: true }))
   }
 
   private stream(fn: string): { out: WriteStream; bytes: number } {

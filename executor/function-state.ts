@@ -2,8 +2,8 @@
 // specializations under way (which concurrent first requests share), and the requests waiting for a slot.
 import { createHash } from 'node:crypto'
 import type { InstanceLimits } from '../cluster/backend.js'
+import { functionLimits } from '../cluster/limits.js'
 import { KilnError } from '../core/errors.js'
-import { parseBytes } from '../core/quantity.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
@@ -128,9 +128,5 @@ export class FunctionState {
   }
 }
 
-/** A function's resources as kernel limits. */
-export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
-  const r = fn.spec.resources
-  if (!r) return null
-  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
-}
+/** A function's resources as the limits its instances get (cluster/limits.ts). */
+export const instanceLimits: (fn: FunctionResource) => InstanceLimits | null = functionLimits

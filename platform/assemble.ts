@@ -29,6 +29,7 @@ import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import type { Logs } from '../controller/read-models.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 
 export interface PlatformStores {
@@ -59,6 +60,13 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /**
+   * Several replicas sharing the functions out (Kubernetes, cluster/kubernetes/members.ts): whether this
+   * one owns a function, and where the owner's data plane is when it does not. Unset: it owns them all.
+   */
+  ownership?: { owns(fn: string): boolean; ownerUrl(fn: string): string | undefined }
+  /** Where the control API reads functions' output (default: the output this process's instances wrote). */
+  logs?: Logs
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -106,6 +114,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
+    ...(o.ownership ? { owns: (fn: string) => o.ownership!.owns(fn) } : {}),
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
       metrics.isolated.set({ function: fs.name }, 1)
@@ -129,12 +138,15 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
     nodes: nodesView(fleet, o.nodes, o.cgroups),
-    events, logs, routes,
+    events, logs: o.logs ?? logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
+  const dataPlane = createDataPlane({
+    executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry,
+    ...(o.ownership ? { owner: (fn: string) => o.ownership!.ownerUrl(fn) } : {}),
+  })
   const app = Fastify({
     loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
     bodyLimit: 16 * 1024 * 1024,
@@ -180,6 +192,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       monitor.stop()
       await executor.close()
       await app.close()
+      await dataPlane.close()
       await pools.close()
       await fleet!.close()
       await last?.()

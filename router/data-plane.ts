@@ -10,6 +10,7 @@ import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
+import { createRelay, RELAYED_HEADER } from './relay.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
 
@@ -25,6 +26,11 @@ export interface DataPlaneOptions {
   maxBodyBytes: number
   accessLog: boolean
   workflows?: WorkflowEntry
+  /**
+   * The data-plane origin of the replica that owns a function, when it is not this one (several executor
+   * replicas, cluster/kubernetes/members.ts): its requests are relayed there, where its warm set is.
+   */
+  owner?(fn: string): string | undefined
 }
 
 export interface DataPlane {
@@ -32,6 +38,8 @@ export interface DataPlane {
   onFunction(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
+  /** Closes the connections relays to other replicas keep. */
+  close(): Promise<void>
 }
 
 export function createDataPlane(o: DataPlaneOptions): DataPlane {
@@ -40,8 +48,15 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     release: (rec, outcome) => executor.release(rec, outcome),
     exitReason: (rec) => executor.exitOf(rec, 300),
   }
+  const relay = o.owner ? createRelay({ logger: o.logger, what: 'executor replica' }) : undefined
+  const relayed = { [RELAYED_HEADER]: '1' }
 
   function dispatch(name: string, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    // Another replica owns it: relay once (a relayed request is served here, whatever this replica thinks).
+    if (relay !== undefined && req.headers[RELAYED_HEADER] === undefined) {
+      const origin = o.owner!(name)
+      if (origin !== undefined) { relay(origin, req, res, relayed); return }
+    }
     const fs = executor.state(name)
     if (fs === undefined) {
       sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
@@ -105,7 +120,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     return true
   }
 
-  return { onFunction, onRoute }
+  return { onFunction, onRoute, close: async () => { await relay?.close() } }
 }
 
 const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/metrics', '/internal/']

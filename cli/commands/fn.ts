@@ -1,7 +1,7 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { api, CliError, EXIT, failure, send } from '../client.js'
+import { api, apiStream, CliError, EXIT, failure, send } from '../client.js'
 import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
@@ -236,10 +236,13 @@ export function registerFn(program: Command, g: Globals): void {
     }
   })
 
-  fn.command('logs <name>').description("print the function's captured stdout/stderr")
+  fn.command('logs <name>').description("print the function's captured stdout/stderr (on Kubernetes: its pods' logs)")
     .option('--tail <n>', 'lines', '200')
-    .action(async (name: string, f: { tail: string }) => {
-      const r = await api<{ lines: string[] }>(g.server(), 'GET', `/functions/${encodeURIComponent(name)}/logs?tail=${Number(f.tail) || 200}`)
+    .option('-f, --follow', 'keep printing new lines as the instances write them (Ctrl-C stops)')
+    .action(async (name: string, f: { tail: string; follow?: boolean }) => {
+      const path = `/functions/${encodeURIComponent(name)}/logs?tail=${Number(f.tail) || 200}`
+      if (f.follow) return apiStream(g.server(), `${path}&follow=true`, (chunk) => { process.stdout.write(chunk) })
+      const r = await api<{ lines: string[] }>(g.server(), 'GET', path)
       if (g.output === 'json') return printJson(r)
       for (const l of r.lines) process.stdout.write(l + '\n')
     })

@@ -4,6 +4,7 @@
 // labels, so the pods every executor replica holds are counted, not the leader's alone.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { versionOf } from '../../core/store/crd-conversion.js'
 import type { FunctionResource } from '../../core/types.js'
 import type { KubernetesBackend } from './backend.js'
 
@@ -39,7 +40,7 @@ export function startStatusLoop(kc: KubeConfig, namespace: string, source: Statu
         }
         const sig = `${fn.metadata.generation}:${instances}:${ready}`
         if (written.get(name) === sig) continue
-        await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: 'v1', namespace, plural: 'functions', name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+        await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: versionOf('Function'), namespace, plural: 'functions', name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
           .then(() => written.set(name, sig), (err) => logger.warn({ err, function: name }, 'function status not written'))
       }
     })().finally(() => { busy = false })
