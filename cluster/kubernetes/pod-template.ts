@@ -132,9 +132,10 @@ export function podSpec(k: PoolKey, t: RuntimePodTemplate = {}): V1PodSpec {
   if (isIsolated(k.node)) {
     // Only on isolated nodes: their taint tolerated, their label required.
     const iso = t.isolated ?? {}
-    spec.tolerations = iso.tolerations ?? [{ ...ISOLATION_TAINT, operator: 'Equal' }]
-    const selector = iso.nodeSelector ?? ISOLATED_NODE_SELECTOR
-    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: Object.entries(selector).map(([key, value]) => ({ key, operator: 'In', values: [value] })) }] } } }
+    const tolerations = iso.tolerations ?? [{ ...ISOLATION_TAINT, operator: 'Equal' }]
+    if (tolerations.length) spec.tolerations = tolerations
+    const selector = Object.entries(iso.nodeSelector ?? ISOLATED_NODE_SELECTOR)
+    if (selector.length) spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: selector.map(([key, value]) => ({ key, operator: 'In', values: [value] })) }] } } }
   } else if (t.runtime) {
     // On Runtime Worker Nodes: selected by label, their taint tolerated.
     if (t.runtime.nodeSelector && Object.keys(t.runtime.nodeSelector).length) spec.nodeSelector = t.runtime.nodeSelector
