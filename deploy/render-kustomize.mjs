@@ -26,7 +26,7 @@ const executable = (p) => { try { accessSync(p, constants.X_OK); return true } c
 
 export function helmBinary() {
   if (process.env.KILN_HELM) return process.env.KILN_HELM
-  const cached = join(homedir(), '.cache', 'kiln-k8s', `helm-${HELM_VERSION}`, 'bin', 'helm')
+  const cached = process.env.KILN_HELM_CACHE ? join(process.env.KILN_HELM_CACHE, 'helm') : join(homedir(), '.cache', 'kiln-k8s', `helm-${HELM_VERSION}`, 'bin', 'helm')
   if (executable(cached)) return cached
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir && executable(join(dir, 'helm'))) return join(dir, 'helm')
   return undefined

@@ -1,14 +1,25 @@
 // The `router` component on Kubernetes: a stateless, horizontally scaled entry tier, and the one
 // endpoint the CLI needs. It streams `/fn/NAME` requests to the executor replica that owns the function
 // (its `owners` lookup over the replicas' member Leases), `/v1/` to the controller when it knows one
-// (KILN_CONTROLLER_URL), and everything else to the executor Service (KILN_EXECUTOR_URL), whose replica
-// resolves routes and workflows and relays to the owner itself. It holds no instances; `/healthz` is its own.
+// (KILN_CONTROLLER_URL) — but a function's live status and isolation (`GET /v1/functions/NAME`,
+// `POST .../isolate|release`) to its owner, which holds them — and everything else to the executor
+// Service (KILN_EXECUTOR_URL), whose replica resolves routes and workflows and relays to the owner
+// itself. It holds no instances; `/healthz` is its own.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { parseFunctionUrl } from './function-url.js'
 import { createRelay } from './relay.js'
 
 export interface RouterProxy { readonly url: string; readonly server: Server; close(): Promise<void> }
+
+const FUNCTION_API = /^\/v1\/functions\/([^/?]+)(\/isolate|\/release)?(?:\?|$)/
+
+/** The function of `GET /v1/functions/NAME` and `POST /v1/functions/NAME/isolate|release`: what its owner answers. */
+function liveFunction(method: string, url: string): string | undefined {
+  const m = FUNCTION_API.exec(url)
+  if (!m || (m[2] === undefined ? method !== 'GET' : method !== 'POST')) return undefined
+  try { return decodeURIComponent(m[1]!) } catch { return undefined }
+}
 
 /** Which executor replica serves a function: its data-plane origin, or undefined to use the Service. */
 export interface OwnerLookup { ownerUrl(fn: string): string | undefined }
@@ -35,7 +46,13 @@ export async function startRouterProxy(o: RouterProxyOptions): Promise<RouterPro
       return
     }
     const forwarded = { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '' }
-    if (controller && url.startsWith('/v1/')) return toController(controller, req, res, forwarded)
+    if (url.startsWith('/v1/')) {
+      // A function's live status and isolation live on the replica that owns it; the rest of the API is the controller's.
+      const live = o.owners ? liveFunction(req.method ?? 'GET', url) : undefined
+      const owner = live !== undefined ? o.owners!.ownerUrl(live) : undefined
+      if (owner) return toExecutor(owner, req, res, forwarded)
+      if (controller) return toController(controller, req, res, forwarded)
+    }
     let origin = executor
     if (o.owners && url.startsWith('/fn/')) {
       const name = parseFunctionUrl(url)?.name
