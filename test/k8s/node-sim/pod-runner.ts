@@ -7,7 +7,7 @@
 // (containerStatuses[].resources; the API server refuses a resize of a pod whose running containers
 // report none) and takes a resize of the spec (`pods/resize`) as done at once: there are no cgroups.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -198,7 +198,19 @@ export class PodRunner {
       'shift 2',
       'exec "$@"',
     ].join('\n')
-    return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'pod', join(this.dir, 'hosts'), join(this.dir, 'serviceaccount'), ...argv]
+    // emptyDir volumes at paths the host has (/tmp): a directory of the pod's own there, as a kubelet gives it.
+    const emptyDirs = new Set(((this.pod.spec.volumes ?? []) as any[]).filter((v) => v.emptyDir).map((v) => v.name))
+    const binds: string[] = []
+    for (const c of this.containers) {
+      for (const m of (c.spec.volumeMounts ?? []) as any[]) {
+        if (!emptyDirs.has(m.name) || !existsSync(m.mountPath)) continue
+        const src = join(this.dir, 'volumes', m.name)
+        mkdirSync(src, { recursive: true, mode: 0o1777 })
+        binds.push(`mount --bind '${src}' '${m.mountPath}'`)
+      }
+    }
+    const full = script.replace('shift 2', [...binds, 'shift 2'].join('\n'))
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', full, 'pod', join(this.dir, 'hosts'), join(this.dir, 'serviceaccount'), ...argv]
   }
 
   /** TERM every container's process group, KILL after graceMs; resolves when all have exited. */
