@@ -22,4 +22,6 @@ export interface ControlContext {
   routes: Routes
   workflows: Workflows
   executions: Executions
+  /** What the platform will not do of a function's spec, said when it is deployed (Kubernetes: a pids limit). */
+  warnings?(fn: FunctionResource): string[]
 }

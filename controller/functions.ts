@@ -1,6 +1,7 @@
 // /v1/functions: create, update (deploy), read with live status, delete, logs.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { parseBytes } from '../core/quantity.js'
 import { notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
@@ -27,7 +28,20 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
     }
+    const r = s.resources
+    if (r?.requests?.cpu !== undefined && r.cpu !== undefined && r.requests.cpu > r.cpu) {
+      throw new KilnError('KILN_ERR_VALIDATION', 'spec.resources.requests.cpu: must not exceed spec.resources.cpu (the limit)')
+    }
+    if (r?.requests?.memory !== undefined && r.memory !== undefined && parseBytes(r.requests.memory) > parseBytes(r.memory)) {
+      throw new KilnError('KILN_ERR_VALIDATION', 'spec.resources.requests.memory: must not exceed spec.resources.memory (the limit)')
+    }
     return fn
+  }
+
+  /** The function's view, with what this platform will not do of its spec (`warnings`, printed by the CLI). */
+  const answer = (fn: FunctionResource) => {
+    const warnings = c.warnings?.(fn) ?? []
+    return warnings.length ? { ...view(fn), warnings } : view(fn)
   }
 
   app.get('/functions', async () => c.functions.list().map(view))
@@ -35,7 +49,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
   app.post('/functions', async (req, reply) => {
     const fn = await c.functions.create(await check(req.body))
     await c.live.whenApplied(fn.metadata.name)
-    return reply.status(201).send(view(fn))
+    return reply.status(201).send(answer(fn))
   })
 
   app.put<{ Params: { name: string } }>('/functions/:name', async (req, reply) => {
@@ -43,7 +57,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const fn = await c.functions.put(await check(req.body, req.params.name))
     // Returns once the new version is the only one served (and, for `warm`, once it is warm).
     await c.live.whenApplied(fn.metadata.name)
-    return reply.status(existed ? 200 : 201).send(view(fn))
+    return reply.status(existed ? 200 : 201).send(answer(fn))
   })
 
   app.get<{ Params: { name: string } }>('/functions/:name', async (req) => {

@@ -67,6 +67,8 @@ export interface AssemblyOptions {
   ownership?: { owns(fn: string): boolean; ownerUrl(fn: string): string | undefined }
   /** Where the control API reads functions' output (default: the output this process's instances wrote). */
   logs?: Logs
+  /** What this platform will not do of a function's spec, said at deploy. */
+  warnings?(fn: FunctionResource): string[]
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -141,6 +143,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     events, logs: o.logs ?? logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
+    ...(o.warnings ? { warnings: o.warnings } : {}),
   }
 
   const dataPlane = createDataPlane({

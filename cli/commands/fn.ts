@@ -127,6 +127,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
     throw e
   }
   step.succeed(`${name} ready: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}\` or ${server}/fn/${name}`)
+  for (const w of (fn as FnView & { warnings?: string[] }).warnings ?? []) process.stderr.write(`warning: ${w}\n`)
   if (g.output === 'json') printJson(fn)
 }
 

@@ -37,6 +37,7 @@ import type { RuntimePodTemplate } from '../../cluster/kubernetes/pod-template.j
 import { ReconcileLoop } from '../../cluster/kubernetes/reconcile-loop.js'
 import { checkKubeVersion, MIN_KUBERNETES_VERSION } from '../../cluster/kubernetes/version.js'
 import { registerRuntimes } from './builtin-runtimes.js'
+import { kubernetesWarnings } from './function-warnings.js'
 import { startConversionWebhook, type ConversionWebhook, type WebhookOptions } from './conversion-webhook.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
@@ -151,7 +152,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
     ...(members ? { ownership: { owns: (fn: string) => members.owns(fn), ownerUrl: (fn: string) => ownerUrl(members, k.identity, fn) } } : {}),
-    logs,
+    logs, warnings: kubernetesWarnings,
   })
   executorRef = a.executor
 

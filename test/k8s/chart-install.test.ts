@@ -85,7 +85,9 @@ describe.skipIf(!run)('helm install on a cluster', () => {
   const deploy = async (name: string, source: string, ...flags: string[]) => {
     const src = join(dir, `${name}.mjs`)
     await writeFile(src, source)
-    await cliOk('fn', 'deploy', name, '--code', src, '-q', ...flags)
+    const r = await cli(['fn', 'deploy', name, '--code', src, '-q', ...flags])
+    if (r.code !== 0) throw new Error(`kiln fn deploy ${name} exited ${r.code}: ${r.stderr}`)
+    return r
   }
   const specialized = (fn: string) => pods(`kiln.dev/function=${fn},kiln.dev/state=specialized`)
   /**
@@ -188,7 +190,9 @@ describe.skipIf(!run)('helm install on a cluster', () => {
   })
 
   it('a function deployed and invoked through one endpoint (the router; /v1 goes on to the controller)', { timeout: 300_000 }, async () => {
-    await deploy('hello', HELLO)
+    // A pids limit has no pod setting: said at deploy, not silently dropped.
+    const deployed = await deploy('hello', HELLO, '--pids', '64')
+    expect(deployed.stderr).toContain('warning: resources.pids (64) is not enforced on Kubernetes')
     expect(await invoke('hello')).toMatch(/^hello from /)
     const list = JSON.parse(await cliOk('fn', 'list', '-o', 'json'))
     expect(list.map((f: any) => f.metadata.name)).toContain('hello')
