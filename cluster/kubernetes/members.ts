@@ -9,8 +9,9 @@
 // member joining or leaving moves only the functions it gains or held. The owner keeps the function's
 // warm set and serves its requests; the routers send them there, and a replica that gets one anyway
 // relays it (router/relay.ts). The router uses this in observer mode (no Lease of its own).
-import { ApiException, CoordinationV1Api, makeInformer, type Informer, type KubeConfig, type ObjectCache, type V1Lease } from '@kubernetes/client-node'
+import { CoordinationV1Api, makeInformer, type Informer, type KubeConfig, type ObjectCache, type V1Lease } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { microTime, readLease } from './leader.js'
 
 export const MEMBER_LABEL = 'kiln.dev/member-of'
 export const URL_ANNOTATION = 'kiln.dev/url'
@@ -62,7 +63,6 @@ export function memberLeaseName(group: string, identity: string): string {
   return `${group}-member-${identity}`.slice(0, 253).replace(/[^a-z0-9]+$/, '')
 }
 
-const micro = () => new Date().toISOString().replace(/Z$/, '000Z') as unknown as Date
 const msOf = (t: unknown) => (t ? new Date(t as string).getTime() : 0)
 
 export class Membership {
@@ -169,16 +169,11 @@ export class Membership {
     const started = Date.now()
     const body: V1Lease = {
       metadata: { name, namespace, labels: { [MEMBER_LABEL]: this.o.group, 'app.kubernetes.io/part-of': 'kiln' }, annotations: { [URL_ANNOTATION]: this.o.url?.() ?? '' } },
-      spec: { holderIdentity: this.o.identity, leaseDurationSeconds: this.leaseMs / 1000, renewTime: micro() },
+      spec: { holderIdentity: this.o.identity, leaseDurationSeconds: this.leaseMs / 1000, renewTime: microTime() },
     }
     try {
-      let lease: V1Lease | undefined
-      try {
-        lease = await this.api.readNamespacedLease({ name, namespace })
-      } catch (e) {
-        if (!(e instanceof ApiException && e.code === 404)) throw e
-      }
-      if (!lease) await this.api.createNamespacedLease({ namespace, body: { ...body, spec: { ...body.spec, acquireTime: micro() } } })
+      const lease = await readLease(this.api, name, namespace)
+      if (!lease) await this.api.createNamespacedLease({ namespace, body: { ...body, spec: { ...body.spec, acquireTime: microTime() } } })
       else await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, metadata: { ...lease.metadata, labels: body.metadata!.labels, annotations: { ...lease.metadata?.annotations, ...body.metadata!.annotations } }, spec: { ...lease.spec, ...body.spec } } })
       // Counted from before the write: the others see the renewTime written then or later.
       this.renewedAt = started
