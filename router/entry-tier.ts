@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { parseFunctionUrl } from './function-url.js'
-import { createRelay } from './relay.js'
+import { createRelay, RELAYED_HEADER } from './relay.js'
 
 export interface RouterProxy { readonly url: string; readonly server: Server; close(): Promise<void> }
 
@@ -45,7 +45,8 @@ export async function startRouterProxy(o: RouterProxyOptions): Promise<RouterPro
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, role: 'router', executor: o.executorUrl, controller: o.controllerUrl }))
       return
     }
-    const forwarded = { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '' }
+    // Set from the caller's connection; a caller's own x-kiln-relayed (an executor-to-executor mark) is dropped.
+    const forwarded = { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-host': req.headers.host ?? '', [RELAYED_HEADER]: undefined }
     if (url.startsWith('/v1/')) {
       // A function's live status and isolation live on the replica that owns it; the rest of the API is the controller's.
       const live = o.owners ? liveFunction(req.method ?? 'GET', url) : undefined

@@ -11,13 +11,16 @@ import { withoutHopByHop } from './headers.js'
 /** Set on a request one executor relays to another: the receiver serves it, whoever it thinks owns the function. */
 export const RELAYED_HEADER = 'x-kiln-relayed'
 
-export type Relay = (origin: string, req: IncomingMessage, res: ServerResponse, extra?: Record<string, string>) => void
+/** Headers to set on the way (undefined: remove the caller's). */
+export type ExtraHeaders = Record<string, string | undefined>
+
+export type Relay = (origin: string, req: IncomingMessage, res: ServerResponse, extra?: ExtraHeaders) => void
 
 export function createRelay(o: { logger: Logger; agent?: Agent; what: string }): Relay & { close(): Promise<void> } {
   const agent = o.agent ?? new Agent({ keepAliveTimeout: 30_000, connections: 256 })
   const relay = ((origin, req, res, extra) => {
     const headers = withoutHopByHop(req.headers)
-    if (extra) Object.assign(headers, extra)
+    if (extra) for (const [k, v] of Object.entries(extra)) { if (v === undefined) delete headers[k]; else headers[k] = v }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
     agent.stream(
       { origin, path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : undefined, headersTimeout: 0, bodyTimeout: 0 },

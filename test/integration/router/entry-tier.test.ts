@@ -44,7 +44,7 @@ describe('the router tier: one endpoint', () => {
   })
 
   const call = async (method: string, path: string, body?: string) => {
-    const r = await request(`${router.url}${path}`, { method: method as 'GET', body, headers: { connection: 'keep-alive', 'x-custom': 'kept' } })
+    const r = await request(`${router.url}${path}`, { method: method as 'GET', body, headers: { connection: 'keep-alive', 'x-custom': 'kept', 'x-kiln-relayed': '1' } })
     return { status: r.statusCode, from: r.headers['x-upstream'], text: await r.body.text() }
   }
 
@@ -76,6 +76,8 @@ describe('the router tier: one endpoint', () => {
     const s = seen.at(-1)!
     expect(s.body).toBe('x'.repeat(100_000))
     expect(s.headers['x-custom']).toBe('kept')
+    // An executor-to-executor mark is not the caller's to set.
+    expect(s.headers['x-kiln-relayed']).toBeUndefined()
     expect(s.headers['x-forwarded-for']).toBe('127.0.0.1')
     expect(s.headers['x-forwarded-host']).toBe(new URL(router.url).host)
   })
