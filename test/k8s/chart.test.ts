@@ -126,6 +126,16 @@ describe.skipIf(!run)('the Helm chart', () => {
     expect(r.stderr).toContain('adminToken.value')
   })
 
+  it.each([
+    ['executor.leaseDuration=soon', '/executor/leaseDuration'],
+    ['router.service.type=Public', '/router/service/type'],
+    ['runtimes.node.poolSize=-1', '/runtimes/node/poolSize'],
+  ])('a bad value (%s) fails the render naming it (values.schema.json)', async (set, where) => {
+    const r = await helm(['template', 'kiln', CHART, '--namespace', 'kiln', '--set', set])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain(where)
+  })
+
   it('helm refuses a cluster older than 1.33', async () => {
     const old = await helm(['template', 'kiln', CHART, '--namespace', 'kiln', '--kube-version', '1.32.0'])
     expect(old.code).not.toBe(0)
