@@ -1,10 +1,13 @@
 // What the control API handlers work with: the resource stores, and read models of the running
 // platform (read-models.ts) that platform/ builds from its parts.
 import type { Logger } from 'pino'
+import type { Authenticator } from '../core/auth/authenticate.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../core/types.js'
-import type { Events, Executions, Instances, LiveFunctions, Logs, Nodes, Pools, Routes, Workflows } from './read-models.js'
+import type { SecretStore } from '../core/store/secret-store.js'
+import type { TokenStore } from '../core/store/token-store.js'
+import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource } from '../core/types.js'
+import type { Events, Executions, Instances, LiveFunctions, Logs, Nodes, Pools, Protections, Routes, Workflows } from './read-models.js'
 
 export interface ControlContext {
   functions: ResourceStore<FunctionResource>
@@ -22,6 +25,18 @@ export interface ControlContext {
   routes: Routes
   workflows: Workflows
   executions: Executions
+  namespaces: ResourceStore<NamespaceResource>
+  tokens: TokenStore
+  secrets: SecretStore
+  auth: Authenticator
+  protections: Protections
+  /** Verifies signed package URLs handed to instances that download their code (Kubernetes). */
+  packageSignature?: { verify(sha256: string, sig: string): boolean }
+  /**
+   * Every store of a namespaced kind, in the order a namespace's contents are deleted (what refers
+   * first): `kiln ns delete` counts and cascades over these. Cron and queue triggers are one line each.
+   */
+  namespaced: { kind: string; store: ResourceStore<Resource> }[]
   /** What the platform will not do of a function's spec, said when it is deployed (Kubernetes: a pids limit). */
   warnings?(fn: FunctionResource): string[]
 }

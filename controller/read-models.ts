@@ -10,13 +10,13 @@ import type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary } fro
 /** Functions as the executor serves them. */
 export interface LiveFunctions {
   /** Live status (strategy, counters, instances, isolation); undefined when the function is not served here. */
-  status(name: string): Record<string, unknown> | undefined
+  status(ref: string): Record<string, unknown> | undefined
   /** Settles once the function's latest spec is applied (old version out of service, warm set ready). */
-  whenApplied(name: string): Promise<void>
+  whenApplied(ref: string): Promise<void>
   /** Moves the function's instances to isolated nodes by hand; settles when moved. */
-  isolate(name: string, reason: string): Promise<void>
+  isolate(ref: string, reason: string): Promise<void>
   /** Lets an isolated function back onto general nodes; settles when moved. */
-  release(name: string): Promise<void>
+  release(ref: string): Promise<void>
 }
 
 export interface PoolStatus { runtime: string; placement: string; target: number; ready: number; booting: number }
@@ -43,24 +43,30 @@ export interface Events {
 
 export interface Logs {
   /** The function's last `tail` output lines. */
-  read(fn: string, tail: number): Promise<string[]>
+  read(ref: string, tail: number): Promise<string[]>
   /** Calls `onLine` with each line the function's instances write from now on; settles once `signal` aborts. */
-  follow(fn: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>
+  follow(ref: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>
 }
 
 export interface Routes {
-  /** Would this route clash with an existing one? */
-  conflicts(t: HTTPTriggerResource): boolean
+  /** The existing route this one would clash with (any namespace: user routes are one URL space), if any. */
+  conflicts(t: HTTPTriggerResource): HTTPTriggerResource | undefined
+}
+
+/** What confines instances here (the sandbox's report); private functions outside `default` need all of it. */
+export interface Protections {
+  /** The protections missing on this machine, each with why (empty: all present). */
+  missing(): { name: string; detail: string }[]
 }
 
 export interface Workflows {
   readonly store: ResourceStore<WorkflowResource>
-  /** The parsed workflow's tasks, or undefined when none is deployed by that name. */
-  spec(name: string): { tasks: Record<string, unknown> } | undefined
-  /** A request body as a checked Workflow resource (KILN_ERR_VALIDATION naming the field otherwise). */
-  check(body: unknown, urlName?: string): Promise<WorkflowResource>
-  /** The workflows whose steps start `name`. */
-  usedBy(name: string): string[]
+  /** The parsed workflow's tasks, or undefined when none is deployed by that ref. */
+  spec(ref: string): { tasks: Record<string, unknown> } | undefined
+  /** A request body as a checked Workflow resource in `namespace` (KILN_ERR_VALIDATION naming the field otherwise). */
+  check(body: unknown, urlName: string | undefined, namespace: string): Promise<WorkflowResource>
+  /** The refs of the workflows whose steps start the workflow `ref`. */
+  usedBy(ref: string): string[]
 }
 
 export interface Executions {

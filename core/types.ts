@@ -9,6 +9,7 @@ const StringMap = Type.Record(Type.String(), Type.String())
 
 export const Metadata = Type.Object({
   name: Name,
+  namespace: Type.Optional(Name),
   generation: Type.Optional(Type.Integer({ minimum: 1 })),
   createdAt: Type.Optional(Type.String()),
   updatedAt: Type.Optional(Type.String()),
@@ -43,6 +44,13 @@ export const FunctionWarmup = Type.Object({
 }, { additionalProperties: false })
 export type FunctionWarmup = Static<typeof FunctionWarmup>
 
+/** One secret key exposed to the function as an environment variable (`--secret-env NAME:KEY=VAR`). */
+export const SecretEnv = Type.Object({
+  secret: Name,
+  key: Type.String({ pattern: '^[-._a-zA-Z0-9]{1,253}$', description: 'a secret key: letters, digits, - . _' }),
+  env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,255}$', description: 'a POSIX environment variable name' }),
+}, { additionalProperties: false })
+
 export const FunctionSpec = Type.Object({
   runtime: Name,
   package: Type.Object({ sha256: Type.String({ pattern: '^[a-f0-9]{64}$' }) }, { additionalProperties: false }),
@@ -65,6 +73,9 @@ export const FunctionSpec = Type.Object({
   queueSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'requests that may wait for a slot' })),
   nodeSelector: Type.Optional(StringMap),
   tolerations: Type.Optional(Type.Array(Toleration)),
+  private: Type.Optional(Type.Boolean({ description: 'callers need an invoker token (docs/security.md)' })),
+  secrets: Type.Optional(Type.Array(Name, { maxItems: 64, uniqueItems: true })),
+  secretEnv: Type.Optional(Type.Array(SecretEnv, { maxItems: 256 })),
 }, { additionalProperties: false })
 
 export const RuntimeSpec = Type.Object({
@@ -113,7 +124,7 @@ export type WorkflowResource = Static<typeof WorkflowResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 
-export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow'
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'Namespace'
 
 /** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
 export const FUNCTION_DEFAULTS = {
@@ -125,3 +136,24 @@ export const FUNCTION_DEFAULTS = {
   maxBodyBytes: 100 * 1024 * 1024,
   queueSize: 1000,
 } as const
+
+// ---- Namespaces (cluster-wide; docs/security.md) ----
+
+export const NamespaceSpec = Type.Object({
+  /** Instances may pass between different functions of this namespace (executor reuse boundary). */
+  shareInstances: Type.Optional(Type.Boolean()),
+  /** Private functions may run here even where the sandbox is incomplete (the operator's opt-in). */
+  allowPrivateWithoutSandbox: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false })
+export const NamespaceResource = resource('Namespace', NamespaceSpec)
+export type NamespaceSpec = Static<typeof NamespaceSpec>
+export type NamespaceResource = Static<typeof NamespaceResource>
+
+/** Which kinds live in a namespace; the others (runtimes, namespaces, tokens, nodes, pools) are cluster-wide. */
+export const NAMESPACED_KINDS: readonly string[] = ['Function', 'HTTPTrigger', 'Workflow', 'Secret', 'CronTrigger', 'QueueTrigger']
+
+// ---- Secrets (values never leave the platform; core/store/secret-store.ts) ----
+
+export const SECRET_KEY_PATTERN = new RegExp(SecretEnv.properties.key.pattern!)
+/** Largest secret (all keys together), as Kubernetes allows. */
+export const MAX_SECRET_BYTES = 1024 * 1024

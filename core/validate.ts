@@ -2,7 +2,8 @@
 // (`spec.timeoutMs: must be >= 1`), which is what the CLI prints and tests assert on by code.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
-import { FunctionResource, HTTPTriggerResource, RuntimeResource, type Kind, type Resource } from './types.js'
+import { checkFunctionEnv, checkSecretEnvNames } from './function-env.js'
+import { FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
 
@@ -10,6 +11,7 @@ const validators: Partial<Record<Kind, ValidateFunction>> = {
   Function: ajv.compile(FunctionResource),
   Runtime: ajv.compile(RuntimeResource),
   HTTPTrigger: ajv.compile(HTTPTriggerResource),
+  Namespace: ajv.compile(NamespaceResource),
 }
 
 export function describeError(e: ErrorObject): string {
@@ -34,6 +36,12 @@ export function validateResource<T extends Resource>(kind: Kind, value: unknown)
   if (!check(value)) {
     const err = check.errors?.[0]
     throw new KilnError('KILN_ERR_VALIDATION', `${kind}: ${err ? describeError(err) : 'invalid'}`)
+  }
+  // What a schema cannot say: reserved names and sizes summed over the map.
+  if (kind === 'Function') {
+    const spec = (value as { spec: { env?: Record<string, unknown>; secretEnv?: { env: string }[] } }).spec
+    checkFunctionEnv(spec.env)
+    checkSecretEnvNames(spec.secretEnv)
   }
   return value as T
 }

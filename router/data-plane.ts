@@ -1,16 +1,24 @@
 // The data plane's request handling, on raw node:http objects: `/fn/NAME[/rest]` and user routes to a
 // function instance (or a workflow). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
-// (plugin.ts) uses the same handlers for the requests that do reach it.
+// (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
+// deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
+// the platform's token never reaches the function (its Authorization header is dropped).
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
+import type { Identity } from '../core/auth/authenticate.js'
+import { covers, grants } from '../core/auth/roles.js'
 import { KilnError } from '../core/errors.js'
+import { namespaceOf, refOf } from '../core/refs.js'
 import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
+import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
 import { createRelay, RELAYED_HEADER } from './relay.js'
+import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
 
@@ -19,8 +27,25 @@ export interface WorkflowEntry {
   handle(name: string, req: IncomingMessage, res: ServerResponse): void
 }
 
+/** Who a request's `Authorization` header is (core/auth/authenticate.ts). */
+export interface CallerIdentity {
+  identify(authorization: string | string[] | undefined): Identity | KilnError
+}
+
+/** May this request call the private function `ref`? Undefined when it may; else the 401/403 to answer. */
+export function privateCallRefused(auth: CallerIdentity, authorization: string | string[] | undefined, ref: string): KilnError | undefined {
+  const who = auth.identify(authorization)
+  if (who instanceof KilnError) return new KilnError('KILN_ERR_UNAUTHENTICATED', `function "${ref}" is private: ${who.message}`)
+  const ns = namespaceOf(ref)
+  if (!grants(who.role, 'functions', 'invoke')) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: role ${who.role} may not call functions (invoker, developer or admin may)`)
+  if (!covers(who.namespaces, ns)) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: the token may not call functions in namespace "${ns}"`)
+  return undefined
+}
+
 export interface DataPlaneOptions {
   executor: Executor
+  /** Checks callers of private functions. */
+  auth: CallerIdentity
   routes: RouteMatcher
   logger: Logger
   maxBodyBytes: number
@@ -31,6 +56,8 @@ export interface DataPlaneOptions {
    * replicas, cluster/kubernetes/members.ts): its requests are relayed there, where its warm set is.
    */
   owner?(fn: string): string | undefined
+  /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
+  tracer?: Tracer
 }
 
 export interface DataPlane {
@@ -46,7 +73,15 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
     release: (rec, outcome) => executor.release(rec, outcome),
-    exitReason: (rec) => executor.exitOf(rec, 300),
+    exitReason: (rec) => executor.exitOf(rec, 1000),
+  }
+
+  // [metrics] [tracing] an answer the router gives itself instead of an instance's
+  function refuse(req: IncomingMessage, res: ServerResponse, fs: FunctionState, startedAt: number, trace: RequestTrace | undefined, e: KilnError): void {
+    sendError(res, e)
+    req.resume()
+    fs.stats.answered(e.status, performance.now() - startedAt)
+    trace?.end(e.status)
   }
   const relay = o.owner ? createRelay({ logger: o.logger, what: 'executor replica' }) : undefined
   const relayed = { [RELAYED_HEADER]: '1' }
@@ -57,17 +92,26 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       const origin = o.owner!(name)
       if (origin !== undefined) { relay(origin, req, res, relayed); return }
     }
+    const startedAt = performance.now() // [metrics]
     const fs = executor.state(name)
     if (fs === undefined) {
       sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
       req.resume()
       return
     }
+    const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
+    const isPrivate = fs.fn.spec.private === true
+    if (isPrivate) {
+      const refused = privateCallRefused(o.auth, req.headers.authorization, name)
+      if (refused) {
+        refuse(req, res, fs, startedAt, trace, refused)
+        return
+      }
+    }
     const maxBodyBytes = Math.min(fs.fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.maxBodyBytes)
     const len = req.headers['content-length']
     if (len !== undefined && Number(len) > maxBodyBytes) {
-      sendError(res, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
-      req.resume()
+      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
       return
     }
     if (fs.rootPath) {
@@ -77,18 +121,21 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
-      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       return
     }
     executor.acquire(name).then(
       (r: InstanceRecord) => {
-        if (res.destroyed) executor.release(r, 'aborted')
-        else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+        const now = performance.now() // [metrics] [tracing]
+        fs.stats.waited(now - startedAt)
+        trace?.waited(r, startedAt, now, fs.stats.loads.get(r))
+        if (res.destroyed) {
+          executor.release(r, 'aborted')
+          fs.stats.answered(499, now - startedAt)
+          trace?.end(499)
+        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       },
-      (err) => {
-        sendError(res, errorOf(err))
-        req.resume()
-      },
+      (err) => refuse(req, res, fs, startedAt, trace, errorOf(err)),
     )
   }
 
@@ -109,30 +156,51 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     if (match === undefined) return false
     if (o.accessLog) o.logger.info({ method: req.method, url: req.url, trigger: match.trigger.metadata.name }, 'request')
     const spec = match.trigger.spec
+    // A route leads to a function or workflow of its own namespace.
+    const ns = match.trigger.metadata.namespace
     if (spec.workflow !== undefined) {
-      if (o.workflows) o.workflows.handle(spec.workflow, req, res)
+      if (o.workflows) o.workflows.handle(refOf(ns, spec.workflow), req, res)
       else sendError(res, new KilnError('KILN_ERR_WORKFLOW_NOT_FOUND', 'workflows are not enabled'))
       return true
     }
     let params: string | undefined
     for (const k in match.params) { params = JSON.stringify(match.params); break }
-    dispatch(spec.function!, req.url ?? '/', params, req, res)
+    dispatch(refOf(ns, spec.function!), req.url ?? '/', params, req, res)
     return true
   }
 
   return { onFunction, onRoute, close: async () => { await relay?.close() } }
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/metrics', '/internal/']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+/** Served only by the API listener when it is apart (`--api-host/--api-port`). */
+export const API_PREFIXES = ['/v1/', '/metrics']
+
+/** `/ns/NS/fn/...`: a namespaced function (the one `/ns/` path the data plane serves itself). */
+function isNamespacedFunction(url: string): boolean {
+  const slash = url.indexOf('/', 4)
+  return slash > 4 && url.startsWith('/fn/', slash)
+}
 
 /**
  * The platform's request listener: data-plane requests go straight to the data plane; the control API,
- * workflows and everything unmatched go to fastify.
+ * workflows and everything unmatched go to fastify. With `apiApart`, the control API is on another
+ * listener and answers 404 here.
  */
-export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void) {
+export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void, apiApart = false) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
+    if (url.startsWith('/ns/') && isNamespacedFunction(url)) return dp.onFunction(req, res)
+    if (apiApart) {
+      for (const p of API_PREFIXES) {
+        if (url.startsWith(p)) {
+          sendError(res, new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`))
+          req.resume()
+          return
+        }
+      }
+    }
     for (const p of PLATFORM_PREFIXES) if (url.startsWith(p)) return fallback(req, res)
     if (!dp.onRoute(req, res)) fallback(req, res)
   }

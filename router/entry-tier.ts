@@ -1,5 +1,5 @@
 // The `router` component on Kubernetes: a stateless, horizontally scaled entry tier, and the one
-// endpoint the CLI needs. It streams `/fn/NAME` requests to the executor replica that owns the function
+// endpoint the CLI needs. It streams `/fn/NAME` (and `/ns/NS/fn/NAME`) requests to the executor replica that owns the function
 // (its `owners` lookup over the replicas' member Leases), `/v1/` to the controller when it knows one
 // (KILN_CONTROLLER_URL) — but a function's live status and isolation (`GET /v1/functions/NAME`,
 // `POST .../isolate|release`) to its owner, which holds them — and everything else to the executor
@@ -7,18 +7,25 @@
 // itself. It holds no instances; `/healthz` is its own.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import { refOf } from '../core/refs.js'
 import { parseFunctionUrl } from './function-url.js'
 import { createRelay, RELAYED_HEADER } from './relay.js'
 
 export interface RouterProxy { readonly url: string; readonly server: Server; close(): Promise<void> }
 
-const FUNCTION_API = /^\/v1\/functions\/([^/?]+)(\/isolate|\/release)?(?:\?|$)/
+const FUNCTION_API = /^\/v1\/functions\/([^/?]+)(\/isolate|\/release)?(?:\?(.*))?$/
 
-/** The function of `GET /v1/functions/NAME` and `POST /v1/functions/NAME/isolate|release`: what its owner answers. */
+/**
+ * The function (its ref, core/refs.ts) of `GET /v1/functions/NAME` and `POST /v1/functions/NAME/isolate|release`:
+ * what its owner answers. The namespace is the query's (the CLI sends it); without one, `default`.
+ */
 function liveFunction(method: string, url: string): string | undefined {
   const m = FUNCTION_API.exec(url)
   if (!m || (m[2] === undefined ? method !== 'GET' : method !== 'POST')) return undefined
-  try { return decodeURIComponent(m[1]!) } catch { return undefined }
+  try {
+    const ns = m[3] ? new URLSearchParams(m[3]).get('namespace') ?? undefined : undefined
+    return ns === '*' ? undefined : refOf(ns, decodeURIComponent(m[1]!))
+  } catch { return undefined }
 }
 
 /** Which executor replica serves a function: its data-plane origin, or undefined to use the Service. */
@@ -55,7 +62,7 @@ export async function startRouterProxy(o: RouterProxyOptions): Promise<RouterPro
       if (controller) return toController(controller, req, res, forwarded)
     }
     let origin = executor
-    if (o.owners && url.startsWith('/fn/')) {
+    if (o.owners && (url.startsWith('/fn/') || url.startsWith('/ns/'))) {
       const name = parseFunctionUrl(url)?.name
       origin = (name && o.owners.ownerUrl(name)) || executor
     }

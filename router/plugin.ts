@@ -19,6 +19,8 @@ export async function routerPlugin(app: FastifyInstance, dp: DataPlane): Promise
   }
   app.all('/fn/:name', onFunction)
   app.all('/fn/:name/*', onFunction)
+  app.all('/ns/:namespace/fn/:name', onFunction)
+  app.all('/ns/:namespace/fn/:name/*', onFunction)
 
   app.setNotFoundHandler((request, reply) => {
     reply.hijack()

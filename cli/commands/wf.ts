@@ -8,6 +8,7 @@ import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 import type { WorkflowResource } from '../../core/types.js'
 import { isExecutionId } from '../../core/execution-ids.js'
+import { refOf, workflowPath } from '../../core/refs.js'
 
 // The executions API's records as this command reads them (JSON from controller/executions.ts).
 interface ErrorInfo { code: string; message: string; status?: number; task?: string; executionId?: string }
@@ -117,9 +118,13 @@ export function registerWf(program: Command, g: Globals): void {
     .action(async (file: string, f: { name?: string; format?: string }) => {
       const body = readWorkflowFile(file, f)
       const name = String((body.metadata as { name?: unknown })?.name ?? (body.spec as { name?: unknown })?.name ?? '')
-      const w = await api<WorkflowView>(g.server(), 'PUT', `/workflows/${enc(name)}`, body)
+      // A file that names its namespace deploys there unless -n says otherwise (the server checks they agree).
+      const fileNs = (body.metadata as { namespace?: unknown } | undefined)?.namespace
+      const conn = g.server()
+      const target = typeof fileNs === 'string' && conn.namespace === undefined ? { ...conn, namespace: fileNs } : conn
+      const w = await api<WorkflowView>(target, 'PUT', `/workflows/${enc(name)}`, body)
       if (g.output === 'json') return printJson(w)
-      if (!g.quiet) process.stderr.write(`workflow ${w.metadata.name} deployed: version ${w.metadata.generation}, ${w.status?.tasks ?? '?'} task(s) — run it with \`kiln wf run ${w.metadata.name} --data JSON\` or POST ${g.server()}/wf/${w.metadata.name}\n`)
+      if (!g.quiet) process.stderr.write(`workflow ${w.metadata.name} deployed: version ${w.metadata.generation}, ${w.status?.tasks ?? '?'} task(s) — run it with \`kiln wf run ${w.metadata.name} --data JSON\` or POST ${conn.url}${workflowPath(refOf(w.metadata.namespace, w.metadata.name))}\n`)
     })
 
   wf.command('list').description('list workflows').action(async () => {

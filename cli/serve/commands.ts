@@ -54,6 +54,11 @@ function common(c: Command): Command {
     .option('--log-level <level>', 'pino level')
 }
 
+/** `--namespace` after a component's name is parsed as the program's (-n/--namespace): take it from there. */
+function withProgramNamespace(program: Command, f: Flags): Flags {
+  return { ...f, namespace: f.namespace ?? (program.opts().namespace as string | undefined) }
+}
+
 export function registerServe(program: Command): void {
   for (const role of ['controller', 'executor', 'all-in-one'] as const) {
     common(program.command(role))
@@ -65,7 +70,7 @@ export function registerServe(program: Command): void {
       .option('--leader-lease <name>', 'elect a leader on this Lease (default $KILN_LEADER_ELECTION_LEASE when $KILN_LEADER_ELECTION=true)')
       .action(async (f: Flags) => {
         const { startPlatformRole } = await import('../../platform/kubernetes/roles.js')
-        const running = await starting(async () => startPlatformRole(role, await config(role, f), f))
+        const running = await starting(async () => startPlatformRole(role, await config(role, f), withProgramNamespace(program, f)))
         stopOnSignals(() => running.close())
       })
   }
@@ -76,7 +81,7 @@ export function registerServe(program: Command): void {
     .option('--controller-url <url>', 'the controller Service, for /v1 (default $KILN_CONTROLLER_URL)')
     .action(async (f: Flags) => {
       const { startRouterRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await starting(async () => startRouterRole(await config('router', f), f))
+      const running = await starting(async () => startRouterRole(await config('router', f), withProgramNamespace(program, f)))
       stopOnSignals(() => running.close())
     })
 
@@ -85,7 +90,7 @@ export function registerServe(program: Command): void {
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
       const { startNodeAgentRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await starting(async () => startNodeAgentRole(await config('node-agent', f), f))
+      const running = await starting(async () => startNodeAgentRole(await config('node-agent', f), withProgramNamespace(program, f)))
       stopOnSignals(() => running.close())
     })
 }

@@ -18,17 +18,25 @@ import { FunctionSets } from '../../cluster/kubernetes/function-sets.js'
 import { LeaderElector } from '../../cluster/kubernetes/leader.js'
 import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
+import { ensureAdminToken } from '../../core/auth/bootstrap.js'
+import { packageSigner } from '../../core/auth/package-signature.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
+import { startTracing } from '../../core/tracing.js'
+import { KILN_VERSION } from '../../core/version.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
-import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
+import { kubeTokenStore } from '../../core/store/kube-token-store.js'
+import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from '../assemble.js'
+import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
+import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
 import { Membership } from '../../cluster/kubernetes/members.js'
 import { OrphanSweeper } from '../../cluster/kubernetes/orphans.js'
@@ -39,6 +47,7 @@ import { checkKubeVersion, MIN_KUBERNETES_VERSION } from '../../cluster/kubernet
 import { registerRuntimes } from './builtin-runtimes.js'
 import { kubernetesWarnings } from './function-warnings.js'
 import { startConversionWebhook, type ConversionWebhook, type WebhookOptions } from './conversion-webhook.js'
+import { packageKey } from './package-key.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -69,10 +78,14 @@ export interface KubeOptions {
   webhook?: Omit<WebhookOptions, 'namespace' | 'logger'>
   /** Check the API server's version first (default true). */
   checkVersion?: boolean
+  /** controller: how long a deploy waits for the executor to apply it (default 120 s). */
+  deployTimeoutMs?: number
 }
 
 export interface KubePlatform {
   readonly url: string
+  /** The control API (`url` unless it listens apart). */
+  readonly apiUrl: string
   readonly app: FastifyInstance
   /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
   readonly ctx: PlatformParts
@@ -104,13 +117,21 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   // Before the stores open: an object stored under another version than the store reads needs it.
   const webhook = k.webhook && k.role !== 'executor' ? await startConversionWebhook(kc, { ...k.webhook, namespace: k.namespace, logger }) : undefined
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
+    crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces] as never
+  // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
+  const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
+  const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
+  // The controller (or all-in-one) makes the first admin token; an executor's ServiceAccount only reads them.
+  if (k.role !== 'executor') await ensureAdminToken(tokens, logger)
+  // Runtime pods download their code from signed URLs (they hold no token).
+  const signer = packageSigner(await packageKey(kc, k.namespace))
   if (k.builtinRuntimes?.length && k.role !== 'executor') await registerRuntimes(runtimes, k.builtinRuntimes, logger)
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
@@ -143,7 +164,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces },
+    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],
@@ -153,10 +175,13 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
     ...(members ? { ownership: { owns: (fn: string) => members.owns(fn), ownerUrl: (fn: string) => ownerUrl(members, k.identity, fn) } } : {}),
     logs, warnings: kubernetesWarnings,
+    tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
+    // The controller runs no executor: a deploy returns once the executor's status says it is applied.
+    whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),
   })
   executorRef = a.executor
 
-  let statusTimer: NodeJS.Timeout | undefined
+  let statusLoop: { stop(): void } | undefined
   let orphans: ReconcileLoop | undefined
   if (runsInstances) {
     // Membership first: the executor starts reconciling warm sets at listen, and must know what it owns.
@@ -169,26 +194,29 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, {
+    statusLoop = startStatusLoop(kc, k.namespace, {
       instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
       functions: () => a.executor.functions().map((fs) => fs.fn),
+      whenApplied: (ref) => a.executor.whenApplied(ref),
+      watch: (onChange) => functions.watch((ev) => { if (ev.type === 'put') onChange() }),
+      ...(members ? { writes: (ref: string) => members.owns(ref) } : {}),
     }, backend!, isLeader, logger)
   }
-  const url = await a.listen({
+  const { url, apiUrl } = await a.listen({
     beforeWorkflows: (u) => {
       logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
-      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u)
+      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u, signer.sign)
       if (members && !advertised) { advertised = u; members.announce() }
     },
   })
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads, members, webhook,
+    url, apiUrl, app: a.app, ctx: a.parts, backend, leader, nodeLoads, members, webhook,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
-          if (statusTimer) clearInterval(statusTimer)
+          statusLoop?.stop()
           await orphans?.stop()
           // The others take this replica's functions at once rather than after its Lease expires.
           await members?.stop()
@@ -198,6 +226,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
         last: async () => {
           await leader?.stop()
           await Promise.all(stores.map((s) => s.close()))
+          await tokens.close()
+          await secrets.close()
           await packages.close?.()
           await webhook?.close()
         },

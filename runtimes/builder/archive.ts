@@ -1,9 +1,10 @@
 // Packs a package folder into a deterministic tar.gz: sorted entries, fixed mtimes and modes,
 // no owner names, so the same files always give the same bytes (and the same sha256).
 import { createHash } from 'node:crypto'
-import { chmod, readdir, utimes } from 'node:fs/promises'
+import { chmod, lstat, readdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { create } from 'tar'
+import { BuildError } from './errors.js'
 
 const EPOCH = new Date('2000-01-01T00:00:00Z')
 
@@ -18,6 +19,8 @@ export async function listFiles(dir: string): Promise<string[]> {
 
 export async function packDir(dir: string, files: string[]): Promise<{ archive: Buffer; sha256: string }> {
   for (const f of files) {
+    // Only regular files: chmod and utimes would follow a link to a file of the build machine.
+    if (!(await lstat(join(dir, f))).isFile()) throw new BuildError([{ file: f, line: 0, column: 0, text: 'not a regular file (a link?)' }], 'cannot pack the function')
     await chmod(join(dir, f), 0o644)
     await utimes(join(dir, f), EPOCH, EPOCH)
   }

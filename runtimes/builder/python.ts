@@ -2,10 +2,11 @@
 // requirements.txt, vendors the requirements into it with pip (--target), so the runtime imports them at
 // specialization with no install step and no network. Packing the folder is index.ts's job.
 import { spawn } from 'node:child_process'
-import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { cp, lstat, mkdtemp, readFile, readdir, realpath, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, relative, sep } from 'node:path'
 import { BuildError } from './errors.js'
+import { assertSafeRequirements } from './requirements.js'
 
 export interface PythonBuildInput {
   /** a .py file, or a folder */
@@ -43,11 +44,12 @@ export async function buildPythonPackage(input: PythonBuildInput): Promise<Pytho
     let entrypoint: string
     if (source.isFile()) {
       if (!input.source.endsWith('.py')) fail(`${input.source}: a Python function is a .py file or a folder`)
-      await cp(input.source, join(dir, basename(input.source)))
+      await cp(input.source, join(dir, basename(input.source)), { dereference: true })
       const func = splitEntry(input.entrypoint ?? '').func
       entrypoint = func ? `${basename(input.source)}:${func}` : basename(input.source)
     } else {
-      await cp(input.source, dir, { recursive: true, filter: (src) => !SKIPPED.has(basename(src)) })
+      const root = await realpath(input.source)
+      await cp(input.source, dir, { recursive: true, dereference: true, filter: (src) => keep(src, root) })
       entrypoint = await resolveEntry(dir, input.entrypoint)
       if (await exists(join(dir, 'requirements.txt'))) {
         warnings.push(...(await pipInstall(python, dir, input.pipTimeoutMs ?? 300_000)))
@@ -64,6 +66,21 @@ export async function buildPythonPackage(input: PythonBuildInput): Promise<Pytho
     await rm(dir, { recursive: true, force: true })
     throw err
   }
+}
+
+/**
+ * Skips caches, and refuses a symbolic link unless it leads to a file inside the function's folder:
+ * copying it would take a file of the build machine into the package (and packing would chmod it).
+ */
+async function keep(src: string, root: string): Promise<boolean> {
+  if (SKIPPED.has(basename(src))) return false
+  if (!(await lstat(src)).isSymbolicLink()) return true
+  const real = await realpath(src).catch(() => undefined)
+  const st = real === undefined ? undefined : await stat(real)
+  if (!real || !real.startsWith(root + sep) || !st?.isFile()) {
+    fail(`${relative(root, src)}: a symbolic link may only lead to a file inside the function's folder`)
+  }
+  return true
 }
 
 function fail(text: string, summary = 'cannot build the Python function'): never {
@@ -98,6 +115,7 @@ async function resolveEntry(dir: string, given: string | undefined): Promise<str
 }
 
 async function pipInstall(python: string, dir: string, timeoutMs: number): Promise<string[]> {
+  assertSafeRequirements(await readFile(join(dir, 'requirements.txt'), 'utf8'))
   const args = ['-m', 'pip', 'install', '-r', 'requirements.txt', '--target', dir, '--no-cache-dir',
     '--disable-pip-version-check', '--quiet']
   const { code, stderr, stdout } = await run(python, args, dir, timeoutMs)

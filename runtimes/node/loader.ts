@@ -100,29 +100,37 @@ export function isEsm(file: string): boolean {
 
 const NAMES = ['default', 'main', 'handler', 'handle']
 
+/** A module's own property only: `constructor`, `toString` or `__proto__` must never resolve to what every object inherits. */
+function own(obj: unknown, name: string): unknown {
+  return obj !== null && (typeof obj === 'object' || typeof obj === 'function') && Object.hasOwn(obj, name)
+    ? (obj as Record<string, unknown>)[name]
+    : undefined
+}
+
 function pick(mod: unknown, exportName: string | undefined): UserFunction | undefined {
   if (typeof mod === 'function' && exportName === undefined) return mod as UserFunction
   if (mod === null || (typeof mod !== 'object' && typeof mod !== 'function')) return undefined
-  const m = mod as Record<string, unknown>
   if (exportName !== undefined) {
-    if (typeof m[exportName] === 'function') return m[exportName] as UserFunction
+    const f = own(mod, exportName)
+    if (typeof f === 'function') return f as UserFunction
     // a CommonJS module imported as ESM, or esbuild's __esModule interop
-    const d = m.default as Record<string, unknown> | undefined
-    return d && typeof d[exportName] === 'function' ? (d[exportName] as UserFunction) : undefined
+    const g = own(own(mod, 'default'), exportName)
+    return typeof g === 'function' ? (g as UserFunction) : undefined
   }
-  for (const n of NAMES) if (typeof m[n] === 'function') return m[n] as UserFunction
-  const d = m.default
+  for (const n of NAMES) {
+    const f = own(mod, n)
+    if (typeof f === 'function') return f as UserFunction
+  }
+  const d = own(mod, 'default')
   return d !== undefined && d !== mod ? pick(d, undefined) : undefined
 }
 
 function streamFlag(mod: unknown): boolean {
-  const m = mod as { config?: { stream?: unknown }; default?: { config?: { stream?: unknown } } } | null
-  return m?.config?.stream === true || m?.default?.config?.stream === true
+  return own(own(mod, 'config'), 'stream') === true || own(own(own(mod, 'default'), 'config'), 'stream') === true
 }
 
 function upgradeOf(mod: unknown): UpgradeHandler | undefined {
-  const m = mod as { upgrade?: unknown; default?: { upgrade?: unknown } } | null
-  const u = m?.upgrade ?? m?.default?.upgrade
+  const u = own(mod, 'upgrade') ?? own(own(mod, 'default'), 'upgrade')
   return typeof u === 'function' ? (u as UpgradeHandler) : undefined
 }
 

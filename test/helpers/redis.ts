@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
 
-const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? '/usr/bin/redis-server'
+const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? 'redis-server'
 
 export interface TestRedis {
   port: number

@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml, stringify } from 'yaml'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { helm, helmPlan } from './controlplane/helm.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { KubeClient } from './node-sim/kube-client.js'
 import { isolatedNode, type SimNode } from './node-sim/nodes.js'
 import { startNodeSimulator, type NodeSimulator } from './node-sim/simulator.js'
+import { tier } from '../helpers/tier.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, NODE_RUNTIME, REPO, ensureBinaries, plan } from './setup.js'
 import { waitUntil } from './wait.js'
 
@@ -28,8 +29,9 @@ const KILN = join(REPO, 'dist', 'kiln.js')
 const LEASE_SECONDS = 6
 const hp = helmPlan()
 const root = process.getuid?.() === 0
-const run = plan.run && hp.run && root
-const reason = !plan.run ? plan.reason : !hp.run ? hp.reason : 'needs root: the node simulator gives each pod a mount namespace (its /etc/hosts, ServiceAccount token and /tmp)'
+/** Needs the control plane, helm, the Node runtime built, and root (test/helpers/tier.ts). */
+const INSTALL_TIER = tier('k8s', !plan.run ? plan.reason : !hp.run ? hp.reason : !existsSync(NODE_RUNTIME) ? `${NODE_RUNTIME} is not built (npm run build)`
+  : !root ? 'needs root: the node simulator gives each pod a mount namespace (its /etc/hosts, ServiceAccount token and /tmp)' : undefined)
 
 const NODES: SimNode[] = [
   { name: 'mgmt-a', labels: { 'kiln.dev/node-role': 'management' } },
@@ -57,7 +59,7 @@ const LEGACY_V1_SPEC = {
 const HELLO = 'export default async (req) => ({ status: 200, body: `hello from ${process.env.HOSTNAME ?? "a pod"}` })\n'
 const TALKER = 'let n = 0\nexport default async () => { n++; console.log(`talker-line-${n}`); return { status: 200, body: `said ${n}` } }\n'
 
-describe.skipIf(!run)('helm install on a cluster', () => {
+describe('helm install on a cluster', INSTALL_TIER, () => {
   let cp: ControlPlane
   let kube: KubeClient
   let sim: NodeSimulator
@@ -301,5 +303,3 @@ describe.skipIf(!run)('helm install on a cluster', () => {
     expect((await json('get', 'functions.v2.kiln.dev', 'legacy2', '-n', NS)).spec).toMatchObject({ maxAge: '1500ms', reuse: 'recycle' })
   })
 })
-
-if (!run) describe('helm install on a cluster', () => { it.skip(`skipped: ${reason}`, () => {}) })

@@ -2,7 +2,6 @@
 // by their member Leases, so a function's warm set is kept once, by its owner, and a request reaching
 // another replica is relayed there; the leader's Function status counts the pods; a node agent sends
 // each pod's sample to the replica that claimed it.
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,12 +9,10 @@ import type { KubePlatform } from '../../platform/kubernetes/platform.js'
 import { startNodeAgent } from '../../cluster/kubernetes/node-agent.js'
 import { silentLogger } from '../../core/logger.js'
 import { NS, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
-const run = plan.run && existsSync(NODE_RUNTIME)
-
-describe.skipIf(!run)('several executor replicas', () => {
+describe('several executor replicas', K8S_WITH_RUNTIME, () => {
   let h: Harness
   let second: KubePlatform
 

@@ -10,6 +10,7 @@ import type { WorkflowEntry } from '../../router/plugin.js'
 import type { WorkflowEngine } from '../engine.js'
 import type { Execution } from '../state/execution.js'
 import { newExecutionId } from '../../core/execution-ids.js'
+import { isName, refOf, workflowPath } from '../../core/refs.js'
 
 export interface HttpEntryOptions {
   engine: WorkflowEngine
@@ -137,19 +138,30 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry & { acceptsMethod(
   }
 }
 
-/** `POST /wf/:name` in its own plugin scope: bodies stay unparsed (no content-type parsers), as in the router. */
+/** `POST /wf/:name` and `POST /ns/:namespace/wf/:name` in their own plugin scope: bodies stay unparsed (no content-type parsers), as in the router. */
 export async function workflowDataPlane(app: FastifyInstance, entry: WorkflowEntry): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null) => void) => done(null))
-  app.all<{ Params: { name: string } }>('/wf/:name', (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+  const run = (ref: string, request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack()
     const { raw } = request
     const accepts = (entry as WorkflowEntry & { acceptsMethod?(name: string, method: string): boolean }).acceptsMethod
-    if (accepts ? !accepts(request.params.name, raw.method ?? 'GET') : raw.method !== 'POST' && raw.method !== 'PUT') {
-      sendError(reply.raw, new KilnError('KILN_ERR_BAD_REQUEST', `${raw.method} /wf/${request.params.name}: run a workflow with POST`))
+    if (accepts ? !accepts(ref, raw.method ?? 'GET') : raw.method !== 'POST' && raw.method !== 'PUT') {
+      sendError(reply.raw, new KilnError('KILN_ERR_BAD_REQUEST', `${raw.method} ${workflowPath(ref)}: run a workflow with POST`))
       raw.resume()
       return
     }
-    entry.handle(request.params.name, raw, reply.raw)
+    entry.handle(ref, raw, reply.raw)
+  }
+  app.all<{ Params: { name: string } }>('/wf/:name', (request, reply) => run(request.params.name, request, reply))
+  app.all<{ Params: { namespace: string; name: string } }>('/ns/:namespace/wf/:name', (request, reply) => {
+    const { namespace, name } = request.params
+    if (!isName(namespace) || !isName(name)) {
+      reply.hijack()
+      sendError(reply.raw, new KilnError('KILN_ERR_WORKFLOW_NOT_FOUND', `no workflow "${name}" in namespace "${namespace}"`))
+      request.raw.resume()
+      return
+    }
+    run(refOf(namespace, name), request, reply)
   })
 }

@@ -154,16 +154,29 @@ def _within(path, base):
     return path == base or path.startswith(base + os.sep)
 
 
+def _own(target, name):
+    """`name` when the object itself (or, for an instance, its own class) defines it: never a dunder and
+    never what every object inherits, so `__class__` or `__init__` cannot resolve to a callable."""
+    if not name.isidentifier() or (name.startswith('__') and name.endswith('__')):
+        return None
+    if name in (getattr(target, '__dict__', None) or {}):
+        return getattr(target, name, None)
+    cls = type(target)
+    if not isinstance(target, type) and cls.__module__ != 'builtins' and name in vars(cls):
+        return getattr(target, name, None)
+    return None
+
+
 def _pick(module, func, shape, path):
     if func:
         target = module
         for part in func.split('.'):
-            target = getattr(target, part, None)
+            target = _own(target, part) if target is not None else None
         if not callable(target):
             raise KilnError('KILN_ERR_LOAD_FAILED', '%s has no callable %r' % (path, func))
         return target
     for name in DEFAULT_NAMES[shape]:
-        target = getattr(module, name, None)
+        target = _own(module, name)
         if callable(target):
             return target
     raise KilnError('KILN_ERR_LOAD_FAILED', '%s defines none of %s' % (path, ', '.join(DEFAULT_NAMES[shape])))

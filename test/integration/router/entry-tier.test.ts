@@ -32,7 +32,7 @@ describe('the router tier: one endpoint', () => {
   beforeAll(async () => {
     const [controller, exA, exB, service] = await Promise.all(['controller', 'executor-a', 'executor-b', 'service'].map((w) => upstream(w, seen)))
     servers.push(controller!.server, exA!.server, exB!.server, service!.server)
-    owners = { alpha: exA!.url, beta: exB!.url }
+    owners = { alpha: exA!.url, beta: exB!.url, 'team/alpha': exB!.url }
     router = await startRouterProxy({
       executorUrl: service!.url, controllerUrl: controller!.url, port: 0, host: '127.0.0.1', logger: silentLogger,
       owners: { ownerUrl: (fn) => owners[fn] },
@@ -56,7 +56,10 @@ describe('the router tier: one endpoint', () => {
     ['PUT', '/v1/functions/alpha', 'controller'],
     ['DELETE', '/v1/functions/beta', 'controller'],
     ['GET', '/v1/functions/alpha', 'executor-a'],
-    ['GET', '/v1/functions/beta?namespace=x', 'executor-b'],
+    ['GET', '/v1/functions/beta?namespace=default', 'executor-b'],
+    ['GET', '/v1/functions/alpha?namespace=team', 'executor-b'],
+    ['GET', '/ns/team/fn/alpha/x', 'executor-b'],
+    ['GET', '/v1/functions/alpha?namespace=elsewhere', 'controller'],
     ['POST', '/v1/functions/alpha/isolate', 'executor-a'],
     ['POST', '/v1/functions/beta/release', 'executor-b'],
     ['GET', '/v1/functions/alpha/logs?follow=true', 'controller'],

@@ -103,6 +103,18 @@ describe('node runtime: loading', () => {
     expect(await call(`${p.url}/healthz`).then((r) => r.json().state)).toBe('generic')
   })
 
+  it('an export name every object or function inherits never resolves (422, the instance stays generic)', async () => {
+    const p = await boot()
+    for (const entry of ['named.cjs:constructor', 'named.cjs:toString', 'named.cjs:__proto__', 'named.cjs:hasOwnProperty',
+      'fission-callback.cjs:call', 'fission-callback.cjs:bind', 'counter.mjs:constructor', 'named.constructor']) {
+      const r = await specialize(p, entry)
+      expect(r.status, entry).toBe(422)
+      expect(r.json().error).toBe('KILN_ERR_LOAD_FAILED')
+    }
+    expect(await call(`${p.url}/healthz`).then((r) => r.json().state)).toBe('generic')
+    expect((await specialize(p, 'named.cjs:other')).status).toBe(200)
+  })
+
   it('unload then specialize evaluates the module again (CommonJS and ESM)', async () => {
     for (const f of ['counter.cjs', 'counter.mjs']) {
       const p = await serve(f)

@@ -124,6 +124,11 @@ describe('python runtime: specialize and unload', () => {
     ['broken/no_function.py', /no_function\.py defines none of main, handler, handle/],
     ['broken/missing.py', /missing/],
     ['functions/echo.py:nope', /no callable 'nope'/],
+    // names every module or object has are never the function's own: looked up in the module itself only
+    ['functions/echo.py:__class__', /no callable '__class__'/],
+    ['functions/echo.py:__init__', /no callable '__init__'/],
+    ['functions/returns.__class__', /no callable '__class__'/],
+    ['functions/echo.py:hashlib.__class__', /no callable 'hashlib.__class__'/],
   ])('answers 422 KILN_ERR_LOAD_FAILED for %s and stays generic', async (entry, message) => {
     const rt = await startPython()
     const [dir, file] = entry.split('/')
