@@ -8,6 +8,7 @@
 // minWarm warm pods between them, and killing the owner reclaims its pods within the lease time; a
 // Function stored under v1 before the install reads back through v2 (the controller's conversion webhook).
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,6 +57,9 @@ const LEGACY_V1_SPEC = {
   resources: { cpu: 0.25, memory: '96Mi', pids: 128 }, timeoutMs: 45_000, idleTimeoutMs: 300_000, env: { MODE: 'legacy' },
 }
 
+/** The first admin token, given to the chart (adminToken.value): Kiln's form, kiln_<id>_<secret>. */
+const ADMIN_TOKEN = `kiln_${randomBytes(5).toString('hex')}_${randomBytes(32).toString('base64url')}`
+
 const HELLO = 'export default async (req) => ({ status: 200, body: `hello from ${process.env.HOSTNAME ?? "a pod"}` })\n'
 const TALKER = 'let n = 0\nexport default async () => { n++; console.log(`talker-line-${n}`); return { status: 200, body: `said ${n}` } }\n'
 
@@ -69,9 +73,13 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
   const json = async (...args: string[]) => JSON.parse(await kubectl(...args, '-o', 'json'))
   const pods = async (selector: string, ns = NS) => (await kube.get(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`)).items.filter((p: any) => !p.metadata.deletionTimestamp)
 
-  /** The `kiln` CLI against the one endpoint; resolves with its exit code and output. */
+  /**
+   * The `kiln` CLI as an operator uses it after `kiln login`: its context (the router's URL and the admin
+   * token the chart installed) is in its own config dir; resolves with its exit code and output.
+   */
+  const cliEnv = () => ({ ...process.env, KILN_URL: '', KILN_TOKEN: '', KILN_NAMESPACE: '', XDG_CONFIG_HOME: join(dir, 'config') })
   const cli = (args: string[], timeoutMs = 180_000): Promise<{ code: number, stdout: string, stderr: string }> => new Promise((resolve) => {
-    const child = spawn(process.execPath, [KILN, '--server', server, ...args], { env: { ...process.env, KILN_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [KILN, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c) => { stdout += c })
@@ -133,7 +141,7 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     await kubectl('create', 'namespace', NS)
     await kubectlOk(cp.kubeconfigPath, ['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'kiln.dev/v1', kind: 'Function', metadata: { name: 'legacy', namespace: NS }, spec: LEGACY_V1_SPEC }) })
 
-    await writeFile(join(dir, 'values.yaml'), stringify(VALUES))
+    await writeFile(join(dir, 'values.yaml'), stringify({ ...VALUES, adminToken: { value: ADMIN_TOKEN } }))
     // Taking over from kubectl (docs/kubernetes.md, "From the kustomize base to the chart").
     const installed = await helm(['install', 'kiln', join(DEPLOY, 'helm', 'kiln'), '--namespace', NS, '-f', join(dir, 'values.yaml'),
       '--take-ownership', '--force-conflicts', '--wait', '--timeout', '10m'], { kubeconfig: cp.kubeconfigPath, timeoutMs: 660_000 })
@@ -145,6 +153,9 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     server = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`
     await waitUntil('the router answers', async () => (await fetch(`${server}/healthz`)).ok, 60_000)
     await waitUntil('both executor replicas are members', async () => (await json('get', 'leases', '-n', NS, '-l', 'kiln.dev/member-of=kiln-executor')).items.length === 2, 120_000)
+    // One endpoint, stored by `kiln login` with the admin token the chart installed.
+    const login = await cli(['login', '--server', server, '--token', ADMIN_TOKEN, '--context', 'cluster'])
+    if (login.code !== 0) throw new Error(`kiln login exited ${login.code}: ${login.stderr}`)
   }, BUILD_TIMEOUT_MS)
 
   afterAll(async () => {
@@ -152,6 +163,15 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     await kube?.close()
     await cp?.stop()
     if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('`kiln login` keeps the router as the one endpoint, with the admin token the chart installed', { timeout: 300_000 }, async () => {
+    const me = JSON.parse(await cliOk('whoami', '-o', 'json'))
+    expect(me).toMatchObject({ role: 'admin', namespaces: ['*'], name: 'initial-admin' })
+    expect(await cliOk('config', 'current-context')).toBe('cluster\n')
+    // The controller made no admin token of its own: the chart's is the one.
+    const tokens = JSON.parse(await cliOk('token', 'list', '-o', 'json'))
+    expect(tokens.filter((t: any) => t.role === 'admin').map((t: any) => t.id)).toEqual([ADMIN_TOKEN.split('_')[1]])
   })
 
   it("Kiln's components run only on management nodes, the node agent only where runtime pods may run", { timeout: 300_000 }, async () => {
@@ -205,7 +225,7 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
 
   it('`kiln fn logs -f` follows what the function writes, from its pods through the API', { timeout: 300_000 }, async () => {
     await deploy('talker', TALKER)
-    const child = spawn(process.execPath, [KILN, '--server', server, 'fn', 'logs', 'talker', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [KILN, 'fn', 'logs', 'talker', '-f'], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (c) => { out += c })
     try {

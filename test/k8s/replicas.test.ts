@@ -1,6 +1,6 @@
 // Several executor replicas on one cluster (the chart runs two): one leads; they share the functions out
 // by their member Leases, so a function's warm set is kept once, by its owner, and a request reaching
-// another replica is relayed there; the leader's Function status counts the pods; a node agent sends
+// another replica is relayed there; the owner's Function status counts the pods; a node agent sends
 // each pod's sample to the replica that claimed it.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -27,7 +27,7 @@ describe('several executor replicas', K8S_WITH_RUNTIME, () => {
     await h?.stop()
   })
 
-  it('one replica leads; the warm set is kept once, by the replica that owns the function; the leader\'s Function status counts it', { timeout: 180_000 }, async () => {
+  it('one replica leads; the warm set is kept once, by the replica that owns the function; its Function status (written by the owner) counts it', { timeout: 180_000 }, async () => {
     expect([h.executor.leader?.isLeader, second.leader?.isLeader].filter(Boolean)).toHaveLength(1)
     await waitUntil('both replicas are members', async () => h.executor.members!.members().length === 2 && second.members!.members().length === 2, 30_000)
     await h.deploy('warmfn', 'warm', { strategy: 'warm', minWarm: 2 })
