@@ -45,4 +45,6 @@ export interface ControlContext {
   cron: CronTriggers
   /** The operator's default and maximum limits for functions (kiln.yaml sandbox.limits; embedded only). */
   limits?: LimitsPolicy
+  /** What the platform will not do of a function's spec, said when it is deployed (Kubernetes: a pids limit). */
+  warnings?(fn: FunctionResource): string[]
 }

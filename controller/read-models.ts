@@ -44,6 +44,8 @@ export interface Events {
 export interface Logs {
   /** The function's last `tail` output lines. */
   read(ref: string, tail: number): Promise<string[]>
+  /** Calls `onLine` with each line the function's instances write from now on; settles once `signal` aborts. */
+  follow(ref: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>
 }
 
 export interface Routes {

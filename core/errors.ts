@@ -68,6 +68,8 @@ export const ERRORS = {
   KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
   // Declarative use and settings that would be silently ignored (core/function-settings.ts, docs/declarative.md).
   KILN_ERR_INEFFECTIVE_SETTING: { status: 400, message: 'a setting has no effect with the chosen strategy or reuse policy', hint: 'choose the strategy or policy it belongs to, or remove the setting' },
+  // Kubernetes mode.
+  KILN_ERR_KUBE_VERSION: { status: 500, message: 'the Kubernetes cluster is older than Kiln supports', hint: 'upgrade the cluster to the version named in the message or newer (docs/kubernetes.md, Requirements)' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -29,6 +29,11 @@ export const Resources = Type.Object({
   openFiles: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576, description: 'open file descriptors per process' })),
   fileSize: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'largest file a process may write, e.g. 64Mi' })),
   tmp: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'size of the private /tmp, e.g. 64Mi' })),
+  /** What the instance is guaranteed (Kubernetes: the pod's requests of a `dedicated` function's own pods); cpu and memory above are its limits. */
+  requests: Type.Optional(Type.Object({
+    cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.25' })),
+    memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 64Mi' })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false })
 
 export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), Type.Literal('dedicated')])

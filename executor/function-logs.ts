@@ -2,6 +2,7 @@
 // `<data>/logs/<function>.log`, or `<data>/logs/<namespace>/<function>.log` outside `default` (one line
 // per output line: time, instance, stream, text). Output of generic instances goes to the platform log
 // at debug level.
+import { EventEmitter } from 'node:events'
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs'
 import { mkdir, open, rename, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -14,6 +15,8 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024
 export class FunctionLogs {
   private readonly streams = new Map<string, { out: WriteStream; bytes: number }>()
   private readonly dir: string
+  /** Followers of a function's lines (`kiln fn logs -f`), by function name. */
+  private readonly lines = new EventEmitter().setMaxListeners(0)
 
   constructor(dataDir: string, private readonly lookup: (instanceId: string) => InstanceRecord | undefined, private readonly logger: Logger) {
     this.dir = join(dataDir, 'logs')
@@ -34,6 +37,14 @@ export class FunctionLogs {
     s.bytes += text.length
     s.out.write(text)
     if (s.bytes > MAX_FILE_BYTES) this.rotate(fn)
+    if (this.lines.listenerCount(fn) > 0) this.lines.emit(fn, text.slice(0, -1))
+  }
+
+  /** Each line the function's instances write from now on, until `signal` aborts. */
+  follow(fn: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve()
+    this.lines.on(fn, onLine)
+    return new Promise((resolve) => signal.addEventListener('abort', () => { this.lines.off(fn, onLine); resolve() }, { once: true }))
   }
 
   /** The file of a function's ref (core/refs.ts): `ns/name` is a folder per namespace. */

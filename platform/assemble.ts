@@ -43,6 +43,7 @@ import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import type { Logs } from '../controller/read-models.js'
 import { functionSecrets } from './function-secrets.js'
 import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
@@ -90,6 +91,15 @@ export interface AssemblyOptions {
   owner: string
   /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
   recoverAll: boolean
+  /**
+   * Several replicas sharing the functions out (Kubernetes, cluster/kubernetes/members.ts): whether this
+   * one owns a function, and where the owner's data plane is when it does not. Unset: it owns them all.
+   */
+  ownership?: { owns(fn: string): boolean; ownerUrl(fn: string): string | undefined }
+  /** Where the control API reads functions' output (default: the output this process's instances wrote). */
+  logs?: Logs
+  /** What this platform will not do of a function's spec, said at deploy. */
+  warnings?(fn: FunctionResource): string[]
   /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
   tracing?: Tracing
   /** When a deploy can be invoked, where no executor runs in this process (the Kubernetes controller); default: the executor's whenApplied. */
@@ -173,6 +183,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
+    ...(o.ownership ? { owns: (fn: string) => o.ownership!.owns(fn) } : {}),
     secrets: functionSecrets(o.secrets), releases: releases.stores,
     // Whether an instance that ran one function's code may serve another: the namespaces say (reuse-boundary.ts).
     sharing: namespaceSharing(namespaces),
@@ -217,13 +228,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
     nodes: nodesView(fleet, o.nodes, o.cgroups, o.protections),
-    events, logs, routes,
+    events, logs: o.logs ?? logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
     ...ev.read,
+    ...(o.warnings ? { warnings: o.warnings } : {}),
   }
 
-  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
+  const dataPlane = createDataPlane({
+    executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer,
+    ...(o.ownership ? { owner: (fn: string) => o.ownership!.ownerUrl(fn) } : {}),
+  })
   // The control API listens apart when asked (`--api-host/--api-port`): the data plane's listener then
   // answers `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API. The
   // API's own listener serves functions too (the CLI's `fn invoke`, workflows), as the one listener does.
@@ -309,6 +324,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await executor.close()
       if (api !== app) await api.close()
       await app.close()
+      await dataPlane.close()
       await pools.close()
       await fleet!.close()
       await o.state.close()

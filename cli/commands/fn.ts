@@ -1,7 +1,7 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
 import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
-import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
+import { api, apiStream, CliError, EXIT, failure, send, withNamespace } from '../client.js'
 import type { Connection } from '../contexts.js'
 import { age, printData, printJson, structured, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
@@ -101,10 +101,12 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   const recorded = latest !== undefined && latest !== existing?.status?.latestVersion
   if (f.promote === false && recorded && existing) {
     step.succeed(`${name}: version ${latest} recorded; ${serving(fn) ?? 'the versions before'} still serve${serving(fn)?.includes(' ') ? '' : 's'} — send it traffic with \`kiln fn canary ${name} --to ${latest}\`, \`kiln fn split\` or \`kiln fn rollback ${name} --to ${latest}\``)
-    if (structured(g.output)) printData(g.output, fn)
+    for (const w of (fn as FnView & { warnings?: string[] }).warnings ?? []) process.stderr.write(`warning: ${w}\n`)
+  if (structured(g.output)) printData(g.output, fn)
     return
   }
   step.succeed(`${name} ready${ns && ns !== 'default' ? ` in namespace ${ns}` : ''}: version ${latest ?? fn.metadata.generation}${recorded || !existing ? '' : ' (unchanged)'}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}${fn.spec.private ? ', private' : ''}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}${ns && ns !== 'default' ? ` -n ${ns}` : ''}\` or ${where}`)
+  for (const w of (fn as FnView & { warnings?: string[] }).warnings ?? []) process.stderr.write(`warning: ${w}\n`)
   if (structured(g.output)) printData(g.output, fn)
 }
 
@@ -256,38 +258,26 @@ export function registerFn(program: Command, g: Globals): void {
     }
   })
 
-  fn.command('logs <name>').description("print the function's captured stdout/stderr")
+  fn.command('logs <name>').description("print the function's captured stdout/stderr (on Kubernetes: its pods' logs)")
     .option('--tail <n>', 'lines', '200')
     .option('--since <duration>', 'only lines of the last DURATION (seconds, or 10m, 1h)')
-    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .option('-f, --follow', 'keep printing new lines as the instances write them (Ctrl-C stops)')
     .action(async (name: string, f: { tail: string; since?: string; follow?: boolean }) => {
       const conn = g.server()
       const path = `/functions/${encodeURIComponent(name)}/logs`
+      if (f.follow) {
+        if (f.since !== undefined) throw new CliError('give one of --since or -f (-f starts with the last --tail lines)', EXIT.USER)
+        return apiStream(conn, `${path}?tail=${Number(f.tail) || 200}&follow=true`, (chunk) => { process.stdout.write(chunk) })
+      }
       let since: string | undefined
       if (f.since !== undefined) {
         let ms: number
         try { ms = parseUserDuration(f.since) } catch (e) { throw new CliError(`--since: ${(e as Error).message}`, EXIT.USER) }
         since = new Date(Date.now() - ms).toISOString()
       }
-      const q = (from?: string) => `${path}?tail=${from ? 10_000 : Number(f.tail) || 200}${from ? `&since=${encodeURIComponent(from)}` : ''}`
-      const r = await api<{ lines: string[] }>(conn, 'GET', q(since))
-      if (structured(g.output) && !f.follow) return printData(g.output, r)
+      const r = await api<{ lines: string[] }>(conn, 'GET', `${path}?tail=${since ? 10_000 : Number(f.tail) || 200}${since ? `&since=${encodeURIComponent(since)}` : ''}`)
+      if (structured(g.output)) return printData(g.output, r)
       for (const l of r.lines) process.stdout.write(l + '\n')
-      if (!f.follow) return
-      // Follow by polling from the newest line's time; lines of that same millisecond already printed are skipped.
-      let last = r.lines.at(-1)?.slice(0, 24) ?? new Date().toISOString()
-      let seen = new Set(r.lines.filter((l) => l.startsWith(last)))
-      for (;;) {
-        await new Promise((res) => setTimeout(res, 1000))
-        const next = await api<{ lines: string[] }>(conn, 'GET', q(last))
-        for (const l of next.lines) {
-          if (seen.has(l)) continue
-          process.stdout.write(l + '\n')
-          const t = l.slice(0, 24)
-          if (t !== last) { last = t; seen = new Set() }
-          seen.add(l)
-        }
-      }
     })
 
   fn.command('delete <name>').description('delete a function and stop its instances; refused while routes, triggers or workflows use it')

@@ -14,8 +14,8 @@ export function registerRuntime(program: Command, g: Globals): void {
   rt.command('list').description('list runtimes').action(async () => {
     const list = await api<RuntimeView[]>(g.server(), 'GET', '/runtimes')
     if (structured(g.output)) return printData(g.output, list)
-    printTable(['NAME', 'PROTOCOL', 'LANGUAGE', 'POOL', 'READY', 'COMMAND'], list.map((r) => [
-      r.metadata.name, r.spec.protocol ?? 'kiln', r.spec.language, r.status?.pool?.target, r.status?.pool?.ready, (r.spec.command ?? []).join(' '),
+    printTable(['NAME', 'PROTOCOL', 'LANGUAGE', 'POOL', 'READY', 'IMAGE / COMMAND'], list.map((r) => [
+      r.metadata.name, r.spec.protocol ?? 'kiln', r.spec.language, r.status?.pool?.target, r.status?.pool?.ready, r.spec.image && !r.spec.command ? r.spec.image : (r.spec.command ?? []).join(' '),
     ]))
   })
 
@@ -24,14 +24,18 @@ export function registerRuntime(program: Command, g: Globals): void {
   })
 
   rt.command('create <name>')
-    .description('register a runtime program (e.g. a Fission environment server)')
-    .requiredOption('--command <argv...>', 'program and arguments')
+    .description('register a runtime: a program (kiln up) or a container image (Kubernetes), e.g. a Fission environment server')
+    .option('--image <ref>', 'container image of the runtime server (Kubernetes), e.g. registry.example.com/kiln/runtime-node:0.1.0')
+    .option('--command <argv...>', 'program and arguments (kiln up; on Kubernetes it overrides the image\'s entrypoint)')
     .option('--protocol <p>', 'kiln | fission', 'kiln')
     .option('--fission-version <n>', '1 or 2 (fission protocol)', '2')
     .option('--port <n>', 'fixed port for servers that cannot use $PORT=0')
     .option('--pool-size <n>', 'generic instances kept booted')
-    .action(async (name: string, f: { command: string[]; protocol: string; fissionVersion: string; port?: string; poolSize?: string }) => {
-      const spec: Record<string, unknown> = { command: f.command, protocol: f.protocol }
+    .action(async (name: string, f: { image?: string; command?: string[]; protocol: string; fissionVersion: string; port?: string; poolSize?: string }) => {
+      if (!f.image && !f.command) throw new CliError('a runtime needs --image (Kubernetes) or --command (kiln up), or both', EXIT.USER)
+      const spec: Record<string, unknown> = { protocol: f.protocol }
+      if (f.image) spec.image = f.image
+      if (f.command) spec.command = f.command
       if (f.protocol === 'fission') spec.fissionVersion = Number(f.fissionVersion)
       if (f.port) spec.port = Number(f.port)
       if (f.poolSize) spec.poolSize = Number(f.poolSize)

@@ -8,7 +8,7 @@
 // - `controller`: the control API over the CRDs and Redis only; it runs no instances, so live status
 //   (instances, pools) reads empty there; the executor's API shows it.
 import { mkdir } from 'node:fs/promises'
-import type { KubeConfig } from '@kubernetes/client-node'
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend } from '../../cluster/backend.js'
@@ -39,6 +39,15 @@ import { podProtections } from '../../cluster/kubernetes/pod-protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
+import { Membership } from '../../cluster/kubernetes/members.js'
+import { OrphanSweeper } from '../../cluster/kubernetes/orphans.js'
+import { PodLogs } from '../../cluster/kubernetes/pod-logs.js'
+import type { RuntimePodTemplate } from '../../cluster/kubernetes/pod-template.js'
+import { ReconcileLoop } from '../../cluster/kubernetes/reconcile-loop.js'
+import { checkKubeVersion, MIN_KUBERNETES_VERSION } from '../../cluster/kubernetes/version.js'
+import { registerRuntimes } from './builtin-runtimes.js'
+import { kubernetesWarnings } from './function-warnings.js'
+import { startConversionWebhook, type ConversionWebhook, type WebhookOptions } from './conversion-webhook.js'
 import { packageKey } from './package-key.js'
 import { startPackageSync } from './package-sync.js'
 
@@ -55,6 +64,22 @@ export interface KubeOptions {
   readyTimeoutMs?: number
   /** How often the leader's loops (pool Deployments, function sets) run; default 3 s. */
   reconcileMs?: number
+  /**
+   * Executor replicas share the functions out (cluster/kubernetes/members.ts), each holding a member Lease
+   * of this duration (default 15 s; also how long a vanished replica's pods wait to be reclaimed). On
+   * whenever `leaderLease` is set; the group is the leader Lease's name.
+   */
+  leaseDurationSeconds?: number
+  /** This replica's data plane as the others and the routers reach it (default: its listen URL). */
+  advertiseUrl?: string
+  /** What every runtime pod gets (placement, security, requests: the chart's values). */
+  runtimePods?: RuntimePodTemplate
+  /** Runtimes to register at start (controller, all-in-one): the chart's built-in ones. */
+  builtinRuntimes?: RuntimeResource[]
+  /** Serve the CRD conversion webhook (controller, all-in-one). */
+  webhook?: Omit<WebhookOptions, 'namespace' | 'logger'>
+  /** Check the API server's version first (default true). */
+  checkVersion?: boolean
   /** controller: how long a deploy waits for the executor to apply it (default 120 s). */
   deployTimeoutMs?: number
 }
@@ -70,6 +95,9 @@ export interface KubePlatform {
   readonly leader?: LeaderElector
   /** The node agents' latest reports (`POST /internal/node-load`), which `backend.sample` reads. */
   readonly nodeLoads: PodLoads
+  /** The executor replicas and who owns which function (several replicas). */
+  readonly members?: Membership
+  readonly webhook?: ConversionWebhook
   close(): Promise<void>
 }
 
@@ -86,7 +114,10 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
+  if (k.checkVersion !== false) logger.info({ kubernetes: await checkKubeVersion(kc), minimum: MIN_KUBERNETES_VERSION }, 'Kubernetes version checked')
   const runsInstances = k.role !== 'controller'
+  // Before the stores open: an object stored under another version than the store reads needs it.
+  const webhook = k.webhook && k.role !== 'executor' ? await startConversionWebhook(kc, { ...k.webhook, namespace: k.namespace, logger }) : undefined
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
   const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, versions, traffic] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
@@ -107,6 +138,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   if (k.role !== 'executor') await ensureAdminToken(tokens, logger)
   // Runtime pods download their code from signed URLs (they hold no token).
   const signer = packageSigner(await packageKey(kc, k.namespace))
+  if (k.builtinRuntimes?.length && k.role !== 'executor') await registerRuntimes(runtimes, k.builtinRuntimes, logger)
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
@@ -122,14 +154,22 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const invoker = new PlatformInvoker()
   const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
-  const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
+  const leaseDurationSeconds = k.leaseDurationSeconds ?? 15
+  const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger, leaseDurationSeconds }) : undefined
   const isLeader = () => leader?.isLeader ?? true
+  let advertised: string | undefined = k.advertiseUrl
+  let executorRef: { ownershipChanged(): void } | undefined
+  const members = runsInstances && k.leaderLease
+    ? new Membership(kc, { namespace: k.namespace, group: k.leaderLease, identity: k.identity, url: () => advertised, leaseDurationSeconds, logger, onChange: () => executorRef?.ownershipChanged() })
+    : undefined
   const pools = new PoolDeployments(kc, {
     namespace: k.namespace, logger, poolSize: (rt, special) => poolTarget(rt, config.poolSize, special), isLeader, reconcileMs: k.reconcileMs,
-    runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n),
+    runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n), template: k.runtimePods,
   })
-  const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n) })
+  const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n), template: k.runtimePods })
   const nodeLoads = new PodLoads()
+  // Functions' output is their pods' logs, read through the API server by whichever replica is asked.
+  const logs = new PodLogs(kc, { namespace: k.namespace, logger })
   const backend = runsInstances
     ? await new KubernetesBackend({ kc, namespace: k.namespace, identity: k.identity, logger, pools, sets, loads: nodeLoads, nodes: DEFAULT_NODES, runtime: (n) => runtimes.get(n), readyTimeoutMs: k.readyTimeoutMs }).open()
     : undefined
@@ -152,13 +192,24 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     dataPlane: runsInstances,
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
+    ...(members ? { ownership: { owns: (fn: string) => members.owns(fn), ownerUrl: (fn: string) => ownerUrl(members, k.identity, fn) } } : {}),
+    logs, warnings: kubernetesWarnings,
     tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
     // The controller runs no executor: a deploy returns once the executor's status says it is applied.
     whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),
   })
+  executorRef = a.executor
 
   let statusLoop: { stop(): void } | undefined
+  let orphans: ReconcileLoop | undefined
   if (runsInstances) {
+    // Membership first: the executor starts reconciling warm sets at listen, and must know what it owns.
+    await members?.start()
+    if (members && backend) {
+      const sweeper = new OrphanSweeper({ api: kc.makeApiClient(CoreV1Api), namespace: k.namespace, identity: k.identity, pods: () => backend.pods(), member: (id) => members.state(id), leaseMs: members.leaseMs, sets, logger })
+      orphans = new ReconcileLoop(() => sweeper.sweep().then(() => undefined, (err) => logger.warn({ err }, 'orphaned pods: sweep failed; retrying')), 1000)
+      orphans.start()
+    }
     await leader?.start()
     pools.start()
     sets.start()
@@ -167,22 +218,27 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
       functions: () => a.executor.served(),
       whenApplied: (ref) => a.executor.whenApplied(ref),
       watch: (onChange) => functions.watch((ev) => { if (ev.type === 'put') onChange() }),
+      ...(members ? { writes: (ref: string) => members.owns(ref) } : {}),
     }, backend!, isLeader, logger)
   }
   const { url, apiUrl } = await a.listen({
     beforeWorkflows: (u) => {
       logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
       backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u, signer.sign)
+      if (members && !advertised) { advertised = u; members.announce() }
     },
   })
 
   let closing: Promise<void> | undefined
   return {
-    url, apiUrl, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
+    url, apiUrl, app: a.app, ctx: a.parts, backend, leader, nodeLoads, members, webhook,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
           statusLoop?.stop()
+          await orphans?.stop()
+          // The others take this replica's functions at once rather than after its Lease expires.
+          await members?.stop()
           await pools.close()
           await sets.close()
         },
@@ -194,9 +250,16 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
           await tokens.close()
           await secrets.close()
           await packages.close?.()
+          await webhook?.close()
         },
       })
       logger.info('kiln (kubernetes) stopped')
     })(),
   }
+}
+
+/** The owner's data-plane URL when another replica owns the function; undefined to serve it here. */
+function ownerUrl(members: Membership, self: string, fn: string): string | undefined {
+  const m = members.ownerOf(fn)
+  return m && m.identity !== self ? m.url : undefined
 }

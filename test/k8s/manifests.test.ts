@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { toV2 } from '../../core/store/crd-conversion.js'
 import { CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
@@ -12,9 +13,9 @@ import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
 const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'functionversions', 'functiontraffics'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
-function crdSpecProperties(file: string): string[] {
+function crdSpecProperties(file: string, version = 'v1'): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
-  return Object.keys(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort()
+  return Object.keys(crd.spec.versions.find((v: any) => v.name === version).schema.openAPIV3Schema.properties.spec.properties).sort()
 }
 
 describe('CRD schemas follow core/types.ts', () => {
@@ -26,13 +27,30 @@ describe('CRD schemas follow core/types.ts', () => {
     ['crontriggers', CronTriggerSpec],
     ['functionversions', FunctionVersionSpec],
     ['functiontraffics', FunctionTrafficSpec],
-  ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
+  ] as const)('%s: the v1 CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
+  })
+
+  it('functions: the v2 CRD spec has exactly the fields Kiln\'s spec converts to (crd-conversion.ts)', () => {
+    // Every field set, so each is converted: the durations renamed, resources split into resources and processLimits.
+    const every = Object.fromEntries(Object.keys(FunctionSpec.properties).map((k) => [k, k.endsWith('Ms') ? 1000 : k === 'resources' ? { cpu: 1, pids: 64 } : 'x']))
+    expect(crdSpecProperties(join(DEPLOY, 'crds', 'functions.yaml'), 'v2')).toEqual(Object.keys(toV2(every)).sort())
+  })
+
+  it('functions: v2 resources are requests and limits of cpu and memory; process limits are v1\'s other resources', () => {
+    const crd = parseAllDocuments(readFileSync(join(DEPLOY, 'crds', 'functions.yaml'), 'utf8'))[0]!.toJS()
+    const v2 = crd.spec.versions.find((v: any) => v.name === 'v2').schema.openAPIV3Schema.properties.spec.properties
+    expect(Object.keys(v2.resources.properties).sort()).toEqual(['limits', 'requests'])
+    for (const r of ['limits', 'requests']) expect(Object.keys(v2.resources.properties[r].properties).sort()).toEqual(['cpu', 'memory'])
+    const v1Resources = Object.keys((FunctionSpec.properties.resources as any).properties).filter((k) => !['cpu', 'memory', 'requests'].includes(k))
+    expect(Object.keys(v2.processLimits.properties).sort()).toEqual(v1Resources.sort())
   })
 })
 
+// kiln.dev/v2, the stored version: writing v1 needs the controller's conversion webhook, which does not
+// run here (test/k8s/chart-install.test.ts converts through it).
 const FUNCTION = {
-  apiVersion: 'kiln.dev/v1',
+  apiVersion: 'kiln.dev/v2',
   kind: 'Function',
   metadata: { name: 'hello', namespace: 'kiln' },
   spec: {
@@ -40,8 +58,11 @@ const FUNCTION = {
     package: { sha256: 'a'.repeat(64) },
     entrypoint: 'index.mjs',
     env: { GREETING: 'hi' },
-    resources: { cpu: 0.5, memory: '128Mi', pids: 64 },
-    timeoutMs: 30_000,
+    resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+    processLimits: { pids: 64 },
+    timeout: '30s',
+    idleTimeout: '2m',
+    maxAge: '10m',
     concurrency: 10,
     strategy: 'warm',
     reuse: 'recycle',
@@ -144,12 +165,26 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     ['minScale above maxScale', { minScale: 6, maxScale: 5 }, 'spec'],
     ['a package that is not a sha256', { package: { sha256: 'abc' } }, 'spec.package.sha256'],
     ['a toleration with an unknown effect', { tolerations: [{ key: 'k', effect: 'Sometimes' }] }, 'spec.tolerations[0].effect'],
+    ['a timeout that is not a duration', { timeout: 'soon' }, 'spec.timeout'],
+    ['a timeout over an hour', { timeout: '2h' }, 'spec.timeout'],
+    ['an integer timeout (v1\'s milliseconds)', { timeout: 30000 }, 'spec.timeout'],
+    ['a cpu limit that is no quantity', { resources: { limits: { cpu: 'lots' } } }, 'spec.resources.limits.cpu'],
+    ['a cpu limit of more than 64 cores', { resources: { limits: { cpu: '65' } } }, 'spec.resources.limits.cpu'],
+    ['a memory size in milli-bytes', { resources: { limits: { memory: '128m' } } }, 'spec.resources.limits.memory'],
+    ['requests above limits', { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }, 'requests.cpu must not exceed limits.cpu'],
   ])('a Function with %s is rejected, naming the field', async (_what, change, field) => {
     const bad = { ...FUNCTION, metadata: { name: 'bad', namespace: 'kiln' }, spec: { ...FUNCTION.spec, ...change } }
     const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(bad))
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('is invalid')
     expect(r.stderr).toContain(field)
+  })
+
+  it('a v2 Function with v1\'s field names is refused, naming the field', async () => {
+    const bad = { ...FUNCTION, metadata: { name: 'bad', namespace: 'kiln' }, spec: { ...FUNCTION.spec, timeoutMs: 30000 } }
+    const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(bad))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('unknown field "spec.timeoutMs"')
   })
 
   it('Runtime, HTTPTrigger, Workflow and CronTrigger objects validate', async () => {
@@ -204,7 +239,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       expect(await canI('kiln:kiln-executor', verb, resource, ns)).toBe('no')
     })
 
-    it('the controller writes Kiln resources, their status and the Secrets of tokens and Kiln secrets in kiln, and touches no pods', async () => {
+    it('the controller writes Kiln resources, their status and Kiln\'s Secrets in kiln, reads pods and their logs, and runs none', async () => {
       for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
@@ -213,15 +248,23 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
         for (const verb of ['create', 'update', 'delete', 'watch']) expect(await canI('kiln:kiln-controller', verb, `${r}.kiln.dev`)).toBe('yes')
       }
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(await canI('kiln:kiln-controller', verb, 'secrets')).toBe('yes')
+      for (const [verb, r] of [['watch', 'pods'], ['get', 'pods/log']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('yes')
+      for (const [verb, r] of [['create', 'pods'], ['delete', 'pods'], ['create', 'pods/exec']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('no')
       expect(await canI('kiln:kiln-controller', 'get', 'secrets', 'default')).toBe('no')
-      expect(await canI('kiln:kiln-controller', 'create', 'pods')).toBe('no')
+    })
+
+    it('the controller may set the conversion caBundle of the Function CRD and of no other', async () => {
+      const can = async (name: string) => (await k(['auth', 'can-i', 'patch', `customresourcedefinitions.apiextensions.k8s.io/${name}`, '--as=system:serviceaccount:kiln:kiln-controller'])).stdout.trim()
+      expect(await can('functions.kiln.dev')).toBe('yes')
+      expect(await can('runtimes.kiln.dev')).toBe('no')
+      expect(await can('httproutes.gateway.networking.k8s.io')).toBe('no')
     })
 
     it('the router only reads', async () => {
-      for (const r of ['functions.kiln.dev', 'httptriggers.kiln.dev', 'workflows.kiln.dev', 'services', 'endpoints', 'endpointslices.discovery.k8s.io']) {
+      for (const r of ['functions.kiln.dev', 'httptriggers.kiln.dev', 'workflows.kiln.dev', 'services', 'endpoints', 'endpointslices.discovery.k8s.io', 'leases.coordination.k8s.io']) {
         expect(await canI('kiln:kiln-router', 'watch', r)).toBe('yes')
       }
-      for (const [verb, r] of [['create', 'functions.kiln.dev'], ['patch', 'httptriggers.kiln.dev'], ['get', 'secrets'], ['list', 'pods']]) {
+      for (const [verb, r] of [['create', 'functions.kiln.dev'], ['patch', 'httptriggers.kiln.dev'], ['get', 'secrets'], ['list', 'pods'], ['update', 'leases.coordination.k8s.io']]) {
         expect(await canI('kiln:kiln-router', verb!, r!)).toBe('no')
       }
     })
