@@ -151,7 +151,9 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const since = req.query.since
     if (since !== undefined && Number.isNaN(Date.parse(since))) throw new KilnError('KILN_ERR_BAD_REQUEST', `since: "${since}" is not an ISO time (e.g. 2024-05-01T10:00:00Z)`)
     const tail = Math.min(Math.max(Number(req.query.tail ?? (since ? 10_000 : 200)) || 200, 1), 10_000)
-    if (req.query.follow === 'true' || req.query.follow === '1') return reply.type('text/plain; charset=utf-8').send(followLogs(c.logs, ref, tail, req.raw))
+    if (req.query.follow === 'true' || req.query.follow === '1') {
+      return reply.type('text/plain; charset=utf-8').send(followLogs(c.logs, ref, tail, req.raw, since === undefined ? undefined : new Date(since).toISOString()))
+    }
     let lines = await c.logs.read(ref, tail)
     if (since !== undefined) {
       const from = new Date(since).toISOString()

@@ -5,8 +5,11 @@ import type { IncomingMessage } from 'node:http'
 import { PassThrough, type Readable } from 'node:stream'
 import type { Logs } from './read-models.js'
 
-/** The last `tail` lines, then each new one as it is written, as a stream that ends when `req` closes. */
-export function followLogs(logs: Logs, fn: string, tail: number, req: IncomingMessage): Readable {
+/**
+ * The last `tail` lines (those written at or after `since`, an ISO time, when given), then each new one
+ * as it is written, as a stream that ends when `req` closes.
+ */
+export function followLogs(logs: Logs, fn: string, tail: number, req: IncomingMessage, since?: string): Readable {
   const ac = new AbortController()
   const out = new PassThrough()
   const stop = () => { ac.abort(); out.end() }
@@ -17,7 +20,9 @@ export function followLogs(logs: Logs, fn: string, tail: number, req: IncomingMe
   let live = false
   const onLine = (line: string) => { if (live) out.write(line + '\n'); else early.push(line) }
   void logs.follow(fn, onLine, ac.signal).catch((err: Error) => { out.write(`kiln: following the logs failed: ${err.message}\n`); stop() })
-  void logs.read(fn, tail).then((lines) => {
+  void logs.read(fn, tail).then((all) => {
+    // Each line starts with its ISO time: comparing the prefix keeps those at or after `since`.
+    const lines = since === undefined ? all : all.filter((l) => l.slice(0, since.length) >= since)
     const seen = new Set(lines)
     for (const l of lines) out.write(l + '\n')
     for (const l of early) if (!seen.has(l)) out.write(l + '\n')

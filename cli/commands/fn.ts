@@ -265,17 +265,16 @@ export function registerFn(program: Command, g: Globals): void {
     .action(async (name: string, f: { tail: string; since?: string; follow?: boolean }) => {
       const conn = g.server()
       const path = `/functions/${encodeURIComponent(name)}/logs`
-      if (f.follow) {
-        if (f.since !== undefined) throw new CliError('give one of --since or -f (-f starts with the last --tail lines)', EXIT.USER)
-        return apiStream(conn, `${path}?tail=${Number(f.tail) || 200}&follow=true`, (chunk) => { process.stdout.write(chunk) })
-      }
       let since: string | undefined
       if (f.since !== undefined) {
         let ms: number
         try { ms = parseUserDuration(f.since) } catch (e) { throw new CliError(`--since: ${(e as Error).message}`, EXIT.USER) }
         since = new Date(Date.now() - ms).toISOString()
       }
-      const r = await api<{ lines: string[] }>(conn, 'GET', `${path}?tail=${since ? 10_000 : Number(f.tail) || 200}${since ? `&since=${encodeURIComponent(since)}` : ''}`)
+      const q = `${path}?tail=${since ? 10_000 : Number(f.tail) || 200}${since ? `&since=${encodeURIComponent(since)}` : ''}`
+      // Followed: the server streams the old lines and then the new ones as they are written.
+      if (f.follow) return apiStream(conn, `${q}&follow=true`, (chunk) => { process.stdout.write(chunk) })
+      const r = await api<{ lines: string[] }>(conn, 'GET', q)
       if (structured(g.output)) return printData(g.output, r)
       for (const l of r.lines) process.stdout.write(l + '\n')
     })
