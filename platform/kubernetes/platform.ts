@@ -193,7 +193,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
     ...(members ? { ownership: { owns: (fn: string) => members.owns(fn), ownerUrl: (fn: string) => ownerUrl(members, k.identity, fn) } } : {}),
-    logs, warnings: kubernetesWarnings,
+    logs, warnings: (fn) => kubernetesWarnings(fn, k.runtimePods?.tmpSize),
     tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
     // The controller runs no executor: a deploy returns once the executor's status says it is applied.
     whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),
