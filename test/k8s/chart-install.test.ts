@@ -186,6 +186,13 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     expect(agents.map((p: any) => p.spec.nodeName).sort()).toEqual(['isolated-a', 'runtime-a', 'runtime-b'])
   })
 
+  it('the controller reports what the chart\'s runtime pods protect: all but the limits a function sets itself', { timeout: 300_000 }, async () => {
+    const res = await fetch(`${server}/v1/nodes`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(res.status).toBe(200)
+    const nodes = await res.json() as { sandbox: { name: string; active: boolean }[] }[]
+    expect(nodes[0]!.sandbox.filter((p) => !p.active).map((p) => p.name)).toEqual(['limits'])
+  })
+
   it("the chart's built-in runtime is registered, and its pool pods run only on runtime nodes", { timeout: 300_000 }, async () => {
     const runtimes = JSON.parse(await cliOk('runtime', 'list', '-o', 'json'))
     expect(runtimes.map((r: any) => [r.metadata.name, r.spec.image, r.spec.poolSize])).toEqual([['node', 'kiln/runtime-node:0.1.0', 2]])
