@@ -148,6 +148,15 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     expect(r.stdout).toMatch(/horizontalpodautoscaler\.autoscaling\/kiln-router (created|configured|unchanged) \(server dry run\)/)
   })
 
+  it('each file of deploy/ applies as it is too (kubectl apply -f, which reads YAML 1.1: `yes` is a boolean there)', async () => {
+    await ok(['apply', '-f', join(DEPLOY, 'namespace.yaml')])
+    const files = parseAllDocuments(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS().resources as string[]
+    const r = await k(['apply', '--dry-run=server', ...files.flatMap((f) => ['-f', join(DEPLOY, f)])])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/deployment\.apps\/kiln-redis (created|configured|unchanged) \(server dry run\)/)
+  })
+
   it('a Function using every field is stored as written and shows in printer columns', async () => {
     await ok(['apply', '-f', '-'], JSON.stringify(FUNCTION))
     const stored = JSON.parse(await ok(['get', 'function', 'hello', '-n', 'kiln', '-o', 'json']))
