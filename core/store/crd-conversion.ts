@@ -2,10 +2,11 @@
 // whose fields follow Kubernetes conventions: durations as strings (`timeout: 30s`,
 // `async.retryBackoff: 500ms`), resources as requests/limits quantities (`resources.limits.cpu: 500m`),
 // and the limits that pods cannot take per container (`processLimits`: pids, the embedded sandbox's
-// openFiles, fileSize and tmp; sizes as quantities) apart from them. kiln.dev/v1 (integer milliseconds, `resources:
-// {cpu, memory, pids}`) stays served, so objects written before v2 and clients that still speak v1 keep
-// working: the API server converts between the two through the controller's conversion webhook
-// (platform/kubernetes/conversion-webhook.ts), which calls `convertReview` below.
+// openFiles, fileSize and tmp; sizes as quantities) apart from them. kiln.dev/v1 (integer milliseconds,
+// `resources: {cpu, memory, pids, openFiles, fileSize, tmp}`) stays served, so objects written before
+// v2 and clients that still speak v1 keep working: the API server converts between the two through the
+// controller's conversion webhook (platform/kubernetes/conversion-webhook.ts), which calls
+// `convertReview` below.
 //
 // Kiln's own spec (core/types.ts FunctionSpec) is v1's shape plus `resources.requests`; `fromV2`/`toV2`
 // are what the CRD store reads and writes. Conversions are lossless both ways: what v1 cannot hold (a
