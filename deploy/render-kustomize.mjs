@@ -71,7 +71,9 @@ export function renderFiles(helm) {
   const files = render(helm)
   const text = new Map()
   for (const [f, objs] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
-    text.set(f, HEADER + objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'))
+    // YAML 1.1 quoting: `kubectl apply -f` reads YAML 1.1, where a bare yes/no/on/off is a boolean
+    // (Redis's `--appendonly yes` would not be a string).
+    text.set(f, HEADER + objs.map((o) => stringify(o, { lineWidth: 0, version: '1.1' })).join('---\n'))
   }
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',

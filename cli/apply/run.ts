@@ -13,6 +13,7 @@ import type { Globals } from '../globals.js'
 import { printData, structured } from '../output.js'
 import { kubeName, refOf } from '../../core/refs.js'
 import { API_VERSION, type Resource } from '../../core/types.js'
+import { GROUP, specToStored, versionOf } from '../../core/store/crd-conversion.js'
 import { buildCode, type Built } from './build.js'
 import { key, type Desired } from './desired.js'
 import { readDocs } from './documents.js'
@@ -160,7 +161,8 @@ function asKubernetes(steps: Step[], kubeNs: string): Resource[] {
     const ns = s.entry.namespaced ? s.conn.namespace ?? 'default' : 'default'
     const ref = refOf(ns, s.item.name)
     const labels = { ...(s.item.body.metadata.labels ?? {}), ...(ns !== 'default' ? { 'kiln.dev/namespace': ns } : {}) }
-    out.push({ ...s.item.body, metadata: { name: kubeName(ref), namespace: kubeNs, labels } as Resource['metadata'] })
+    // In the version the cluster stores (a Function as kiln.dev/v2), so kubectl applies it without the conversion webhook.
+    out.push({ ...s.item.body, apiVersion: `${GROUP}/${versionOf(s.entry.kind)}`, metadata: { name: kubeName(ref), namespace: kubeNs, labels } as Resource['metadata'], spec: specToStored(s.entry.kind, s.item.body.spec) })
   }
   return out
 }

@@ -33,8 +33,8 @@ export interface Placement { nodeSelector?: Record<string, string>; tolerations?
 /**
  * What the operator sets for every runtime pod (the chart's `nodes` and `runtimePods` values, passed to
  * the executor as KILN_RUNTIME_POD_TEMPLATE): placement on Runtime Worker Nodes and on isolated nodes,
- * the requests of a pod booted without limits, the size of its memory-backed /tmp, and its security
- * contexts. Unset parts keep the defaults below.
+ * the requests of a pod booted without limits, the size of its memory-backed /tmp, its security
+ * contexts, and whether a NetworkPolicy guards them. Unset parts keep the defaults below.
  */
 export interface RuntimePodTemplate {
   runtime?: Placement
@@ -43,6 +43,8 @@ export interface RuntimePodTemplate {
   tmpSize?: string
   podSecurityContext?: V1PodSecurityContext
   containerSecurityContext?: V1SecurityContext
+  /** The operator's NetworkPolicy lets only executors reach runtime pods (the chart's runtimePods.networkPolicy): reported in pod-protections.ts. */
+  networkPolicy?: boolean
 }
 
 /**

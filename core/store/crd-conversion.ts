@@ -1,10 +1,12 @@
 // Kiln's custom resources across their served versions. A Function is stored and read as kiln.dev/v2,
-// whose fields follow Kubernetes conventions: durations as strings (`timeout: 30s`), resources as
-// requests/limits quantities (`resources.limits.cpu: 500m`), and the process limits that pods cannot
-// take per container (`processLimits.pids`) apart from them. kiln.dev/v1 (integer milliseconds, `resources:
-// {cpu, memory, pids}`) stays served, so objects written before v2 and clients that still speak v1 keep
-// working: the API server converts between the two through the controller's conversion webhook
-// (platform/kubernetes/conversion-webhook.ts), which calls `convertReview` below.
+// whose fields follow Kubernetes conventions: durations as strings (`timeout: 30s`,
+// `async.retryBackoff: 500ms`), resources as requests/limits quantities (`resources.limits.cpu: 500m`),
+// and the limits that pods cannot take per container (`processLimits`: pids, the embedded sandbox's
+// openFiles, fileSize and tmp; sizes as quantities) apart from them. kiln.dev/v1 (integer milliseconds,
+// `resources: {cpu, memory, pids, openFiles, fileSize, tmp}`) stays served, so objects written before
+// v2 and clients that still speak v1 keep working: the API server converts between the two through the
+// controller's conversion webhook (platform/kubernetes/conversion-webhook.ts), which calls
+// `convertReview` below.
 //
 // Kiln's own spec (core/types.ts FunctionSpec) is v1's shape plus `resources.requests`; `fromV2`/`toV2`
 // are what the CRD store reads and writes. Conversions are lossless both ways: what v1 cannot hold (a
@@ -36,10 +38,11 @@ export function specFromStored(kind: string, spec: unknown): unknown {
 type Obj = Record<string, unknown>
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x)
 
-/** v1's integer-millisecond fields and their v2 duration names. */
+/** v1's integer-millisecond fields and their v2 duration names (of the spec; of `async`). */
 const DURATIONS: [v1: string, v2: string][] = [['timeoutMs', 'timeout'], ['idleTimeoutMs', 'idleTimeout'], ['maxAgeMs', 'maxAge']]
-/** v1 `resources` keys that are container resources in v2; every other key is a process limit. */
-const CONTAINER_RESOURCES = ['cpu', 'memory'] as const
+const ASYNC_DURATIONS: [v1: string, v2: string][] = [['retryBackoffMs', 'retryBackoff']]
+/** v1 `resources` keys other than cpu and memory that are sizes: quantities in v2's `processLimits`. */
+const SIZE_LIMITS = new Set(['fileSize', 'tmp'])
 
 /** Milliseconds as the shortest exact duration string: 30000 → "30s", 90000 → "90s", 1500 → "1500ms". */
 export function formatDuration(ms: number): string {
@@ -69,11 +72,24 @@ export function parseCpu(q: string | number): number {
 }
 
 /**
- * A memory size as a Kubernetes quantity. Kiln's v1 sizes allow lower-case m/g/t meaning mega/giga/tera
- * (core/quantity.ts); in a Kubernetes quantity `m` is milli, so those become upper-case.
+ * A size (memory, file size, /tmp) as a Kubernetes quantity. Kiln's v1 sizes allow lower-case m/g/t
+ * meaning mega/giga/tera and `K` meaning kilo (core/quantity.ts); in a Kubernetes quantity `m` is milli
+ * and kilo is `k`, so those become M/G/T and k.
  */
 export function memoryQuantity(s: string): string {
-  return s.replace(/([0-9.])([mgt])$/, (_, d: string, u: string) => d + u.toUpperCase())
+  return s.replace(/([0-9.])([mgt]|K)$/, (_, d: string, u: string) => d + (u === 'K' ? 'k' : u.toUpperCase()))
+}
+
+/** Renames the duration fields of `o` (v1 → v2 when `toV2`), leaving every other field as it is. */
+function renameDurations(o: Obj, names: [v1: string, v2: string][], toV2: boolean): Obj {
+  const out: Obj = {}
+  for (const [k, v] of Object.entries(o)) {
+    const d = names.find((n) => n[toV2 ? 0 : 1] === k)
+    if (d && toV2 && typeof v === 'number') out[d[1]] = formatDuration(v)
+    else if (d && !toV2 && (typeof v === 'string' || typeof v === 'number')) out[d[0]] = parseDuration(v)
+    else out[k] = v
+  }
+  return out
 }
 
 // ---- Kiln's spec <-> v2 ----
@@ -81,10 +97,9 @@ export function memoryQuantity(s: string): string {
 /** Kiln's Function spec as kiln.dev/v2 writes it. Fields this module does not know pass through unchanged. */
 export function toV2(spec: Obj): Obj {
   const out: Obj = {}
-  for (const [k, v] of Object.entries(spec)) {
-    const d = DURATIONS.find(([v1]) => v1 === k)
-    if (d && typeof v === 'number') out[d[1]] = formatDuration(v)
-    else if (k === 'resources' && isObj(v)) Object.assign(out, resourcesToV2(v))
+  for (const [k, v] of Object.entries(renameDurations(spec, DURATIONS, true))) {
+    if (k === 'resources' && isObj(v)) Object.assign(out, resourcesToV2(v))
+    else if (k === 'async' && isObj(v)) out[k] = renameDurations(v, ASYNC_DURATIONS, true)
     else out[k] = v
   }
   return out
@@ -100,7 +115,7 @@ function resourcesToV2(r: Obj): Obj {
     else if (k === 'requests' && isObj(v)) {
       if (typeof v.cpu === 'number') requests.cpu = formatCpu(v.cpu)
       if (typeof v.memory === 'string') requests.memory = memoryQuantity(v.memory)
-    } else processLimits[k] = v
+    } else processLimits[k] = SIZE_LIMITS.has(k) && typeof v === 'string' ? memoryQuantity(v) : v
   }
   const out: Obj = {}
   const resources: Obj = {}
@@ -115,9 +130,8 @@ function resourcesToV2(r: Obj): Obj {
 export function fromV2(spec: Obj): FunctionSpec {
   const out: Obj = {}
   let resources: Obj | undefined
-  for (const [k, v] of Object.entries(spec)) {
-    const d = DURATIONS.find(([, v2]) => v2 === k)
-    if (d && (typeof v === 'string' || typeof v === 'number')) out[d[0]] = parseDuration(v)
+  for (const [k, v] of Object.entries(renameDurations(spec, DURATIONS, false))) {
+    if (k === 'async' && isObj(v)) out[k] = renameDurations(v, ASYNC_DURATIONS, false)
     else if (k === 'resources' && isObj(v)) {
       resources ??= {}
       const limits = isObj(v.limits) ? v.limits : {}
@@ -130,7 +144,8 @@ export function fromV2(spec: Obj): FunctionSpec {
       if (Object.keys(req).length) resources.requests = req
     } else if (k === 'processLimits' && isObj(v)) {
       resources ??= {}
-      Object.assign(resources, v)
+      // A size may be an integer quantity in v2; Kiln's sizes are strings.
+      for (const [pk, pv] of Object.entries(v)) resources[pk] = SIZE_LIMITS.has(pk) && typeof pv === 'number' ? String(pv) : pv
     } else out[k] = v
   }
   if (resources && Object.keys(resources).length) {

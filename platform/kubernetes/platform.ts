@@ -72,7 +72,7 @@ export interface KubeOptions {
   leaseDurationSeconds?: number
   /** This replica's data plane as the others and the routers reach it (default: its listen URL). */
   advertiseUrl?: string
-  /** What every runtime pod gets (placement, security, requests: the chart's values). */
+  /** What every runtime pod gets (placement, security, requests: the chart's values); the controller reads it for the pods' protections and deploy warnings. */
   runtimePods?: RuntimePodTemplate
   /** Runtimes to register at start (controller, all-in-one): the chart's built-in ones. */
   builtinRuntimes?: RuntimeResource[]
@@ -175,7 +175,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     : undefined
 
   // What pods confine (the pod spec as it is): said once, shown in /v1/nodes, read for private functions.
-  const protections = podProtections()
+  const protections = podProtections(k.runtimePods)
   const lacking = protections.filter((p) => !p.active).map((p) => p.name)
   if (lacking.length > 0) logger.warn({ missing: lacking }, 'runtime pods lack protections the embedded sandbox gives (docs/sandbox.md, "On Kubernetes")')
   const a = await assemble({
@@ -193,7 +193,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
     ...(members ? { ownership: { owns: (fn: string) => members.owns(fn), ownerUrl: (fn: string) => ownerUrl(members, k.identity, fn) } } : {}),
-    logs, warnings: kubernetesWarnings,
+    logs, warnings: (fn) => kubernetesWarnings(fn, k.runtimePods?.tmpSize),
     tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
     // The controller runs no executor: a deploy returns once the executor's status says it is applied.
     whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),

@@ -54,7 +54,8 @@ const VALUES = {
 /** A v1 Function written before the chart was installed (an earlier Kiln's CRD, v1 only). */
 const LEGACY_V1_SPEC = {
   runtime: 'node', package: { sha256: 'b'.repeat(64) }, entrypoint: 'index.mjs', strategy: 'pool',
-  resources: { cpu: 0.25, memory: '96Mi', pids: 128 }, timeoutMs: 45_000, idleTimeoutMs: 300_000, env: { MODE: 'legacy' },
+  resources: { cpu: 0.25, memory: '96Mi', pids: 128, openFiles: 2048 }, timeoutMs: 45_000, idleTimeoutMs: 300_000, env: { MODE: 'legacy' },
+  async: { retries: 4, retryBackoffMs: 1500 },
 }
 
 /** The first admin token, given to the chart (adminToken.value): Kiln's form, kiln_<id>_<secret>. */
@@ -185,6 +186,13 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     expect(agents.map((p: any) => p.spec.nodeName).sort()).toEqual(['isolated-a', 'runtime-a', 'runtime-b'])
   })
 
+  it('the controller reports what the chart\'s runtime pods protect: all but the limits a function sets itself', { timeout: 300_000 }, async () => {
+    const res = await fetch(`${server}/v1/nodes`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(res.status).toBe(200)
+    const nodes = await res.json() as { sandbox: { name: string; active: boolean }[] }[]
+    expect(nodes[0]!.sandbox.filter((p) => !p.active).map((p) => p.name)).toEqual(['limits'])
+  })
+
   it("the chart's built-in runtime is registered, and its pool pods run only on runtime nodes", { timeout: 300_000 }, async () => {
     const runtimes = JSON.parse(await cliOk('runtime', 'list', '-o', 'json'))
     expect(runtimes.map((r: any) => [r.metadata.name, r.spec.image, r.spec.poolSize])).toEqual([['node', 'kiln/runtime-node:0.1.0', 2]])
@@ -212,9 +220,10 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
   })
 
   it('a function deployed and invoked through one endpoint (the router; /v1 goes on to the controller)', { timeout: 300_000 }, async () => {
-    // A pids limit has no pod setting: said at deploy, not silently dropped.
-    const deployed = await deploy('hello', HELLO, '--pids', '64')
+    // A pids or open-files limit has no pod setting: said at deploy, not silently dropped.
+    const deployed = await deploy('hello', HELLO, '--pids', '64', '--open-files', '1024')
     expect(deployed.stderr).toContain('warning: resources.pids (64) is not enforced on Kubernetes')
+    expect(deployed.stderr).toContain('warning: resources.openFiles (1024) is not enforced on Kubernetes')
     expect(await invoke('hello')).toMatch(/^hello from /)
     const list = JSON.parse(await cliOk('fn', 'list', '-o', 'json'))
     expect(list.map((f: any) => f.metadata.name)).toContain('hello')
@@ -310,7 +319,8 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     expect(v2.apiVersion).toBe('kiln.dev/v2')
     expect(v2.spec).toEqual({
       runtime: 'node', package: { sha256: 'b'.repeat(64) }, entrypoint: 'index.mjs', strategy: 'pool',
-      resources: { limits: { cpu: '250m', memory: '96Mi' } }, processLimits: { pids: 128 }, timeout: '45s', idleTimeout: '5m', env: { MODE: 'legacy' },
+      resources: { limits: { cpu: '250m', memory: '96Mi' } }, processLimits: { pids: 128, openFiles: 2048 }, timeout: '45s', idleTimeout: '5m', env: { MODE: 'legacy' },
+      async: { retries: 4, retryBackoff: '1500ms' },
     })
     const v1 = await json('get', 'functions.v1.kiln.dev', 'legacy', '-n', NS)
     expect(v1.spec).toEqual(LEGACY_V1_SPEC)

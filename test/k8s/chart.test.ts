@@ -107,6 +107,11 @@ describe('the Helm chart', CHART_TIER, () => {
     expect(env.KILN_REDIS_URL).toEqual({ secretKeyRef: { name: 'kiln-redis-url', key: 'url' } })
     expect(JSON.parse(env.KILN_RUNTIMES)).toEqual({ node: { image: 'kiln/runtime-node:0.1.0', language: 'node', poolSize: 3, port: 8888 } })
     expect(controller.spec.template.spec.nodeSelector).toBeUndefined()
+    // The controller makes no pods but reads what they carry (their protections, the /tmp a deploy warns of): the executor's template.
+    const executor = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kiln-executor')
+    const executorEnv = Object.fromEntries(executor.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]))
+    expect(env.KILN_RUNTIME_POD_TEMPLATE).toBe(executorEnv.KILN_RUNTIME_POD_TEMPLATE)
+    expect(JSON.parse(env.KILN_RUNTIME_POD_TEMPLATE)).toMatchObject({ tmpSize: '64Mi', networkPolicy: true })
     const applied = await k(['apply', '--dry-run=server', '-f', '-'], r.stdout)
     expect(applied.stderr).toBe('')
     expect(applied.code).toBe(0)

@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { toV2 } from '../../core/store/crd-conversion.js'
-import { CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
+import { fromV2, toV2 } from '../../core/store/crd-conversion.js'
+import { AsyncPolicy, CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'functionversions', 'functiontraffics'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'functionversions', 'functiontraffics', 'packages'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string, version = 'v1'): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -37,6 +37,15 @@ describe('CRD schemas follow core/types.ts', () => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', 'functions.yaml'), 'v2')).toEqual(Object.keys(toV2(every)).sort())
   })
 
+  it('functions: v1 and v2 async have the fields of the TypeBox policy, v2\'s backoff a duration (crd-conversion.ts)', () => {
+    const crd = parseAllDocuments(readFileSync(join(DEPLOY, 'crds', 'functions.yaml'), 'utf8'))[0]!.toJS()
+    const async = (version: string) => crd.spec.versions.find((v: any) => v.name === version).schema.openAPIV3Schema.properties.spec.properties.async.properties
+    expect(Object.keys(async('v1')).sort()).toEqual(Object.keys(AsyncPolicy.properties).sort())
+    const every = Object.fromEntries(Object.keys(AsyncPolicy.properties).map((k) => [k, k.endsWith('Ms') ? 1000 : 1]))
+    expect(Object.keys(async('v2')).sort()).toEqual(Object.keys(toV2({ async: every }).async as object).sort())
+    expect(async('v2').retryBackoff.type).toBe('string')
+  })
+
   it('functions: v2 resources are requests and limits of cpu and memory; process limits are v1\'s other resources', () => {
     const crd = parseAllDocuments(readFileSync(join(DEPLOY, 'crds', 'functions.yaml'), 'utf8'))[0]!.toJS()
     const v2 = crd.spec.versions.find((v: any) => v.name === 'v2').schema.openAPIV3Schema.properties.spec.properties
@@ -59,7 +68,7 @@ const FUNCTION = {
     entrypoint: 'index.mjs',
     env: { GREETING: 'hi' },
     resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
-    processLimits: { pids: 64 },
+    processLimits: { pids: 64, openFiles: 1024, fileSize: '64Mi', tmp: '32Mi' },
     timeout: '30s',
     idleTimeout: '2m',
     maxAge: '10m',
@@ -71,7 +80,7 @@ const FUNCTION = {
     warmup: { path: '/?warmup=1', requests: 2 },
     minScale: 0,
     maxScale: 5,
-    async: { retries: 3, retryBackoffMs: 500, concurrency: 4 },
+    async: { retries: 3, retryBackoff: '500ms', concurrency: 4 },
     nodeSelector: { 'kiln.dev/pool': 'general' },
     tolerations: [{ key: 'kiln.dev/isolated', value: 'true', effect: 'NoSchedule' }],
     shape: 'fission',
@@ -98,20 +107,22 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the eight CRDs install and reach Established', async () => {
+  it('the nine CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
       'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev',
-      'crd/functionversions.kiln.dev', 'crd/functiontraffics.kiln.dev'])
+      'crd/functionversions.kiln.dev', 'crd/functiontraffics.kiln.dev', 'crd/packages.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'functiontraffics.kiln.dev', 'functionversions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'functiontraffics.kiln.dev', 'functionversions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'packages.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
   })
 
   it('a FunctionVersion is immutable; a FunctionTraffic\'s weights add up to 100', async () => {
     await ok(['apply', '-f', join(DEPLOY, 'namespace.yaml')])
-    const version = { apiVersion: 'kiln.dev/v1', kind: 'FunctionVersion', metadata: { name: 'hello-v1', namespace: 'kiln' }, spec: { function: 'hello', version: 1, spec: FUNCTION.spec, createdBy: { id: 'abc', name: 'ci' }, changed: [] } }
+    // A version holds the spec in Kiln's own form (v1's fields), as the CRD store writes it.
+    const kilnSpec = fromV2(FUNCTION.spec)
+    const version = { apiVersion: 'kiln.dev/v1', kind: 'FunctionVersion', metadata: { name: 'hello-v1', namespace: 'kiln' }, spec: { function: 'hello', version: 1, spec: kilnSpec, createdBy: { id: 'abc', name: 'ci' }, changed: [] } }
     await ok(['apply', '-f', '-'], JSON.stringify(version))
-    expect((JSON.parse(await ok(['get', 'functionversion', 'hello-v1', '-n', 'kiln', '-o', 'json']))).spec.spec).toEqual(FUNCTION.spec)
+    expect((JSON.parse(await ok(['get', 'functionversion', 'hello-v1', '-n', 'kiln', '-o', 'json']))).spec.spec).toEqual(kilnSpec)
     const edit = await k(['patch', 'functionversion', 'hello-v1', '-n', 'kiln', '--type=merge', '-p', JSON.stringify({ spec: { spec: { env: { GREETING: 'changed' } } } })])
     expect(edit.code).not.toBe(0)
     expect(edit.stderr).toContain('a function version is immutable')
@@ -135,6 +146,15 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     expect(r.stdout).toMatch(/deployment\.apps\/kiln-executor (created|configured|unchanged) \(server dry run\)/)
     expect(r.stdout).toMatch(/daemonset\.apps\/kiln-node-agent (created|configured|unchanged) \(server dry run\)/)
     expect(r.stdout).toMatch(/horizontalpodautoscaler\.autoscaling\/kiln-router (created|configured|unchanged) \(server dry run\)/)
+  })
+
+  it('each file of deploy/ applies as it is too (kubectl apply -f, which reads YAML 1.1: `yes` is a boolean there)', async () => {
+    await ok(['apply', '-f', join(DEPLOY, 'namespace.yaml')])
+    const files = parseAllDocuments(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS().resources as string[]
+    const r = await k(['apply', '--dry-run=server', ...files.flatMap((f) => ['-f', join(DEPLOY, f)])])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/deployment\.apps\/kiln-redis (created|configured|unchanged) \(server dry run\)/)
   })
 
   it('a Function using every field is stored as written and shows in printer columns', async () => {
@@ -172,6 +192,11 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     ['a cpu limit of more than 64 cores', { resources: { limits: { cpu: '65' } } }, 'spec.resources.limits.cpu'],
     ['a memory size in milli-bytes', { resources: { limits: { memory: '128m' } } }, 'spec.resources.limits.memory'],
     ['requests above limits', { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } }, 'requests.cpu must not exceed limits.cpu'],
+    ['a file size in milli-bytes', { processLimits: { fileSize: '64m' } }, 'spec.processLimits.fileSize'],
+    ['open files below 64', { processLimits: { openFiles: 8 } }, 'spec.processLimits.openFiles'],
+    ['an integer retry backoff (v1\'s milliseconds)', { async: { retryBackoff: 500 } }, 'spec.async.retryBackoff'],
+    ['a retry backoff over an hour', { async: { retryBackoff: '2h' } }, 'spec.async.retryBackoff'],
+    ['more than 100 retries', { async: { retries: 101 } }, 'spec.async.retries'],
   ])('a Function with %s is rejected, naming the field', async (_what, change, field) => {
     const bad = { ...FUNCTION, metadata: { name: 'bad', namespace: 'kiln' }, spec: { ...FUNCTION.spec, ...change } }
     const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(bad))
@@ -195,6 +220,17 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       { apiVersion: 'kiln.dev/v1', kind: 'CronTrigger', metadata: { name: 'nightly', namespace: 'kiln' }, spec: { function: 'hello', schedule: '0 3 * * *', timezone: 'Asia/Seoul', concurrency: 'forbid', data: { full: true, n: [1, 2] } } },
     ]
     for (const obj of good) await ok(['apply', '-f', '-'], JSON.stringify(obj))
+    // A route to one version of a function, and one to an alias of it: shown in the wide table.
+    for (const [name, pin] of [['hello-v3', { version: 3 }], ['hello-prod', { alias: 'prod' }]] as const) {
+      await ok(['apply', '-f', '-'], JSON.stringify({ ...good[1], metadata: { name, namespace: 'kiln' }, spec: { method: 'GET', path: `/${name}`, function: 'hello', ...pin } }))
+    }
+    const [header, ...rows] = (await ok(['get', 'httptriggers', '-n', 'kiln', '-o', 'wide'])).trimEnd().split('\n')
+    const names = header!.split(/\s+/)
+    // A table cell by its column: from the column's heading to the next one (an unset field is blank).
+    const cell = (row: string, col: string) => row.slice(header!.indexOf(col), header!.indexOf(names[names.indexOf(col) + 1]!)).trim()
+    const table = Object.fromEntries(rows.map((r) => [cell(r, 'NAME'), { fn: cell(r, 'FUNCTION'), alias: cell(r, 'ALIAS'), version: cell(r, 'VERSION') }]))
+    expect(table['hello-v3']).toEqual({ fn: 'hello', alias: '', version: '3' })
+    expect(table['hello-prod']).toEqual({ fn: 'hello', alias: 'prod', version: '' })
     const bad = [
       [{ ...good[0], metadata: { name: 'x', namespace: 'kiln' }, spec: { protocol: 'grpc', image: 'x' } }, 'spec.protocol'],
       [{ ...good[0], metadata: { name: 'x', namespace: 'kiln' }, spec: { poolSize: 1 } }, 'a runtime needs an image or a command'],
@@ -203,6 +239,10 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       [{ ...good[2], metadata: { name: 'x', namespace: 'kiln' }, spec: { tasks: {} } }, 'spec.tasks'],
       [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { function: 'hello', schedule: '* * * * *', concurrency: 'sometimes' } }, 'spec.concurrency'],
       [{ ...good[3], metadata: { name: 'x', namespace: 'kiln' }, spec: { schedule: '* * * * *' } }, 'spec.function'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', version: 2, alias: 'prod' } }, 'a version or an alias (not both) goes with a function'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', workflow: 'b', alias: 'prod' } }, 'a version or an alias (not both) goes with a function'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', alias: '42' } }, 'an alias has a letter'],
+      [{ ...good[1], metadata: { name: 'x', namespace: 'kiln' }, spec: { method: 'GET', path: '/x', function: 'a', version: 0 } }, 'spec.version'],
     ] as const
     for (const [obj, field] of bad) {
       const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
@@ -234,6 +274,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       ['update', 'secrets', 'kiln'], ['delete', 'secrets', 'kiln'], ['get', 'secrets', 'default'], ['create', 'pods', 'default'], ['delete', 'nodes', ''],
       ['patch', 'nodes', ''], ['create', 'pods/exec', 'kiln'], ['patch', 'pods/status', 'kiln'], ['patch', 'pods/resize', 'default'], ['update', 'functions.kiln.dev', 'kiln'],
       ['create', 'functionversions.kiln.dev', 'kiln'], ['update', 'functionversions.kiln.dev', 'kiln'], ['delete', 'functiontraffics.kiln.dev', 'kiln'],
+      ['create', 'crontriggers.kiln.dev', 'kiln'], ['get', 'packages.kiln.dev', 'kiln'],
       ['create', 'rolebindings.rbac.authorization.k8s.io', 'kiln'], ['create', 'leases.coordination.k8s.io', 'kube-system'],
     ])('the executor may not %s %s (namespace "%s")', async (verb, resource, ns) => {
       expect(await canI('kiln:kiln-executor', verb, resource, ns)).toBe('no')
@@ -248,6 +289,9 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
         for (const verb of ['create', 'update', 'delete', 'watch']) expect(await canI('kiln:kiln-controller', verb, `${r}.kiln.dev`)).toBe('yes')
       }
       for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) expect(await canI('kiln:kiln-controller', verb, 'secrets')).toBe('yes')
+      // Package objects: read and loaded into the package store, their status written; never written themselves.
+      for (const [verb, r] of [['watch', 'packages.kiln.dev'], ['patch', 'packages.kiln.dev/status']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('yes')
+      for (const [verb, r] of [['create', 'packages.kiln.dev'], ['delete', 'packages.kiln.dev']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('no')
       for (const [verb, r] of [['watch', 'pods'], ['get', 'pods/log']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('yes')
       for (const [verb, r] of [['create', 'pods'], ['delete', 'pods'], ['create', 'pods/exec']] as const) expect(await canI('kiln:kiln-controller', verb, r)).toBe('no')
       expect(await canI('kiln:kiln-controller', 'get', 'secrets', 'default')).toBe('no')

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stringify as toYaml } from 'yaml'
+import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { buildPackage } from '../../runtimes/builder/index.js'
 import { kiln } from '../helpers/cli.js'
 import { NS, startHarness, type Harness } from './platform-harness.js'
@@ -37,7 +37,8 @@ describe.skipIf(!plan.run)('Package objects: functions applied with kubectl alon
     const file = join(dir, 'objects.yaml')
     await writeFile(file, [
       toYaml({ apiVersion: 'kiln.dev/v1', kind: 'Package', metadata: { name: 'kubectl-hello' }, spec: { sha256: built.sha256, archive: built.archive.toString('base64') } }),
-      toYaml({ apiVersion: 'kiln.dev/v1', kind: 'Function', metadata: { name: 'kubectl-hello' }, spec: { runtime: 'node', package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }),
+      // kiln.dev/v2, the version the cluster stores (v1 would need the controller's conversion webhook, not run here).
+      toYaml({ apiVersion: 'kiln.dev/v2', kind: 'Function', metadata: { name: 'kubectl-hello' }, spec: { runtime: 'node', package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }),
     ].join('---\n'))
     await h.kubectl('apply', '-n', NS, '-f', file)
     await waitUntil('the package is loaded', async () => (await packageStatus('kubectl-hello')).loaded === 'True')
@@ -52,6 +53,8 @@ describe.skipIf(!plan.run)('Package objects: functions applied with kubectl alon
     const r = await kiln(['apply', '-f', join(dir, 'fn.yaml'), '--dry-run', '-o', 'yaml', '--kube-namespace', NS, '--server', h.controller.url, '--token', h.adminToken])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('kind: Package')
+    // The Function as the cluster stores it, so kubectl applies it with or without the conversion webhook.
+    expect(parseYaml(r.stdout).items.filter((o: any) => o.kind === 'Function').map((o: any) => o.apiVersion)).toEqual(['kiln.dev/v2'])
     expect((await h.http(`${h.controller.url}/v1/functions/printed`)).status).toBe(404)
     const out = join(dir, 'printed.yaml')
     await writeFile(out, r.stdout)

@@ -213,7 +213,12 @@ export class PodRunner {
     return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', full, 'pod', join(this.dir, 'hosts'), join(this.dir, 'serviceaccount'), ...argv]
   }
 
-  /** TERM every container's process group, KILL after graceMs; resolves when all have exited. */
+  /**
+   * TERM every container's process group, KILL after graceMs; resolves when all have exited. No grace (a
+   * pod deleted with --grace-period=0 --force, or already gone from the API) is a KILL at once: a TERM
+   * first would let the process start its graceful stop before the KILL lands, which under load it may
+   * get far into (a killed executor deleting its Lease and pods as if it had been stopped).
+   */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopping = true
     await Promise.all(this.containers.map(async c => {
@@ -222,7 +227,7 @@ export class PodRunner {
       if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return
       const pid = proc.pid
       const exited = new Promise(r => proc.once('exit', r))
-      try { process.kill(-pid, 'SIGTERM') } catch { /* gone */ }
+      try { process.kill(-pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL') } catch { /* gone */ }
       const t = setTimeout(() => { try { process.kill(-pid, 'SIGKILL') } catch { /* gone */ } }, graceMs)
       await exited
       clearTimeout(t)

@@ -60,6 +60,27 @@ describe('Kiln spec <-> kiln.dev/v2', () => {
     expect((toV2({ ...V1_SPEC, resources: { memory: '128m' } }).resources as any).limits.memory).toBe('128M')
   })
 
+  it('the sandbox\'s limits are process limits in v2, sizes as quantities, and read back the same', () => {
+    const spec = { ...V1_SPEC, resources: { cpu: 1, pids: 64, openFiles: 4096, fileSize: '64Mi', tmp: '32M' } }
+    const v2 = toV2(spec)
+    expect(v2.resources).toEqual({ limits: { cpu: '1' } })
+    expect(v2.processLimits).toEqual({ pids: 64, openFiles: 4096, fileSize: '64Mi', tmp: '32M' })
+    expect(fromV2(v2)).toEqual(spec)
+    // Kiln's mega (m) and kilo (K) are Kubernetes' M and k; an integer quantity reads as Kiln's size string.
+    expect(toV2({ ...V1_SPEC, resources: { fileSize: '64m', tmp: '512K' } }).processLimits).toEqual({ fileSize: '64M', tmp: '512k' })
+    expect(fromV2({ ...V2_SPEC, processLimits: { tmp: 33554432 } }).resources).toEqual({ cpu: 0.5, memory: '128Mi', tmp: '33554432' })
+  })
+
+  it('the async policy\'s backoff is a duration string in v2, and reads back the same', () => {
+    const spec = { ...V1_SPEC, async: { retries: 3, retryBackoffMs: 1500, concurrency: 4 } }
+    const v2 = toV2(spec)
+    expect(v2.async).toEqual({ retries: 3, retryBackoff: '1500ms', concurrency: 4 })
+    expect(fromV2(v2)).toEqual(spec)
+    expect(fromV2({ ...V2_SPEC, async: { retryBackoff: '1m30s' } }).async).toEqual({ retryBackoffMs: 90_000 })
+    // A policy without a backoff passes as it is.
+    expect(toV2({ ...V1_SPEC, async: { retries: 0 } }).async).toEqual({ retries: 0 })
+  })
+
   it('a cpu quantity that is not one throws', () => {
     expect(() => parseCpu('lots')).toThrow(/not a cpu quantity/)
   })
@@ -91,6 +112,20 @@ describe('ConversionReview (the API server <-> the webhook)', () => {
     const back = convertObject(edited, 'v2')
     expect(back.spec).toMatchObject({ timeout: '5s', resources: { limits: { cpu: '500m' } } })
     expect((back.spec as any).resources.requests).toBeUndefined()
+  })
+
+  it('a v1 Function with the sandbox\'s limits and an async policy reads as v2 and back as it was', () => {
+    const spec = { ...V1_SPEC, resources: { ...V1_SPEC.resources, openFiles: 1024, fileSize: '16Mi', tmp: '8Mi' }, async: { retries: 5, retryBackoffMs: 250, concurrency: 2 } }
+    const asV2 = convertObject(obj('kiln.dev/v1', spec), 'v2')
+    expect(asV2.spec).toMatchObject({ processLimits: { pids: 64, openFiles: 1024, fileSize: '16Mi', tmp: '8Mi' }, async: { retries: 5, retryBackoff: '250ms', concurrency: 2 } })
+    expect(convertObject(asV2, 'v1')).toEqual(obj('kiln.dev/v1', spec))
+  })
+
+  it('a v2 backoff finer than a millisecond is kept in the annotation', () => {
+    const v2 = { ...V2_SPEC, async: { retryBackoff: '1.5ms' } }
+    const asV1 = convertObject(obj('kiln.dev/v2', v2), 'v1')
+    expect((asV1.spec as any).async).toEqual({ retryBackoffMs: 2 })
+    expect(convertObject(asV1, 'v2').spec).toEqual(v2)
   })
 
   it('a v2 spec v1 holds exactly gets no annotation', () => {

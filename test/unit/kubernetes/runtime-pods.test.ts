@@ -7,6 +7,7 @@ import { DEFAULT_NODES } from '../../../core/config.js'
 import { KilnError } from '../../../core/errors.js'
 import type { RuntimeResource } from '../../../core/types.js'
 import { parseRuntimePodTemplate } from '../../../platform/kubernetes/runtime-pod-settings.js'
+import { podProtections } from '../../../cluster/kubernetes/pod-protections.js'
 
 const RT: RuntimeResource = { metadata: { name: 'node' }, spec: { image: 'kiln/runtime-node:dev', port: 8888 } }
 const general = DEFAULT_NODES.find((n) => n.name === 'general')
@@ -16,6 +17,7 @@ const TEMPLATE: RuntimePodTemplate = {
   isolated: { nodeSelector: { 'kiln.dev/pool': 'noisy' }, tolerations: [{ key: 'kiln.dev/noisy', operator: 'Exists', effect: 'NoSchedule' }] },
   requests: { cpu: '20m', memory: '32Mi' },
   tmpSize: '128Mi',
+  networkPolicy: true,
 }
 
 describe('runtime pods', () => {
@@ -69,7 +71,29 @@ describe('KILN_RUNTIME_POD_TEMPLATE', () => {
     ['a selector that is not a map of strings', '{"runtime":{"nodeSelector":{"a":1}}}'],
     ['tolerations that are not a list', '{"isolated":{"tolerations":{}}}'],
     ['a tmp size that is not one', '{"tmpSize":"lots"}'],
+    ['a network policy flag that is not a boolean', '{"networkPolicy":"yes"}'],
   ])('refuses %s with KILN_ERR_VALIDATION', (_what, json) => {
     expect(() => parseRuntimePodTemplate(json)).toThrow(KilnError)
+  })
+})
+
+describe('what runtime pods protect (pod-protections.ts), from the template they are made with', () => {
+  const missing = (t?: RuntimePodTemplate) => podProtections(t).filter((p) => !p.active).map((p) => p.name)
+
+  it('the chart\'s pods: a non-root uid, a read-only root with a capped /tmp, only executors reach them; limits are the function\'s', () => {
+    expect(missing(TEMPLATE)).toEqual(['limits'])
+    const tmp = podProtections(TEMPLATE).find((p) => p.name === 'tmp')!
+    expect(tmp.detail).toContain('128Mi')
+  })
+
+  it('without the NetworkPolicy, network and transport are missing', () => {
+    expect(missing({ ...TEMPLATE, networkPolicy: false })).toEqual(['network', 'limits', 'transport'])
+    expect(missing()).toEqual(['network', 'limits', 'transport'])
+  })
+
+  it('a template that lets pods run as root, or keep their capabilities, lacks uid', () => {
+    expect(missing({ ...TEMPLATE, podSecurityContext: { runAsUser: 0 } })).toContain('uid')
+    expect(missing({ ...TEMPLATE, containerSecurityContext: { ...RUNTIME_POD_SECURITY.container, capabilities: { drop: ['NET_RAW'] } } })).toContain('uid')
+    expect(missing({ ...TEMPLATE, containerSecurityContext: { ...RUNTIME_POD_SECURITY.container, allowPrivilegeEscalation: true } })).toContain('uid')
   })
 })

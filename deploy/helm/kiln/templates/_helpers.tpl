@@ -138,7 +138,7 @@ imagePullSecrets:
 {{- $runtime := dict "nodeSelector" ($n.runtime.nodeSelector | default dict) "tolerations" (include "kiln.tolerationsOf" $n.runtime.taint | fromJsonArray) -}}
 {{- $isolated := dict "nodeSelector" ($n.isolated.nodeSelector | default dict) "tolerations" (include "kiln.tolerationsOf" $n.isolated.taint | fromJsonArray) -}}
 {{- $p := .Values.runtimePods -}}
-{{- dict "runtime" $runtime "isolated" $isolated "requests" $p.requests "tmpSize" $p.tmpSize "podSecurityContext" $p.podSecurityContext "containerSecurityContext" $p.containerSecurityContext | toJson -}}
+{{- dict "runtime" $runtime "isolated" $isolated "requests" $p.requests "tmpSize" $p.tmpSize "podSecurityContext" $p.podSecurityContext "containerSecurityContext" $p.containerSecurityContext "networkPolicy" $p.networkPolicy.enabled | toJson -}}
 {{- end }}
 
 {{/* KILN_RUNTIMES: the enabled built-in runtimes (platform/kubernetes/builtin-runtimes.ts). */}}
