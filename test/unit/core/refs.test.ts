@@ -35,12 +35,15 @@ describe('refs', () => {
   it('async paths: /async/fn in default, /ns/NS/async/fn elsewhere; the router reads them back', () => {
     expect(asyncFunctionPath('hello')).toBe('/async/fn/hello')
     expect(asyncFunctionPath('team-a/hello')).toBe('/ns/team-a/async/fn/hello')
-    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toEqual({ name: 'hello', path: '/rest?q=1' })
-    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toEqual({ name: 'team-a/hello', path: '/?x' })
-    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toEqual({ name: 'team-a/hello', path: '/' })
+    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toMatchObject({ name: 'hello', path: '/rest?q=1', version: 0, alias: undefined })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toMatchObject({ name: 'team-a/hello', path: '/?x' })
+    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toMatchObject({ name: 'team-a/hello', path: '/' })
     expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/team-b%2Fx')).toBeUndefined()
     expect(parseAsyncFunctionUrl('/ns/team-a/fn/hello')).toBeUndefined()
     expect(parseAsyncFunctionUrl('/ns//async/fn/hello')).toBeUndefined()
+    // An async call runs the main split: a version or an alias is not one.
+    expect(parseAsyncFunctionUrl('/async/fn/hello@2')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello@prod')).toBeUndefined()
     expect(asyncSegment('/ns/team-a/async/fn/x')).toBe(10)
     expect(asyncSegment('/async/fn/x')).toBe(-1)
   })
