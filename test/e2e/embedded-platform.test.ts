@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { alive, cmdline, descendantsOf, get, KILN, kiln, kilnUp, rawRequest, ROOT, type UpProcess } from '../helpers/cli.js'
+import { alive, cmdline, descendantsOf, get, KILN, kiln, kilnUp, rawRequest, ROOT, type UpProcess, cliEnv } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 
 const F = join(ROOT, 'test', 'e2e', 'fixtures')
@@ -140,7 +140,8 @@ describe('kiln up + kiln CLI', () => {
 
   it('`kiln fn logs -f` prints the last lines, then each new one as the function writes it', async () => {
     expect((await kiln(['fn', 'deploy', 'follower', '--code', join(F, 'logs.cjs')], env)).code).toBe(0)
-    const child = spawn(process.execPath, [KILN, 'fn', 'logs', 'follower', '-f', '--tail', '1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const args = ['fn', 'logs', 'follower', '-f', '--tail', '1']
+    const child = spawn(process.execPath, [KILN, ...args], { env: cliEnv(args, env), stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     child.stderr.on('data', (c) => { err += c })
     let out = ''
