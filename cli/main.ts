@@ -8,6 +8,7 @@ import { registerRoute } from './commands/route.js'
 import { registerRuntime } from './commands/runtime.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
+import { registerMq } from './commands/mq.js'
 import { registerServe } from './serve/commands.js'
 import type { Globals } from './globals.js'
 import type { Format } from './output.js'
@@ -33,6 +34,7 @@ registerOps(program, globals)
 registerRoute(program, globals)
 registerRuntime(program, globals)
 registerWf(program, globals)
+registerMq(program, globals)
 registerServe(program)
 
 function report(e: unknown): number {

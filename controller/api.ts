@@ -9,6 +9,7 @@ import { runtimeRoutes } from './runtimes.js'
 import { triggerRoutes } from './triggers.js'
 import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
+import { mqTriggerRoutes } from './mqtriggers.js'
 
 export async function controlApi(app: FastifyInstance, c: ControlContext): Promise<void> {
   installErrorHandler(app)
@@ -19,4 +20,5 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await packageRoutes(app, c)
   await workflowRoutes(app, c)
   await executionRoutes(app, c)
+  await mqTriggerRoutes(app, c)
 }

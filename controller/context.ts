@@ -4,7 +4,7 @@ import type { EventLog } from '../core/events.js'
 import type { Metrics } from '../core/metrics.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource } from '../core/types.js'
+import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
 import type { FunctionLogs } from '../executor/function-logs.js'
 import type { Fleet } from '../poolmgr/fleet.js'
@@ -12,6 +12,7 @@ import type { PoolManager } from '../poolmgr/manager.js'
 import type { RouteTable } from '../triggers/http/route-table.js'
 import type { WorkflowEngine } from '../workflows/engine.js'
 import type { WorkflowCatalog } from '../workflows/platform/catalog.js'
+import type { QueueTriggerStatus } from './mqtriggers.js'
 
 /** What the control API handlers work with. */
 export interface ControlContext {
@@ -32,4 +33,7 @@ export interface ControlContext {
   cgroups: { mode: string; reason?: string }
   workflows: WorkflowCatalog
   engine: WorkflowEngine
+  mqTriggers: ResourceStore<QueueTriggerResource>
+  /** Queue triggers' consumers in this process; absent where none run (the control API alone). */
+  queues?: { status(name: string): QueueTriggerStatus | undefined }
 }

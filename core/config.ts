@@ -40,6 +40,8 @@ export interface KilnConfig {
   redisUrl?: string
   nodes: NodeConfig[]
   loadLimits: LoadLimitsConfig
+  /** Queue triggers: a message held this long by a stopped platform goes to another (Redis claim idle time, NATS ack wait). */
+  queueLeaseMs: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -62,6 +64,7 @@ export function defaultConfig(): KilnConfig {
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    queueLeaseMs: 30_000,
   }
 }
 
@@ -81,6 +84,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
   if (env.KILN_CGROUPS) out.cgroups = env.KILN_CGROUPS as KilnConfig['cgroups']
   if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
   if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
+  if (env.KILN_QUEUE_LEASE) out.queueLeaseMs = parseDuration(env.KILN_QUEUE_LEASE)
   return out
 }
 
@@ -98,6 +102,8 @@ function fromFile(dataDir: string): Partial2<KilnConfig> {
   if (doc.maxBody !== undefined) out.maxBodyBytes = parseBytes(doc.maxBody as string)
   delete (out as Record<string, unknown>).idleTimeout
   delete (out as Record<string, unknown>).maxBody
+  if (doc.queueLease !== undefined) out.queueLeaseMs = parseDuration(doc.queueLease as string)
+  delete (out as Record<string, unknown>).queueLease
   return out
 }
 
@@ -112,5 +118,6 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
     if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
   }
+  if (!Number.isFinite(merged.queueLeaseMs) || merged.queueLeaseMs < 1000) throw new KilnError('KILN_ERR_VALIDATION', `config queueLease: must be at least 1s, got ${merged.queueLeaseMs} ms`)
   return merged
 }

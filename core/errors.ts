@@ -42,6 +42,8 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  // Queue triggers.
+  KILN_ERR_MQ_TRIGGER_NOT_FOUND: { status: 404, message: 'no such queue trigger', hint: 'list queue triggers with `kiln mq list`' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

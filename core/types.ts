@@ -81,6 +81,24 @@ export const HTTPTriggerSpec = Type.Object({
   workflow: Type.Optional(Name),
 }, { additionalProperties: false })
 
+/** A message queue topic: a Redis stream key or a NATS subject (core/queue-trigger.ts checks each kind's syntax). */
+const Topic = Type.String({ pattern: '^[!-~]+$', minLength: 1, maxLength: 255, description: 'printable ASCII without spaces' })
+
+export const QueueKind = Type.Union([Type.Literal('redis-stream'), Type.Literal('nats')])
+
+/** A queue trigger (Fission's MessageQueueTrigger): each message on `topic` becomes a call of `function`. */
+export const QueueTriggerSpec = Type.Object({
+  kind: QueueKind,
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'the broker, e.g. redis://host:6379 or nats://host:4222' }),
+  topic: Topic,
+  function: Name,
+  responseTopic: Type.Optional(Topic),
+  errorTopic: Type.Optional(Topic),
+  maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'attempts after the first' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'messages in flight per platform process' })),
+  contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[ -~]+$', description: 'printable ASCII, e.g. application/json' })),
+}, { additionalProperties: false })
+
 function resource<K extends string, S extends TSchema>(kind: K, spec: S) {
   return Type.Object({
     apiVersion: Type.Optional(Type.Literal(API_VERSION)),
@@ -96,6 +114,7 @@ export const RuntimeResource = resource('Runtime', RuntimeSpec)
 export const HTTPTriggerResource = resource('HTTPTrigger', HTTPTriggerSpec)
 /** The spec is the workflow document; workflows/spec.ts (parseWorkflow) checks its structure. */
 export const WorkflowResource = resource('Workflow', Type.Record(Type.String(), Type.Unknown()))
+export const QueueTriggerResource = resource('QueueTrigger', QueueTriggerSpec)
 
 export type FunctionSpec = Static<typeof FunctionSpec>
 export type RuntimeSpec = Static<typeof RuntimeSpec>
@@ -105,10 +124,13 @@ export type FunctionResource = Static<typeof FunctionResource>
 export type RuntimeResource = Static<typeof RuntimeResource>
 export type HTTPTriggerResource = Static<typeof HTTPTriggerResource>
 export type WorkflowResource = Static<typeof WorkflowResource>
+export type QueueKind = Static<typeof QueueKind>
+export type QueueTriggerSpec = Static<typeof QueueTriggerSpec>
+export type QueueTriggerResource = Static<typeof QueueTriggerResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 
-export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow'
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'QueueTrigger'
 
 /** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
 export const FUNCTION_DEFAULTS = {
@@ -119,4 +141,11 @@ export const FUNCTION_DEFAULTS = {
   shape: 'kiln',
   maxBodyBytes: 100 * 1024 * 1024,
   queueSize: 1000,
+} as const
+
+/** Queue trigger defaults (Fission's: no retries, JSON messages), applied when read. */
+export const QUEUE_TRIGGER_DEFAULTS = {
+  maxRetries: 0,
+  concurrency: 1,
+  contentType: 'application/json',
 } as const

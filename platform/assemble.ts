@@ -3,7 +3,9 @@
 // platform/kubernetes/platform.ts). The caller brings what differs — the stores, the package store, the cluster
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
+import { hostname } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend } from '../cluster/backend.js'
@@ -12,7 +14,7 @@ import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
 import { Executor } from '../executor/executor.js'
@@ -26,6 +28,7 @@ import { routerPlugin } from '../router/plugin.js'
 import { attachUpgrades } from '../router/websocket.js'
 import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
+import { QueueTriggerSource } from '../triggers/queue/source.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
 
@@ -34,6 +37,7 @@ export interface PlatformStores {
   runtimes: ResourceStore<RuntimeResource>
   triggers: ResourceStore<HTTPTriggerResource>
   workflows: ResourceStore<WorkflowResource>
+  queueTriggers: ResourceStore<QueueTriggerResource>
 }
 
 export interface AssemblyOptions {
@@ -57,6 +61,8 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** This process among replicas (its queue consumer name); default: the host and the data dir, stable across restarts. */
+  identity?: string
 }
 
 export interface Assembly {
@@ -104,13 +110,18 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  const queues = new QueueTriggerSource({
+    store: stores.queueTriggers, invoker: o.invoker, logger, leaseMs: config.queueLeaseMs, metrics,
+    consumer: o.identity ?? `${hostname()}-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 8)}`,
+  })
   // Every trigger type, started and stopped in one loop (one registration line each).
-  const sources: TriggerSource[] = [routes]
+  const sources: TriggerSource[] = [routes, queues]
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
     maxPackageBytes: 512 * 1024 * 1024,
     workflows: wf.catalog, engine: wf.engine,
     events, metrics, nodes: o.nodes, cgroups: o.cgroups,
+    mqTriggers: stores.queueTriggers, queues: o.dataPlane ? queues : undefined,
   }
 
   const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })

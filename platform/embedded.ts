@@ -13,7 +13,7 @@ import { expandCommand } from '../core/paths.js'
 import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
-import type { FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from '../controller/builtin-runtimes.js'
 import type { ControlContext } from '../controller/context.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
@@ -34,11 +34,12 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, queueTriggers] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
     fileStore<WorkflowResource>(config.dataDir, 'Workflow'),
+    fileStore<QueueTriggerResource>(config.dataDir, 'QueueTrigger'),
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
   // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
@@ -60,7 +61,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
 
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, queueTriggers },
     packages: new FilePackageStore(config.dataDir), wf, invoker,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,

@@ -12,7 +12,7 @@ import { type ResourceStore, type StoreEvent } from './resource-store.js'
 const GROUP = 'kiln.dev'
 const VERSION = 'v1'
 const UPDATED_AT = 'kiln.dev/updated-at'
-const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows' }
+const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', QueueTrigger: 'queuetriggers' }
 
 interface CustomObject extends KubernetesObject { spec?: unknown; status?: Record<string, unknown> }
 

@@ -30,6 +30,7 @@ const NOT_FOUND: Record<string, ErrorCode> = {
   Runtime: 'KILN_ERR_RUNTIME_NOT_FOUND',
   HTTPTrigger: 'KILN_ERR_TRIGGER_NOT_FOUND',
   Workflow: 'KILN_ERR_WORKFLOW_NOT_FOUND',
+  QueueTrigger: 'KILN_ERR_MQ_TRIGGER_NOT_FOUND',
 }
 
 export function notFound(kind: string, name: string): KilnError {

@@ -23,7 +23,7 @@ import { createLogger } from '../../core/logger.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
-import type { FunctionResource, HTTPTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import type { ControlContext } from '../../controller/context.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
@@ -72,13 +72,14 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, queueTriggers] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
+    crdStore<QueueTriggerResource>(kc, 'QueueTrigger', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, queueTriggers] as never
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
@@ -101,8 +102,8 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     : undefined
 
   const a = await assemble({
-    config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources },
+    config, logger, packages, wf, invoker, identity: k.identity,
+    stores: { functions, runtimes, triggers, workflows: workflowResources, queueTriggers },
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],

@@ -1,0 +1,113 @@
+// The test's own side of a queue trigger's broker, one shape for Redis Streams and NATS JetStream:
+// publish a message, read every message on a topic, and read where a trigger's consumer group /
+// durable consumer has got to. Real clients (ioredis, nats) against the real servers the helpers start.
+import { Redis } from 'ioredis'
+import { connect, headers as natsHeaders, StorageType, type JetStreamManager, type NatsConnection } from 'nats'
+
+export interface Msg { id: string; body: string; headers: Record<string, string> }
+
+export interface TestBroker {
+  readonly kind: 'redis-stream' | 'nats'
+  readonly url: string
+  /** Publishes a message (a `body` field plus header fields on Redis; data plus headers on NATS); its id. */
+  publish(topic: string, body: string, headers?: Record<string, string>): Promise<string>
+  /** Every message on the topic, oldest first ([] if there is no such topic yet). */
+  read(topic: string): Promise<Msg[]>
+  /** Ids this trigger's group has been handed (Redis: up to its last-delivered id; NATS: stream sequences up to its delivered one). */
+  delivered(trigger: string, topic: string): Promise<string>
+  /** Which of `ids` the trigger's consumer has surely acknowledged (Redis: delivered and not pending; NATS: at or below the ack floor). */
+  acknowledged(trigger: string, topic: string, ids: string[]): Promise<string[]>
+  close(): Promise<void>
+}
+
+/** Orders Redis stream ids (`ms-seq`). */
+export function streamIdCompare(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint]
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint]
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1
+}
+
+export function redisBroker(url: string): TestBroker {
+  const r = new Redis(url, { maxRetriesPerRequest: 3 })
+  r.on('error', () => { /* a test restarting the server; commands retry */ })
+  return {
+    kind: 'redis-stream',
+    url,
+    async publish(topic, body, headers = {}) {
+      return (await r.xadd(topic, '*', 'body', body, ...Object.entries(headers).flat()))!
+    },
+    async read(topic) {
+      const list = await r.xrange(topic, '-', '+')
+      return list.map(([id, f]) => {
+        const headers: Record<string, string> = {}
+        let body = ''
+        for (let i = 0; i < f.length; i += 2) { if (f[i] === 'body') body = f[i + 1]!; else headers[f[i]!] = f[i + 1]! }
+        return { id, body, headers }
+      })
+    },
+    async delivered(trigger, topic) {
+      const groups = (await r.xinfo('GROUPS', topic)) as unknown[][]
+      for (const g of groups) {
+        const o: Record<string, unknown> = {}
+        for (let i = 0; i < g.length; i += 2) o[String(g[i])] = g[i + 1]
+        if (o.name === `kiln-${trigger}`) return String(o['last-delivered-id'])
+      }
+      return ''
+    },
+    async acknowledged(trigger, topic, ids) {
+      const last = await this.delivered(trigger, topic)
+      const pending = new Set(((await r.xpending(topic, `kiln-${trigger}`, '-', '+', 100_000)) as [string][]).map(([id]) => id))
+      return ids.filter((id) => streamIdCompare(id, last) <= 0 && !pending.has(id))
+    },
+    async close() { r.disconnect() },
+  }
+}
+
+export async function natsBroker(url: string): Promise<TestBroker> {
+  const nc: NatsConnection = await connect({ servers: url.replace('nats://', ''), maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+  const jsm: JetStreamManager = await nc.jetstreamManager()
+  const js = nc.jetstream()
+  const stream = async (subject: string, create: boolean): Promise<string | undefined> => {
+    try { return await jsm.streams.find(subject) } catch { /* none */ }
+    if (!create) return undefined
+    const name = `TEST_${subject.replace(/[^A-Za-z0-9]/g, '_')}`
+    await jsm.streams.add({ name, subjects: [subject], storage: StorageType.File })
+    return name
+  }
+  return {
+    kind: 'nats',
+    url,
+    async publish(topic, body, headers = {}) {
+      await stream(topic, true)
+      const h = natsHeaders()
+      for (const [k, v] of Object.entries(headers)) h.set(k, v)
+      return String((await js.publish(topic, new TextEncoder().encode(body), { headers: h })).seq)
+    },
+    async read(topic) {
+      const name = await stream(topic, false)
+      if (!name) return []
+      const { state } = await jsm.streams.info(name)
+      const out: Msg[] = []
+      for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+        const m = await jsm.streams.getMessage(name, { seq }).catch(() => undefined)
+        if (!m || m.subject !== topic) continue
+        const headers: Record<string, string> = {}
+        for (const k of m.header?.keys() ?? []) headers[k.toLowerCase()] = m.header.get(k)
+        out.push({ id: String(seq), body: new TextDecoder().decode(m.data), headers })
+      }
+      return out
+    },
+    async delivered(trigger, topic) {
+      const name = await stream(topic, false)
+      if (!name) return ''
+      return String((await jsm.consumers.info(name, `kiln-${trigger}`)).delivered.stream_seq)
+    },
+    async acknowledged(trigger, topic, ids) {
+      const name = await stream(topic, false)
+      if (!name) return []
+      const floor = (await jsm.consumers.info(name, `kiln-${trigger}`)).ack_floor.stream_seq
+      return ids.filter((id) => Number(id) <= floor)
+    },
+    async close() { await nc.close() },
+  }
+}
