@@ -52,6 +52,7 @@ export class NatsConsumer implements QueueConsumer {
   /** Output subjects known to be captured by a stream. */
   private readonly captured = new Set<string>()
   private closed = false
+  private connected = false
   /** The pull under way, stopped before the connection closes (the client complains otherwise). */
   private fetching: ConsumerMessages | undefined
 
@@ -64,6 +65,7 @@ export class NatsConsumer implements QueueConsumer {
       const nc = await connect({ ...connection(this.o.spec.url), name: `kiln-mq-${this.o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 })
       if (this.closed) { await nc.close(); throw new Error('closed') }
       this.nc = nc
+      this.connected = true
       void this.watch(nc)
       this.jsm = await nc.jetstreamManager()
       this.js = nc.jetstream()
@@ -94,8 +96,8 @@ export class NatsConsumer implements QueueConsumer {
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (this.closed) return
-      if (s.type === 'disconnect') this.o.onConnection(false, new Error(`disconnected from ${String(s.data)}`))
-      else if (s.type === 'reconnect') this.o.onConnection(true)
+      if (s.type === 'disconnect') { this.connected = false; this.o.onConnection(false, new Error(`disconnected from ${String(s.data)}`)) }
+      else if (s.type === 'reconnect') { this.connected = true; this.o.onConnection(true) }
     }
   }
 
@@ -112,6 +114,8 @@ export class NatsConsumer implements QueueConsumer {
   }
 
   async pull(max: number, deliver: (d: Delivery) => void): Promise<void> {
+    // A pull while reconnecting would end empty, as if all were well.
+    if (!this.connected) throw new Error('not connected to NATS')
     const msgs = await this.consumer!.fetch({ max_messages: max, expires: FETCH_EXPIRES_MS })
     this.fetching = msgs
     try {

@@ -12,6 +12,7 @@
 // - At start, this consumer first re-reads its own pending entries (a crash left them unacknowledged);
 //   the consumer name is stable per data dir, so a restarted `kiln up` resumes them at once.
 import { Redis } from 'ioredis'
+import { redactUrl } from '../../core/queue-trigger.js'
 import type { ConsumerOptions, Delivery, Outgoing, QueueConsumer } from './consumer.js'
 
 /** How long one read waits for new entries: the longest a stop or a handed-back message waits for a pull. */
@@ -78,15 +79,13 @@ export class RedisStreamConsumer implements QueueConsumer {
       const opts = { maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * 2 ** n, 5000), connectionName: `kiln-mq-${this.o.name}` }
       this.writer = new Redis(this.o.spec.url, opts)
       this.reader = new Redis(this.o.spec.url, opts)
-      const report = () => {
-        if (this.closed) return
-        const up = this.writer?.status === 'ready' && this.reader?.status === 'ready'
-        this.o.onConnection(up)
-      }
+      // Up once both connections are ready; down as soon as either closes.
+      const ready = () => { if (!this.closed && this.writer?.status === 'ready' && this.reader?.status === 'ready') this.o.onConnection(true) }
+      const closed = () => { if (!this.closed) this.o.onConnection(false, new Error(`connection to ${redactUrl(this.o.spec.url)} closed`)) }
       for (const r of [this.writer, this.reader]) {
         r.on('error', () => { /* reported through 'close' and failed commands */ })
-        r.on('ready', report)
-        r.on('close', report)
+        r.on('ready', ready)
+        r.on('close', closed)
       }
     }
     // The group starts after the last entry of the millisecond before the trigger was created.
