@@ -2,7 +2,7 @@
 // publish a message, read every message on a topic, and read where a trigger's consumer group /
 // durable consumer has got to. Real clients (ioredis, nats) against the real servers the helpers start.
 import { Redis } from 'ioredis'
-import { connect, headers as natsHeaders, StorageType, type JetStreamManager, type NatsConnection } from 'nats'
+import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, nanos, StorageType, type JetStreamManager, type NatsConnection } from 'nats'
 
 export interface Msg { id: string; body: string; headers: Record<string, string> }
 
@@ -17,6 +17,11 @@ export interface TestBroker {
   delivered(trigger: string, topic: string): Promise<string>
   /** Which of `ids` the trigger's consumer has surely acknowledged (Redis: delivered and not pending; NATS: at or below the ack floor). */
   acknowledged(trigger: string, topic: string, ids: string[]): Promise<string[]>
+  /** Deliveries beyond the first of the messages the trigger holds now (Redis: pending entries' counts; NATS: num_redelivered). */
+  redeliveries(trigger: string, topic: string): Promise<number>
+  /** Takes `n` messages for the trigger's group as another process would, and never acknowledges them
+   *  (a process that died holding them); creates the group / durable consumer (lease `leaseMs`) if missing. */
+  abandon(trigger: string, topic: string, n: number, leaseMs: number): Promise<string[]>
   close(): Promise<void>
 }
 
@@ -58,6 +63,15 @@ export function redisBroker(url: string): TestBroker {
       const last = await this.delivered(trigger, topic)
       const pending = new Set(((await r.xpending(topic, `kiln-${trigger}`, '-', '+', 100_000)) as [string][]).map(([id]) => id))
       return ids.filter((id) => streamIdCompare(id, last) <= 0 && !pending.has(id))
+    },
+    async redeliveries(trigger, topic) {
+      const p = (await r.xpending(topic, `kiln-${trigger}`, '-', '+', 100_000).catch((e: Error) => { if (/NOGROUP/.test(e.message)) return []; throw e })) as [string, string, number, number][]
+      return p.reduce((sum, [, , , n]) => sum + Number(n) - 1, 0)
+    },
+    async abandon(trigger, topic, n) {
+      await r.xgroup('CREATE', topic, `kiln-${trigger}`, '0', 'MKSTREAM').catch((e: Error) => { if (!/BUSYGROUP/.test(e.message)) throw e })
+      const got = (await r.xreadgroup('GROUP', `kiln-${trigger}`, 'a-process-that-died', 'COUNT', n, 'STREAMS', topic, '>')) as [string, [string, string[]][]][] | null
+      return (got?.[0]?.[1] ?? []).map(([id]) => id)
     },
     async close() { r.disconnect() },
   }
@@ -107,6 +121,19 @@ export async function natsBroker(url: string): Promise<TestBroker> {
       if (!name) return []
       const floor = (await jsm.consumers.info(name, `kiln-${trigger}`)).ack_floor.stream_seq
       return ids.filter((id) => Number(id) <= floor)
+    },
+    async redeliveries(trigger, topic) {
+      const name = await stream(topic, false)
+      if (!name) return 0
+      return (await jsm.consumers.info(name, `kiln-${trigger}`).catch((e: Error) => { if (/consumer not found/.test(e.message)) return { num_redelivered: 0 }; throw e })).num_redelivered
+    },
+    async abandon(trigger, topic, n, leaseMs) {
+      const name = (await stream(topic, true))!
+      await jsm.consumers.add(name, { durable_name: `kiln-${trigger}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: topic, ack_wait: nanos(leaseMs), max_deliver: -1 })
+      const c = await js.consumers.get(name, `kiln-${trigger}`)
+      const ids: string[] = []
+      for await (const m of await c.fetch({ max_messages: n, expires: 2000 })) ids.push(String(m.seq))
+      return ids
     },
     async close() { await nc.close() },
   }

@@ -109,6 +109,35 @@ describe.each(KINDS)('queue triggers on $kind', ({ kind, start, client, topic })
     expect(got.map((m) => m.json.body.i).sort((x, y) => x - y)).toEqual([...Array(12).keys()])
   })
 
+  it('a call that outlasts the lease keeps its message: it is not delivered again meanwhile', async () => {
+    const [inT, outT] = [topic('long-in'), topic('long-out')]
+    // A free slot keeps the trigger pulling (and sweeping for expired leases) while the call runs.
+    await add('long', { topic: inT, responseTopic: outT, concurrency: 2 })
+    const id = await b.publish(inT, '"slow"', { 'x-delay-ms': '7000' })
+    let most = 0
+    const [ans] = answers(await until('the answer', async () => {
+      most = Math.max(most, await b.redeliveries('long', inT))
+      const got = await b.read(outT)
+      return got.length > 0 ? got : undefined
+    }, 30_000, 200))
+    expect(ans!.headers['x-kiln-message-id']).toBe(id)
+    expect(ans!.json).toMatchObject({ calls: 1, headers: { 'x-kiln-delivery': '1' } })
+    expect(most).toBe(0)
+    expect(await b.redeliveries('long', inT)).toBe(0)
+  })
+
+  it('messages a process held when it died come back to a live one once their lease runs out', async () => {
+    const [inT, outT] = [topic('held-in'), topic('held-out')]
+    const ids = [await b.publish(inT, '"a"'), await b.publish(inT, '"b"')]
+    expect(await b.abandon('heir', inT, 2, 3000)).toEqual(ids)
+    await add('heir', { topic: inT, responseTopic: outT })
+    const got = answers(await arrived(outT, 2))
+    expect(got.map((m) => m.headers['x-kiln-message-id']).sort()).toEqual([...ids].sort())
+    // Counted by the broker: the dead process had the first delivery.
+    expect(got.map((m) => m.json.headers['x-kiln-delivery'])).toEqual(['2', '2'])
+    await until('both acknowledged', async () => (await b.acknowledged('heir', inT, ids)).length === 2)
+  })
+
   it('stops consuming when the trigger is deleted; what arrives meanwhile waits for it with the broker', async () => {
     const [inT, keepT, goneT] = [topic('del-in'), topic('del-keep'), topic('del-gone')]
     await add('keeper', { topic: inT, responseTopic: keepT })
