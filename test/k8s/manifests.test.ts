@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { FunctionSpec, HTTPTriggerSpec, RuntimeSpec } from '../../core/types.js'
+import { FunctionSpec, HTTPTriggerSpec, QueueTriggerSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, plan } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'queuetriggers'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -22,6 +22,7 @@ describe('CRD schemas follow core/types.ts', () => {
     ['functions', FunctionSpec],
     ['runtimes', RuntimeSpec],
     ['httptriggers', HTTPTriggerSpec],
+    ['queuetriggers', QueueTriggerSpec],
   ] as const)('%s: the CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
     expect(crdSpecProperties(join(DEPLOY, 'crds', `${name}.yaml`))).toEqual(Object.keys(schema.properties).sort())
   })
@@ -69,12 +70,12 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the four CRDs install and reach Established', async () => {
+  it('the five CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev'])
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/queuetriggers.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['functions.kiln.dev', 'httptriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['functions.kiln.dev', 'httptriggers.kiln.dev', 'queuetriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
   })
 
   it('kubectl apply --dry-run=server -k deploy/ is accepted', async () => {
@@ -145,6 +146,28 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     }
   })
 
+  it('QueueTrigger objects validate, and the API server refuses the URL of another kind and a topic read back', async () => {
+    const good = { apiVersion: 'kiln.dev/v1', kind: 'QueueTrigger', metadata: { name: 'orders', namespace: 'kiln' }, spec: { kind: 'nats', url: 'nats://nats.kiln:4222', topic: 'orders.new', function: 'hello', responseTopic: 'orders.done', errorTopic: 'orders.dead', maxRetries: 3, concurrency: 4, contentType: 'application/json' } }
+    await ok(['apply', '-f', '-'], JSON.stringify(good))
+    expect(JSON.parse(await ok(['get', 'mqt', 'orders', '-n', 'kiln', '-o', 'json'])).spec).toEqual(good.spec)
+    expect(await ok(['get', 'queuetriggers', '-n', 'kiln', '--no-headers'])).toMatch(/orders\s+nats\s+orders\.new\s+hello/)
+    const bad = [
+      [{ kind: 'kafka' }, 'spec.kind'],
+      [{ kind: 'redis-stream' }, 'redis:// or rediss://'],
+      [{ url: 'redis://cache:6379' }, 'nats:// or tls://'],
+      [{ responseTopic: 'orders.new' }, 'the response topic must not be the topic'],
+      [{ errorTopic: 'orders.new' }, 'the error topic must not be the topic'],
+      [{ concurrency: 0 }, 'spec.concurrency'],
+      [{ topic: 'two words' }, 'spec.topic'],
+    ] as const
+    for (const [change, field] of bad) {
+      const obj = { ...good, metadata: { name: 'x', namespace: 'kiln' }, spec: { ...good.spec, ...change } }
+      const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
+      expect(r.code, JSON.stringify(change)).not.toBe(0)
+      expect(r.stderr).toContain(field)
+    }
+  })
+
   describe('RBAC after kubectl apply -k deploy/', () => {
     beforeAll(async () => { await ok(['apply', '-k', DEPLOY]) })
 
@@ -152,7 +175,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
       ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'], ['patch', 'pods/resize'],
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
-      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'],
+      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'queuetriggers.kiln.dev'],
     ])('the executor may %s %s in kiln', async (verb, resource) => {
       expect(await canI('kiln:kiln-executor', verb, resource)).toBe('yes')
     })
@@ -170,7 +193,7 @@ describe.skipIf(!plan.run)('deploy/ on a real kube-apiserver', () => {
     })
 
     it('the controller writes Kiln resources and their status, and touches no pods or secrets', async () => {
-      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows']) {
+      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'queuetriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
       }
