@@ -12,7 +12,7 @@ import type { PoolManager } from '../poolmgr/manager.js'
 import type { RouteTable } from '../triggers/http/route-table.js'
 import type { WorkflowEngine } from '../workflows/engine.js'
 import type { WorkflowCatalog } from '../workflows/platform/catalog.js'
-import type { QueueTriggerStatus } from './mqtriggers.js'
+import type { QueueTriggerStatus } from '../core/queue-trigger.js'
 
 /** What the control API handlers work with. */
 export interface ControlContext {

@@ -3,21 +3,10 @@
 // the trigger is doing (none on a control-API-only process).
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
-import { checkQueueTrigger, redactUrl } from '../core/queue-trigger.js'
+import { checkQueueTrigger, redactUrl, type QueueTriggerStatus } from '../core/queue-trigger.js'
 import { notFound, type ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, QueueTriggerResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
-
-/** The live side of a queue trigger in this process (triggers/queue/source.ts). */
-export interface QueueTriggerStatus {
-  connected: boolean | undefined
-  inFlight: number
-  delivered: number
-  succeeded: number
-  failedAttempts: number
-  deadLettered: number
-  lastError?: string
-}
 
 export interface MqTriggerContext {
   mqTriggers: ResourceStore<QueueTriggerResource>

@@ -4,6 +4,18 @@
 import { KilnError } from './errors.js'
 import { QUEUE_TRIGGER_DEFAULTS, type QueueTriggerSpec } from './types.js'
 
+/** What a process's consumer of a queue trigger is doing (the API's `status`, `kiln mq get`). */
+export interface QueueTriggerStatus {
+  /** Whether the broker answers (undefined until the first try). */
+  connected: boolean | undefined
+  inFlight: number
+  delivered: number
+  succeeded: number
+  failedAttempts: number
+  deadLettered: number
+  lastError?: string
+}
+
 const SCHEMES: Record<QueueTriggerSpec['kind'], string[]> = {
   'redis-stream': ['redis:', 'rediss:'],
   nats: ['nats:', 'tls:'],

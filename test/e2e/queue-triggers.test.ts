@@ -7,19 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { kiln, kilnUp, type UpProcess } from '../helpers/cli.js'
-import { startNats } from '../helpers/nats.js'
-import { natsBroker, redisBroker, type TestBroker } from '../helpers/queue-brokers.js'
-import { startRedis } from '../helpers/redis.js'
+import { QUEUE_KINDS, type TestBroker } from '../helpers/queue-brokers.js'
 import { until } from '../helpers/until.js'
 
 const ECHO = join(import.meta.dirname, '../fixtures/queue/echo.mjs')
 
-const KINDS = [
-  { kind: 'redis-stream', start: startRedis, client: async (url: string) => redisBroker(url), topic: (s: string) => `e2e:${s}` },
-  { kind: 'nats', start: startNats, client: natsBroker, topic: (s: string) => `e2e.${s}` },
-] as const
-
-describe.each(KINDS)('kiln mq with $kind', ({ kind, start, client, topic }) => {
+describe.each(QUEUE_KINDS)('kiln mq with $kind', ({ kind, start, client, topic }) => {
   let server: { url: string; port: number; stop(): Promise<void> }
   let b: TestBroker
   let dataDir: string

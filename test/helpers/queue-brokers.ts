@@ -2,6 +2,8 @@
 // publish a message, read every message on a topic, and read where a trigger's consumer group /
 // durable consumer has got to. Real clients (ioredis, nats) against the real servers the helpers start.
 import { Redis } from 'ioredis'
+import { startNats } from './nats.js'
+import { startRedis } from './redis.js'
 import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, nanos, StorageType, type JetStreamManager, type NatsConnection } from 'nats'
 
 export interface Msg { id: string; body: string; headers: Record<string, string> }
@@ -138,3 +140,9 @@ export async function natsBroker(url: string): Promise<TestBroker> {
     async close() { await nc.close() },
   }
 }
+
+/** The kinds a queue trigger suite runs against: its server, the test's client, and a topic name in its syntax. */
+export const QUEUE_KINDS = [
+  { kind: 'redis-stream', start: startRedis, client: async (url: string) => redisBroker(url), topic: (s: string) => `q:${s}` },
+  { kind: 'nats', start: startNats, client: natsBroker, topic: (s: string) => `q.${s}` },
+] as const

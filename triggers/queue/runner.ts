@@ -8,6 +8,7 @@
 //   the message back for a later delivery; the last goes to the error topic with the reason.
 // - The broker going away: a warn log once, retries with backoff, an info log when it is back.
 import type { Logger } from 'pino'
+import type { QueueTriggerStatus } from '../../core/queue-trigger.js'
 import { QUEUE_TRIGGER_DEFAULTS, type QueueTriggerSpec } from '../../core/types.js'
 import type { Invoker } from '../invoker.js'
 import { Backoff, backoffMs, sleep } from './backoff.js'
@@ -28,16 +29,7 @@ export interface RunnerOptions {
   onOutcome?(outcome: 'succeeded' | 'retried' | 'dead' | 'dropped'): void
 }
 
-export interface RunnerStatus {
-  /** Whether the broker answers (undefined until the first try). */
-  connected: boolean | undefined
-  inFlight: number
-  delivered: number
-  succeeded: number
-  failedAttempts: number
-  deadLettered: number
-  lastError?: string
-}
+export type RunnerStatus = QueueTriggerStatus
 
 /** The delay before a failed message's next delivery: 0.5 s doubling, below the lease (a held message outlives it). */
 export function retryDelay(deliveries: number, leaseMs: number): number {

@@ -9,20 +9,13 @@ import { memoryStore } from '../../../core/store/resource-store.js'
 import type { QueueTriggerResource } from '../../../core/types.js'
 import { PlatformInvoker } from '../../../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../../../triggers/queue/source.js'
-import { startNats } from '../../helpers/nats.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
-import { natsBroker, redisBroker, type TestBroker } from '../../helpers/queue-brokers.js'
-import { startRedis } from '../../helpers/redis.js'
+import { QUEUE_KINDS, type TestBroker } from '../../helpers/queue-brokers.js'
 import { until } from '../../helpers/until.js'
 
 const ECHO = join(import.meta.dirname, '../../fixtures/queue/echo.mjs')
 
-const KINDS = [
-  { kind: 'redis-stream', start: startRedis, client: async (url: string) => redisBroker(url), topic: (s: string) => `outage:${s}` },
-  { kind: 'nats', start: startNats, client: natsBroker, topic: (s: string) => `outage.${s}` },
-] as const
-
-describe.each(KINDS)('a $kind broker outage under a queue trigger', ({ kind, start, client, topic }) => {
+describe.each(QUEUE_KINDS)('a $kind broker outage under a queue trigger', ({ kind, start, client, topic }) => {
   let server: { url: string; restart(): Promise<void>; stop(): Promise<void> }
   let p: TestPlatform
   let b: TestBroker

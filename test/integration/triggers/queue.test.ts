@@ -2,20 +2,13 @@
 // nats-server with JetStream, and a real platform (in-process) whose function records what reached it.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNats } from '../../helpers/nats.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
-import { natsBroker, redisBroker, streamIdCompare, type Msg, type TestBroker } from '../../helpers/queue-brokers.js'
-import { startRedis } from '../../helpers/redis.js'
+import { QUEUE_KINDS, streamIdCompare, type Msg, type TestBroker } from '../../helpers/queue-brokers.js'
 import { until } from '../../helpers/until.js'
 
 const ECHO = join(import.meta.dirname, '../../fixtures/queue/echo.mjs')
 
-const KINDS = [
-  { kind: 'redis-stream', start: startRedis, client: async (url: string) => redisBroker(url), topic: (s: string) => `q:${s}` },
-  { kind: 'nats', start: startNats, client: natsBroker, topic: (s: string) => `q.${s}` },
-] as const
-
-describe.each(KINDS)('queue triggers on $kind', ({ kind, start, client, topic }) => {
+describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, topic }) => {
   let server: { url: string; stop(): Promise<void> }
   let p: TestPlatform
   let b: TestBroker
