@@ -180,11 +180,15 @@ export class TriggerRunner {
     this.stopping = true
     this.halt.abort()
     this.freed?.()
-    const drained = async () => { while (this.status_.inFlight > 0) await sleep(20) }
-    await Promise.race([drained(), sleep(this.o.drainMs ?? 10_000)])
+    await this.drained(this.o.drainMs ?? 10_000)
     this.abandon.abort()
     await this.c.close().catch((err: unknown) => this.log.debug({ err }, 'consumer did not close cleanly'))
     await this.loop
-    await Promise.race([drained(), sleep(2000)])
+    await this.drained(2000)
+  }
+
+  private async drained(ms: number): Promise<void> {
+    const deadline = Date.now() + ms
+    while (this.status_.inFlight > 0 && Date.now() < deadline) await sleep(20)
   }
 }

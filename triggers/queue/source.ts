@@ -72,18 +72,28 @@ export class QueueTriggerSource implements TriggerSource {
     await Promise.all(gone.map((r) => r.runner.stop()))
     for (const [name, t] of want) {
       if (this.running.has(name)) continue
-      const runner = new TriggerRunner({
-        name, spec: t.spec, invoker: this.o.invoker, logger: this.o.logger, leaseMs: this.o.leaseMs, drainMs: this.o.drainMs,
-        consumer: await this.kinds[t.spec.kind]({
-          name, spec: t.spec, consumer: this.o.consumer, leaseMs: this.o.leaseMs,
-          createdAt: new Date(t.metadata.createdAt ?? Date.now()),
-          onConnection: (up, err) => runner.connection(up, err),
-        }),
-        onOutcome: (outcome) => this.countOutcome?.(name, outcome),
-      })
-      runner.start()
-      this.running.set(name, { key: key(t), runner })
+      try {
+        this.running.set(name, { key: key(t), runner: await this.run(name, t) })
+      } catch (err) {
+        this.log.error({ err, trigger: name }, 'queue trigger not started')
+      }
     }
+  }
+
+  private async run(name: string, t: QueueTriggerResource): Promise<TriggerRunner> {
+    const factory = this.kinds[t.spec.kind]
+    if (!factory) throw new Error(`no consumer for queue kind "${t.spec.kind}"`)
+    const runner: TriggerRunner = new TriggerRunner({
+      name, spec: t.spec, invoker: this.o.invoker, logger: this.o.logger, leaseMs: this.o.leaseMs, drainMs: this.o.drainMs,
+      consumer: await factory({
+        name, spec: t.spec, consumer: this.o.consumer, leaseMs: this.o.leaseMs,
+        createdAt: new Date(t.metadata.createdAt ?? Date.now()),
+        onConnection: (up, err) => runner.connection(up, err),
+      }),
+      onOutcome: (outcome) => this.countOutcome?.(name, outcome),
+    })
+    runner.start()
+    return runner
   }
 
   /** What the trigger's runner in this process is doing; undefined when it runs none. */
