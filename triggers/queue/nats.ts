@@ -109,8 +109,13 @@ export class NatsConsumer implements QueueConsumer {
       if (!/no stream matches subject/i.test((err as Error).message)) throw err
     }
     const name = streamName(subject)
-    await this.jsm!.streams.add({ name, subjects: [subject], storage: StorageType.File })
-    return name
+    try {
+      await this.jsm!.streams.add({ name, subjects: [subject], storage: StorageType.File })
+      return name
+    } catch (err) {
+      // Someone else made a stream for it meanwhile (another replica, or its publisher).
+      return await this.jsm!.streams.find(subject).catch(() => { throw err })
+    }
   }
 
   async pull(max: number, deliver: (d: Delivery) => void): Promise<void> {
