@@ -19,7 +19,7 @@ const STATUSES = new Set<ExecutionStatus>(['running', 'succeeded', 'failed'])
 
 export async function executionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   async function find(id: string): Promise<Execution> {
-    const e = await c.engine.get(id)
+    const e = await c.executions.get(id)
     if (!e) throw new KilnError('KILN_ERR_EXECUTION_NOT_FOUND', `execution ${id} not found`)
     return e
   }
@@ -28,7 +28,7 @@ export async function executionRoutes(app: FastifyInstance, c: ControlContext): 
     const { workflow, status } = req.query
     if (status !== undefined && !STATUSES.has(status as ExecutionStatus)) throw new KilnError('KILN_ERR_BAD_REQUEST', `status: one of running, succeeded, failed (got "${status}")`)
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000)
-    return c.engine.list({ ...(workflow ? { workflow } : {}), ...(status ? { status: status as ExecutionStatus } : {}), limit })
+    return c.executions.list({ ...(workflow ? { workflow } : {}), ...(status ? { status: status as ExecutionStatus } : {}), limit })
   })
 
   app.get<{ Params: { id: string }; Querystring: { spec?: string } }>('/executions/:id', async (req) => {
@@ -37,12 +37,12 @@ export async function executionRoutes(app: FastifyInstance, c: ControlContext): 
 
   app.get<{ Params: { id: string } }>('/executions/:id/events', async (req) => {
     await find(req.params.id)
-    return c.engine.events(req.params.id)
+    return c.executions.events(req.params.id)
   })
 
   app.post<{ Params: { id: string } }>('/executions/:id/cancel', async (req) => {
     const e = await find(req.params.id)
     if (e.status !== 'running') throw new KilnError('KILN_ERR_CONFLICT', `execution ${e.id} already ${e.status}`)
-    return executionView(await c.engine.cancel(e.id), false)
+    return executionView(await c.executions.cancel(e.id), false)
   })
 }

@@ -7,7 +7,7 @@ import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  const view = (fn: FunctionResource) => ({ ...fn, status: c.executor.describe(fn.metadata.name) })
+  const view = (fn: FunctionResource) => ({ ...fn, status: c.live.status(fn.metadata.name) })
 
   async function check(body: unknown, name?: string): Promise<FunctionResource> {
     const fn = validateResource<FunctionResource>('Function', body)
@@ -33,7 +33,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
 
   app.post('/functions', async (req, reply) => {
     const fn = await c.functions.create(await check(req.body))
-    await c.executor.whenApplied(fn.metadata.name)
+    await c.live.whenApplied(fn.metadata.name)
     return reply.status(201).send(view(fn))
   })
 
@@ -41,7 +41,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const existed = c.functions.get(req.params.name) !== undefined
     const fn = await c.functions.put(await check(req.body, req.params.name))
     // Returns once the new version is the only one served (and, for `warm`, once it is warm).
-    await c.executor.whenApplied(fn.metadata.name)
+    await c.live.whenApplied(fn.metadata.name)
     return reply.status(existed ? 200 : 201).send(view(fn))
   })
 

@@ -1,4 +1,4 @@
-// /v1/runtimes and /v1/pools: runtime definitions and operator pool tuning (live, persisted).
+// /v1/runtimes: runtime definitions, each with its pool's live status.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
 import { notFound } from '../core/store/resource-store.js'
@@ -7,7 +7,7 @@ import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 
 export async function runtimeRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  const view = (rt: RuntimeResource) => ({ ...rt, status: { pool: c.pools.pool(rt.metadata.name)?.stats() } })
+  const view = (rt: RuntimeResource) => ({ ...rt, status: { pool: c.pools.get(rt.metadata.name) } })
 
   function check(body: unknown, name?: string): RuntimeResource {
     const rt = validateResource<RuntimeResource>('Runtime', body)
@@ -31,28 +31,4 @@ export async function runtimeRoutes(app: FastifyInstance, c: ControlContext): Pr
     if (!rt) throw notFound('Runtime', req.params.name)
     return { deleted: rt.metadata.name }
   })
-
-  app.get('/pools', async () => c.pools.stats().map((p) => {
-    let specializing = 0
-    let inUse = 0
-    for (const fs of c.executor.functions()) {
-      if (fs.fn.spec.runtime !== p.runtime) continue
-      specializing += fs.provisions.length
-      inUse += fs.instances.filter((r) => r.inflight > 0).length
-    }
-    return { ...p, specializing, inUse }
-  }))
-
-  app.put<{ Params: { runtime: string }; Body: { size?: unknown } }>('/pools/:runtime', async (req) => {
-    const rt = c.runtimes.get(req.params.runtime)
-    if (!rt) throw notFound('Runtime', req.params.runtime)
-    const size = req.body?.size
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > 1000) {
-      throw new KilnError('KILN_ERR_VALIDATION', 'size: must be an integer from 0 to 1000')
-    }
-    await c.runtimes.put({ ...rt, spec: { ...rt.spec, poolSize: size } })
-    return c.pools.pool(rt.metadata.name)?.stats()
-  })
-
-  app.get('/instances', async () => [...c.fleet.records.values()].map((r) => r.describe()))
 }

@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
 import { notFound } from '../core/store/resource-store.js'
 import type { WorkflowResource } from '../core/types.js'
-import { newExecutionId } from '../workflows/platform/ids.js'
 import type { ControlContext } from './context.js'
 import { executionView } from './executions.js'
 
@@ -47,7 +46,7 @@ export async function workflowRoutes(app: FastifyInstance, c: ControlContext): P
   // (succeeded or failed: both are a completed request); `?async=1` answers 202 once it is stored.
   app.post<{ Params: { name: string }; Querystring: { async?: string } }>('/workflows/:name/executions', async (req, reply) => {
     const async = req.query.async !== undefined && req.query.async !== '0' && req.query.async !== 'false'
-    const started = await c.engine.start(req.params.name, req.body ?? null, { async: true, executionId: newExecutionId() })
+    const started = await c.executions.start(req.params.name, req.body ?? null)
     const id = started.executionId
     void reply.header('location', `/v1/executions/${id}`)
     if (async) {

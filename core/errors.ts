@@ -23,7 +23,6 @@ export const ERRORS = {
   KILN_ERR_ALREADY_EXISTS: { status: 409, message: 'already exists', hint: 'use a different name, or update it instead' },
   KILN_ERR_IN_USE: { status: 409, message: 'still in use', hint: 'delete what refers to it first' },
   KILN_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body is over the limit' },
-  KILN_ERR_TOO_MANY_REQUESTS: { status: 429, message: 'the function is saturated and its queue is full', hint: 'retry after the Retry-After delay' },
   KILN_ERR_INTERNAL: { status: 500, message: 'internal error' },
   KILN_ERR_FUNCTION_ERROR: { status: 500, message: 'the function threw an error' },
   KILN_ERR_FUNCTION_CRASHED: { status: 502, message: 'the function instance crashed', hint: 'see `kiln fn logs`' },
@@ -67,10 +66,6 @@ export class KilnError extends Error {
   toJSON(): Record<string, unknown> {
     return { error: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}), ...this.details }
   }
-}
-
-export function isKilnError(e: unknown): e is KilnError {
-  return e instanceof KilnError
 }
 
 export function errorBody(code: ErrorCode, message?: string, details?: Record<string, unknown>): string {

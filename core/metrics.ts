@@ -1,5 +1,4 @@
-// Prometheus metrics (prom-client). Label objects are created at registration time, never per
-// request: hot-path counters are plain numbers read by collect callbacks.
+// Prometheus metrics (prom-client). Label objects are created at registration time, never per request.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 
 export class Metrics {
@@ -11,10 +10,5 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'kiln_process_' })
-  }
-
-  /** Gauges computed at scrape time from the platform's own counters. */
-  gauge(name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void {
-    new Gauge({ name, help, labelNames, registers: [this.registry], collect() { collect(this) } })
   }
 }

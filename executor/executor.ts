@@ -88,10 +88,10 @@ export class Executor {
 
   private pick(fs: FunctionState): InstanceRecord | undefined {
     const c = fs.concurrency
-    const fresh = fs.reuse === 'fresh'
+    const policy = fs.policy
     let best: InstanceRecord | undefined
     for (const r of fs.instances) {
-      if (r.state !== 'ready' || r.version !== fs.version || r.inflight >= c || (fresh && r.requests > 0)) continue
+      if (r.state !== 'ready' || r.version !== fs.version || r.inflight >= c || !policy.accepts(r)) continue
       if (best === undefined || r.inflight < best.inflight) {
         best = r
         if (r.inflight === 0) break
@@ -104,7 +104,7 @@ export class Executor {
   release(rec: InstanceRecord, outcome: Outcome): void {
     rec.inflight--
     rec.requests++
-    rec.lastUsed = Date.now()
+    const now = rec.lastUsed = Date.now()
     const fs = rec.fn === undefined ? undefined : this.fns.get(rec.fn)
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
@@ -116,11 +116,7 @@ export class Executor {
       if (rec.inflight === 0) void this.o.fleet.retire(rec)
       return
     }
-    if (fs.reuse === 'fresh') {
-      this.drain(rec, fs)
-      return
-    }
-    if (fs.reuse === 'recycle' && this.expired(rec, fs)) {
+    if (fs.policy.spent(rec, fs.fn, now)) {
       this.drain(rec, fs)
       return
     }
@@ -191,7 +187,7 @@ export class Executor {
   }
 
   private serveQueue(fs: FunctionState, rec: InstanceRecord): void {
-    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < fs.concurrency && !(fs.reuse === 'fresh' && rec.requests > 0)) {
+    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < fs.concurrency && fs.policy.accepts(rec)) {
       rec.inflight++
       fs.queue.shift()!.resolve(rec)
     }
@@ -340,11 +336,6 @@ export class Executor {
     return Promise.race([rec.inst.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())])
   }
 
-  private expired(rec: InstanceRecord, fs: FunctionState): boolean {
-    const { maxRequests, maxAgeMs } = fs.fn.spec
-    return (maxRequests !== undefined && rec.requests >= maxRequests) || (maxAgeMs !== undefined && Date.now() - rec.specializedAt >= maxAgeMs)
-  }
-
   // ---- background ----
 
   private tick(): void {
@@ -352,7 +343,7 @@ export class Executor {
     for (const fs of this.fns.values()) {
       const strategy = this.strategyOf(fs)
       for (const rec of idleToReap(fs, strategy, now, this.o.idleTimeoutMs)) this.drain(rec, fs)
-      if (fs.reuse === 'recycle') for (const rec of fs.ready()) if (rec.inflight === 0 && this.expired(rec, fs)) this.drain(rec, fs)
+      for (const rec of fs.idleReady()) if (fs.policy.spent(rec, fs.fn, now)) this.drain(rec, fs)
       strategy.reconcile(fs, this.ctx)
     }
   }

@@ -7,6 +7,12 @@ import { parseBytes } from '../core/quantity.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
+import { freshPolicy } from './reuse/fresh.js'
+import type { ReusePolicy } from './reuse/policy.js'
+import { recyclePolicy } from './reuse/recycle.js'
+import { reusePolicy } from './reuse/reuse.js'
+
+const REUSE_POLICIES: Record<ReusePolicy['name'], ReusePolicy> = { reuse: reusePolicy, recycle: recyclePolicy, fresh: freshPolicy }
 
 export interface Waiter { resolve(rec: InstanceRecord): void; reject(err: Error): void }
 
@@ -31,6 +37,8 @@ export class FunctionState {
   fn!: FunctionResource
   version = ''
   concurrency = 1
+  /** What happens to an instance between requests (`spec.reuse`). */
+  policy: ReusePolicy = reusePolicy
   /** Specialized instances, ready or draining. */
   readonly instances: InstanceRecord[] = []
   readonly provisions: Provision[] = []
@@ -72,8 +80,8 @@ export class FunctionState {
 
   update(fn: FunctionResource): boolean {
     this.fn = fn
-    // One-shot instances serve exactly one request.
-    this.concurrency = this.reuse === 'fresh' ? 1 : (fn.spec.concurrency ?? FUNCTION_DEFAULTS.concurrency)
+    this.policy = REUSE_POLICIES[this.reuse]
+    this.concurrency = this.policy.concurrency(fn)
     if (fn.spec.minWarm === 'auto') this.adaptive ??= new AdaptiveWarm()
     else this.adaptive = undefined
     return this.refreshVersion()

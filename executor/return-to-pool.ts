@@ -23,7 +23,7 @@ export interface ReturnDeps {
 export function returnOrRetire(rec: InstanceRecord, fs: FunctionState, d: ReturnDeps): void {
   const runtime = d.runtimes.get(rec.runtime)
   const pool = d.pools.pool(rec.runtime)
-  if (rec.bootedFor !== undefined || fs.strategy !== 'pool' || fs.reuse === 'fresh' || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || d.closing()) {
+  if (rec.bootedFor !== undefined || fs.strategy !== 'pool' || !fs.policy.returnsToPool || runtime?.spec.protocol === 'fission' || !pool?.hasRoom() || d.closing()) {
     void d.fleet.retire(rec)
     return
   }

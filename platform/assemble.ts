@@ -17,6 +17,7 @@ import type { ResourceStore } from '../core/store/resource-store.js'
 import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
+import { metricsRoute } from '../controller/metrics.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -31,6 +32,7 @@ import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../triggers/queue/source.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
@@ -65,9 +67,23 @@ export interface AssemblyOptions {
   identity?: string
 }
 
+/** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
+export interface PlatformParts extends PlatformStores {
+  readonly packages: PackageStore
+  readonly executor: Executor
+  readonly fleet: Fleet
+  readonly pools: PoolManager
+  readonly routes: RouteTable
+  readonly queues: QueueTriggerSource
+  readonly logs: FunctionLogs
+  readonly events: EventLog
+  readonly metrics: Metrics
+  readonly wf: WorkflowsMount
+}
+
 export interface Assembly {
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  readonly parts: PlatformParts
   readonly executor: Executor
   readonly fleet: Fleet
   readonly pools: PoolManager
@@ -116,11 +132,17 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   // Every trigger type, started and stopped in one loop (one registration line each).
   const sources: TriggerSource[] = [routes, queues]
+  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, queues, logs, events, metrics, wf }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, executor, pools, fleet, routes, logs, logger,
+    functions, runtimes, triggers, packages, logger,
     maxPackageBytes: 512 * 1024 * 1024,
-    workflows: wf.catalog, engine: wf.engine,
-    events, metrics, nodes: o.nodes, cgroups: o.cgroups,
+    live: liveFunctions(executor),
+    instances: instancesView(fleet),
+    pools: poolsView(pools, executor),
+    nodes: nodesView(fleet, o.nodes, o.cgroups),
+    events, logs, routes,
+    workflows: wf.catalog,
+    executions: executionsView(wf.engine),
     mqTriggers: stores.queueTriggers, queues: o.dataPlane ? queues : undefined,
   }
 
@@ -135,7 +157,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       : {}),
   }) as unknown as FastifyInstance
   app.get('/healthz', async () => o.health(fleet!, pools))
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  metricsRoute(app, metrics.registry)
   await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
   if (o.routes) await o.routes(app)
   if (o.dataPlane) {
@@ -146,7 +168,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
 
   let closing: Promise<void> | undefined
   return {
-    app, ctx, executor, fleet, pools, wf,
+    app, parts, executor, fleet, pools, wf,
     async listen({ backlog, beforeWorkflows }) {
       if (o.dataPlane) {
         pools.start()

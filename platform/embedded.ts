@@ -14,18 +14,18 @@ import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
 import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
-import { BUILTIN_RUNTIMES } from '../controller/builtin-runtimes.js'
-import type { ControlContext } from '../controller/context.js'
+import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
-import { assemble } from './assemble.js'
+import { assemble, type PlatformParts } from './assemble.js'
 
 export interface Platform {
   readonly url: string
   readonly port: number
   readonly config: KilnConfig
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
+  readonly ctx: PlatformParts
   readonly cgroups: CgroupDriver
   close(): Promise<void>
 }
@@ -83,5 +83,5 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
     logger.flush?.()
   }
 
-  return { url, port, config, app: a.app, ctx: a.ctx, cgroups, close }
+  return { url, port, config, app: a.app, ctx: a.parts, cgroups, close }
 }

@@ -31,11 +31,6 @@ export class GenericPool {
     return rec
   }
 
-  /** A ready generic instance, booting one on the spot when the pool is empty (a cold start). */
-  async takeOrBoot(): Promise<InstanceRecord> {
-    return this.take() ?? this.fleet.boot({ ...this.placementReq, runtime: this.runtime, reclaim: true, urgent: true })
-  }
-
   /** Puts back an instance that is generic again (unloaded and reported clean). */
   giveBack(rec: InstanceRecord): boolean {
     if (rec.state !== 'generic' || this.ready.length >= this.target) return false

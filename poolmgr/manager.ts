@@ -1,11 +1,12 @@
 // The pool manager: one generic pool per runtime and placement, sized from the runtime's `poolSize`
-// (or the platform default), resized live when the runtime changes, reconciled on a timer too.
+// (or the platform default; pool-size.ts), resized live when the runtime changes, reconciled on a timer too.
 import type { Logger } from 'pino'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { RuntimeResource } from '../core/types.js'
 import type { Fleet } from './fleet.js'
 import { GenericPool, type PoolStats } from './generic-pool.js'
 import type { InstanceRecord } from './instance.js'
+import { poolTarget } from './pool-size.js'
 import { placementKey, type PlacementRequest } from './placement.js'
 
 export class PoolManager {
@@ -36,7 +37,7 @@ export class PoolManager {
   }
 
   private apply(rt: RuntimeResource): void {
-    const size = rt.spec.poolSize ?? this.defaultSize
+    const size = poolTarget(rt, this.defaultSize)
     const pool = this.pools.get(rt.metadata.name)
     if (pool) {
       pool.runtime = rt
@@ -55,7 +56,7 @@ export class PoolManager {
 
   /**
    * The pool for a runtime on a placement: the runtime's own pool for the default placement, else a
-   * small pool (one instance, or none when the runtime's pool is sized 0) kept on the matching nodes.
+   * small pool (pool-size.ts: one instance, or none when the runtime's pool is sized 0) kept on the matching nodes.
    */
   poolFor(runtime: string, placement: PlacementRequest): GenericPool | undefined {
     const key = placementKey(placement)
@@ -64,7 +65,7 @@ export class PoolManager {
     const id = `${runtime}|${key}`
     let p = this.placed.get(id)
     if (!p) {
-      p = new GenericPool(base.runtime, Math.min(1, base.target), this.fleet, this.logger, key, placement)
+      p = new GenericPool(base.runtime, poolTarget(base.runtime, this.defaultSize, true), this.fleet, this.logger, key, placement)
       this.placed.set(id, p)
       p.reconcile()
     }

@@ -1,27 +1,13 @@
-// The workflow engine's errors. Their codes live in the platform's catalogue (core/errors.ts) with
-// every other Kiln error; a WorkflowError is a KilnError, so the controller, router and CLI map it by
-// code like any other failure.
-import { ERRORS, KilnError, type ErrorDef } from '../core/errors.js'
+// The workflow engine's errors. Their codes are declared once, in the platform's catalogue
+// (core/errors.ts), with every other Kiln error; a WorkflowError is a KilnError, so the controller,
+// router and CLI map it by code like any other failure.
+import { KilnError, type ErrorCode } from '../core/errors.js'
 
-const WORKFLOW_CODES = [
-  'KILN_ERR_VALIDATION', 'KILN_ERR_WORKFLOW_NOT_FOUND', 'KILN_ERR_EXECUTION_NOT_FOUND', 'KILN_ERR_WORKFLOW_INPUT',
-  'KILN_ERR_EXPRESSION', 'KILN_ERR_TASK_TIMEOUT', 'KILN_ERR_WORKFLOW_DEPTH', 'KILN_ERR_CANCELLED',
-  'KILN_ERR_ENGINE_CLOSED', 'KILN_ERR_CONFLICT', 'KILN_ERR_TASK_FAILED',
-] as const
-
-export type WorkflowErrorCode = (typeof WORKFLOW_CODES)[number]
-export type ErrorEntry = ErrorDef
-
-/** The catalogue entries the engine raises (a view of core/errors.ts, not a second catalogue). */
-export const WORKFLOW_ERRORS = Object.fromEntries(WORKFLOW_CODES.map((c) => [c, ERRORS[c]])) as { readonly [C in WorkflowErrorCode]: (typeof ERRORS)[C] }
-
-/** An error with a catalogue code and its HTTP status. */
+/** An error with a catalogue code (its status comes from the catalogue). */
 export class WorkflowError extends KilnError {
-  constructor(code: WorkflowErrorCode, message?: string, extra?: { status?: number; cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, extra?.details)
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(code, message, details)
     this.name = 'WorkflowError'
-    if (extra?.cause !== undefined) Object.defineProperty(this, 'cause', { value: extra.cause, configurable: true, writable: true })
-    if (extra?.status !== undefined) Object.defineProperty(this, 'status', { value: extra.status, enumerable: true })
   }
 }
 
@@ -35,7 +21,7 @@ export interface ValidationIssue {
 export class WorkflowValidationError extends WorkflowError {
   readonly issues: ValidationIssue[]
   constructor(issues: ValidationIssue[]) {
-    super('KILN_ERR_VALIDATION', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } })
+    super('KILN_ERR_VALIDATION', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { issues })
     this.name = 'WorkflowValidationError'
     this.issues = issues
   }

@@ -3,7 +3,7 @@ export { WorkflowEngine, type WorkflowEngineOptions, type StartOptions, type Sta
 export { parseWorkflow, type WorkflowSpec, type TaskSpec, type StepSpec, type RetrySpec, type SwitchCase } from './spec.js'
 export { validateWorkflow, type WorkflowResolver } from './validate.js'
 export { InvokeError, type Invoker, type InvokeOptions } from './invoker.js'
-export { WORKFLOW_ERRORS, WorkflowError, WorkflowValidationError, type ErrorInfo, type ValidationIssue } from './errors.js'
+export { WorkflowError, WorkflowValidationError, type ErrorInfo, type ValidationIssue } from './errors.js'
 export type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary, TaskState, TaskStatus } from './state/execution.js'
 export type { ExecutionStore, ExecutionFilter } from './state/store.js'
 export { MemoryExecutionStore } from './state/memory-store.js'

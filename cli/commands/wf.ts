@@ -6,9 +6,12 @@ import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 import type { WorkflowResource } from '../../core/types.js'
-import type { ErrorInfo } from '../../workflows/errors.js'
-import type { ExecutionSummary, TaskState } from '../../workflows/state/execution.js'
-import { isExecutionId } from '../../workflows/platform/ids.js'
+import { isExecutionId } from '../../core/execution-ids.js'
+
+// The executions API's records as this command reads them (JSON from controller/executions.ts).
+interface ErrorInfo { code: string; message: string; status?: number; task?: string; executionId?: string }
+interface TaskState { status: string; startedAt: string; finishedAt?: string; attempts: number; output?: unknown; error?: ErrorInfo; childExecutionId?: string; caught?: ErrorInfo }
+interface ExecutionSummary { id: string; workflow: string; status: string; createdAt: string; finishedAt?: string; parentId?: string }
 
 type WorkflowView = WorkflowResource & { status?: { tasks?: number } }
 type TaskView = TaskState & { durationMs?: number }

@@ -14,7 +14,8 @@ export interface PoolDeploymentsOptions {
   logger: Logger
   runtimes(): RuntimeResource[]
   runtime(name: string): RuntimeResource | undefined
-  defaultPoolSize: number
+  /** Generic pods a pool keeps: the platform's one pool-size policy (poolmgr/pool-size.ts). */
+  poolSize(runtime: RuntimeResource, special: boolean): number
   isLeader(): boolean
   reconcileMs?: number
 }
@@ -31,11 +32,13 @@ export class PoolDeployments {
     this.loop = new ReconcileLoop(() => this.reconcile(), o.reconcileMs ?? 3000)
   }
 
-  /** Replicas a pool keeps generic: the runtime's pool size for its default pool, one for the others. */
+  /**
+   * Replicas a pool keeps generic: the pool-size policy's number, and at least one, since an instance
+   * here is only ever a pod claimed from its pool (there is no boot on the spot as locally).
+   */
   replicas(k: PoolKey): number {
-    const size = k.runtime.spec.poolSize ?? this.o.defaultPoolSize
-    const special = isIsolated(k.node) || (k.limits && Object.values(k.limits).some((v) => v !== undefined))
-    return special ? Math.min(size, 1) || 1 : Math.max(size, 1)
+    const special = isIsolated(k.node) || (k.limits !== undefined && Object.values(k.limits).some((v) => v !== undefined))
+    return Math.max(this.o.poolSize(k.runtime, special), 1)
   }
 
   /** Makes sure the pool's Deployment exists (and, on the leader, has the right size and template). */

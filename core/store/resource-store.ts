@@ -115,7 +115,3 @@ export class CachedStore<T extends Resource> implements ResourceStore<T> {
     return next
   }
 }
-
-export function memoryStore<T extends Resource>(kind: string): CachedStore<T> {
-  return new CachedStore<T>(kind)
-}

@@ -24,10 +24,10 @@ import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
-import type { ControlContext } from '../../controller/context.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
+import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
-import { assemble } from '../assemble.js'
+import { assemble, type PlatformParts } from '../assemble.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
 import { nodeLoadRoutes } from './node-loads.js'
 
@@ -49,7 +49,8 @@ export interface KubeOptions {
 export interface KubePlatform {
   readonly url: string
   readonly app: FastifyInstance
-  readonly ctx: ControlContext
+  /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
+  readonly ctx: PlatformParts
   readonly backend?: KubernetesBackend
   readonly leader?: LeaderElector
   /** The node agents' latest reports (`POST /internal/node-load`), which `backend.sample` reads. */
@@ -92,7 +93,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
   const pools = new PoolDeployments(kc, {
-    namespace: k.namespace, logger, defaultPoolSize: config.poolSize, isLeader, reconcileMs: k.reconcileMs,
+    namespace: k.namespace, logger, poolSize: (rt, special) => poolTarget(rt, config.poolSize, special), isLeader, reconcileMs: k.reconcileMs,
     runtimes: () => runtimes.list(), runtime: (n) => runtimes.get(n),
   })
   const sets = new FunctionSets(kc, { namespace: k.namespace, logger, isLeader, reconcileMs: k.reconcileMs, function: (n) => functions.get(n), runtime: (n) => runtimes.get(n) })
@@ -132,7 +133,7 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.ctx, backend, leader, nodeLoads,
+    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {

@@ -1,14 +1,11 @@
 // The function builder used by `kiln fn deploy`: source folder or file in, content-addressed package out.
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { listFiles, packDir } from './archive.js'
-import { findEntry, relativeTo } from './entry.js'
-import { BuildError } from './errors.js'
-import { bundleNode } from './node.js'
-import { installCopy, needsInstall } from './npm.js'
-import { buildPythonPackage } from './python.js'
+import { packDir } from './archive.js'
+import type { LanguageBuilder } from './languages/language.js'
+import { node } from './languages/node.js'
+import { python } from './languages/python.js'
 import { detectShape, type ShapeGuess } from './shape.js'
 
 export { BuildError, type BuildMessage } from './errors.js'
@@ -38,62 +35,35 @@ export interface BuildResult {
   shape: ShapeGuess
 }
 
+/** The languages, in the order a source is recognized (the last one is the default). */
+const LANGUAGES: LanguageBuilder[] = [python, node]
+
 /**
  * Which builder: the runtime's language, else its name (`node*`, `python*`), else the source itself
  * (a .py file, or a folder with requirements.txt or .py files and no package.json → python; else node).
  */
-export function languageOf(input: Pick<BuildInput, 'source' | 'runtime' | 'language'>): 'node' | 'python' {
+function builderFor(input: Pick<BuildInput, 'source' | 'runtime' | 'language'>): LanguageBuilder {
   const l = input.language ?? ''
-  if (l.startsWith('python')) return 'python'
-  if (l.startsWith('node') || l === 'javascript' || l === 'typescript') return 'node'
-  if (input.runtime.startsWith('python')) return 'python'
-  if (input.runtime.startsWith('node')) return 'node'
-  const st = statSync(input.source, { throwIfNoEntry: false })
-  if (st?.isFile()) return input.source.endsWith('.py') ? 'python' : 'node'
-  if (st?.isDirectory() && !existsSync(join(input.source, 'package.json'))) {
-    const names = readdirSync(input.source)
-    if (names.includes('requirements.txt') || (names.some((n) => n.endsWith('.py')) && !names.some((n) => /\.[cm]?[jt]s$/.test(n)))) return 'python'
-  }
-  return 'node'
+  return LANGUAGES.find((b) => l.startsWith(b.prefix) || b.aliases.includes(l))
+    ?? LANGUAGES.find((b) => input.runtime.startsWith(b.prefix))
+    ?? LANGUAGES.find((b) => b.looksLike(input.source))
+    ?? LANGUAGES[LANGUAGES.length - 1]
+}
+
+export function languageOf(input: Pick<BuildInput, 'source' | 'runtime' | 'language'>): string {
+  return builderFor(input).name
 }
 
 export async function buildPackage(input: BuildInput): Promise<BuildResult> {
   const started = performance.now()
-  const python = languageOf(input) === 'python'
+  const lang = builderFor(input)
   const work = await mkdtemp(join(tmpdir(), 'kiln-build-'))
   try {
-    if (python) {
-      const py = await buildPythonPackage({ source: input.source, entrypoint: input.entrypoint, workDir: work })
-      const { archive, sha256 } = await packDir(py.dir, py.files)
-      const entrySource = await readFile(join(py.dir, py.entrypoint.split(':')[0]), 'utf8').catch(() => '')
-      return {
-        archive, sha256, entrypoint: py.entrypoint, files: py.files, buildMs: Math.round((performance.now() - started) * 10) / 10,
-        warnings: py.warnings, shape: detectShape(entrySource, 'python'),
-      }
-    }
-    let entry = findEntry(input.source, input.entrypoint)
-    const warnings: string[] = []
-    const shape = detectShape(await readFile(entry.file, 'utf8').catch(() => ''), 'node')
-    if (needsInstall(entry.root)) {
-      const copy = join(work, 'src')
-      await installCopy(entry.root, copy)
-      warnings.push('dependencies installed with npm install --omit=dev (no node_modules in the source)')
-      entry = { ...entry, root: copy, file: join(copy, relativeTo(entry.root, entry.file)) }
-    }
-    const out = join(work, 'pkg')
-    await mkdir(out)
-    const bundled = await bundleNode(entry.file, entry.root, out)
-    warnings.push(...bundled.warnings)
-    const files = await listFiles(out)
-    const { archive, sha256 } = await packDir(out, files)
+    const pkg = await lang.build(input, work)
+    const { archive, sha256 } = await packDir(pkg.dir, pkg.files)
     return {
-      archive,
-      sha256,
-      entrypoint: entry.exportName ? `${bundled.file}:${entry.exportName}` : bundled.file,
-      files,
-      buildMs: Math.round((performance.now() - started) * 10) / 10,
-      warnings,
-      shape,
+      archive, sha256, entrypoint: pkg.entrypoint, files: pkg.files, buildMs: Math.round((performance.now() - started) * 10) / 10,
+      warnings: pkg.warnings, shape: detectShape(pkg.entrySource, lang.name),
     }
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -25,9 +25,11 @@ const PYTHON_RULES: Rule[] = [
   { shape: 'openfaas', test: /^\s*def\s+handle\s*\(\s*event\s*,\s*context\s*\)/m, evidence: 'def handle(event, context) (OpenFaaS python3-http template)' },
 ]
 
-export function detectShape(source: string, language: 'node' | 'python'): ShapeGuess {
+const RULES: Record<string, Rule[]> = { node: NODE_RULES, python: PYTHON_RULES }
+
+export function detectShape(source: string, language: string): ShapeGuess {
   const matches: ShapeGuess['matches'] = []
-  for (const r of language === 'python' ? PYTHON_RULES : NODE_RULES) {
+  for (const r of RULES[language] ?? []) {
     if (r.test.test(source) && !matches.some((m) => m.shape === r.shape)) matches.push({ shape: r.shape, evidence: r.evidence })
   }
   // Fission's context.request alongside another shape's markers is not evidence of its own.

@@ -3,7 +3,7 @@
 // or durable consumer stays with the broker when a trigger is deleted, so a trigger re-added under
 // the same name resumes where it stopped.
 import type { Logger } from 'pino'
-import { Counter, type Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import type { Metrics } from '../../core/metrics.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { QueueKind, QueueTriggerResource } from '../../core/types.js'
@@ -111,12 +111,16 @@ export class QueueTriggerSource implements TriggerSource {
   }
 
   private registerMetrics(m: Metrics): void {
-    const each = (g: Gauge, value: (s: RunnerStatus) => number) => {
-      g.reset()
-      for (const [name, r] of this.running) g.set({ trigger: name }, value(r.runner.status()))
-    }
-    m.gauge('kiln_queue_trigger_in_flight', 'Messages of a queue trigger being handled by this process', ['trigger'], (g) => each(g, (s) => s.inFlight))
-    m.gauge('kiln_queue_trigger_broker_up', '1 while the queue trigger reaches its broker', ['trigger'], (g) => each(g, (s) => (s.connected ? 1 : 0)))
+    const running = this.running
+    const perTrigger = (name: string, help: string, value: (s: RunnerStatus) => number) => new Gauge({
+      name, help, labelNames: ['trigger'], registers: [m.registry],
+      collect() {
+        this.reset()
+        for (const [trigger, r] of running) this.set({ trigger }, value(r.runner.status()))
+      },
+    })
+    perTrigger('kiln_queue_trigger_in_flight', 'Messages of a queue trigger being handled by this process', (s) => s.inFlight)
+    perTrigger('kiln_queue_trigger_broker_up', '1 while the queue trigger reaches its broker', (s) => (s.connected ? 1 : 0))
     const messages = new Counter({ name: 'kiln_queue_trigger_messages_total', help: 'Messages a queue trigger finished in this process: succeeded, retried (handed back after a failed attempt), dead (to the error topic), dropped (no error topic)', labelNames: ['trigger', 'outcome'], registers: [m.registry] })
     this.countOutcome = (trigger, outcome) => messages.inc({ trigger, outcome })
   }

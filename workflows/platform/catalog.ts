@@ -8,7 +8,7 @@ import { API_VERSION, WorkflowResource, type FunctionResource } from '../../core
 import { describeError } from '../../core/validate.js'
 import { parseWorkflow, type StepSpec, type WorkflowSpec } from '../spec.js'
 import { validateWorkflow } from '../validate.js'
-import { EXECUTION_PREFIX, isExecutionId } from './ids.js'
+import { EXECUTION_PREFIX, isExecutionId } from '../../core/execution-ids.js'
 
 const checkEnvelope = new Ajv({ allErrors: false, strict: false, verbose: true }).compile(WorkflowResource)
 

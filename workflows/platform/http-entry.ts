@@ -9,7 +9,7 @@ import { errorOf, sendError } from '../../router/send-error.js'
 import type { WorkflowEntry } from '../../router/plugin.js'
 import type { WorkflowEngine } from '../engine.js'
 import type { Execution } from '../state/execution.js'
-import { newExecutionId } from './ids.js'
+import { newExecutionId } from '../../core/execution-ids.js'
 
 export interface HttpEntryOptions {
   engine: WorkflowEngine

@@ -118,7 +118,3 @@ export function summarize(exec: Execution): ExecutionSummary {
   if (exec.parentId !== undefined) s.parentId = exec.parentId
   return s
 }
-
-export function isTerminal(type: ExecutionEvent['type']): boolean {
-  return type === 'execution.succeeded' || type === 'execution.failed'
-}

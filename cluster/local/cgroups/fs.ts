@@ -1,6 +1,7 @@
 // Reading and writing cgroupfs files, with errors that name the file and what to do.
 
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { KilnError } from '../../../core/errors.js'
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -81,5 +82,25 @@ export async function rmdirRetry(dir: string, timeoutMs = 10_000): Promise<void>
       }
       await sleep(delay)
     }
+  }
+}
+
+/** A numeric cgroup file's value, or undefined when the file does not exist. */
+export async function num(file: string): Promise<number | undefined> {
+  const t = await readOptional(file)
+  return t === undefined ? undefined : Number(t.trim())
+}
+
+/** Walks from `dir` upwards while `file` exists there (it stops at the hierarchy's top or an unreadable level). */
+export async function walkUp(dir: string, file: string, visit: (text: string, dir: string) => Promise<void> | void): Promise<void> {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    let text: string | undefined
+    try {
+      text = await readOptional(`${d}/${file}`)
+    } catch {
+      return
+    }
+    if (text === undefined) return
+    await visit(text, d)
   }
 }

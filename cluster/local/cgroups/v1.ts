@@ -5,7 +5,7 @@
 import path from 'node:path'
 import { AncestorLimits, clampLimits, tighter } from './clamp.js'
 import { parseCpuList, parseCpuStat, parseFlatKeyed, parseLimitValue, parsePressureSomeAvg10 } from './file-parse.js'
-import { ensureDir, readOptional, readText, writeValue } from './fs.js'
+import { ensureDir, num, readOptional, readText, walkUp, writeValue } from './fs.js'
 import { splitGroupPath } from './names.js'
 import { clearBelow, killTree, removeTree, treePids } from './tree.js'
 import { wrapArgv } from './wrapper.js'
@@ -36,25 +36,6 @@ function join(d: V1Dirs, rel: string): V1Dirs {
   const out = {} as V1Dirs
   for (const k of KEYS) if (d[k] !== undefined) out[k] = `${d[k]}/${rel}`
   return out
-}
-
-async function num(file: string): Promise<number | undefined> {
-  const t = await readOptional(file)
-  return t === undefined ? undefined : Number(t.trim())
-}
-
-// Walks from `dir` upwards while `file` exists there (it stops at the hierarchy's top or an unreadable level).
-async function walkUp(dir: string, file: string, visit: (text: string, dir: string) => Promise<void> | void): Promise<void> {
-  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
-    let text: string | undefined
-    try {
-      text = await readOptional(`${d}/${file}`)
-    } catch {
-      return
-    }
-    if (text === undefined) return
-    await visit(text, d)
-  }
 }
 
 /** A new v1 cpuset group starts with empty cpus and mems; no process can join until they are copied from the parent. */

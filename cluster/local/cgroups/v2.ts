@@ -7,7 +7,7 @@ import path from 'node:path'
 import { KilnError } from '../../../core/errors.js'
 import { AncestorLimits, clampLimits, tighter } from './clamp.js'
 import { parseCpuList, parseCpuMax, parseCpuStat, parseFlatKeyed, parseLimitValue, parsePids, parsePressureSomeAvg10 } from './file-parse.js'
-import { ensureDir, errno, readOptional, writeValue } from './fs.js'
+import { ensureDir, errno, num, readOptional, walkUp, writeValue } from './fs.js'
 import { splitGroupPath } from './names.js'
 import { clearBelow, killTree, removeTree, treePids } from './tree.js'
 import { wrapArgv } from './wrapper.js'
@@ -16,24 +16,6 @@ import type { CgroupDriver, CgroupGroup, CgroupLimits, CgroupLogger, CgroupSampl
 export const V2_REQUIRED = ['cpu', 'memory', 'pids'] as const
 /** The leaf that holds the platform's own processes when its cgroup must give up internal processes. */
 export const SUPERVISOR = 'supervisor'
-
-async function num(file: string): Promise<number | undefined> {
-  const t = await readOptional(file)
-  return t === undefined ? undefined : Number(t.trim())
-}
-
-async function walkUp(dir: string, file: string, visit: (text: string) => void): Promise<void> {
-  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
-    let text: string | undefined
-    try {
-      text = await readOptional(`${d}/${file}`)
-    } catch {
-      return
-    }
-    if (text === undefined) return
-    visit(text)
-  }
-}
 
 /** Make sure `dir/cgroup.subtree_control` enables `controllers` (reads first: the write is not free). */
 async function enableControllers(dir: string, controllers: readonly string[]): Promise<void> {

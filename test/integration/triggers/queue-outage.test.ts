@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { memoryStore } from '../../../core/store/resource-store.js'
+import { CachedStore } from '../../../core/store/resource-store.js'
 import type { QueueTriggerResource } from '../../../core/types.js'
 import { PlatformInvoker } from '../../../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../../../triggers/queue/source.js'
@@ -20,7 +20,7 @@ describe.each(QUEUE_KINDS)('a $kind broker outage under a queue trigger', ({ kin
   let p: TestPlatform
   let b: TestBroker
   const invoker = new PlatformInvoker()
-  const store = memoryStore<QueueTriggerResource>('QueueTrigger')
+  const store = new CachedStore<QueueTriggerResource>('QueueTrigger')
   const lines: { level: number; msg: string; trigger?: string }[] = []
   const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() } }))
   let source: QueueTriggerSource
