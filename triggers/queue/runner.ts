@@ -115,12 +115,11 @@ export class TriggerRunner {
       if (outcome.kind === 'ok') {
         const to = this.o.spec.responseTopic
         if (to) await this.persist(() => this.c.publish(to, responseMessage(this.t, d, outcome.res)))
-        await this.persist(() => d.ack())
+        await this.persist(() => d.ack(), this.o.leaseMs)
         s.succeeded++
         this.o.onOutcome?.('succeeded')
         return
       }
-      if (outcome.kind !== 'failed') return
       s.failedAttempts++
       s.lastError = outcome.error
       if (d.deliveries < this.maxRetries + 1) {
@@ -132,11 +131,11 @@ export class TriggerRunner {
       const to = this.o.spec.errorTopic
       if (to) await this.persist(() => this.c.publish(to, errorMessage(this.t, d, outcome)))
       else this.log.warn({ id: d.id, attempts: d.deliveries, status: outcome.status, error: outcome.error }, 'message failed its last attempt and the trigger has no error topic: dropped')
-      await this.persist(() => d.ack())
+      await this.persist(() => d.ack(), this.o.leaseMs)
       s.deadLettered++
       this.o.onOutcome?.(to ? 'dead' : 'dropped')
     } catch (err) {
-      // Only a stop ends `persist`: the message was not acknowledged and comes back.
+      // `persist` gave up (a stop, or an acknowledgement past the lease): the message comes back.
       this.log.debug({ err, id: d.id }, 'message left to the broker')
     } finally {
       clearInterval(beat)
@@ -162,12 +161,14 @@ export class TriggerRunner {
     }
   }
 
-  /** Retries a broker operation with backoff until it works; throws once a stop has given up waiting. */
-  private async persist(op: () => Promise<void>): Promise<void> {
+  /** Retries a broker operation with backoff until it works; throws once a stop has given up waiting,
+   *  or after `withinMs` (an acknowledgement later than the lease is moot: the message is out again). */
+  private async persist(op: () => Promise<void>, withinMs = Infinity): Promise<void> {
     const wait = new Backoff(100, 5000)
+    const deadline = Date.now() + withinMs
     for (;;) {
       try { return await op() } catch (err) {
-        if (this.abandon.signal.aborted) throw err
+        if (this.abandon.signal.aborted || Date.now() > deadline) throw err
         this.connection(false, err)
         await sleep(wait.next(), this.abandon.signal)
       }
