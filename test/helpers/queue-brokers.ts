@@ -24,6 +24,8 @@ export interface TestBroker {
   /** Takes `n` messages for the trigger's group as another process would, and never acknowledges them
    *  (a process that died holding them); creates the group / durable consumer (lease `leaseMs`) if missing. */
   abandon(trigger: string, topic: string, n: number, leaseMs: number): Promise<string[]>
+  /** What the broker says of the topic and the trigger's group or consumer (for a failing test's message). */
+  describe(trigger: string, topic: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -75,6 +77,9 @@ export function redisBroker(url: string): TestBroker {
       const got = (await r.xreadgroup('GROUP', `kiln-${trigger}`, 'a-process-that-died', 'COUNT', n, 'STREAMS', topic, '>')) as [string, [string, string[]][]][] | null
       return (got?.[0]?.[1] ?? []).map(([id]) => id)
     },
+    async describe(trigger, topic) {
+      return JSON.stringify({ length: await r.xlen(topic), groups: await r.xinfo('GROUPS', topic).catch((e: Error) => e.message), pending: await r.xpending(topic, `kiln-${trigger}`).catch((e: Error) => e.message) })
+    },
     async close() { r.disconnect() },
   }
 }
@@ -99,10 +104,18 @@ export async function natsBroker(url: string): Promise<TestBroker> {
     kind: 'nats',
     url,
     async publish(topic, body, headers = {}) {
-      await stream(topic, true)
       const h = natsHeaders()
       for (const [k, v] of Object.entries(headers)) h.set(k, v)
-      return String((await js.publish(topic, new TextEncoder().encode(body), { headers: h })).seq)
+      // 503: no stream listens yet (the trigger under test may be making one just now): again, briefly.
+      for (let i = 0; ; i++) {
+        await stream(topic, true)
+        try {
+          return String((await js.publish(topic, new TextEncoder().encode(body), { headers: h })).seq)
+        } catch (err) {
+          if ((err as { code?: string }).code !== '503' || i >= 50) throw err
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
     },
     async read(topic) {
       const name = await stream(topic, false)
@@ -141,6 +154,13 @@ export async function natsBroker(url: string): Promise<TestBroker> {
       const ids: string[] = []
       for await (const m of await c.fetch({ max_messages: n, expires: 2000 })) ids.push(String(m.seq))
       return ids
+    },
+    async describe(trigger, topic) {
+      const name = await stream(topic, false)
+      if (!name) return `no stream for ${topic}`
+      const si = await jsm.streams.info(name)
+      const ci = await jsm.consumers.info(name, `kiln-${trigger}`).catch((e: Error) => e.message)
+      return JSON.stringify({ stream: name, state: si.state, consumer: typeof ci === 'string' ? ci : { config: ci.config, delivered: ci.delivered, ack_floor: ci.ack_floor, num_ack_pending: ci.num_ack_pending, num_redelivered: ci.num_redelivered, num_waiting: ci.num_waiting, num_pending: ci.num_pending } })
     },
     async close() { await nc.close() },
   }

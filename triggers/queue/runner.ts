@@ -107,6 +107,7 @@ export class TriggerRunner {
     const s = this.status_
     s.inFlight++
     s.delivered++
+    this.log.debug({ id: d.id, delivery: d.deliveries }, 'message delivered')
     const beat = setInterval(() => void d.extend().catch(() => undefined), Math.max(200, this.o.leaseMs / 3))
     beat.unref()
     try {
@@ -138,6 +139,7 @@ export class TriggerRunner {
       // `persist` gave up (a stop, or an acknowledgement past the lease): the message comes back.
       this.log.debug({ err, id: d.id }, 'message left to the broker')
     } finally {
+      this.log.debug({ id: d.id }, 'message done')
       clearInterval(beat)
       s.inFlight--
       this.freed?.()

@@ -36,10 +36,12 @@ describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, to
     return res.json()
   }
 
+  // A timeout names what each trigger's consumer was doing.
+  const consumers = () => JSON.stringify(Object.fromEntries(p.ctx.queueTriggers.list().map((t) => [t.metadata.name, p.ctx.queues.status(t.metadata.name)])))
   const arrived = (t: string, n: number) => until(`${n} messages on ${t}`, async () => {
     const got = await b.read(t)
     return got.length >= n ? got : undefined
-  }, 30_000)
+  }, 60_000).catch((e: Error) => { throw new Error(`${e.message}; consumers: ${consumers()}`) })
 
   const answers = (msgs: Msg[]) => msgs.map((m) => ({ ...m, json: JSON.parse(m.body) }))
 
@@ -65,7 +67,7 @@ describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, to
     expect(second.json.contentType).toBe('text/plain')
     expect(second.json.body).toBe('plain words')
 
-    await until('both acknowledged', async () => (await b.acknowledged('basic', inT, [a, c])).length === 2)
+    await until('both acknowledged', async () => (await b.acknowledged('basic', inT, [a, c])).length === 2, 30_000)
   })
 
   it('retries a failing message and sends it to the error topic after max-retries + 1 attempts, with the reason', async () => {
@@ -88,7 +90,7 @@ describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, to
     expect(ok!.headers['x-kiln-message-id']).toBe(flaky)
     expect(ok!.json).toMatchObject({ body: 'flaky', calls: 3, headers: { 'x-kiln-delivery': '3' } })
 
-    await until('both acknowledged', async () => (await b.acknowledged('failing', inT, [doomed, flaky])).length === 2)
+    await until('both acknowledged', async () => (await b.acknowledged('failing', inT, [doomed, flaky])).length === 2, 30_000)
     expect((await b.read(errT)).length).toBe(1)
   })
 
@@ -112,7 +114,7 @@ describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, to
       most = Math.max(most, await b.redeliveries('long', inT))
       const got = await b.read(outT)
       return got.length > 0 ? got : undefined
-    }, 30_000, 200))
+    }, 45_000, 200).catch(async (e: Error) => { throw new Error(`${e.message}; consumers: ${consumers()}; broker: ${await b.describe('long', inT)}`) }))
     expect(ans!.headers['x-kiln-message-id']).toBe(id)
     expect(ans!.json).toMatchObject({ calls: 1, headers: { 'x-kiln-delivery': '1' } })
     expect(most).toBe(0)
@@ -128,7 +130,7 @@ describe.each(QUEUE_KINDS)('queue triggers on $kind', ({ kind, start, client, to
     expect(got.map((m) => m.headers['x-kiln-message-id']).sort()).toEqual([...ids].sort())
     // Counted by the broker: the dead process had the first delivery.
     expect(got.map((m) => m.json.headers['x-kiln-delivery'])).toEqual(['2', '2'])
-    await until('both acknowledged', async () => (await b.acknowledged('heir', inT, ids)).length === 2)
+    await until('both acknowledged', async () => (await b.acknowledged('heir', inT, ids)).length === 2, 30_000)
   })
 
   it('stops consuming when the trigger is deleted; what arrives meanwhile waits for it with the broker', async () => {
