@@ -25,10 +25,12 @@ await Promise.all([
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     // esbuild finds its native binary next to its own package; @kubernetes/client-node is large and only
-    // loaded in Kubernetes mode.
-    external: ['esbuild', '@kubernetes/client-node'],
+    // loaded in Kubernetes mode; better-sqlite3 is a native addon that finds its .node file itself.
+    external: ['esbuild', '@kubernetes/client-node', 'better-sqlite3'],
   }),
   build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
   build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
+  // The expression sandbox's worker thread; QuickJS stays in node_modules (it loads its .wasm beside itself).
+  build({ ...common, entryPoints: { 'expression-worker': 'workflows/sandbox/worker.ts' }, outdir: 'dist', external: ['quickjs-emscripten-core', '@jitl/*'] }),
 ])
 await chmod('dist/kiln.js', 0o755)

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const errors = burst.filter((r) => r.status !== 200).length
     results.burst_200_over_50 = summarize(burst.filter((r) => r.status === 200).map((r) => r.ms))
 
-    const k6 = runK6(k.url, pkg)
+    const k6 = runK6(k.url, k.token, pkg)
 
     const report = {
       k6,
@@ -114,13 +114,13 @@ async function main(): Promise<void> {
 }
 
 /** Runs bench/k6/coldstart.js when k6 is installed; returns p50/p90/p99 per scenario. */
-function runK6(url: string, pkg: { sha256: string; entrypoint: string }): Record<string, { p50: number; p90: number; p99: number }> | undefined {
+function runK6(url: string, token: string, pkg: { sha256: string; entrypoint: string }): Record<string, { p50: number; p90: number; p99: number }> | undefined {
   const candidates = [process.env.K6, 'k6', join(homedir(), 'go', 'bin', 'k6')].filter(Boolean) as string[]
   const bin = candidates.find((c) => spawnSync(c, ['version'], { stdio: 'ignore' }).status === 0)
   if (!bin || !existsSync(join(root, 'bench', 'k6', 'coldstart.js'))) return undefined
   const summary = join(tmpdir(), `kiln-k6-${process.pid}.json`)
   const r = spawnSync(bin, ['run', '--quiet', '--summary-trend-stats', 'p(50),p(90),p(99)', '--summary-export', summary,
-    '-e', `KILN_URL=${url}`, '-e', `SHA256=${pkg.sha256}`, '-e', `ENTRYPOINT=${pkg.entrypoint}`, '-e', `SAMPLES=${Math.min(N, 20)}`,
+    '-e', `KILN_URL=${url}`, '-e', `KILN_TOKEN=${token}`, '-e', `SHA256=${pkg.sha256}`, '-e', `ENTRYPOINT=${pkg.entrypoint}`, '-e', `SAMPLES=${Math.min(N, 20)}`,
     join(root, 'bench', 'k6', 'coldstart.js')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 })
   if (r.status !== 0 || !existsSync(summary)) return undefined
   const metrics = (JSON.parse(readFileSync(summary, 'utf8')) as { metrics: Record<string, Record<string, number>> }).metrics

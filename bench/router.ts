@@ -14,7 +14,9 @@
 // runtime for the same core and no proxy competes with the load generator. --no-pin lets all float.
 //
 // Flags: --profile (only the Kiln scenarios, with `kiln up` under node --cpu-prof; prints the top 15
-// self-time frames), --no-pin, --seconds N (default 5), --warmup N (default 1), --conns 1,32,256,1000.
+// self-time frames), --no-pin, --seconds N (default 5), --warmup N (default 1), --conns 1,32,256,1000,
+// --otlp (tracing on: `kiln up` exports every request's spans to a stand-in OTLP collector),
+// --targets kiln-fn,kiln-route (only these Kiln rows, no baselines started; for repeated A/B runs).
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +26,7 @@ import { buildGoProxy, startGoProxy } from './lib/goproxy.js'
 import { findRoot, freePort, startKiln, timedGet } from './lib/kiln-process.js'
 import { startNginx, type Baseline } from './lib/nginx.js'
 import { startNodeFloor } from './lib/node-floor.js'
+import { startOtlpSink, type OtlpSink } from './lib/otlp-sink.js'
 import { ratio } from './lib/percentiles.js'
 import { run, wrk, type WrkResult } from './lib/wrk.js'
 
@@ -34,9 +37,11 @@ const value = (name: string, dflt: string) => {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt
 }
 const PROFILE = flag('--profile')
+const OTLP = flag('--otlp')
 const SECONDS = Number(value('--seconds', '5'))
 const WARMUP = Number(value('--warmup', '1'))
 const CONNS = value('--conns', '1,32,256,1000').split(',').map(Number)
+const TARGETS = value('--targets', '').split(',').filter(Boolean)
 const PIN = !flag('--no-pin') && cpus().length >= 2
 const SERVER_CPU = PIN ? '0' : undefined
 const WRK_CPU = PIN ? '1' : undefined
@@ -81,6 +86,12 @@ async function main(): Promise<void> {
   const dataDir = join(tmp, 'data')
   mkdirSync(dataDir, { recursive: true })
   writeFileSync(join(dataDir, 'kiln.yaml'), 'loadLimits:\n  cpuCores: 1000\n  cpuShare: 1000\n  throttleRatio: 2\n  memoryShare: 1000\n  window: 1000000\n')
+  // `kiln up` inherits this process's environment.
+  let otlp: OtlpSink | undefined
+  if (OTLP) {
+    otlp = await startOtlpSink()
+    process.env.KILN_OTLP_ENDPOINT = otlp.url
+  }
   const k = await startKiln(['--pool-size', '1', '--budget', '16', '--data', dataDir], PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])
   const rows: Row[] = []
   let frames: { frames: Frame[]; busyMs: number } | undefined
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
     const urls: Partial<Record<Target, string>> = { 'kiln-fn': `${k.url}/fn/hello`, 'kiln-route': `${k.url}/greet/ada` }
     // Whose cpu each target costs: the proxy process (and its workers), or the runtime itself for direct.
     const pids: Partial<Record<Target, number>> = { 'kiln-fn': k.child.pid, 'kiln-route': k.child.pid, direct: inst.pid }
-    if (!PROFILE) {
+    if (!PROFILE && TARGETS.length === 0) {
       urls.direct = `${inst.url}/`
       const nginx = await startNginx({ dir: tmp, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
       baselines.push(nginx)
@@ -128,7 +139,7 @@ async function main(): Promise<void> {
     for (const c of CONNS) {
       for (const t of order) {
         const u = urls[t]
-        if (u === undefined) continue
+        if (u === undefined || (TARGETS.length > 0 && !TARGETS.includes(t))) continue
         if (WARMUP > 0) await wrk({ url: u, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU })
         const pid = pids[t]
         // nginx's cost is its worker's; kiln's runtime instances are its descendants, so not for kiln.
@@ -145,6 +156,7 @@ async function main(): Promise<void> {
   } finally {
     for (const b of baselines) await b.stop()
     await k.stop()
+    await otlp?.stop()
   }
   if (PROFILE) {
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
@@ -185,7 +197,7 @@ async function main(): Promise<void> {
     targets[`${t}: 1000 conns vs own 32`] = { value: keep, target: '>= 0.9', met: check(keep, (v) => v >= 0.9) }
   }
 
-  console.log(`\nrouter throughput (${SECONDS}s runs, ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}${PROFILE ? ', PROFILED: figures include profiler overhead' : ''})`)
+  console.log(`\nrouter throughput (${SECONDS}s runs, ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}${PROFILE ? ', PROFILED: figures include profiler overhead' : ''}${otlp ? `, tracing on: ${otlp.posts} OTLP exports, ${otlp.bytes} bytes` : ''})`)
   console.log('target      conns    req/s   p50 ms   p99 ms  errors  x nginx  x goproxy  x node-floor  +p50 ms vs direct  cpu µs/req')
   for (const r of rows) {
     console.log(`${r.target.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${fmt(r.vsNginx).padStart(8)} ${fmt(r.vsGoproxy).padStart(10)} ${fmt(r.vsNodeFloor).padStart(13)} ${fmt(r.addedP50Ms, 3).padStart(18)} ${fmt(r.cpuUsPerRequest, 1).padStart(11)}`)
@@ -200,8 +212,8 @@ async function main(): Promise<void> {
   const outDir = join(root, 'bench', 'results')
   mkdirSync(outDir, { recursive: true })
   const stamp = started.toISOString().slice(0, 19).replace(/:/g, '-')
-  const out = join(outDir, `router-${stamp}${PROFILE ? '-profile' : ''}.json`)
-  writeFileSync(out, JSON.stringify({ bench: 'router', startedAt: started.toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, pinned: PIN, profiled: PROFILE, machine, rows, targets, profile: frames }, null, 2) + '\n')
+  const out = join(outDir, `router-${stamp}${PROFILE ? '-profile' : ''}${otlp ? '-otlp' : ''}.json`)
+  writeFileSync(out, JSON.stringify({ bench: 'router', startedAt: started.toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, pinned: PIN, profiled: PROFILE, tracing: otlp ? { exports: otlp.posts, bytes: otlp.bytes } : undefined, machine, rows, targets, profile: frames }, null, 2) + '\n')
   console.log(`\nwrote ${out}`)
 }
 

@@ -10,7 +10,7 @@
 // p50/p90 over BENCH_SAMPLES (default and minimum 20) samples, and each as a ratio to the Node runtime.
 // Prints a table and writes bench/results/runtimes-<date>.json. Run: node bench/run-ts.mjs bench/runtimes.ts
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
@@ -113,11 +113,12 @@ async function throughRouter(list: Subject[]): Promise<Record<string, Record<str
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-rt-'))
   const config = loadConfig({ port: 0, dataDir, poolSize: 3, cgroupRoot: `kiln-bench-${process.pid}`, logLevel: 'silent' }, {})
   const p = await startPlatform(config, { logger: silentLogger })
+  const auth = { authorization: `Bearer ${readFileSync(join(dataDir, 'admin.token'), 'utf8').trim()}` }
   const api = async (method: string, path: string, body?: unknown | Buffer) => {
     const raw = Buffer.isBuffer(body)
-    const r = await request(`${p.url}/v1${path}`, {
+    const r = await request(`${p.apiUrl}/v1${path}`, {
       method: method as 'GET', body: raw ? body : body === undefined ? undefined : JSON.stringify(body),
-      headers: raw ? { 'content-type': 'application/gzip' } : body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: raw ? { ...auth, 'content-type': 'application/gzip' } : body === undefined ? auth : { ...auth, 'content-type': 'application/json' },
     })
     const text = await r.body.text()
     if (r.statusCode >= 300) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`)

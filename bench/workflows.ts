@@ -1,21 +1,20 @@
 // `npm run bench:workflows`: what the workflow engine adds per task, end to end through a `kiln up`
-// process, with executions in memory and (when redis-server is installed) in Redis:
+// process, with executions in SQLite (the embedded default) and (when redis-server is installed) in Redis:
 //   seq10  a 10-step sequence (each step requires the previous)  vs  the same 10 calls made one after
 //          another from this script
 //   fan100 a 100-way foreach (concurrency 100)                   vs  the same 100 calls made at once
 // Overhead per task = (workflow time − direct time) / tasks. Also from the execution record: the
 // execution's duration minus the summed task durations (the engine's own bookkeeping between tasks).
 // Reported, never asserted.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { agent, findRoot, freePort, startKiln, type KilnProcess } from './lib/kiln-process.js'
+import { agent, findRoot, startKiln, type KilnProcess } from './lib/kiln-process.js'
 import { summarize, type Summary } from './lib/percentiles.js'
+import { REDIS_SERVER, startBenchRedis } from './lib/redis.js'
 
 const N = Number(process.env.BENCH_SAMPLES ?? 20)
-const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? '/usr/bin/redis-server'
 const root = findRoot()
 
 async function post(url: string, body: unknown): Promise<{ ms: number; status: number; text: string; execution?: string }> {
@@ -86,35 +85,6 @@ async function measure(k: KilnProcess): Promise<{ callMs: Summary; seq10: Case; 
   return { callMs: summarize(call), seq10: mk(seq, 10), fan100: mk(fan, 100) }
 }
 
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  if (!existsSync(REDIS_SERVER)) return undefined
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-redis-'))
-  const port = await freePort()
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  const { Redis } = await import('ioredis')
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
-  probe.on('error', () => {})
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect()
-      await probe.ping()
-      break
-    } catch {
-      if (i > 200) throw new Error('redis-server did not start')
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
-  probe.disconnect()
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
 async function run(store: string, args: string[]): Promise<Awaited<ReturnType<typeof measure>>> {
   const k = await startKiln(['--pool-size', '2', ...args])
   const src = mkdtempSync(join(tmpdir(), 'kiln-bench-wf-fn-'))
@@ -132,8 +102,8 @@ async function run(store: string, args: string[]): Promise<Awaited<ReturnType<ty
 
 async function main(): Promise<void> {
   const results: Record<string, Awaited<ReturnType<typeof measure>>> = {}
-  results.memory = await run('memory', [])
-  const redis = await startRedis()
+  results.sqlite = await run('sqlite', [])
+  const redis = await startBenchRedis()
   if (redis) {
     try {
       results.redis = await run('redis', ['--redis', redis.url])

@@ -1,29 +1,40 @@
 #!/usr/bin/env node
 // The `kiln` command. Heavy parts (the platform, the builder) load only for the commands that need them.
-import { Command, CommanderError } from 'commander'
-import { CliError, EXIT, serverUrl } from './client.js'
+import { Command, CommanderError, Option } from 'commander'
+import { KilnError } from '../core/errors.js'
+import { CliError, EXIT } from './client.js'
+import { resolveConnection, type Connection } from './contexts.js'
 import { registerFn } from './commands/fn.js'
 import { registerOps } from './commands/ops.js'
 import { registerRoute } from './commands/route.js'
 import { registerRuntime } from './commands/runtime.js'
+import { registerAccess } from './commands/access.js'
+import { registerNs } from './commands/ns.js'
+import { registerSecret } from './commands/secret.js'
 import { registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
 import { registerMq } from './commands/mq.js'
 import { registerServe } from './serve/commands.js'
+import { registerInv } from './commands/inv.js'
+import { registerCron } from './commands/cron.js'
 import type { Globals } from './globals.js'
 import type { Format } from './output.js'
 
 const program = new Command('kiln')
   .description('Kiln: functions as a service with pre-warmed runtimes')
   .version('0.1.0')
-  .option('-s, --server <url>', 'Kiln server (default $KILN_URL or http://127.0.0.1:8080)')
-  .option('-o, --output <format>', 'table | json', 'table')
+  .option('-s, --server <url>', 'Kiln server (default $KILN_URL, the current context, or http://127.0.0.1:8080)')
+  .option('--token <token>', 'bearer token (default $KILN_TOKEN, the current context, or the local admin.token)')
+  .option('-n, --namespace <ns>', 'namespace to act in (default $KILN_NAMESPACE, the context\'s, or the token\'s own); Kubernetes components: the Kubernetes namespace')
+  .option('-A, --all-namespaces', 'list across every namespace the token may read')
+  .addOption(new Option('-o, --output <format>', 'table | json').choices(['table', 'json']).default('table'))
   .option('-q, --quiet', 'no progress output')
   .showHelpAfterError()
   .exitOverride()
 
+let connection: Connection | undefined
 const globals: Globals = {
-  server: () => serverUrl(program.opts().server as string | undefined),
+  server: () => connection ??= resolveConnection(program.opts()),
   get output() { return (program.opts().output as Format) === 'json' ? 'json' : 'table' },
   get quiet() { return Boolean(program.opts().quiet) },
 }
@@ -34,14 +45,25 @@ registerOps(program, globals)
 registerRoute(program, globals)
 registerRuntime(program, globals)
 registerWf(program, globals)
-registerMq(program, globals)
+registerNs(program, globals)
+registerSecret(program, globals)
+registerAccess(program, globals)
 registerServe(program)
+registerInv(program, globals)
+registerCron(program, globals)
+registerMq(program, globals)
 
 function report(e: unknown): number {
   if (e instanceof CliError) {
     process.stderr.write(`error: ${e.message}\n`)
     if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
     return e.exitCode
+  }
+  if (e instanceof KilnError) {
+    // Refused before anything started (a bad setting, an unreadable data dir): the catalogue's words, no stack.
+    process.stderr.write(`error: ${e.message}\n`)
+    if (e.hint) process.stderr.write(`  next: ${e.hint}\n`)
+    return EXIT.USER
   }
   if (e instanceof CommanderError) {
     // Help and version are exits too, with code 0.

@@ -2,6 +2,7 @@
 // (events), cancel.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { namespaceOf, refOf } from '../core/refs.js'
 import type { Execution, ExecutionStatus } from '../workflows/state/execution.js'
 import type { ControlContext } from './context.js'
 
@@ -18,9 +19,10 @@ export function executionView(e: Execution, withSpec: boolean): Record<string, u
 const STATUSES = new Set<ExecutionStatus>(['running', 'succeeded', 'failed'])
 
 export async function executionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  async function find(id: string): Promise<Execution> {
+  /** An execution the token may see: ids are global, so its workflow's namespace must be one of the token's. */
+  async function find(id: string, access: { covers(ns: string): boolean }): Promise<Execution> {
     const e = await c.executions.get(id)
-    if (!e) throw new KilnError('KILN_ERR_EXECUTION_NOT_FOUND', `execution ${id} not found`)
+    if (!e || !access.covers(namespaceOf(e.workflow))) throw new KilnError('KILN_ERR_EXECUTION_NOT_FOUND', `execution ${id} not found`)
     return e
   }
 
@@ -28,20 +30,24 @@ export async function executionRoutes(app: FastifyInstance, c: ControlContext): 
     const { workflow, status } = req.query
     if (status !== undefined && !STATUSES.has(status as ExecutionStatus)) throw new KilnError('KILN_ERR_BAD_REQUEST', `status: one of running, succeeded, failed (got "${status}")`)
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000)
-    return c.executions.list({ ...(workflow ? { workflow } : {}), ...(status ? { status: status as ExecutionStatus } : {}), limit })
+    const filter = { ...(workflow ? { workflow: refOf(req.kiln.namespace, workflow) } : {}), ...(status ? { status: status as ExecutionStatus } : {}) }
+    // One namespace with a workflow named: the store filters. Otherwise filter here by namespace (limit after).
+    if (workflow && !req.kiln.all) return c.executions.list({ ...filter, limit })
+    const all = await c.executions.list({ ...filter, limit: 100_000 })
+    return all.filter((e) => req.kiln.shows(namespaceOf(e.workflow))).slice(0, limit)
   })
 
   app.get<{ Params: { id: string }; Querystring: { spec?: string } }>('/executions/:id', async (req) => {
-    return executionView(await find(req.params.id), req.query.spec !== undefined && req.query.spec !== '0')
+    return executionView(await find(req.params.id, req.kiln), req.query.spec !== undefined && req.query.spec !== '0')
   })
 
   app.get<{ Params: { id: string } }>('/executions/:id/events', async (req) => {
-    await find(req.params.id)
+    await find(req.params.id, req.kiln)
     return c.executions.events(req.params.id)
   })
 
   app.post<{ Params: { id: string } }>('/executions/:id/cancel', async (req) => {
-    const e = await find(req.params.id)
+    const e = await find(req.params.id, req.kiln)
     if (e.status !== 'running') throw new KilnError('KILN_ERR_CONFLICT', `execution ${e.id} already ${e.status}`)
     return executionView(await c.executions.cancel(e.id), false)
   })

@@ -1,16 +1,19 @@
-// /v1/functions: create, update (deploy), read with live status, delete, logs.
+// /v1/functions: create, update (deploy), read with live status, delete, logs — in the namespace the
+// request acts in (controller/authz.ts).
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
-import { notFound } from '../core/store/resource-store.js'
+import { DEFAULT_NAMESPACE, refOf, refOfMeta } from '../core/refs.js'
+import { describeRef, notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
+import { deleted, inNamespace } from './namespaced.js'
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  const view = (fn: FunctionResource) => ({ ...fn, status: c.live.status(fn.metadata.name) })
+  const view = (fn: FunctionResource) => ({ ...fn, status: c.live.status(refOfMeta(fn.metadata)) })
 
-  async function check(body: unknown, name?: string): Promise<FunctionResource> {
-    const fn = validateResource<FunctionResource>('Function', body)
+  async function check(body: unknown, ns: string, name?: string): Promise<FunctionResource> {
+    const fn = inNamespace(validateResource<FunctionResource>('Function', body), ns)
     if (name !== undefined && fn.metadata.name !== name) {
       throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${fn.metadata.name}" does not match the URL's "${name}"`)
     }
@@ -20,46 +23,76 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     if (!(await c.packages.has(fn.spec.package.sha256))) {
       throw new KilnError('KILN_ERR_VALIDATION', `spec.package.sha256: no package ${fn.spec.package.sha256}; upload it first (kiln fn deploy does)`)
     }
-    // Unpack now, so the first request does not pay for it.
-    await c.packages.unpacked(fn.spec.package.sha256)
     const s = fn.spec
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
     }
+    checkSecrets(fn, ns)
+    if (s.private && ns !== DEFAULT_NAMESPACE) checkSandbox(ns)
+    // Unpack now, so the first request does not pay for it.
+    await c.packages.unpacked(fn.spec.package.sha256)
     return fn
   }
 
-  app.get('/functions', async () => c.functions.list().map(view))
+  /** The secrets a function lists exist in its namespace, with the keys its env takes from them. */
+  function checkSecrets(fn: FunctionResource, ns: string): void {
+    const s = fn.spec
+    for (const name of s.secrets ?? []) {
+      if (!c.secrets.get(refOf(ns, name))) throw new KilnError('KILN_ERR_VALIDATION', `spec.secrets: no secret ${describeRef(refOf(ns, name))} (create it with \`kiln secret create\`)`)
+    }
+    const seen = new Set<string>()
+    for (const e of s.secretEnv ?? []) {
+      const info = c.secrets.get(refOf(ns, e.secret))
+      if (!info) throw new KilnError('KILN_ERR_VALIDATION', `spec.secretEnv: no secret ${describeRef(refOf(ns, e.secret))} (create it with \`kiln secret create\`)`)
+      if (!info.keys.some((k) => k.key === e.key)) throw new KilnError('KILN_ERR_VALIDATION', `spec.secretEnv: secret "${e.secret}" has no key "${e.key}" (its keys: ${info.keys.map((k) => k.key).join(', ')})`)
+      if (seen.has(e.env) || (s.env && e.env in s.env)) throw new KilnError('KILN_ERR_VALIDATION', `spec.secretEnv: ${e.env} is set twice`)
+      seen.add(e.env)
+    }
+  }
+
+  /** Private functions outside `default` need the whole sandbox, unless the namespace opted out. */
+  function checkSandbox(ns: string): void {
+    const missing = c.protections.missing()
+    if (missing.length === 0 || c.namespaces.get(ns)?.spec.allowPrivateWithoutSandbox) return
+    throw new KilnError('KILN_ERR_FORBIDDEN', `a private function in namespace "${ns}" needs the sandbox, and this machine lacks: ${missing.map((m) => `${m.name} (${m.detail})`).join('; ')}`,
+      { hint: `an admin may allow it anyway: \`kiln ns create ${ns} --allow-private-without-sandbox\`` })
+  }
+
+  app.get('/functions', async (req) => c.functions.list().filter((f) => req.kiln.shows(f.metadata.namespace ?? DEFAULT_NAMESPACE)).map(view))
 
   app.post('/functions', async (req, reply) => {
-    const fn = await c.functions.create(await check(req.body))
-    await c.live.whenApplied(fn.metadata.name)
+    const fn = await c.functions.create(await check(req.body, req.kiln.namespace))
+    await c.live.whenApplied(refOfMeta(fn.metadata))
     return reply.status(201).send(view(fn))
   })
 
   app.put<{ Params: { name: string } }>('/functions/:name', async (req, reply) => {
-    const existed = c.functions.get(req.params.name) !== undefined
-    const fn = await c.functions.put(await check(req.body, req.params.name))
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    const existed = c.functions.get(ref) !== undefined
+    const fn = await c.functions.put(await check(req.body, req.kiln.namespace, req.params.name))
     // Returns once the new version is the only one served (and, for `warm`, once it is warm).
-    await c.live.whenApplied(fn.metadata.name)
+    await c.live.whenApplied(ref)
     return reply.status(existed ? 200 : 201).send(view(fn))
   })
 
   app.get<{ Params: { name: string } }>('/functions/:name', async (req) => {
-    const fn = c.functions.get(req.params.name)
-    if (!fn) throw notFound('Function', req.params.name)
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    const fn = c.functions.get(ref)
+    if (!fn) throw notFound('Function', ref)
     return view(fn)
   })
 
   app.delete<{ Params: { name: string } }>('/functions/:name', async (req) => {
-    const fn = await c.functions.delete(req.params.name)
-    if (!fn) throw notFound('Function', req.params.name)
-    return { deleted: fn.metadata.name }
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    const fn = await c.functions.delete(ref)
+    if (!fn) throw notFound('Function', ref)
+    return deleted(fn.metadata)
   })
 
   app.get<{ Params: { name: string }; Querystring: { tail?: string } }>('/functions/:name/logs', async (req) => {
-    if (!c.functions.get(req.params.name)) throw notFound('Function', req.params.name)
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    if (!c.functions.get(ref)) throw notFound('Function', ref)
     const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
-    return { function: req.params.name, lines: await c.logs.read(req.params.name, tail) }
+    return { function: req.params.name, namespace: req.kiln.namespace, lines: await c.logs.read(ref, tail) }
   })
 }

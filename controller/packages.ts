@@ -1,6 +1,7 @@
 // /v1/packages: content-addressed code packages (gzipped tar), checked before anything is stored.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { refOfMeta } from '../core/refs.js'
 import type { ControlContext } from './context.js'
 
 export async function packageRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
@@ -25,7 +26,7 @@ export async function packageRoutes(app: FastifyInstance, c: ControlContext): Pr
   })
 
   app.delete<{ Params: { sha: string } }>('/packages/:sha', async (req) => {
-    const users = c.functions.list().filter((f) => f.spec.package.sha256 === req.params.sha).map((f) => f.metadata.name)
+    const users = c.functions.list().filter((f) => f.spec.package.sha256 === req.params.sha).map((f) => refOfMeta(f.metadata))
     if (users.length) throw new KilnError('KILN_ERR_IN_USE', `package is used by ${users.join(', ')}`)
     if (!(await c.packages.delete(req.params.sha))) throw new KilnError('KILN_ERR_PACKAGE_NOT_FOUND', `package ${req.params.sha} not found`)
     return { deleted: req.params.sha }

@@ -3,20 +3,20 @@
 // (platform/read-models.ts). The controller never sees those classes, so a part can change inside
 // without the API changing, and the API can be served from parts that run elsewhere.
 import type { PlatformEvent } from '../core/events.js'
-import type { HTTPTriggerResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, HTTPTriggerResource, WorkflowResource } from '../core/types.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary } from '../workflows/state/execution.js'
 
 /** Functions as the executor serves them. */
 export interface LiveFunctions {
   /** Live status (strategy, counters, instances, isolation); undefined when the function is not served here. */
-  status(name: string): Record<string, unknown> | undefined
+  status(ref: string): Record<string, unknown> | undefined
   /** Settles once the function's latest spec is applied (old version out of service, warm set ready). */
-  whenApplied(name: string): Promise<void>
+  whenApplied(ref: string): Promise<void>
   /** Moves the function's instances to isolated nodes by hand; settles when moved. */
-  isolate(name: string, reason: string): Promise<void>
+  isolate(ref: string, reason: string): Promise<void>
   /** Lets an isolated function back onto general nodes; settles when moved. */
-  release(name: string): Promise<void>
+  release(ref: string): Promise<void>
 }
 
 export interface PoolStatus { runtime: string; placement: string; target: number; ready: number; booting: number }
@@ -43,22 +43,28 @@ export interface Events {
 
 export interface Logs {
   /** The function's last `tail` output lines. */
-  read(fn: string, tail: number): Promise<string[]>
+  read(ref: string, tail: number): Promise<string[]>
 }
 
 export interface Routes {
-  /** Would this route clash with an existing one? */
-  conflicts(t: HTTPTriggerResource): boolean
+  /** The existing route this one would clash with (any namespace: user routes are one URL space), if any. */
+  conflicts(t: HTTPTriggerResource): HTTPTriggerResource | undefined
+}
+
+/** What confines instances here (the sandbox's report); private functions outside `default` need all of it. */
+export interface Protections {
+  /** The protections missing on this machine, each with why (empty: all present). */
+  missing(): { name: string; detail: string }[]
 }
 
 export interface Workflows {
   readonly store: ResourceStore<WorkflowResource>
-  /** The parsed workflow's tasks, or undefined when none is deployed by that name. */
-  spec(name: string): { tasks: Record<string, unknown> } | undefined
-  /** A request body as a checked Workflow resource (KILN_ERR_VALIDATION naming the field otherwise). */
-  check(body: unknown, urlName?: string): Promise<WorkflowResource>
-  /** The workflows whose steps start `name`. */
-  usedBy(name: string): string[]
+  /** The parsed workflow's tasks, or undefined when none is deployed by that ref. */
+  spec(ref: string): { tasks: Record<string, unknown> } | undefined
+  /** A request body as a checked Workflow resource in `namespace` (KILN_ERR_VALIDATION naming the field otherwise). */
+  check(body: unknown, urlName: string | undefined, namespace: string): Promise<WorkflowResource>
+  /** The refs of the workflows whose steps start the workflow `ref`. */
+  usedBy(ref: string): string[]
 }
 
 export interface Executions {
@@ -68,4 +74,33 @@ export interface Executions {
   list(filter: { workflow?: string; status?: ExecutionStatus; limit?: number }): Promise<ExecutionSummary[]>
   events(id: string): Promise<ExecutionEvent[]>
   cancel(id: string): Promise<Execution>
+}
+
+/**
+ * Async invocations (triggers/async), as the API shows them (plain JSON records). Ids are global; an
+ * invocation belongs to its function's namespace, which every record names (`namespace`).
+ */
+export interface Invocations {
+  get(id: string): Promise<Record<string, unknown> | undefined>
+  /**
+   * Summaries, newest first: `function` a ref, or `name` a function name in any of `namespaces`
+   * (undefined: every namespace).
+   */
+  list(filter: { function?: string; name?: string; namespaces?: readonly string[]; status?: string; source?: string; limit?: number }): Promise<Record<string, unknown>[]>
+  /** Queues a dead or failed invocation again (KILN_ERR_INVOCATION_NOT_FOUND, or KILN_ERR_CONFLICT in another state). */
+  retry(id: string): Promise<Record<string, unknown>>
+  /** Fails a queued or running invocation with KILN_ERR_CANCELLED (KILN_ERR_CONFLICT once it ended). */
+  cancel(id: string): Promise<Record<string, unknown>>
+}
+
+/** Cron triggers (triggers/cron): the resources, and what the schedule has done. */
+export interface CronTriggers {
+  readonly store: ResourceStore<CronTriggerResource>
+  /**
+   * A request body as a checked CronTrigger (schema, schedule, time zone, a function of `namespace`):
+   * KILN_ERR_VALIDATION naming the field. The caller puts it in its namespace.
+   */
+  check(body: unknown, namespace: string, urlName?: string): CronTriggerResource
+  /** `{nextRun, lastRun: {at, outcome, invocation, status}}` */
+  status(t: CronTriggerResource): Promise<Record<string, unknown>>
 }

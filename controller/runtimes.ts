@@ -1,6 +1,7 @@
 // /v1/runtimes: runtime definitions, each with its pool's live status.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { refOfMeta } from '../core/refs.js'
 import { notFound } from '../core/store/resource-store.js'
 import type { RuntimeResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
@@ -25,7 +26,7 @@ export async function runtimeRoutes(app: FastifyInstance, c: ControlContext): Pr
     return view(rt)
   })
   app.delete<{ Params: { name: string } }>('/runtimes/:name', async (req) => {
-    const users = c.functions.list().filter((f) => f.spec.runtime === req.params.name).map((f) => f.metadata.name)
+    const users = c.functions.list().filter((f) => f.spec.runtime === req.params.name).map((f) => refOfMeta(f.metadata))
     if (users.length) throw new KilnError('KILN_ERR_IN_USE', `runtime "${req.params.name}" is used by ${users.join(', ')}`)
     const rt = await c.runtimes.delete(req.params.name)
     if (!rt) throw notFound('Runtime', req.params.name)

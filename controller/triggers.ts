@@ -1,12 +1,15 @@
-// /v1/triggers: user HTTP routes to functions or workflows.
+// /v1/triggers: user HTTP routes to functions or workflows of the route's own namespace. User routes are
+// one URL space across namespaces: a route that would clash with another namespace's is refused.
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
+import { DEFAULT_NAMESPACE, refOf } from '../core/refs.js'
 import { notFound } from '../core/store/resource-store.js'
 import type { HTTPTriggerResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
+import { deleted, inNamespace } from './namespaced.js'
 
-const RESERVED = /^\/(v1|fn|wf|healthz|metrics|internal)(\/|$)/
+const RESERVED = /^\/(v1|fn|wf|ns|async|healthz|livez|readyz|metrics|internal)(\/|$)/
 
 /** A readable default name: `get-greet-name` for GET /greet/:name. */
 export function triggerName(method: string, path: string): string {
@@ -15,31 +18,40 @@ export function triggerName(method: string, path: string): string {
 }
 
 export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  app.get('/triggers', async () => c.triggers.list())
+  app.get('/triggers', async (req) => c.triggers.list().filter((t) => req.kiln.shows(t.metadata.namespace ?? DEFAULT_NAMESPACE)))
 
   app.post<{ Body: Record<string, unknown> }>('/triggers', async (req, reply) => {
+    const ns = req.kiln.namespace
     const body = req.body ?? {}
     const spec = (body.spec ?? {}) as { method?: string; path?: string }
     const meta = (body.metadata ?? {}) as { name?: string }
     const withName = { ...body, metadata: { ...meta, name: meta.name ?? triggerName(String(spec.method ?? ''), String(spec.path ?? '')) } }
-    const t = validateResource<HTTPTriggerResource>('HTTPTrigger', withName)
+    const t = inNamespace(validateResource<HTTPTriggerResource>('HTTPTrigger', withName), ns)
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
-    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /healthz, /metrics, /internal)`)
-    if (t.spec.function && !c.functions.get(t.spec.function)) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"`)
-    if (t.spec.workflow && !c.workflows.store.get(t.spec.workflow)) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}" (see \`kiln wf list\`)`)
-    if (c.routes.conflicts(t)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `a route for ${t.spec.method} ${t.spec.path} already exists`)
+    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal)`)
+    if (t.spec.function && !c.functions.get(refOf(ns, t.spec.function))) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`}`)
+    if (t.spec.workflow && !c.workflows.store.get(refOf(ns, t.spec.workflow))) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`} (see \`kiln wf list\`)`)
+    const clash = c.routes.conflicts(t)
+    if (clash) {
+      const theirs = clash.metadata.namespace ?? DEFAULT_NAMESPACE
+      // Another namespace's routes are named only to admins; others learn that the path is taken.
+      const where = theirs === ns ? '' : req.kiln.identity.role === 'admin' ? ` in namespace "${theirs}" (route ${clash.metadata.name})` : ' (path taken)'
+      throw new KilnError('KILN_ERR_ALREADY_EXISTS', `a route for ${t.spec.method} ${t.spec.path} already exists${where}`)
+    }
     return reply.status(201).send(await c.triggers.create(t))
   })
 
   app.get<{ Params: { name: string } }>('/triggers/:name', async (req) => {
-    const t = c.triggers.get(req.params.name)
-    if (!t) throw notFound('HTTPTrigger', req.params.name)
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    const t = c.triggers.get(ref)
+    if (!t) throw notFound('HTTPTrigger', ref)
     return t
   })
 
   app.delete<{ Params: { name: string } }>('/triggers/:name', async (req) => {
-    const t = await c.triggers.delete(req.params.name)
-    if (!t) throw notFound('HTTPTrigger', req.params.name)
-    return { deleted: t.metadata.name }
+    const ref = refOf(req.kiln.namespace, req.params.name)
+    const t = await c.triggers.delete(ref)
+    if (!t) throw notFound('HTTPTrigger', ref)
+    return deleted(t.metadata)
   })
 }

@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { KilnError } from './errors.js'
+import { parseHostPattern } from './allowlist.js'
 import { parseBytes, parseDuration } from './quantity.js'
+import { checkTracingConfig, type TracingConfig } from './tracing.js'
 
 export interface NodeConfig {
   name: string
@@ -40,6 +42,15 @@ export interface KilnConfig {
   redisUrl?: string
   nodes: NodeConfig[]
   loadLimits: LoadLimitsConfig
+  /** hosts that requests made on a workflow author's behalf may reach (core/allowlist.ts patterns); empty: none */
+  callbackHosts: string[]
+  /** largest request body an async invocation stores (kiln.yaml `asyncMaxBody`, KILN_ASYNC_MAX_BODY); also the stored result's */
+  asyncMaxBodyBytes: number
+  /** OpenTelemetry traces (core/tracing.ts): off unless an OTLP endpoint is set. */
+  tracing: TracingConfig
+  /** The control API (`/v1`, `/metrics`) on its own listener; unset: one listener serves all (docs/security.md). */
+  apiHost?: string
+  apiPort?: number
   /** Queue triggers: a message held this long by a stopped platform goes to another (Redis claim idle time, NATS ack wait). */
   queueLeaseMs: number
 }
@@ -64,60 +75,156 @@ export function defaultConfig(): KilnConfig {
     cgroupRoot: 'kiln',
     nodes: DEFAULT_NODES,
     loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 5, sampleMs: 1000, cooldownMs: 0 },
+    callbackHosts: [],
+    asyncMaxBodyBytes: 1024 * 1024,
+    tracing: {},
     queueLeaseMs: 30_000,
   }
 }
 
 type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] }
 
+// Every setting is checked where it came from, so the message names what to fix: the flag, the
+// KILN_* variable, or the key in kiln.yaml (a typo there is an unknown key, not a silent default).
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const CGROUP_MODES = ['auto', 'v2', 'v1', 'none']
+const FLAGS: Record<string, string> = {
+  port: '--port', host: '--host', dataDir: '--data', poolSize: '--pool-size', idleTimeoutMs: '--idle-timeout', instanceBudget: '--budget',
+  cgroups: '--cgroups', redisUrl: '--redis', accessLog: '--access-log', logLevel: '--log-level', apiHost: '--api-host', apiPort: '--api-port',
+}
+const ENV: Record<string, string> = {
+  KILN_PORT: 'port', KILN_HOST: 'host', KILN_DATA: 'dataDir', KILN_POOL_SIZE: 'poolSize', KILN_IDLE_TIMEOUT: 'idleTimeoutMs',
+  KILN_INSTANCE_BUDGET: 'instanceBudget', KILN_MAX_BODY: 'maxBodyBytes', KILN_LOG_LEVEL: 'logLevel', KILN_ACCESS_LOG: 'accessLog',
+  KILN_CGROUPS: 'cgroups', KILN_CGROUP_ROOT: 'cgroupRoot', KILN_REDIS_URL: 'redisUrl',
+  KILN_API_HOST: 'apiHost', KILN_API_PORT: 'apiPort', KILN_CALLBACK_HOSTS: 'callbackHosts', KILN_OTLP_ENDPOINT: 'tracing',
+  KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
+  KILN_QUEUE_LEASE: 'queueLeaseMs',
+}
+/** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody`, `asyncMaxBody` and `queueLease` as the quantities users type. */
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'queueLease', 'queueLeaseMs'])
+
+function invalid(where: string, what: string, got: unknown): KilnError {
+  return new KilnError('KILN_ERR_VALIDATION', `${where}: must be ${what}, got ${JSON.stringify(got)}`)
+}
+
+const nonNegativeInt = (where: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number => {
+  const n = typeof v === 'string' && /^[0-9]+$/.test(v.trim()) ? Number(v) : v
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw invalid(where, max < Number.MAX_SAFE_INTEGER ? `an integer from 0 to ${max}` : 'a non-negative integer', v)
+  return n
+}
+
+/** Converts one setting from what a user typed (strings from the environment, YAML values) and checks it. */
+function setting(key: string, v: unknown, where: string): unknown {
+  switch (key) {
+    case 'port': case 'apiPort': return nonNegativeInt(where, v, 65535)
+    case 'apiHost':
+      if (typeof v !== 'string' || v.trim() === '') throw invalid(where, 'a non-empty string', v)
+      return v
+    // KILN_CALLBACK_HOSTS is comma-separated; kiln.yaml has a list.
+    case 'callbackHosts': return checkHostPatterns(typeof v === 'string' ? v.split(',').map((h) => h.trim()).filter(Boolean) : v, where)
+    // KILN_OTLP_ENDPOINT is the endpoint alone; kiln.yaml has the whole map.
+    case 'tracing': return checkTracingConfig(typeof v === 'string' ? { otlpEndpoint: v } : v)
+    case 'poolSize': case 'instanceBudget': return nonNegativeInt(where, v)
+    case 'idleTimeoutMs': case 'idleTimeout':
+      try { return nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m, 1h30m)', v) }
+    // Queue triggers' lease: a message held by a stopped process waits this long; under 1 s a slow call would be redelivered.
+    case 'queueLeaseMs': case 'queueLease': {
+      let ms: number
+      try { ms = nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration of at least 1s', v) }
+      if (ms < 1000) throw invalid(where, 'a duration of at least 1s', v)
+      return ms
+    }
+    case 'maxBodyBytes': case 'maxBody': case 'asyncMaxBodyBytes': case 'asyncMaxBody':
+      try { return nonNegativeInt(where, typeof v === 'string' ? parseBytes(v) : v) } catch { throw invalid(where, 'a size (65536, 128Mi, 1G)', v) }
+    case 'host': case 'dataDir':
+      if (typeof v !== 'string' || v.trim() === '') throw invalid(where, 'a non-empty string', v)
+      return v
+    case 'cgroupRoot':
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(v)) throw invalid(where, 'a cgroup name (letters, digits, . _ -)', v)
+      return v
+    case 'redisUrl':
+      if (typeof v !== 'string' || !/^rediss?:\/\/./.test(v)) throw invalid(where, 'a redis:// or rediss:// URL', v)
+      return v
+    case 'logLevel':
+      if (typeof v !== 'string' || !LOG_LEVELS.includes(v)) throw invalid(where, `one of ${LOG_LEVELS.join(', ')}`, v)
+      return v
+    case 'cgroups':
+      if (typeof v !== 'string' || !CGROUP_MODES.includes(v)) throw invalid(where, `one of ${CGROUP_MODES.join(', ')}`, v)
+      return v
+    case 'accessLog':
+      if (v === true || v === 'true' || v === '1') return true
+      if (v === false || v === 'false' || v === '0') return false
+      throw invalid(where, 'true or false (1 or 0)', v)
+    case 'nodes':
+      if (!Array.isArray(v) || v.some((n) => typeof n !== 'object' || n === null || typeof (n as NodeConfig).name !== 'string')) throw invalid(where, 'a list of nodes, each with a name', v)
+      return v
+    case 'loadLimits': {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(where, 'a map of the monitor\'s limits', v)
+      const known = Object.keys(defaultConfig().loadLimits)
+      for (const [k, x] of Object.entries(v)) {
+        if (!known.includes(k)) throw invalid(`${where}.${k}`, `one of ${known.join(', ')} (unknown key)`, x)
+        if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw invalid(`${where}.${k}`, 'a non-negative number', x)
+      }
+      return v
+    }
+    default: return v
+  }
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): Partial2<KilnConfig> {
-  const out: Partial2<KilnConfig> = {}
-  if (env.KILN_PORT) out.port = Number(env.KILN_PORT)
-  if (env.KILN_HOST) out.host = env.KILN_HOST
-  if (env.KILN_DATA) out.dataDir = env.KILN_DATA
-  if (env.KILN_POOL_SIZE) out.poolSize = Number(env.KILN_POOL_SIZE)
-  if (env.KILN_IDLE_TIMEOUT) out.idleTimeoutMs = parseDuration(env.KILN_IDLE_TIMEOUT)
-  if (env.KILN_INSTANCE_BUDGET) out.instanceBudget = Number(env.KILN_INSTANCE_BUDGET)
-  if (env.KILN_MAX_BODY) out.maxBodyBytes = parseBytes(env.KILN_MAX_BODY)
-  if (env.KILN_LOG_LEVEL) out.logLevel = env.KILN_LOG_LEVEL
-  if (env.KILN_ACCESS_LOG) out.accessLog = env.KILN_ACCESS_LOG === '1' || env.KILN_ACCESS_LOG === 'true'
-  if (env.KILN_CGROUPS) out.cgroups = env.KILN_CGROUPS as KilnConfig['cgroups']
-  if (env.KILN_CGROUP_ROOT) out.cgroupRoot = env.KILN_CGROUP_ROOT
-  if (env.KILN_REDIS_URL) out.redisUrl = env.KILN_REDIS_URL
-  if (env.KILN_QUEUE_LEASE) out.queueLeaseMs = parseDuration(env.KILN_QUEUE_LEASE)
-  return out
+  const out: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(ENV)) {
+    const raw = env[name]
+    if (raw !== undefined && raw !== '') out[key] = setting(key, raw, name)
+  }
+  return out as Partial2<KilnConfig>
 }
 
 function fromFile(dataDir: string): Partial2<KilnConfig> {
   const file = join(dataDir, 'kiln.yaml')
   if (!existsSync(file)) return {}
-  let doc: Record<string, unknown>
+  let doc: unknown
   try {
-    doc = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>
+    doc = parseYaml(readFileSync(file, 'utf8')) ?? {}
   } catch (e) {
     throw new KilnError('KILN_ERR_VALIDATION', `${file}: ${(e as Error).message}`)
   }
-  const out: Partial2<KilnConfig> = { ...(doc as Partial2<KilnConfig>) }
-  if (typeof doc.idleTimeout === 'string') out.idleTimeoutMs = parseDuration(doc.idleTimeout)
-  if (doc.maxBody !== undefined) out.maxBodyBytes = parseBytes(doc.maxBody as string)
-  delete (out as Record<string, unknown>).idleTimeout
-  delete (out as Record<string, unknown>).maxBody
-  if (doc.queueLease !== undefined) out.queueLeaseMs = parseDuration(doc.queueLease as string)
-  delete (out as Record<string, unknown>).queueLease
-  return out
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(file, 'a map of settings', doc)
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(doc)) {
+    if (!FILE_KEYS.has(key)) throw invalid(`${file}: ${key}`, `one of ${[...FILE_KEYS].join(', ')} (unknown key)`, v)
+    const name = key === 'idleTimeout' ? 'idleTimeoutMs' : key === 'maxBody' ? 'maxBodyBytes' : key === 'asyncMaxBody' ? 'asyncMaxBodyBytes' : key === 'queueLease' ? 'queueLeaseMs' : key
+    out[name] = setting(key, v, `${file}: ${key}`)
+  }
+  return out as Partial2<KilnConfig>
 }
 
 /** Resolves the configuration; `flags` holds only what the user actually passed. */
 export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.ProcessEnv = process.env): KilnConfig {
   const base = defaultConfig()
+  const flagPart: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(flags)) if (v !== undefined) flagPart[key] = setting(key, v, FLAGS[key] ?? `config ${key}`)
   const envPart = fromEnv(env)
-  const dataDir = resolve(flags.dataDir ?? envPart.dataDir ?? base.dataDir)
+  const dataDir = resolve((flagPart.dataDir as string | undefined) ?? envPart.dataDir ?? base.dataDir)
   const filePart = fromFile(dataDir)
-  const merged = { ...base, ...filePart, ...envPart, ...flags, dataDir } as KilnConfig
-  merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...flags.loadLimits }
-  for (const [k, v] of Object.entries({ port: merged.port, poolSize: merged.poolSize, instanceBudget: merged.instanceBudget })) {
-    if (!Number.isInteger(v) || v < 0) throw new KilnError('KILN_ERR_VALIDATION', `config ${k}: must be a non-negative integer, got ${v}`)
-  }
-  if (!Number.isFinite(merged.queueLeaseMs) || merged.queueLeaseMs < 1000) throw new KilnError('KILN_ERR_VALIDATION', `config queueLease: must be at least 1s, got ${merged.queueLeaseMs} ms`)
+  const merged = { ...base, ...filePart, ...envPart, ...flagPart, dataDir } as KilnConfig
+  merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...(flagPart.loadLimits as Partial<LoadLimitsConfig> | undefined) }
+  // KILN_OTLP_ENDPOINT sets the endpoint and keeps the rest of kiln.yaml's tracing map.
+  merged.tracing = checkTracingConfig({ ...base.tracing, ...filePart.tracing, ...envPart.tracing, ...(flagPart.tracing as Partial<TracingConfig> | undefined) })
+  merged.callbackHosts = checkHostPatterns(merged.callbackHosts)
   return merged
+}
+
+/** callbackHosts must be a list of host patterns; each is parsed once here so a typo stops `kiln up`. */
+function checkHostPatterns(value: unknown, where = 'config callbackHosts'): string[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value) || value.some((h) => typeof h !== 'string')) throw new KilnError('KILN_ERR_VALIDATION', `${where}: must be a list of hosts ("api.example.com", "*.example.com", "10.0.0.5:8080")`)
+  for (const h of value as string[]) {
+    try {
+      parseHostPattern(h)
+    } catch (e) {
+      throw new KilnError('KILN_ERR_VALIDATION', `${where}: ${(e as Error).message}`)
+    }
+  }
+  return value as string[]
 }

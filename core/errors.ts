@@ -41,6 +41,26 @@ export const ERRORS = {
   KILN_ERR_ENGINE_CLOSED: { status: 503, message: 'the workflow engine is stopping', hint: 'the execution stays unfinished and is resumed when kiln starts again' },
   KILN_ERR_TASK_TIMEOUT: { status: 504, message: 'a workflow task timed out', hint: "raise the task's timeout or make the function faster" },
   KILN_ERR_WORKFLOW_DEPTH: { status: 508, message: 'nested workflows too deep', hint: 'a workflow probably starts itself; break the recursion' },
+  // Workflow bounds, the expression sandbox, and requests made on a workflow author's behalf.
+  KILN_ERR_WORKFLOW_TOO_LARGE: { status: 400, message: 'the workflow is over the bounds of a spec', hint: 'use fewer tasks or less nesting; split it into workflows that start each other' },
+  KILN_ERR_EXPRESSION_LIMIT: { status: 422, message: 'a workflow expression exceeded its time or memory limit', hint: 'make the expression cheaper, or move the work into a function' },
+  KILN_ERR_HOST_NOT_ALLOWED: { status: 403, message: 'the host is not in the callback allowlist', hint: 'ask the operator to add it to callbackHosts in kiln.yaml (or KILN_CALLBACK_HOSTS)' },
+  KILN_ERR_TASK_INPUT: { status: 422, message: "a task's input is missing or of the wrong type", hint: 'see which input the message names, and the documented inputs of that function' },
+  KILN_ERR_HTTP_REQUEST_FAILED: { status: 502, message: 'an outgoing HTTP request of a workflow failed', hint: 'see the status and body in the message; check the URL and the remote service' },
+  // Identity and access (docs/security.md).
+  KILN_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid token is required', hint: 'pass a token: --token, KILN_TOKEN, or `kiln login --server URL --token T`; on the machine that runs `kiln up`, the CLI reads its data dir\'s admin.token' },
+  KILN_ERR_FORBIDDEN: { status: 403, message: 'the token may not do this', hint: 'ask an admin for a token with the role and namespace named' },
+  KILN_ERR_NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace', hint: 'list namespaces with `kiln ns list`; an admin creates one with `kiln ns create NAME`' },
+  KILN_ERR_SECRET_NOT_FOUND: { status: 404, message: 'no such secret', hint: 'list secrets with `kiln secret list`' },
+  KILN_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', hint: 'list tokens with `kiln token list`' },
+  // State and the cluster underneath.
+  KILN_ERR_STATE_CORRUPT: { status: 500, message: 'stored state is damaged', hint: 'kiln writes its state whole (temp file, fsync, rename) and checks packages against their sha256, so the named file or package was changed outside kiln: restore it from a backup, or move it away to start without it' },
+  KILN_ERR_CLUSTER_FORBIDDEN: { status: 403, message: "Kiln's Kubernetes service account lacks a permission", hint: "grant the named verb on the named resource in the component's Role (deploy/rbac), or ask the component that holds it (the controller writes Function specs)" },
+  KILN_ERR_DEPLOY_TIMEOUT: { status: 504, message: 'the function is stored, but no executor loaded it in time', hint: 'check that the kiln-executor pods run (`kubectl -n kiln get pods`); the function serves once one has loaded it' },
+  // Async invocations and cron triggers (triggers/async, triggers/cron).
+  KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
+  KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },
+  KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
   // Queue triggers.
   KILN_ERR_MQ_TRIGGER_NOT_FOUND: { status: 404, message: 'no such queue trigger', hint: 'list queue triggers with `kiln mq list`' },
 } as const satisfies Record<string, ErrorDef>

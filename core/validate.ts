@@ -2,7 +2,7 @@
 // (`spec.timeoutMs: must be >= 1`), which is what the CLI prints and tests assert on by code.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
-import { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, type Kind, type Resource } from './types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
 
@@ -10,6 +10,8 @@ const validators: Partial<Record<Kind, ValidateFunction>> = {
   Function: ajv.compile(FunctionResource),
   Runtime: ajv.compile(RuntimeResource),
   HTTPTrigger: ajv.compile(HTTPTriggerResource),
+  Namespace: ajv.compile(NamespaceResource),
+  CronTrigger: ajv.compile(CronTriggerResource),
   QueueTrigger: ajv.compile(QueueTriggerResource),
 }
 

@@ -2,7 +2,7 @@
 // `npm run demo`: starts the embedded platform, deploys the examples with the real CLI, invokes them,
 // prints what happened (cold vs warm latency), stops everything.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,8 @@ const ms = (x) => `${x.toFixed(2)} ms`
 
 function kiln(...args) {
   say(`\n$ kiln ${args.join(' ')}`)
-  const r = spawnSync(process.execPath, [kilnJs, ...args], { env: { ...process.env, KILN_URL: url }, encoding: 'utf8' })
+  // The CLI finds the admin token `kiln up` wrote into its data dir (a loopback server: KILN_DATA).
+  const r = spawnSync(process.execPath, [kilnJs, ...args], { env: { ...process.env, KILN_URL: url, KILN_DATA: dataDir }, encoding: 'utf8' })
   process.stdout.write(r.stdout)
   process.stdout.write(r.stderr.replace(/\x1b\[[0-9;]*m/g, ''))
   if (r.status !== 0) throw new Error(`kiln ${args.join(' ')} exited ${r.status}`)
@@ -30,6 +31,12 @@ async function timed(path) {
   const res = await request(`${url}${path}`)
   const body = await res.body.text()
   return { ms: performance.now() - t0, status: res.statusCode, body }
+}
+
+/** GET /v1/pools with the admin token (every /v1 call needs one). */
+async function pools() {
+  const r = await request(`${url}/v1/pools`, { headers: { authorization: `Bearer ${readFileSync(join(dataDir, 'admin.token'), 'utf8').trim()}` } })
+  return r.body.json()
 }
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
@@ -45,8 +52,7 @@ try {
   }
   // Let the generic pool finish booting so the first request measures specialization, not a boot.
   for (let i = 0; i < 100; i++) {
-    const r = await request(`${url}/v1/pools`); const pools = await r.body.json()
-    if (pools.every((p) => p.ready >= p.target)) break
+    if ((await pools()).every((p) => p.ready >= p.target)) break
     await new Promise((r) => setTimeout(r, 50))
   }
   kiln('runtime', 'list')
@@ -59,8 +65,7 @@ try {
   say(`first request to a Fission-style function (cold):                          ${coldFission.status} ${coldFission.body}  ${ms(coldFission.ms)}`)
   kiln('fn', 'deploy', 'hello-again', '--code', 'examples/hello/index.js', '-q')
   for (let i = 0; i < 100; i++) {
-    const r = await request(`${url}/v1/pools`); const pools = await r.body.json()
-    if (pools.every((p) => p.ready >= p.target)) break
+    if ((await pools()).every((p) => p.ready >= p.target)) break
     await new Promise((r) => setTimeout(r, 50))
   }
   const cold = await timed('/fn/hello-again?name=Ada')

@@ -5,8 +5,10 @@
 import type { Logger } from 'pino'
 import type { ExitInfo } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
+import { refOfMeta } from '../core/refs.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
+import { listsSecret } from '../core/store/secret-store.js'
 import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
@@ -16,8 +18,10 @@ import { describeFunction } from './describe.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
+import { deliverSecrets, withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
 import { warmUp } from './warm-up.js'
 import { specialize } from './specialize.js'
+import { coldStartKind } from './stats.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
@@ -35,6 +39,10 @@ export interface ExecutorOptions {
   pools: PoolManager
   logger: Logger
   idleTimeoutMs: number
+  /** The functions' secrets, handed to their instances (secret-delivery.ts); none: functions list none. */
+  secrets?: FunctionSecrets
+  /** Where secret files go for local instances (undefined: instances elsewhere, e.g. pods). */
+  secretsDir?: string
   onIsolation?(fs: FunctionState, iso: Isolation): void
   onRelease?(fs: FunctionState, was: Isolation, by: 'monitor' | 'operator'): void
 }
@@ -45,9 +53,12 @@ export class Executor {
   private readonly exits = new Map<string, ExitInfo>()
   private timer: NodeJS.Timeout | undefined
   private unwatch: (() => void) | undefined
+  private unwatchSecrets: (() => void) | undefined
+  private readonly delivery: DeliveryTarget
   private closing = false
 
   constructor(private readonly o: ExecutorOptions) {
+    this.delivery = { dir: o.secretsDir }
     this.ctx = {
       pools: o.pools,
       fleet: o.fleet,
@@ -61,8 +72,12 @@ export class Executor {
 
   start(): void {
     for (const fn of this.o.functions.list()) this.apply(fn)
-    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(ev.object.metadata.name)))
+    this.unwatch = this.o.functions.watch((ev) => (ev.type === 'put' ? this.apply(ev.object) : this.remove(refOfMeta(ev.object.metadata))))
     this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
+    // A secret's new values roll the functions that list it, as a deploy does.
+    this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
+      for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.apply(fs.fn)
+    })
     this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
@@ -160,9 +175,11 @@ export class Executor {
     const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [], done: Promise.resolve() }
     fs.provisions.push(p)
     if (!background) fs.coldStarts++
+    const startedAt = Date.now() // [metrics] an instance started after this was booted for it
     p.done = this.strategyOf(fs).provision(fs, this.ctx, background).then(
       (rec) => {
         fs.provisions.splice(fs.provisions.indexOf(p), 1)
+        if (p.waiters.length > 0) fs.stats.coldStart(rec, coldStartKind(this.strategyOf(fs).keepIdle(fs) > 0, rec, startedAt)) // [metrics]
         if (fs.deleted || this.closing) {
           void this.o.fleet.retire(rec)
           for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
@@ -199,6 +216,7 @@ export class Executor {
     rec.state = 'specializing'
     rec.fn = fs.name
     fs.loading.add(rec)
+    const loadStartedAt = performance.now() // [metrics]
     try {
       // The function's limits hold from the moment its code loads (no cgroup writes when there are none).
       const limits = instanceLimits(fn)
@@ -209,7 +227,8 @@ export class Executor {
       const sha = fn.spec.package.sha256
       const url = this.o.fleet.backend.codeUrl?.(sha)
       const code = url ? { url } : { path: await this.o.packages.unpacked(sha) }
-      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code })
+      const env = await deliverSecrets(rec, fn, this.o.secrets, this.delivery)
+      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code, env })
       // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
       if (background && fn.spec.warmup) await warmUp(rec, fs, fn.spec.warmup, this.o.logger)
     } catch (e) {
@@ -224,22 +243,24 @@ export class Executor {
     rec.specializedAt = Date.now()
     rec.lastUsed = rec.specializedAt
     fs.specializations++
+    fs.stats.loaded(rec, loadStartedAt, performance.now()) // [metrics]
   }
 
   // ---- lifecycle of functions ----
 
   private apply(fn: FunctionResource): void {
-    let fs = this.fns.get(fn.metadata.name)
+    let fs = this.fns.get(refOfMeta(fn.metadata))
     const rootPath = this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
+    const secretsVersion = this.o.secrets?.version(fn) ?? ''
     if (fs === undefined) {
-      fs = new FunctionState(fn)
+      fs = new FunctionState(fn, secretsVersion)
       fs.rootPath = rootPath
       this.fns.set(fs.name, fs)
       fs.applied = settle(this.strategyOf(fs).reconcile(fs, this.ctx))
       return
     }
     fs.rootPath = rootPath
-    if (fs.update(fn)) fs.applied = this.roll(fs)
+    if (fs.update(fn, secretsVersion)) fs.applied = this.roll(fs)
     else this.strategyOf(fs).reconcile(fs, this.ctx)
   }
 
@@ -306,6 +327,7 @@ export class Executor {
 
   /** An idle instance leaves its function: back to the generic pool when safe (return-to-pool.ts), else stopped. */
   private finish(rec: InstanceRecord, fs: FunctionState): void {
+    void withdrawSecrets(rec, this.delivery).catch((err: Error) => this.o.logger.warn({ err, instance: rec.id }, 'secret files not removed'))
     returnOrRetire(rec, fs, { runtimes: this.o.runtimes, pools: this.o.pools, fleet: this.o.fleet, closing: () => this.closing })
   }
 
@@ -320,6 +342,7 @@ export class Executor {
   }
 
   private onGone(rec: InstanceRecord, exit: ExitInfo): void {
+    void withdrawSecrets(rec, this.delivery).catch((err: Error) => this.o.logger.warn({ err, instance: rec.id }, 'secret files not removed'))
     if (!rec.retiring) {
       this.exits.set(rec.id, exit)
       setTimeout(() => this.exits.delete(rec.id), 60_000).unref()
@@ -377,6 +400,7 @@ export class Executor {
     this.closing = true
     if (this.timer) clearInterval(this.timer)
     this.unwatch?.()
+    this.unwatchSecrets?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
   }
 }

@@ -1,9 +1,10 @@
 // stdout/stderr of instances, attributed to the function each instance serves and kept per function in
-// `<data>/logs/<function>.log` (one line per output line: time, instance, stream, text). Output of
-// generic instances goes to the platform log at debug level.
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
+// `<data>/logs/<function>.log`, or `<data>/logs/<namespace>/<function>.log` outside `default` (one line
+// per output line: time, instance, stream, text). Output of generic instances goes to the platform log
+// at debug level.
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs'
 import { mkdir, open, rename, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Logger } from 'pino'
 import type { LogSink } from '../cluster/backend.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
@@ -35,10 +36,19 @@ export class FunctionLogs {
     if (s.bytes > MAX_FILE_BYTES) this.rotate(fn)
   }
 
+  /** The file of a function's ref (core/refs.ts): `ns/name` is a folder per namespace. */
+  private file(fn: string): string {
+    return join(this.dir, `${fn}.log`)
+  }
+
   private stream(fn: string): { out: WriteStream; bytes: number } {
     let s = this.streams.get(fn)
     if (!s) {
-      s = { out: createWriteStream(join(this.dir, `${fn}.log`), { flags: 'a' }), bytes: 0 }
+      const file = this.file(fn)
+      if (fn.includes('/')) mkdirSync(dirname(file), { recursive: true })
+      const out = createWriteStream(file, { flags: 'a' })
+      out.on('error', (err) => this.logger.warn({ err, function: fn }, 'function log not written'))
+      s = { out, bytes: 0 }
       this.streams.set(fn, s)
     }
     return s
@@ -48,15 +58,17 @@ export class FunctionLogs {
     const s = this.streams.get(fn)
     if (!s) return
     this.streams.delete(fn)
-    const file = join(this.dir, `${fn}.log`)
+    const file = this.file(fn)
     s.out.end(() => { void rename(file, `${file}.1`).catch(() => undefined) })
   }
 
   /** The last `tail` lines of a function's log (after flushing what is buffered). */
   async read(fn: string, tail: number): Promise<string[]> {
     const s = this.streams.get(fn)
-    if (s && s.out.writableLength > 0) await new Promise<void>((r) => s.out.once('drain', () => r()))
-    const file = join(this.dir, `${fn}.log`)
+    // Writes are handled in order: an empty one's callback comes once everything before it is in the file
+    // ('drain' would never come for a buffer that never filled).
+    if (s && s.out.writableLength > 0) await new Promise<void>((r) => s.out.write(Buffer.alloc(0), () => r()))
+    const file = this.file(fn)
     if (!existsSync(file)) return []
     const size = (await stat(file)).size
     const want = Math.min(size, Math.max(64 * 1024, tail * 512))

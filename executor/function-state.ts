@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import type { InstanceLimits } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
 import { parseBytes } from '../core/quantity.js'
+import { refOfMeta } from '../core/refs.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
@@ -11,6 +12,7 @@ import { freshPolicy } from './reuse/fresh.js'
 import type { ReusePolicy } from './reuse/policy.js'
 import { recyclePolicy } from './reuse/recycle.js'
 import { reusePolicy } from './reuse/reuse.js'
+import { FunctionStats } from './stats.js'
 
 const REUSE_POLICIES: Record<ReusePolicy['name'], ReusePolicy> = { reuse: reusePolicy, recycle: recyclePolicy, fresh: freshPolicy }
 
@@ -46,6 +48,8 @@ export class FunctionState {
   specializations = 0
   coldStarts = 0
   requests = 0
+  /** Counters for the metrics (executor/stats.ts). */
+  readonly stats = new FunctionStats()
   /** Instances given back to the generic pool after unload. */
   returned = 0
   lastTickAt = 0
@@ -67,19 +71,24 @@ export class FunctionState {
   readonly loading = new Set<InstanceRecord>()
   /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
   applied: Promise<void> = Promise.resolve()
+  /** The values of the secrets it lists (secret-delivery.ts): a change rolls it like a deploy. */
+  secretsVersion = ''
 
-  constructor(fn: FunctionResource) {
+  constructor(fn: FunctionResource, secretsVersion = '') {
+    this.secretsVersion = secretsVersion
     this.update(fn)
   }
 
-  get name(): string { return this.fn.metadata.name }
+  /** Its ref (core/refs.ts): the name in `default`, `ns/name` elsewhere. */
+  get name(): string { return refOfMeta(this.fn.metadata) }
   get strategy(): 'pool' | 'warm' | 'dedicated' { return this.fn.spec.strategy ?? FUNCTION_DEFAULTS.strategy }
   get reuse(): 'reuse' | 'recycle' | 'fresh' { return this.fn.spec.reuse ?? FUNCTION_DEFAULTS.reuse }
   get timeoutMs(): number { return this.fn.spec.timeoutMs ?? FUNCTION_DEFAULTS.timeoutMs }
   get queueSize(): number { return this.fn.spec.queueSize ?? FUNCTION_DEFAULTS.queueSize }
 
-  update(fn: FunctionResource): boolean {
+  update(fn: FunctionResource, secretsVersion = this.secretsVersion): boolean {
     this.fn = fn
+    this.secretsVersion = secretsVersion
     this.policy = REUSE_POLICIES[this.reuse]
     this.concurrency = this.policy.concurrency(fn)
     if (fn.spec.minWarm === 'auto') this.adaptive ??= new AdaptiveWarm()
@@ -91,7 +100,7 @@ export class FunctionState {
   private refreshVersion(): boolean {
     // A change of strategy rolls the function too: instances booted for `dedicated` must not keep
     // serving it under `pool`, nor pool-specialized ones under `dedicated`.
-    const v = codeVersion(this.fn) + (this.strategy === 'dedicated' ? '-dedicated' : '') + (this.isolation ? '-isolated' : '')
+    const v = codeVersion(this.fn) + (this.secretsVersion ? `-${this.secretsVersion}` : '') + (this.strategy === 'dedicated' ? '-dedicated' : '') + (this.isolation ? '-isolated' : '')
     const changed = v !== this.version
     this.version = v
     return changed

@@ -16,12 +16,14 @@ export interface SpecializeInput {
   runtime: RuntimeResource
   /** A local folder with the unpacked package, or a URL the instance downloads it from. */
   code: { path: string } | { url: string }
+  /** More environment for the function (its secrets' variables; secret-delivery.ts), over spec.env. */
+  env?: Record<string, string>
 }
 
-function kilnBody({ fn, version, code }: SpecializeInput): unknown {
+function kilnBody({ fn, version, code, env }: SpecializeInput): unknown {
   const s = fn.spec
   return {
-    function: { name: fn.metadata.name, version, entrypoint: s.entrypoint, env: s.env ?? {}, timeoutMs: s.timeoutMs ?? 60_000, shape: s.shape ?? 'kiln' },
+    function: { name: fn.metadata.name, version, entrypoint: s.entrypoint, env: env ? { ...s.env, ...env } : s.env ?? {}, timeoutMs: s.timeoutMs ?? 60_000, shape: s.shape ?? 'kiln' },
     code: { ...code, sha256: s.package.sha256 },
   }
 }

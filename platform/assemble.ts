@@ -9,15 +9,24 @@ import { hostname } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend } from '../cluster/backend.js'
+import { Authenticator } from '../core/auth/authenticate.js'
 import type { KilnConfig, NodeConfig } from '../core/config.js'
 import { EventLog } from '../core/events.js'
 import { Metrics } from '../core/metrics.js'
+import { Readiness } from '../core/readiness.js'
+import type { Tracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
-import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { SecretStore } from '../core/store/secret-store.js'
+import type { TokenStore } from '../core/store/token-store.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { controlApi } from '../controller/api.js'
 import type { ControlContext } from '../controller/context.js'
+import type { Protections } from '../controller/read-models.js'
 import { metricsRoute } from '../controller/metrics.js'
+import { mountOpenApi } from '../controller/openapi/mount.js'
+import { probeRoutes } from '../controller/probes.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -32,13 +41,20 @@ import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../triggers/queue/source.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import { functionSecrets } from './function-secrets.js'
+import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
+import { assembleEvents } from './events.js'
+import type { PlatformState } from './state.js'
+import { platformReadiness } from './readiness.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
   runtimes: ResourceStore<RuntimeResource>
   triggers: ResourceStore<HTTPTriggerResource>
   workflows: ResourceStore<WorkflowResource>
+  namespaces: ResourceStore<NamespaceResource>
+  cronTriggers: ResourceStore<CronTriggerResource>
   queueTriggers: ResourceStore<QueueTriggerResource>
 }
 
@@ -63,6 +79,26 @@ export interface AssemblyOptions {
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
   routes?(app: FastifyInstance): Promise<void>
+  /** The durable state (platform/state.ts), opened by the caller before the workflows; closed here. */
+  state: PlatformState
+  /** This process, as the holder of leases on async invocations and cron schedules. */
+  owner: string
+  /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
+  recoverAll: boolean
+  /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
+  tracing?: Tracing
+  /** When a deploy can be invoked, where no executor runs in this process (the Kubernetes controller); default: the executor's whenApplied. */
+  whenServable?(ref: string): Promise<void>
+  /** Tokens (hashed) that may call the control API and private functions. */
+  tokens: TokenStore
+  /** Secrets, for the API (names and keys) and the executor (values for instances). */
+  secrets: SecretStore
+  /** Where secret files go for instances on this machine; undefined: they run elsewhere (pods). */
+  secretsDir?: string
+  /** What confines instances here (the sandbox's report). */
+  protections: Protections
+  /** Verifies signed package URLs (instances that download their code: Kubernetes). */
+  packageSignature?: { verify(sha256: string, sig: string): boolean }
   /** This process among replicas (its queue consumer name); default: the host and the data dir, stable across restarts. */
   identity?: string
 }
@@ -70,6 +106,9 @@ export interface AssemblyOptions {
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
 export interface PlatformParts extends PlatformStores {
   readonly packages: PackageStore
+  readonly tokens: TokenStore
+  readonly secrets: SecretStore
+  readonly auth: Authenticator
   readonly executor: Executor
   readonly fleet: Fleet
   readonly pools: PoolManager
@@ -78,7 +117,10 @@ export interface PlatformParts extends PlatformStores {
   readonly logs: FunctionLogs
   readonly events: EventLog
   readonly metrics: Metrics
+  /** `GET /readyz`'s checks: a part the platform cannot serve without adds its own. */
+  readonly readiness: Readiness
   readonly wf: WorkflowsMount
+  readonly state: PlatformState
 }
 
 export interface Assembly {
@@ -88,15 +130,21 @@ export interface Assembly {
   readonly fleet: Fleet
   readonly pools: PoolManager
   readonly wf: WorkflowsMount
-  /** Starts the loops, listens, then `beforeWorkflows(url)` and resumes workflows; the URL. */
-  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<string>
+  /** The control API's server: `app` itself, or its own when the API listens apart (`apiHost`/`apiPort`). */
+  readonly api: FastifyInstance
+  /**
+   * Starts the loops, listens, then `beforeWorkflows(url)` and resumes workflows; the data plane's URL
+   * and the control API's (the same one unless it listens apart).
+   */
+  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<{ url: string; apiUrl: string }>
   /** Stops in dependency order: `first` before anything, `last` after the instances are gone. */
   close(o?: { first?(): Promise<void>; last?(): Promise<void> }): Promise<void>
 }
 
 export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const { config, logger, stores, packages, wf } = o
-  const { functions, runtimes, triggers } = stores
+  const { functions, runtimes, triggers, namespaces } = stores
+  const auth = new Authenticator(o.tokens)
 
   let fleet: Fleet | undefined
   const logs = new FunctionLogs(config.dataDir, (id) => fleet?.records.get(id), logger)
@@ -105,7 +153,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   fleet = new Fleet(backend, new InstanceBudget(config.instanceBudget), o.nodes, o.resolveCommand, logger)
   const pools = new PoolManager(runtimes, fleet, config.poolSize, logger)
   const events = new EventLog()
-  const metrics = new Metrics()
+  const metrics = new Metrics({ version: KILN_VERSION })
   fleet.on('gone', (rec, exit) => {
     if (rec.retiring) return
     metrics.crashes.inc({ runtime: rec.runtime, reason: exit.oomKilled ? 'oom' : 'exit' })
@@ -113,62 +161,104 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
+    secrets: functionSecrets(o.secrets), secretsDir: o.secretsDir,
     onIsolation(fs, iso) {
       metrics.isolations.inc({ function: fs.name, by: iso.by })
-      metrics.isolated.set({ function: fs.name }, 1)
       events.add({ type: 'FunctionIsolated', function: fs.name, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })
     },
     onRelease(fs, was, by) {
       metrics.releases.inc({ function: fs.name, by })
-      metrics.isolated.set({ function: fs.name }, 0)
       events.add({ type: 'FunctionReleased', function: fs.name, reason: by === 'monitor' ? 'quiet for the cool-down' : 'released by an operator', evidence: { by, isolatedSince: new Date(was.at).toISOString() } })
     },
   })
+  metrics.readFrom(metricsSources(executor, pools, fleet))
+  const readiness = new Readiness()
+  const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
+  // Advisory: a state store that is away (a Redis outage) pauses async work, cron and workflow steps,
+  // but synchronous calls go on, so the process stays in its Service (docs/events.md).
+  readiness.advise('state-store', () => (o.state.health.up ? undefined : `the state store (${o.state.kind}) is unreachable`))
   const monitor = new LoadMonitor(executor, backend, config.loadLimits, logger)
   const routes = new RouteTable(triggers)
+  const ev = assembleEvents({
+    config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, auth, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
+  })
   const queues = new QueueTriggerSource({
     store: stores.queueTriggers, invoker: o.invoker, logger, leaseMs: config.queueLeaseMs, metrics,
     consumer: o.identity ?? `${hostname()}-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 8)}`,
   })
   // Every trigger type, started and stopped in one loop (one registration line each).
-  const sources: TriggerSource[] = [routes, queues]
-  const parts: PlatformParts = { ...stores, packages, executor, fleet, pools, routes, queues, logs, events, metrics, wf }
+  const sources: TriggerSource[] = [routes, ...ev.sources, queues]
+  // Workflows and triggers call private functions with the platform's own token (and only those).
+  o.invoker.setCredentials(auth.internalToken, (ref) => executor.state(ref)?.fn.spec.private === true)
+  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, queues, logs, events, metrics, readiness, wf, state: o.state }
   const ctx: ControlContext = {
-    functions, runtimes, triggers, packages, logger,
+    functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: o.protections, packageSignature: o.packageSignature,
+    // What refers to others first: a namespace's contents are deleted in this order (secrets last).
+    namespaced: [
+      { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
+      { kind: 'CronTrigger', store: stores.cronTriggers as ResourceStore<Resource> },
+      { kind: 'QueueTrigger', store: stores.queueTriggers as ResourceStore<Resource> },
+      { kind: 'Workflow', store: stores.workflows as ResourceStore<Resource> },
+      { kind: 'Function', store: functions as ResourceStore<Resource> },
+    ],
     maxPackageBytes: 512 * 1024 * 1024,
-    live: liveFunctions(executor),
+    live: o.whenServable ? { ...liveFunctions(executor), whenApplied: o.whenServable } : liveFunctions(executor),
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
     nodes: nodesView(fleet, o.nodes, o.cgroups),
     events, logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
+    ...ev.read,
     mqTriggers: stores.queueTriggers, queues: o.dataPlane ? queues : undefined,
   }
 
-  const dataPlane = createDataPlane({ executor, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry })
-  const app = Fastify({
-    loggerInstance: logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' }),
-    bodyLimit: 16 * 1024 * 1024,
-    return503OnClosing: true,
-    // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
-    ...(o.dataPlane
-      ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler)) }
-      : {}),
-  }) as unknown as FastifyInstance
-  app.get('/healthz', async () => o.health(fleet!, pools))
-  metricsRoute(app, metrics.registry)
-  await app.register(async (api) => controlApi(api, ctx), { prefix: '/v1' })
-  if (o.routes) await o.routes(app)
-  if (o.dataPlane) {
-    await app.register(async (data) => routerPlugin(data, dataPlane))
-    await app.register(async (data) => wf.dataPlane(data))
-    attachUpgrades(app, { executor, routes, logger })
+  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
+  // The control API listens apart when asked (`--api-host/--api-port`): the data plane's listener then
+  // answers `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API. The
+  // API's own listener serves functions too (the CLI's `fn invoke`, workflows), as the one listener does.
+  const apiApart = config.apiHost !== undefined || config.apiPort !== undefined
+  const httpLogger = logger.child({ part: 'http' }, { level: config.accessLog ? logger.level : 'warn' })
+  const server = async (withApi: boolean): Promise<FastifyInstance> => {
+    const s = Fastify({
+      loggerInstance: httpLogger,
+      bodyLimit: 16 * 1024 * 1024,
+      return503OnClosing: true,
+      // Data-plane requests go to the proxy before fastify sees them (no fastify on the hot path).
+      ...(o.dataPlane
+        ? { serverFactory: (handler: Parameters<typeof dataPlaneFirst>[1]) => createServer({ keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 }, dataPlaneFirst(dataPlane, handler, !withApi)) }
+        : {}),
+    }) as unknown as FastifyInstance
+    // A state store that is away shows here (ok: false) without failing /healthz, /livez or /readyz:
+    // restarting the process would not bring Redis back, and synchronous calls are still served.
+    s.get('/healthz', async () => {
+      const h = o.health(fleet!, pools)
+      const st = o.state.health.view()
+      return { ...h, ok: h.ok !== false && st.up, state: st }
+    })
+    probeRoutes(s, readiness)
+    if (withApi) {
+      metricsRoute(s, metrics.registry)
+      await s.register(async (v1) => {
+        await mountOpenApi(v1)
+        await controlApi(v1, ctx)
+      }, { prefix: '/v1' })
+    }
+    if (o.routes && (!apiApart || !withApi)) await o.routes(s)
+    if (o.dataPlane) {
+      await s.register(async (data) => routerPlugin(data, dataPlane))
+      await s.register(async (data) => wf.dataPlane(data))
+      attachUpgrades(s, { executor, auth, routes, logger })
+    }
+    return s
   }
+  const app = await server(!apiApart)
+  const api = apiApart ? await server(true) : app
 
   let closing: Promise<void> | undefined
+  const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`
   return {
-    app, parts, executor, fleet, pools, wf,
+    app, api, parts, executor, fleet, pools, wf,
     async listen({ backlog, beforeWorkflows }) {
       if (o.dataPlane) {
         pools.start()
@@ -177,25 +267,39 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
-      const port = (app.server.address() as { port: number }).port
-      const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+      const url = urlOf(app, config.host)
+      let apiUrl = url
+      if (apiApart) {
+        const apiHost = config.apiHost ?? '127.0.0.1'
+        await api.listen({ port: config.apiPort ?? 0, host: apiHost })
+        apiUrl = urlOf(api, apiHost)
+      }
       o.invoker.setOrigin(url)
+      ev.ready()
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
-      return url
+      ready.started()
+      return { url, apiUrl }
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
+      ready.closing()
       await first?.()
+      // Writes waiting for a state store that is away would hold every close below: drop the connection.
+      if (!o.state.health.up) await o.state.close()
       await wf.close().catch((err: Error) => logger.warn({ err }, 'workflow engine did not close cleanly'))
       for (const s of sources) await s.stop()
+      await ev.close()
       await o.invoker.close()
       monitor.stop()
       await executor.close()
+      if (api !== app) await api.close()
       await app.close()
       await pools.close()
       await fleet!.close()
+      await o.state.close()
       await last?.()
       await logs.close()
+      await o.tracing?.shutdown().catch((err: Error) => logger.warn({ err }, 'traces not flushed'))
     })(),
   }
 }

@@ -1,26 +1,39 @@
 // The embedded platform: controller + router + executor + pool manager in one process, instances as
 // child processes in cgroups on virtual nodes, state in the data dir. `kiln up` runs this; tests start
 // it in-process on a free port.
-import { createHash } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { detectCgroups, type CgroupDriver } from '../cluster/local/cgroups/index.js'
 import { LocalBackend } from '../cluster/local/backend.js'
+import { ensureAdminToken } from '../core/auth/bootstrap.js'
 import type { KilnConfig } from '../core/config.js'
 import { createLogger } from '../core/logger.js'
+import { startTracing } from '../core/tracing.js'
+import { KILN_VERSION } from '../core/version.js'
 import { expandCommand } from '../core/paths.js'
 import { parseBytes } from '../core/quantity.js'
 import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
-import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import { fileSecretStore } from '../core/store/secret-store.js'
+import { fileTokenStore } from '../core/store/token-store.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
 import { assemble, type PlatformParts } from './assemble.js'
+import { ALL_PROTECTIONS_PRESENT_STUB } from './protections.js'
+import type { Protections } from '../controller/read-models.js'
+import { openPlatformState } from './state.js'
 
 export interface Platform {
+  /** The data plane (and the control API, unless it listens apart). */
   readonly url: string
+  /** The control API (`/v1`): `url` unless `apiHost`/`apiPort` put it on its own listener. */
+  readonly apiUrl: string
   readonly port: number
   readonly config: KilnConfig
   readonly app: FastifyInstance
@@ -30,21 +43,36 @@ export interface Platform {
   close(): Promise<void>
 }
 
-export async function startPlatform(config: KilnConfig, opts: { logger?: Logger } = {}): Promise<Platform> {
+export async function startPlatform(config: KilnConfig, opts: { logger?: Logger; spanExporter?: SpanExporter; protections?: Protections } = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources, queueTriggers] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets, cronTriggers, queueTriggers] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
     fileStore<WorkflowResource>(config.dataDir, 'Workflow'),
+    fileStore<NamespaceResource>(config.dataDir, 'Namespace'),
+    fileTokenStore(config.dataDir),
+    fileSecretStore(config.dataDir),
+    fileStore<CronTriggerResource>(config.dataDir, 'CronTrigger'),
     fileStore<QueueTriggerResource>(config.dataDir, 'QueueTrigger'),
   ])
   for (const rt of BUILTIN_RUNTIMES) if (!runtimes.get(rt.metadata.name)) await runtimes.put(rt)
-  // Workflows: executions in memory, or in Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  // Every /v1 call needs a token: the first start makes an admin token and says where it is.
+  await ensureAdminToken(tokens, logger)
+  if (config.host === '0.0.0.0' && config.apiHost === undefined && config.apiPort === undefined) {
+    logger.warn('the control API (/v1) listens on every address with the data plane; to expose functions alone, put the API on its own listener with --api-host 127.0.0.1 --api-port PORT')
+  }
+  // Secret files of running instances (executor/secret-delivery.ts): none survive a restart.
+  const secretsDir = join(config.dataDir, 'run', 'secrets')
+  await rm(secretsDir, { recursive: true, force: true })
+  await mkdir(secretsDir, { recursive: true, mode: 0o700 })
+  // Durable state (async invocations, cron progress, workflow executions): SQLite in the data dir, or
+  // Redis with --redis (opened first: an unreachable Redis stops kiln up at once).
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   // One cgroup root per data dir: stable across restarts (so a crashed run's leftovers are swept) and
   // distinct between platforms sharing a machine.
@@ -61,27 +89,38 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger 
 
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, queueTriggers },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, queueTriggers },
+    state, owner: `kiln-up-${process.pid}-${randomUUID().slice(0, 8)}`, recoverAll: true,
     packages: new FilePackageStore(config.dataDir), wf, invoker,
+    tokens, secrets, secretsDir, protections: opts.protections ?? ALL_PROTECTIONS_PRESENT_STUB,
     backend: (logs) => new LocalBackend({ log: logs.sink, logger, cgroups }),
     nodes: config.nodes,
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
     health: (fleet, pools) => ({ ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats() }),
+    // Traces when an OTLP endpoint is configured (or a test hands in an exporter); none otherwise.
+    tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
-  const url = await a.listen({
+  const { url, apiUrl } = await a.listen({
     backlog: 4096,
     beforeWorkflows: (u) => logger.info({ url: u, dataDir: config.dataDir, cgroups: cgroups.mode, poolSize: config.poolSize }, 'kiln is up'),
   })
+  if (apiUrl !== url) logger.info({ apiUrl }, 'the control API listens apart')
   const port = (a.app.server.address() as { port: number }).port
 
   async function close(): Promise<void> {
-    await a.close({ last: () => cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed')) })
+    await a.close({
+      last: async () => {
+        await cgroups.close().catch((err: Error) => logger.warn({ err }, 'cgroup root not removed'))
+        await tokens.close()
+        await secrets.close()
+      },
+    })
     logger.info('kiln stopped')
     logger.flush?.()
   }
 
-  return { url, port, config, app: a.app, ctx: a.parts, cgroups, close }
+  return { url, apiUrl, port, config, app: a.app, ctx: a.parts, cgroups, close }
 }

@@ -1,15 +1,25 @@
 // The data plane's request handling, on raw node:http objects: `/fn/NAME[/rest]` and user routes to a
-// function instance (or a workflow). The platform's HTTP server sends these requests here before
+// function instance (or a workflow); async calls (`Prefer: respond-async`, `/async/fn/NAME`) go to the
+// async entry (triggers/async), which checks a private function's caller the same way
+// (privateCallRefused). The platform's HTTP server sends these requests here before
 // fastify sees them (no routing, request/reply objects or hooks on the hot path); the fastify plugin
-// (plugin.ts) uses the same handlers for the requests that do reach it.
+// (plugin.ts) uses the same handlers for the requests that do reach it. Functions are public unless
+// deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
+// the platform's token never reaches the function (its Authorization header is dropped).
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
+import type { Identity } from '../core/auth/authenticate.js'
+import { covers, grants } from '../core/auth/roles.js'
 import { KilnError } from '../core/errors.js'
+import { namespaceOf, refOf } from '../core/refs.js'
 import { FUNCTION_DEFAULTS } from '../core/types.js'
 import type { Executor } from '../executor/executor.js'
+import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
-import { parseFunctionUrl } from './function-url.js'
+import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
+import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
 
@@ -18,18 +28,45 @@ export interface WorkflowEntry {
   handle(name: string, req: IncomingMessage, res: ServerResponse): void
 }
 
+/** Who a request's `Authorization` header is (core/auth/authenticate.ts). */
+export interface CallerIdentity {
+  identify(authorization: string | string[] | undefined): Identity | KilnError
+}
+
+/** May this request call the private function `ref`? Undefined when it may; else the 401/403 to answer. */
+export function privateCallRefused(auth: CallerIdentity, authorization: string | string[] | undefined, ref: string): KilnError | undefined {
+  const who = auth.identify(authorization)
+  if (who instanceof KilnError) return new KilnError('KILN_ERR_UNAUTHENTICATED', `function "${ref}" is private: ${who.message}`)
+  const ns = namespaceOf(ref)
+  if (!grants(who.role, 'functions', 'invoke')) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: role ${who.role} may not call functions (invoker, developer or admin may)`)
+  if (!covers(who.namespaces, ns)) return new KilnError('KILN_ERR_FORBIDDEN', `function "${ref}" is private: the token may not call functions in namespace "${ns}"`)
+  return undefined
+}
+
+export interface AsyncEntry {
+  /** Stores the request as an async invocation and answers 202 (set by triggers/async when mounted). */
+  handle(name: string, path: string, req: IncomingMessage, res: ServerResponse, preferred: boolean): void
+}
+
 export interface DataPlaneOptions {
   executor: Executor
+  /** Checks callers of private functions. */
+  auth: CallerIdentity
   routes: RouteMatcher
   logger: Logger
   maxBodyBytes: number
   accessLog: boolean
   workflows?: WorkflowEntry
+  async?: AsyncEntry
+  /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
+  tracer?: Tracer
 }
 
 export interface DataPlane {
   /** `/fn/NAME[/rest][?query]`. */
   onFunction(req: IncomingMessage, res: ServerResponse): void
+  /** `/async/fn/NAME[/rest][?query]` and `/ns/NS/async/fn/NAME[/rest][?query]`. */
+  onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
 }
@@ -38,21 +75,38 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
     release: (rec, outcome) => executor.release(rec, outcome),
-    exitReason: (rec) => executor.exitOf(rec, 300),
+    exitReason: (rec) => executor.exitOf(rec, 1000),
+  }
+
+  // [metrics] [tracing] an answer the router gives itself instead of an instance's
+  function refuse(req: IncomingMessage, res: ServerResponse, fs: FunctionState, startedAt: number, trace: RequestTrace | undefined, e: KilnError): void {
+    sendError(res, e)
+    req.resume()
+    fs.stats.answered(e.status, performance.now() - startedAt)
+    trace?.end(e.status)
   }
 
   function dispatch(name: string, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now() // [metrics]
     const fs = executor.state(name)
     if (fs === undefined) {
       sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
       req.resume()
       return
     }
+    const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
+    const isPrivate = fs.fn.spec.private === true
+    if (isPrivate) {
+      const refused = privateCallRefused(o.auth, req.headers.authorization, name)
+      if (refused) {
+        refuse(req, res, fs, startedAt, trace, refused)
+        return
+      }
+    }
     const maxBodyBytes = Math.min(fs.fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.maxBodyBytes)
     const len = req.headers['content-length']
     if (len !== undefined && Number(len) > maxBodyBytes) {
-      sendError(res, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
-      req.resume()
+      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
       return
     }
     if (fs.rootPath) {
@@ -62,18 +116,21 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(name)
     if (rec !== undefined) {
-      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       return
     }
     executor.acquire(name).then(
       (r: InstanceRecord) => {
-        if (res.destroyed) executor.release(r, 'aborted')
-        else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes }, callbacks)
+        const now = performance.now() // [metrics] [tracing]
+        fs.stats.waited(now - startedAt)
+        trace?.waited(r, startedAt, now, fs.stats.loads.get(r))
+        if (res.destroyed) {
+          executor.release(r, 'aborted')
+          fs.stats.answered(499, now - startedAt)
+          trace?.end(499)
+        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
       },
-      (err) => {
-        sendError(res, errorOf(err))
-        req.resume()
-      },
+      (err) => refuse(req, res, fs, startedAt, trace, errorOf(err)),
     )
   }
 
@@ -86,7 +143,30 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
       return
     }
     if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
+    // RFC 7240 `Prefer: respond-async`: one header lookup, only for methods that carry a body.
+    const m = req.method
+    if (o.async !== undefined && m !== 'GET' && m !== 'HEAD') {
+      const prefer = req.headers.prefer as string | undefined // repeated unknown headers arrive joined
+      if (prefer !== undefined && RESPOND_ASYNC.test(prefer) && prefersAsync(prefer)) {
+        o.async.handle(target.name, target.path, req, res, true)
+        return
+      }
+    }
     dispatch(target.name, target.path, undefined, req, res)
+  }
+
+  function onAsync(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url!
+    const target = parseAsyncFunctionUrl(url)
+    if (target === undefined || o.async === undefined) {
+      sendError(res, target === undefined
+        ? new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
+        : new KilnError('KILN_ERR_ROUTE_NOT_FOUND', 'async invocations are not served here'))
+      req.resume()
+      return
+    }
+    if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'async request')
+    o.async.handle(target.name, target.path, req, res, false)
   }
 
   function onRoute(req: IncomingMessage, res: ServerResponse): boolean {
@@ -94,30 +174,65 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     if (match === undefined) return false
     if (o.accessLog) o.logger.info({ method: req.method, url: req.url, trigger: match.trigger.metadata.name }, 'request')
     const spec = match.trigger.spec
+    // A route leads to a function or workflow of its own namespace.
+    const ns = match.trigger.metadata.namespace
     if (spec.workflow !== undefined) {
-      if (o.workflows) o.workflows.handle(spec.workflow, req, res)
+      if (o.workflows) o.workflows.handle(refOf(ns, spec.workflow), req, res)
       else sendError(res, new KilnError('KILN_ERR_WORKFLOW_NOT_FOUND', 'workflows are not enabled'))
       return true
     }
     let params: string | undefined
     for (const k in match.params) { params = JSON.stringify(match.params); break }
-    dispatch(spec.function!, req.url ?? '/', params, req, res)
+    dispatch(refOf(ns, spec.function!), req.url ?? '/', params, req, res)
     return true
   }
 
-  return { onFunction, onRoute }
+  return { onFunction, onAsync, onRoute }
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/healthz', '/metrics', '/internal/']
+const RESPOND_ASYNC = /respond-async/i
+
+/** A `respond-async` token among a Prefer header's preferences (which may carry parameters). */
+export function prefersAsync(prefer: string): boolean {
+  for (const part of prefer.split(',')) {
+    if (part.split(';', 1)[0]!.trim().toLowerCase() === 'respond-async') return true
+  }
+  return false
+}
+
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/async/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
+/** Served only by the API listener when it is apart (`--api-host/--api-port`). */
+export const API_PREFIXES = ['/v1/', '/metrics']
+
+/** `/ns/NS/fn/...`: a namespaced function (with `/ns/NS/async/fn/...`, the `/ns/` paths the data plane serves itself). */
+function isNamespacedFunction(url: string): boolean {
+  const slash = url.indexOf('/', 4)
+  return slash > 4 && url.startsWith('/fn/', slash)
+}
 
 /**
  * The platform's request listener: data-plane requests go straight to the data plane; the control API,
- * workflows and everything unmatched go to fastify.
+ * workflows and everything unmatched go to fastify. With `apiApart`, the control API is on another
+ * listener and answers 404 here.
  */
-export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void) {
+export function dataPlaneFirst(dp: DataPlane, fallback: (req: IncomingMessage, res: ServerResponse) => void, apiApart = false) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     if (url.startsWith('/fn/')) return dp.onFunction(req, res)
+    if (url.startsWith('/ns/')) {
+      if (isNamespacedFunction(url)) return dp.onFunction(req, res)
+      if (asyncSegment(url) > 0) return dp.onAsync(req, res)
+    }
+    if (url.startsWith('/async/fn/')) return dp.onAsync(req, res)
+    if (apiApart) {
+      for (const p of API_PREFIXES) {
+        if (url.startsWith(p)) {
+          sendError(res, new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`))
+          req.resume()
+          return
+        }
+      }
+    }
     for (const p of PLATFORM_PREFIXES) if (url.startsWith(p)) return fallback(req, res)
     if (!dp.onRoute(req, res)) fallback(req, res)
   }

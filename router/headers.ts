@@ -1,6 +1,8 @@
 // Header handling for the proxy: hop-by-hop headers are dropped (RFC 9110 §7.6.1) both ways,
-// repeated headers are kept (raw header pairs), and X-Forwarded-* and a request id are set.
+// repeated headers are kept (raw header pairs), and X-Forwarded-*, a request id and a W3C
+// `traceparent` are set.
 import type { IncomingMessage } from 'node:http'
+import { isTraceparent, newTraceparent } from './traceparent.js'
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -14,19 +16,28 @@ export function requestId(): string {
   return `${prefix}-${(++seq).toString(36)}`
 }
 
-/** Raw header pairs for the upstream request. */
-export function upstreamHeaders(req: IncomingMessage, params: string | undefined): { headers: string[]; id: string } {
+/**
+ * Raw header pairs for the upstream request. `traceparent`: the router's own span context when tracing
+ * is on (it replaces the caller's); otherwise the caller's is kept when valid, and a new one is made
+ * when it is missing or malformed. Without `Authorization` for a private function's call.
+ */
+export function upstreamHeaders(req: IncomingMessage, params: string | undefined, traceparent?: string, dropAuthorization = false): { headers: string[]; id: string } {
   const raw = req.rawHeaders
   const out: string[] = []
   let extraHop: string | undefined
   let id: string | undefined
   let xff: string | undefined
+  let tp = traceparent
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i]
     const lk = k.toLowerCase()
     if (lk === 'connection') extraHop = raw[i + 1].toLowerCase()
-    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params') continue
+    if (HOP_BY_HOP.has(lk) || lk === 'x-kiln-params' || (dropAuthorization && lk === 'authorization')) continue
     if (lk === 'x-request-id') id = raw[i + 1]
+    if (lk === 'traceparent') {
+      if (tp === undefined && isTraceparent(raw[i + 1])) tp = raw[i + 1]
+      continue
+    }
     if (lk === 'x-forwarded-for') { xff = raw[i + 1]; continue }
     out.push(k, raw[i + 1])
   }
@@ -39,6 +50,7 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
   out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http')
   out.push('x-forwarded-host', req.headers.host ?? '')
   if (id === undefined) { id = requestId(); out.push('x-request-id', id) }
+  out.push('traceparent', tp ?? newTraceparent())
   if (params !== undefined) out.push('x-kiln-params', params)
   return { headers: out, id }
 }

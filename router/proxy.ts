@@ -8,6 +8,7 @@ import { KilnError } from '../core/errors.js'
 import type { Outcome } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { upstreamHeaders, withoutHopByHop } from './headers.js'
+import type { RequestTrace } from './request-trace.js'
 import { sendError } from './send-error.js'
 
 export interface ProxyCallbacks {
@@ -34,6 +35,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private onDrain: (() => void) | undefined
   // The first chunk waits for the next one or the end, so a small answer leaves in one write with its headers.
   private held: Buffer | undefined
+  private status = 0 // [metrics]
 
   constructor(
     private readonly req: IncomingMessage,
@@ -43,6 +45,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly id: string,
     private readonly cb: ProxyCallbacks,
+    private readonly o: ForwardOptions,
   ) {
     res.once('close', () => {
       if (this.finished) return
@@ -61,6 +64,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const h = withoutHopByHop(headers)
     if (h['x-request-id'] === undefined) h['x-request-id'] = this.id
     h['x-kiln-instance'] = this.rec.id
+    this.status = statusCode
     this.res.writeHead(statusCode, h)
   }
 
@@ -89,6 +93,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.res.end()
     }
     this.cb.release(this.rec, 'ok')
+    this.done(this.status)
+  }
+
+  // [metrics] [tracing] once per request, with the status the client got (499: it went away first).
+  private done(status: number): void {
+    this.o.stats.answered(status, performance.now() - this.o.startedAt)
+    this.o.trace?.end(status)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
@@ -96,31 +107,38 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.finished = true
     if (this.clientGone) {
       this.cb.release(this.rec, 'aborted')
+      this.done(this.res.headersSent ? this.status : 499)
       return
     }
     if (err instanceof KilnError) {
       // Our own body limit: the instance only saw a truncated upload.
       this.cb.release(this.rec, 'aborted')
       sendError(this.res, err, this.id)
+      this.done(err.status)
       return
     }
     const code = err.code
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
       this.cb.release(this.rec, 'timeout')
       sendError(this.res, new KilnError('KILN_ERR_FUNCTION_TIMEOUT', `function "${this.fnName}" did not answer within ${this.timeoutMs} ms`, { function: this.fnName }), this.id)
+      this.done(this.res.statusCode)
       return
     }
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ECONNABORTED' || (this.req.errored && !this.req.complete)) {
       this.cb.release(this.rec, 'aborted')
       sendError(this.res, new KilnError('KILN_ERR_BAD_REQUEST', `request body broke off: ${err.message}`), this.id)
+      this.done(this.res.statusCode)
       return
     }
+    // The instance broke the request (the client's own aborts are handled above): whether or not its
+    // exit is known yet (on a busy machine it can take longer than the wait), it serves nothing more.
     void this.cb.exitReason(this.rec).then((exit) => {
-      this.cb.release(this.rec, exit ? 'crash' : 'aborted')
+      this.cb.release(this.rec, 'crash')
       const e = exit?.oomKilled
         ? new KilnError('KILN_ERR_OUT_OF_MEMORY', `function "${this.fnName}" ran out of memory and its instance was killed`, { function: this.fnName, instance: this.rec.id })
         : new KilnError('KILN_ERR_FUNCTION_CRASHED', `function "${this.fnName}" instance ${exit ? exit.reason : 'closed the connection'} during the request`, { function: this.fnName, instance: this.rec.id })
       sendError(this.res, e, this.id)
+      this.done(this.res.statusCode)
     })
   }
 }
@@ -132,19 +150,28 @@ export interface ForwardOptions {
   params: string | undefined
   timeoutMs: number
   maxBodyBytes: number
+  // [metrics] [tracing]
+  /** Counts the answer (the function's FunctionStats). */
+  stats: { answered(status: number, ms: number): void }
+  /** performance.now() when the router received the request. */
+  startedAt: number
+  /** Set when tracing is on. */
+  trace: RequestTrace | undefined
+  /** A private function: the caller's token stays with the platform. */
+  dropAuthorization?: boolean
 }
 
 const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
-  const { headers, id } = upstreamHeaders(req, o.params)
+  const { headers, id } = upstreamHeaders(req, o.params, o.trace?.proxying(o.rec), o.dropAuthorization)
   const method = req.method ?? 'GET'
   const hasLength = req.headers['content-length'] !== undefined
   const chunked = req.headers['transfer-encoding'] !== undefined
   let body: NodeJS.ReadableStream | null = null
   if (chunked) body = req.pipe(new BodyLimit(o.maxBodyBytes))
   else if (hasLength ? req.headers['content-length'] !== '0' : !NO_BODY.has(method)) body = hasLength ? req : null
-  const handler = new ProxyHandler(req, res, o.rec, o.fnName, o.timeoutMs, id, cb)
+  const handler = new ProxyHandler(req, res, o.rec, o.fnName, o.timeoutMs, id, cb, o)
   o.rec.client.dispatch({
     path: o.path,
     method: method as Dispatcher.HttpMethod,

@@ -10,6 +10,7 @@ export function sendError(res: ServerResponse, err: KilnError, requestId?: strin
   const body = JSON.stringify(err.toJSON())
   const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }
   if (requestId) headers['x-request-id'] = requestId
+  if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="kiln"'
   const retry = err.details?.retryAfter
   if (retry !== undefined) headers['retry-after'] = String(retry)
   res.writeHead(err.status, headers)

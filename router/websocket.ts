@@ -11,6 +11,8 @@ import type { Logger } from 'pino'
 import { KilnError } from '../core/errors.js'
 import type { Executor } from '../executor/executor.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
+import { refOf } from '../core/refs.js'
+import { privateCallRefused, type CallerIdentity } from './data-plane.js'
 import { parseFunctionUrl } from './function-url.js'
 import { upstreamHeaders } from './headers.js'
 import type { RouteMatcher } from './route-match.js'
@@ -18,11 +20,13 @@ import { errorOf } from './send-error.js'
 
 export interface UpgradeOptions {
   executor: Executor
+  /** Checks callers of private functions (data-plane.ts). */
+  auth: CallerIdentity
   routes: RouteMatcher
   logger: Logger
 }
 
-interface Target { name: string; path: string; params: string | undefined }
+interface Target { name: string; path: string; params: string | undefined; dropAuthorization?: boolean }
 
 /** Writes a Kiln error as a raw HTTP/1.1 answer on a socket that has not been upgraded, then closes it. */
 function refuse(socket: Duplex, err: KilnError, id?: string): void {
@@ -30,19 +34,20 @@ function refuse(socket: Duplex, err: KilnError, id?: string): void {
   const body = JSON.stringify(err.toJSON())
   let head = `HTTP/1.1 ${err.status} ${statusText(err.status)}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`
   if (id !== undefined) head += `x-request-id: ${id}\r\n`
+  if (err.status === 401) head += 'www-authenticate: Bearer realm="kiln"\r\n'
   const retry = err.details?.retryAfter
   if (retry !== undefined) head += `retry-after: ${String(retry)}\r\n`
   socket.end(`${head}\r\n${body}`)
 }
 
 function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[status] ?? 'Error'
+  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[status] ?? 'Error'
 }
 
 /** `/fn/<name>[/rest][?query]` → the function and the path it sees; else a user route; else undefined. */
 function resolve(req: IncomingMessage, routes: RouteMatcher): Target | KilnError {
   const url = req.url ?? '/'
-  if (url.startsWith('/fn/')) {
+  if (url.startsWith('/fn/') || url.startsWith('/ns/')) {
     const target = parseFunctionUrl(url)
     if (target === undefined) return new KilnError('KILN_ERR_BAD_REQUEST', `bad function name in ${url}`)
     return { ...target, params: undefined }
@@ -51,12 +56,12 @@ function resolve(req: IncomingMessage, routes: RouteMatcher): Target | KilnError
   if (match === undefined) return new KilnError('KILN_ERR_ROUTE_NOT_FOUND', `no function or route matches ${req.method} ${url}`)
   const spec = match.trigger.spec
   if (spec.function === undefined) return new KilnError('KILN_ERR_BAD_REQUEST', `route ${match.trigger.metadata.name} leads to a workflow, which does not accept upgrades`)
-  return { name: spec.function, path: url, params: Object.keys(match.params).length > 0 ? JSON.stringify(match.params) : undefined }
+  return { name: refOf(match.trigger.metadata.namespace, spec.function), path: url, params: Object.keys(match.params).length > 0 ? JSON.stringify(match.params) : undefined }
 }
 
 /** The upgrade request as the instance must see it: hop-by-hop headers replaced, X-Forwarded-* set. */
 function requestHead(req: IncomingMessage, t: Target, rec: InstanceRecord): { head: string; id: string } {
-  const { headers, id } = upstreamHeaders(req, t.params)
+  const { headers, id } = upstreamHeaders(req, t.params, undefined, t.dropAuthorization)
   const u = new URL(rec.inst.url)
   let head = `${req.method ?? 'GET'} ${t.path} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: Upgrade\r\nupgrade: ${req.headers.upgrade ?? 'websocket'}\r\n`
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`
@@ -123,6 +128,11 @@ export function attachUpgrades(app: FastifyInstance, o: UpgradeOptions): void {
     if (t instanceof KilnError) return refuse(socket, t)
     const fs = o.executor.state(t.name)
     if (fs === undefined) return refuse(socket, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${t.name}" not found`))
+    if (fs.fn.spec.private === true) {
+      const refused = privateCallRefused(o.auth, req.headers.authorization, t.name)
+      if (refused) return refuse(socket, refused)
+      t.dropAuthorization = true
+    }
     ;(socket as Socket).setTimeout?.(0)
     const rec = o.executor.tryAcquire(t.name)
     if (rec !== undefined) return tunnel(o, req, socket, head, t, rec, open)

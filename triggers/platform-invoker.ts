@@ -2,10 +2,14 @@
 // one pooled keep-alive Agent, so it meets exactly what an HTTP client of `/fn` meets — the same
 // routing, body limits, queueing, timeouts, error answers and access log — with no second copy of
 // that path. Measured on loopback it adds about 55 µs per call over acquiring an instance in-process
-// (docs/architecture.md), which cron, queue and async calls do not notice.
+// (docs/architecture.md), which cron, queue and async calls do not notice. Functions are named by ref
+// (core/refs.ts): `/fn/NAME` in `default`, `/ns/NS/fn/NAME` elsewhere. A private function is called
+// with the platform's own token (never stored; the data plane drops it before the function sees it),
+// and only a private one: a public function never receives it.
 import { setMaxListeners } from 'node:events'
 import { Agent, errors as undiciErrors } from 'undici'
 import { errorBody, KilnError, type ErrorCode } from '../core/errors.js'
+import { functionPath } from '../core/refs.js'
 import type { InvocationRequest, InvocationResponse, Invoker } from './invoker.js'
 
 export interface PlatformInvokerOptions {
@@ -23,6 +27,7 @@ function answer(code: ErrorCode, message: string): InvocationResponse {
 export class PlatformInvoker implements Invoker {
   private origin: string | undefined
   private closed = false
+  private credentials: { token: string; isPrivate(ref: string): boolean } | undefined
   private readonly agent: Agent
 
   constructor(opts: PlatformInvokerOptions = {}) {
@@ -34,6 +39,11 @@ export class PlatformInvoker implements Invoker {
     const u = new URL(url)
     if (u.hostname === '0.0.0.0' || u.hostname === '[::]' || u.hostname === '::') u.hostname = '127.0.0.1'
     this.origin = u.origin
+  }
+
+  /** The platform's token, sent to the functions `isPrivate` names (the assembly sets it). */
+  setCredentials(token: string, isPrivate: (ref: string) => boolean): void {
+    this.credentials = { token, isPrivate }
   }
 
   async invoke(fn: string, req: InvocationRequest): Promise<InvocationResponse> {
@@ -50,8 +60,9 @@ export class PlatformInvoker implements Invoker {
     if (req.signal) setMaxListeners(0, req.signal)
     try {
       const res = await this.agent.request({
-        origin: this.origin, path: `/fn/${encodeURIComponent(fn)}${rest}`, method: req.method as 'POST',
-        headers: req.headers, body: req.body, signal,
+        origin: this.origin, path: `${functionPath(fn)}${rest}`, method: req.method as 'POST',
+        headers: this.credentials?.isPrivate(fn) ? { ...req.headers, authorization: `Bearer ${this.credentials.token}` } : req.headers,
+        body: req.body, signal,
       })
       const body = Buffer.from(await res.body.arrayBuffer())
       const headers: Record<string, string | string[]> = {}

@@ -37,3 +37,9 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     )
   })
 }
+
+/** Resolves once the wall clock reaches `at` (ms since the epoch): timers may fire a millisecond early, so it waits again when they do. */
+export async function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
+  for (let left = at - Date.now(); left > 0; left = at - Date.now()) await sleep(left, signal)
+  if (signal.aborted) throw signal.reason
+}

@@ -83,7 +83,7 @@ export class WorkflowEngine {
     const spec = await this.loadWorkflow(workflow)
     checkInput(spec, input)
     const executionId = opts.executionId ?? randomUUID()
-    const exec = await this.create(executionId, spec, input, 0)
+    const exec = await this.create(executionId, spec, input, 0, undefined, workflow)
     const done = this.launch(exec)
     if (!opts.async) await done
     return { executionId, done }
@@ -149,11 +149,12 @@ export class WorkflowEngine {
     return parseWorkflow(found)
   }
 
-  private async create(id: string, spec: WorkflowSpec, input: unknown, depth: number, parent?: { id: string; task: string }): Promise<Execution> {
+  /** `workflow`: the name it was started by (a namespaced workflow's ref); the spec's own name otherwise. */
+  private async create(id: string, spec: WorkflowSpec, input: unknown, depth: number, parent?: { id: string; task: string }, workflow = spec.name): Promise<Execution> {
     const event: ExecutionEvent = {
       type: 'execution.created',
       at: new Date().toISOString(),
-      execution: { id, workflow: spec.name, input: input === undefined ? null : input, spec, depth, ...(parent ? { parentId: parent.id, parentTask: parent.task } : {}) },
+      execution: { id, workflow, input: input === undefined ? null : input, spec, depth, ...(parent ? { parentId: parent.id, parentTask: parent.task } : {}) },
     }
     await this.store.append(id, event)
     this.log.debug({ executionId: id, workflow: spec.name }, 'workflow execution created')
@@ -225,7 +226,7 @@ export class WorkflowEngine {
         if (parent.depth + 1 > this.maxDepth) throw new WorkflowError('KILN_ERR_WORKFLOW_DEPTH', `${path}: workflows nest deeper than ${this.maxDepth}`)
         const spec = await this.loadWorkflow(workflow)
         checkInput(spec, input)
-        this.launch(await this.create(childId, spec, input, parent.depth + 1, { id: parent.id, task: path }))
+        this.launch(await this.create(childId, spec, input, parent.depth + 1, { id: parent.id, task: path }, workflow))
         entry = this.runs.get(childId)!
       }
     }

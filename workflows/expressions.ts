@@ -1,12 +1,12 @@
-// Expressions and templates. Expressions are JSONata (no code execution; bounded time, depth and
-// sequence length). A template is any JSON value: a string that is exactly `{{ expr }}` yields the
-// expression's value (any type); `{{ expr }}` inside a longer string is interpolated; objects and
-// arrays are templated recursively; everything else is literal.
+// Expressions and templates. Expressions are JSONata (no code execution), evaluated in the expression
+// sandbox (workflows/sandbox/): a worker thread with a hard time and memory limit. A template is any
+// JSON value: a string that is exactly `{{ expr }}` yields the expression's value (any type);
+// `{{ expr }}` inside a longer string is interpolated; objects and arrays are templated recursively;
+// everything else is literal.
 import jsonata from 'jsonata'
 import { WorkflowError } from './errors.js'
+import { sandbox } from './sandbox/sandbox.js'
 
-/** Guardrails on every evaluation: a runaway expression fails instead of hanging the engine. */
-const LIMITS = { timeout: 1000, stack: 500, sequence: 100_000 }
 const MARK = /\{\{([\s\S]*?)\}\}/g
 const WHOLE = /^\s*\{\{([\s\S]*?)\}\}\s*$/
 
@@ -17,7 +17,7 @@ export function compileExpression(source: string): jsonata.Expression {
   let expr = cache.get(source)
   if (!expr) {
     try {
-      expr = jsonata(source, LIMITS)
+      expr = jsonata(source) // no limits of its own: time and memory are the sandbox's
     } catch (err) {
       const e = err as { message?: string; position?: number }
       throw new WorkflowError('KILN_ERR_EXPRESSION', `invalid expression "${source.trim()}": ${e.message}${e.position !== undefined ? ` (at ${e.position})` : ''}`)
@@ -59,12 +59,32 @@ export async function evaluateExpression(source: string, context: unknown): Prom
   return plain(value)
 }
 
-/** Evaluates a condition or item list (see conditionExpressions). */
+/** Evaluates a condition or item list (see conditionExpressions) in the expression sandbox. */
 export function evaluateCondition(value: string, context: unknown): Promise<unknown> {
-  return value.includes('{{') ? evaluateTemplate(value, context) : evaluateExpression(value, context)
+  return sandbox().condition(value, context)
 }
 
-export async function evaluateTemplate(template: unknown, context: unknown): Promise<unknown> {
+/** Evaluates a template in the expression sandbox (a worker thread with a hard time and memory limit); literals stay here. */
+export function evaluateTemplate(template: unknown, context: unknown): Promise<unknown> {
+  if (!hasExpressions(template)) return Promise.resolve(template)
+  return sandbox().template(template, context)
+}
+
+/** True when a template holds at least one `{{ }}` (else it is its own value). */
+function hasExpressions(template: unknown): boolean {
+  if (typeof template === 'string') return template.includes('{{')
+  if (Array.isArray(template)) return template.some(hasExpressions)
+  if (template && typeof template === 'object') return Object.values(template).some(hasExpressions)
+  return false
+}
+
+/** Evaluates a condition on this thread: only the sandbox worker calls it. */
+export function evaluateConditionHere(value: string, context: unknown): Promise<unknown> {
+  return value.includes('{{') ? evaluateTemplateHere(value, context) : evaluateExpression(value, context)
+}
+
+/** Evaluates a template on this thread: only the sandbox worker calls it. */
+export async function evaluateTemplateHere(template: unknown, context: unknown): Promise<unknown> {
   if (typeof template === 'string') {
     if (!template.includes('{{')) return template
     const whole = WHOLE.exec(template)
@@ -79,13 +99,13 @@ export async function evaluateTemplate(template: unknown, context: unknown): Pro
   }
   if (Array.isArray(template)) {
     const out: unknown[] = []
-    for (const item of template) out.push(await evaluateTemplate(item, context))
+    for (const item of template) out.push(await evaluateTemplateHere(item, context))
     return out
   }
   if (template && typeof template === 'object') {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(template)) {
-      const value = await evaluateTemplate(v, context)
+      const value = await evaluateTemplateHere(v, context)
       if (value !== undefined) out[k] = value
     }
     return out

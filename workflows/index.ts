@@ -8,3 +8,6 @@ export type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary, Task
 export type { ExecutionStore, ExecutionFilter } from './state/store.js'
 export { MemoryExecutionStore } from './state/memory-store.js'
 export { RedisExecutionStore, type RedisExecutionStoreOptions } from './state/redis-store.js'
+export { ExpressionSandbox, type SandboxOptions } from './sandbox/sandbox.js'
+export { registerFissionServices } from './fission/services.js'
+export { WORKFLOW_BOUNDS } from './bounds.js'

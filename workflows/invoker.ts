@@ -10,6 +10,17 @@ export interface InvokeOptions {
   executionId: string
   /** the task path, e.g. `price`, `notify[3]`, `route.then[0]` */
   task: string
+  /** the request as Fission Workflows tasks shape it; without it: POST, JSON body */
+  request?: InvokeRequest
+}
+
+/** How a Fission Workflows task calls a function (their httpconv.FormatRequest): method, headers, query, body type. */
+export interface InvokeRequest {
+  method: string
+  headers: Record<string, string>
+  query: Record<string, string>
+  /** the body's media type: JSON bodies are sent as JSON, any other as text */
+  contentType: string
 }
 
 export interface Invoker {

@@ -3,7 +3,7 @@ import type { ErrorInfo } from './errors.js'
 import type { RetrySpec } from './spec.js'
 
 /** Errors that no retry can fix unless the user lists them in `on`. */
-const NEVER_BY_DEFAULT = new Set(['KILN_ERR_EXPRESSION', 'KILN_ERR_WORKFLOW_INPUT', 'KILN_ERR_WORKFLOW_NOT_FOUND', 'KILN_ERR_WORKFLOW_DEPTH', 'KILN_ERR_CANCELLED'])
+const NEVER_BY_DEFAULT = new Set(['KILN_ERR_EXPRESSION', 'KILN_ERR_EXPRESSION_LIMIT', 'KILN_ERR_TASK_INPUT', 'KILN_ERR_HOST_NOT_ALLOWED', 'KILN_ERR_WORKFLOW_INPUT', 'KILN_ERR_WORKFLOW_NOT_FOUND', 'KILN_ERR_WORKFLOW_DEPTH', 'KILN_ERR_CANCELLED'])
 
 export function shouldRetry(retry: RetrySpec | undefined, attempt: number, error: ErrorInfo): boolean {
   if (!retry || attempt >= retry.attempts) return false

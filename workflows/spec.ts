@@ -1,7 +1,9 @@
 // The workflow spec: its types, and parseWorkflow (YAML/JSON text or object → checked, normalized spec).
 // Structure only; references, expressions and the DAG are checked by validateWorkflow (validate.ts).
 import { parse as parseYaml } from 'yaml'
+import { checkWorkflowBounds } from './bounds.js'
 import { parseDuration } from './duration.js'
+import { isFissionDocument, parseFissionStep, parseFissionWorkflow, type FissionTask } from './fission/spec.js'
 import { WorkflowValidationError, type ValidationIssue } from './errors.js'
 
 export interface BackoffSpec {
@@ -27,9 +29,11 @@ export interface SwitchCase {
   else?: StepSpec
 }
 
-/** One step: exactly one of function, workflow, switch, foreach, sleep; plus the policies every step takes. */
+/** One step: exactly one of function, workflow, switch, foreach, sleep, fission; plus the policies every step takes. */
 export interface StepSpec {
   function?: string
+  /** a task of a Fission Workflows document (fission/spec.ts), run by fission/run-task.ts */
+  fission?: FissionTask
   workflow?: string
   switch?: SwitchCase[]
   /** an expression (or literal array) giving the items */
@@ -62,10 +66,12 @@ export interface WorkflowSpec {
   tasks: Record<string, TaskSpec>
   /** template for the execution's output; default: an object of every task's output */
   output?: unknown
+  /** 'fission': parsed from Fission Workflows' format (its data plane speaks Fission's content types) */
+  format?: 'kiln' | 'fission'
 }
 
-export type StepKind = 'function' | 'workflow' | 'switch' | 'foreach' | 'sleep'
-export const STEP_KINDS: readonly StepKind[] = ['function', 'workflow', 'switch', 'foreach', 'sleep']
+export type StepKind = 'function' | 'workflow' | 'switch' | 'foreach' | 'sleep' | 'fission'
+export const STEP_KINDS: readonly StepKind[] = ['function', 'workflow', 'switch', 'foreach', 'sleep', 'fission']
 
 export function stepKind(step: StepSpec): StepKind {
   for (const k of STEP_KINDS) if (step[k] !== undefined) return k
@@ -77,7 +83,7 @@ export const DEFAULT_FOREACH_CONCURRENCY = 10
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 const TASK_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/
-const TOP_KEYS = new Set(['name', 'description', 'input', 'tasks', 'output'])
+const TOP_KEYS = new Set(['name', 'description', 'input', 'tasks', 'output', 'format'])
 const COMMON_KEYS = ['input', 'retry', 'timeout', 'catch', 'description']
 const KIND_KEYS: Record<StepKind, string[]> = {
   function: ['function'],
@@ -85,6 +91,7 @@ const KIND_KEYS: Record<StepKind, string[]> = {
   switch: ['switch'],
   foreach: ['foreach', 'concurrency', 'do'],
   sleep: ['sleep'],
+  fission: ['fission'],
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -105,9 +112,11 @@ export function parseWorkflow(source: string | object): WorkflowSpec {
       throw new WorkflowValidationError([{ field: 'spec', message: `not valid YAML or JSON: ${(err as Error).message}` }])
     }
   }
+  checkWorkflowBounds(doc)
   const issues: ValidationIssue[] = []
   const bad = (field: string, message: string) => issues.push({ field, message })
   if (!isObject(doc)) throw new WorkflowValidationError([{ field: 'spec', message: 'must be an object' }])
+  if (isFissionDocument(doc)) return parseFissionWorkflow(doc)
 
   for (const k of Object.keys(doc)) if (!TOP_KEYS.has(k)) bad(k, 'unknown field')
   if (typeof doc.name !== 'string' || !NAME.test(doc.name)) bad('name', 'required: letters, digits, "-", "_" or "." (at most 63)')
@@ -129,6 +138,10 @@ export function parseWorkflow(source: string | object): WorkflowSpec {
   if (doc.description !== undefined) spec.description = doc.description as string
   if (doc.input !== undefined) spec.input = doc.input as WorkflowSpec['input']
   if (doc.output !== undefined) spec.output = doc.output
+  if (doc.format !== undefined) {
+    if (doc.format !== 'kiln' && doc.format !== 'fission') bad('format', 'kiln or fission')
+    else spec.format = doc.format
+  }
   if (issues.length) throw new WorkflowValidationError(issues)
   return spec
 }
@@ -187,6 +200,11 @@ function parseStep(raw: unknown, field: string, topLevel: boolean, bad: Bad): St
         const s = parseStep(c.then, `${cf}.then`, false, bad)
         if (s && typeof c.if === 'string') step.switch!.push({ if: c.if, then: s })
       })
+      break
+    }
+    case 'fission': {
+      const task = parseFissionStep(raw.fission, `${field}.fission`, bad)
+      if (task) step.fission = task
       break
     }
     case 'foreach': {

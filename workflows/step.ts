@@ -2,11 +2,12 @@
 // catch) around the step's kind (function, workflow, switch, foreach, sleep). Every state change is
 // persisted before the step goes on; a step whose state says `succeeded` is never run again.
 import { randomUUID } from 'node:crypto'
-import { abortable, sleep } from './abort.js'
+import { abortable, sleep, sleepUntil } from './abort.js'
 import { TaskFailure, WorkflowError, toErrorInfo, type ErrorInfo } from './errors.js'
 import { evaluateCondition, evaluateTemplate, truthy } from './expressions.js'
 import type { Invoker } from './invoker.js'
 import { backoffDelay, shouldRetry } from './retry.js'
+import { runFissionTask } from './fission/run-task.js'
 import { DEFAULT_FOREACH_CONCURRENCY, stepKind, type StepSpec } from './spec.js'
 import type { Execution, TaskEventType, TaskState } from './state/execution.js'
 
@@ -159,7 +160,7 @@ async function runKind(host: StepHost, path: string, step: StepSpec, scope: Scop
       return abortable(host.invoker.invoke(step.function!, input, opts), signal)
     }
     case 'sleep':
-      await sleep(Date.parse(host.exec.tasks[path]!.wakeAt!) - Date.now(), signal)
+      await sleepUntil(Date.parse(host.exec.tasks[path]!.wakeAt!), signal)
       return null
     case 'workflow': {
       const input = await stepInput(path, step, scope)
@@ -190,6 +191,8 @@ async function runKind(host: StepHost, path: string, step: StepSpec, scope: Scop
     }
     case 'foreach':
       return runForeach(host, path, step, scope, signal)
+    case 'fission':
+      return runFissionTask(host, path, step, signal)
   }
 }
 

@@ -3,6 +3,7 @@ import { findCycle, stepExpressions, taskDependencies } from './dependencies.js'
 import { WorkflowValidationError, type ValidationIssue } from './errors.js'
 import { compileExpression, taskReferences, templateExpressions } from './expressions.js'
 import { compileInputSchema } from './input-schema.js'
+import { validateFissionTasks } from './fission/validate.js'
 import { parseWorkflow, type StepSpec, type WorkflowSpec } from './spec.js'
 
 export interface WorkflowResolver {
@@ -78,6 +79,7 @@ export async function validateWorkflow(source: WorkflowSpec | string | object, r
   refs.forEach((r, i) => {
     if (!exists[i]) bad(r.field, `unknown ${r.kind} "${r.name}"`)
   })
+  if (spec.format === 'fission') issues.push(...(await validateFissionTasks(spec, resolve)))
 
   if (issues.length) throw new WorkflowValidationError(issues)
   return spec

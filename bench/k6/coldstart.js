@@ -1,5 +1,5 @@
 // k6 version of `npm run bench:coldstart`, for users who run k6 against a Kiln (embedded or cluster).
-//   k6 run -e KILN_URL=http://127.0.0.1:8080 -e SHA256=<package sha256> -e ENTRYPOINT=index.mjs bench/k6/coldstart.js
+//   k6 run -e KILN_URL=http://127.0.0.1:8080 -e KILN_TOKEN=$(cat .kiln/admin.token) -e SHA256=<package sha256> -e ENTRYPOINT=index.mjs bench/k6/coldstart.js
 // The package must already be uploaded (`kiln fn deploy` once, then `kiln fn get NAME -o json` shows it).
 // Scenarios, one after another: `pool` (first request to a function specialized from the generic
 // pool), `warm` (first request to a function deployed with strategy warm), `repeat` (warm repeats),
@@ -9,6 +9,7 @@ import { check, sleep } from 'k6'
 import { Trend, Counter } from 'k6/metrics'
 
 const URL = __ENV.KILN_URL || 'http://127.0.0.1:8080'
+const TOKEN = __ENV.KILN_TOKEN
 const SHA = __ENV.SHA256
 const ENTRY = __ENV.ENTRYPOINT || 'index.mjs'
 const N = Number(__ENV.SAMPLES || 20)
@@ -37,7 +38,7 @@ for (const [name, s] of Object.entries(options.scenarios)) {
 
 function deploy(name, spec) {
   const body = JSON.stringify({ metadata: { name }, spec: Object.assign({ runtime: 'node', package: { sha256: SHA }, entrypoint: ENTRY }, spec) })
-  const r = http.put(`${URL}/v1/functions/${name}`, body, { headers: { 'content-type': 'application/json' } })
+  const r = http.put(`${URL}/v1/functions/${name}`, body, { headers: { 'content-type': 'application/json', ...(TOKEN ? { authorization: `Bearer ${TOKEN}` } : {}) } })
   if (r.status >= 300) throw new Error(`deploy ${name}: ${r.status} ${r.body}`)
 }
 

@@ -1,7 +1,7 @@
 // Starts `kiln up` (the built CLI) as a separate process for benchmarks, so the load generator and the
 // platform do not share an event loop; deploys functions through its API.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,8 @@ import { buildPackage } from '../../runtimes/builder/index.js'
 
 export interface KilnProcess {
   url: string
+  /** The admin token `kiln up` made on its first start (every /v1 call here sends it). */
+  token: string
   child: ChildProcess
   dataDir: string
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>
@@ -46,17 +48,19 @@ export async function startKiln(args: string[] = [], nodeFlags: string[] = [], o
     if (i > 400) throw new Error('kiln up did not start')
     await new Promise((r) => setTimeout(r, 25))
   }
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim()
+  const auth = { authorization: `Bearer ${token}` }
   async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await request(`${url}/v1${path}`, { method: method as 'GET', dispatcher: agent, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': 'application/json' } })
+    const r = await request(`${url}/v1${path}`, { method: method as 'GET', dispatcher: agent, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? auth : { ...auth, 'content-type': 'application/json' } })
     const text = await r.body.text()
     if (r.statusCode >= 400) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`)
     return JSON.parse(text) as T
   }
   return {
-    url, child, dataDir, api,
+    url, token, child, dataDir, api,
     async upload(source, runtime = 'node') {
       const built = await buildPackage({ source, runtime })
-      const r = await request(`${url}/v1/packages`, { method: 'POST', body: built.archive, headers: { 'content-type': 'application/gzip' }, dispatcher: agent })
+      const r = await request(`${url}/v1/packages`, { method: 'POST', body: built.archive, headers: { ...auth, 'content-type': 'application/gzip' }, dispatcher: agent })
       await r.body.dump()
       return { sha256: built.sha256, entrypoint: built.entrypoint }
     },

@@ -1,11 +1,13 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { api, CliError, EXIT, failure, send } from '../client.js'
+import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
+import type { Connection } from '../contexts.js'
 import { age, printJson, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
 import { parseBytes, parseDuration } from '../../core/quantity.js'
+import { asyncFunctionPath, functionPath, refOf } from '../../core/refs.js'
 import type { FunctionResource, FunctionSpec } from '../../core/types.js'
 
 type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string } }
@@ -40,6 +42,8 @@ interface DeployFlags {
   cpu?: string; memory?: string; pids?: number; strategy?: string; reuse?: string; maxRequests?: number; maxAge?: string
   minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
   nodeSelector?: string[]; toleration?: string[]
+  private?: boolean; secret?: string[]; secretEnv?: string[]
+  retries?: number; retryBackoff?: string; asyncConcurrency?: number
 }
 
 function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
@@ -70,6 +74,22 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
   if (f.shape) s.shape = f.shape
   if (f.maxBody) s.maxBodyBytes = guard(() => parseBytes(f.maxBody!), '--max-body')
   if (f.queue !== undefined) s.queueSize = f.queue
+  if (f.private !== undefined) s.private = f.private || undefined
+  if (f.secret) s.secrets = [...new Set(f.secret)]
+  if (f.secretEnv) {
+    s.secretEnv = f.secretEnv.map((m) => {
+      const e = /^([^:=]+):([^=]+)=(.+)$/.exec(m)
+      if (!e) throw new CliError(`--secret-env "${m}" is not NAME:KEY=VAR`, EXIT.USER)
+      return { secret: e[1], key: e[2], env: e[3] }
+    })
+  }
+  if (f.retries !== undefined || f.retryBackoff || f.asyncConcurrency !== undefined) {
+    const a = { ...(prev?.async ?? {}) } as Record<string, unknown>
+    if (f.retries !== undefined) a.retries = f.retries
+    if (f.retryBackoff) a.retryBackoffMs = guard(() => parseDuration(f.retryBackoff!), '--retry-backoff')
+    if (f.asyncConcurrency !== undefined) a.concurrency = f.asyncConcurrency
+    s.async = a
+  }
   const sel = keyValues(f.nodeSelector, '--node-selector')
   if (sel) s.nodeSelector = sel
   if (f.toleration) {
@@ -83,6 +103,9 @@ function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<Fun
 }
 
 async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
+  // A usage error is said before the server is asked anything (and whether it is up at all).
+  if (!existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
+  specFromFlags(f, undefined)
   const server = g.server()
   const existing = await api<FnView>(server, 'GET', `/functions/${encodeURIComponent(name)}`).catch((e: CliError) => {
     if (e.code === 'KILN_ERR_FUNCTION_NOT_FOUND') return undefined
@@ -112,7 +135,7 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   }
 
   step.start(`Uploading ${(built.archive.length / 1024).toFixed(1)} KiB`)
-  const up = await send(server, 'POST', `/v1/packages?sha256=${built.sha256}`, built.archive, { 'content-type': 'application/gzip' })
+  const up = await send(server, 'POST', withNamespace(server, `/v1/packages?sha256=${built.sha256}`, 'POST'), built.archive, { 'content-type': 'application/gzip' })
   if (up.status >= 400) { step.fail('Upload failed'); throw failure(up) }
   step.succeed(`Uploaded package ${built.sha256.slice(0, 12)}`)
 
@@ -126,11 +149,13 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
     step.fail('Deploy refused')
     throw e
   }
-  step.succeed(`${name} ready: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}\` or ${server}/fn/${name}`)
+  const ns = fn.metadata.namespace
+  const where = `${server.url}${functionPath(refOf(ns, name))}`
+  step.succeed(`${name} ready${ns && ns !== 'default' ? ` in namespace ${ns}` : ''}: version ${fn.status?.version ?? fn.metadata.generation}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}${fn.spec.private ? ', private' : ''}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}${ns && ns !== 'default' ? ` -n ${ns}` : ''}\` or ${where}`)
   if (g.output === 'json') printJson(fn)
 }
 
-interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string }
+interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string; async?: boolean; callback?: string; idempotencyKey?: string }
 
 async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
   let body: Buffer | undefined
@@ -146,9 +171,28 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
     if (i <= 0) throw new CliError(`--header "${h}" is not NAME: VALUE`, EXIT.USER)
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
   }
-  const method = (f.method ?? (body ? 'POST' : 'GET')).toUpperCase()
+  const method = (f.method ?? (body || f.async ? 'POST' : 'GET')).toUpperCase()
   const path = f.path ? (f.path.startsWith('/') ? f.path : `/${f.path}`) : ''
-  const res = await send(g.server(), method, `/fn/${encodeURIComponent(name)}${path}`, body, headers)
+  if (f.callback !== undefined || f.idempotencyKey !== undefined) {
+    if (!f.async) throw new CliError('--callback and --idempotency-key go with --async', EXIT.USER)
+    if (f.callback !== undefined) headers['x-callback-url'] = f.callback
+    if (f.idempotencyKey !== undefined) headers['idempotency-key'] = f.idempotencyKey
+  }
+  const conn = g.server()
+  const ref = refOf(await invokeNamespace(conn), name)
+  const url = `${f.async ? asyncFunctionPath(ref) : functionPath(ref)}${path}`
+  // The token goes only to a function that asks for one (private): a public function would receive it.
+  // An async call of a private function is checked when it is accepted, the same way.
+  let res = await send(conn, method, url, body, headers, false)
+  if (res.status === 401 && conn.token && res.body.toString('utf8').includes('"KILN_ERR_UNAUTHENTICATED"')) res = await send(conn, method, url, body, headers, true)
+  if (f.async) {
+    // Stored now, run by the platform: print the invocation id (`kiln inv get ID` shows the result).
+    if (res.status !== 202) throw failure(res)
+    const a = JSON.parse(res.body.toString('utf8')) as { id: string }
+    if (g.output === 'json') return printJson(a)
+    process.stdout.write(`${a.id}\n`)
+    return
+  }
   if (f.include) {
     process.stderr.write(`HTTP ${res.status}\n`)
     for (const [k, v] of Object.entries(res.headers)) process.stderr.write(`${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`)
@@ -164,6 +208,13 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
   }
   process.stdout.write(res.body)
   if (res.body.length > 0 && res.body[res.body.length - 1] !== 10 && process.stdout.isTTY) process.stdout.write('\n')
+}
+
+/** The namespace `fn invoke` calls in: the client's choice, else the token's own (as the API's is), else default. */
+async function invokeNamespace(conn: Connection): Promise<string | undefined> {
+  if (conn.namespace !== undefined || !conn.token) return conn.namespace
+  const me = await api<{ defaultNamespace?: string }>(conn, 'GET', '/whoami').catch(() => undefined)
+  return me?.defaultNamespace
 }
 
 export function registerFn(program: Command, g: Globals): void {
@@ -195,7 +246,18 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--queue <n>', 'requests that may wait for a slot', int('--queue'))
     .option('--node-selector <KEY=VALUE>', 'only nodes with this label (repeatable)', collect)
     .option('--toleration <KEY[=VALUE][:EFFECT]>', 'tolerate a node taint (repeatable)', collect)
-    .action((name: string, f: DeployFlags) => deploy(g, name, f))
+    .option('--private', 'callers need a token that may invoke in its namespace')
+    .option('--public', 'anyone who reaches the data plane may call it (the default)')
+    .option('--secret <name>', 'secret whose keys it reads as files NAME/KEY (repeatable)', collect)
+    .option('--secret-env <NAME:KEY=VAR>', 'a secret key as an environment variable (repeatable)', collect)
+    .option('--retries <n>', 'async invocations: attempts after the first on a crash, timeout or 5xx (default 2)', int('--retries'))
+    .option('--retry-backoff <duration>', 'async invocations: first wait before a retry, doubling, with jitter (default 1s)')
+    .option('--async-concurrency <n>', 'async invocations of this function running at once (default: half its capacity, at most 100)', int('--async-concurrency'))
+    .action((name: string, f: DeployFlags & { public?: boolean }) => {
+      if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
+      if (f.public) f.private = false
+      return deploy(g, name, f)
+    })
 
   fn.command('invoke <name>')
     .description('call the function through the router and print its answer')
@@ -205,12 +267,17 @@ export function registerFn(program: Command, g: Globals): void {
     .option('-H, --header <header>', "'Name: value' (repeatable)", collect)
     .option('--content-type <type>', 'content type of --data')
     .option('-i, --include', 'print status and headers to stderr')
+    .option('--async', 'store the call and return its invocation id at once (the platform runs it, with retries)')
+    .option('--callback <url>', 'with --async: POST the result here (a host in callbackHosts)')
+    .option('--idempotency-key <key>', 'with --async: a repeat with the same key within 24 h returns the first invocation')
     .action((name: string, f: InvokeFlags) => invoke(g, name, f))
 
   fn.command('list').description('list functions').action(async () => {
     const list = await api<FnView[]>(g.server(), 'GET', '/functions')
     if (g.output === 'json') return printJson(list)
-    printTable(['NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'AGE'], list.map((f) => [
+    const all = g.server().all === true
+    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'AGE'], list.map((f) => [
+      ...(all ? [f.metadata.namespace ?? 'default'] : []),
       f.metadata.name, f.spec.runtime, f.spec.strategy ?? 'pool', f.spec.reuse ?? 'reuse', f.status?.instances?.length ?? 0,
       f.status?.requests ?? 0, f.metadata.generation, since(f.metadata.createdAt),
     ]))
@@ -221,7 +288,9 @@ export function registerFn(program: Command, g: Globals): void {
     if (g.output === 'json') return printJson(f)
     const s = f.spec
     const lines = [
-      ['name', f.metadata.name], ['runtime', s.runtime], ['entrypoint', s.entrypoint], ['shape', s.shape ?? 'kiln'],
+      ['name', f.metadata.name], ['namespace', f.metadata.namespace ?? 'default'], ['runtime', s.runtime], ['entrypoint', s.entrypoint], ['shape', s.shape ?? 'kiln'],
+      ['access', s.private ? 'private (callers need an invoker token)' : 'public'],
+      ['secrets', [...(s.secrets ?? []).map((n) => `${n} (files)`), ...(s.secretEnv ?? []).map((e) => `${e.secret}:${e.key} → $${e.env}`)].join(', ') || undefined],
       ['package', s.package.sha256], ['strategy', s.strategy ?? 'pool'], ['reuse', s.reuse ?? 'reuse'],
       ['timeout', `${s.timeoutMs ?? 60000} ms`], ['concurrency', s.concurrency ?? 100], ['version', f.status?.version],
       ['requests', f.status?.requests], ['specializations', f.status?.specializations],

@@ -2,35 +2,31 @@
 import type { Command } from 'commander'
 import type { KilnConfig } from '../../core/config.js'
 
-interface UpFlags { port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
+interface UpFlags { apiPort?: string; apiHost?: string; port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
 
 export function registerUp(program: Command): void {
   program.command('up')
     .description('run the embedded platform (controller, router, executor, pools) in this process')
     .option('--port <port>', 'HTTP port (default 8080)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--api-host <host>', 'serve the control API (/v1, /metrics) on its own listener at this address (default 127.0.0.1 with --api-port)')
+    .option('--api-port <port>', 'port of the control API\'s own listener; the data plane then answers /v1 with 404')
     .option('--data <dir>', 'data dir (default ./.kiln)')
     .option('--pool-size <n>', 'generic instances per runtime (default 3)')
     .option('--idle-timeout <duration>', 'reap idle specialized instances after (default 2m)')
     .option('--budget <n>', 'most instances in total (default 64)')
     .option('--cgroups <mode>', 'auto | v2 | v1 | none')
-    .option('--redis <url>', 'Redis for workflow state (else in memory)')
+    .option('--redis <url>', 'Redis for durable state: async invocations, cron progress, workflow executions (else SQLite in the data dir)')
     .option('--access-log', 'log every request')
     .option('--log-level <level>', 'pino level (default info)')
     .action(async (f: UpFlags) => {
       const { loadConfig } = await import('../../core/config.js')
-      const { parseDuration } = await import('../../core/quantity.js')
-      const flags: Partial<KilnConfig> = {}
-      if (f.port !== undefined) flags.port = Number(f.port)
-      if (f.host) flags.host = f.host
-      if (f.data) flags.dataDir = f.data
-      if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
-      if (f.idleTimeout) flags.idleTimeoutMs = parseDuration(f.idleTimeout)
-      if (f.budget !== undefined) flags.instanceBudget = Number(f.budget)
-      if (f.cgroups) flags.cgroups = f.cgroups as KilnConfig['cgroups']
-      if (f.redis) flags.redisUrl = f.redis
-      if (f.accessLog) flags.accessLog = true
-      if (f.logLevel) flags.logLevel = f.logLevel
+      // As typed: loadConfig converts and checks each value, and names the flag when one is wrong.
+      const typed: Record<string, string | boolean | undefined> = {
+        port: f.port, host: f.host, apiHost: f.apiHost, apiPort: f.apiPort, dataDir: f.data, poolSize: f.poolSize, idleTimeoutMs: f.idleTimeout, instanceBudget: f.budget,
+        cgroups: f.cgroups, redisUrl: f.redis, accessLog: f.accessLog || undefined, logLevel: f.logLevel,
+      }
+      const flags = Object.fromEntries(Object.entries(typed).filter(([, v]) => v !== undefined)) as Partial<KilnConfig>
       const config = loadConfig(flags)
       const { startPlatform } = await import('../../platform/embedded.js')
       const platform = await startPlatform(config)

@@ -1,16 +1,19 @@
 // `kiln wf ...`: deploy, run and inspect workflows and their executions.
 import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
+import { parseJsonData } from '../json-data.js'
 import type { WorkflowResource } from '../../core/types.js'
 import { isExecutionId } from '../../core/execution-ids.js'
+import { refOf, workflowPath } from '../../core/refs.js'
 
 // The executions API's records as this command reads them (JSON from controller/executions.ts).
 interface ErrorInfo { code: string; message: string; status?: number; task?: string; executionId?: string }
-interface TaskState { status: string; startedAt: string; finishedAt?: string; attempts: number; output?: unknown; error?: ErrorInfo; childExecutionId?: string; caught?: ErrorInfo }
+interface TaskState { status: string; startedAt: string; finishedAt?: string; attempts: number; inputs?: unknown; output?: unknown; error?: ErrorInfo; childExecutionId?: string; caught?: ErrorInfo }
 interface ExecutionSummary { id: string; workflow: string; status: string; createdAt: string; finishedAt?: string; parentId?: string }
 
 type WorkflowView = WorkflowResource & { status?: { tasks?: number } }
@@ -22,7 +25,12 @@ interface ExecutionView {
 
 const enc = encodeURIComponent
 
-function readWorkflowFile(file: string): Record<string, unknown> {
+/** `order.wf.yaml` → `order`: a Fission Workflows file has no name of its own. */
+function nameFromFile(file: string): string {
+  return basename(file).replace(/(\.wf)?\.(ya?ml|json)$/i, '')
+}
+
+function readWorkflowFile(file: string, f: { name?: string; format?: string } = {}): Record<string, unknown> {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -39,21 +47,18 @@ function readWorkflowFile(file: string): Record<string, unknown> {
   const d = doc as Record<string, unknown>
   // A Workflow resource file (`metadata`, `spec`) is sent as it is; a plain workflow document is wrapped.
   if (d.spec !== undefined || d.metadata !== undefined) return d
+  if (f.format !== undefined && f.format !== 'fission' && f.format !== 'kiln') throw new CliError(`--format: fission or kiln, not "${f.format}"`, EXIT.USER, undefined, 'KILN_ERR_VALIDATION')
+  if (f.format === 'fission') d.format = 'fission'
+  if (f.name !== undefined) d.name = f.name
+  // A Fission Workflows file has no name of its own; a Kiln one without a name is named the same way.
+  else if (d.name === undefined) d.name = nameFromFile(file)
   if (typeof d.name !== 'string' || d.name === '') throw new CliError(`${file}: name: is required (the workflow's name comes from the file)`, EXIT.USER, undefined, 'KILN_ERR_VALIDATION')
   return { metadata: { name: d.name }, spec: d }
 }
 
-function parseData(data: string | undefined): unknown {
-  if (data === undefined) return undefined
-  const text = data.startsWith('@') ? readFileSync(data.slice(1), 'utf8') : data
-  try {
-    return JSON.parse(text)
-  } catch (e) {
-    throw new CliError(`--data must be JSON (or @file holding JSON): ${(e as Error).message}`, EXIT.USER)
-  }
-}
-
-function kindOf(t: Record<string, unknown>): string {
+function kindOf(t: Record<string, unknown> | null): string {
+  if (t === null) return 'none'
+  if (t.run !== undefined || t.inputs !== undefined) return `run ${t.run ?? 'noop'}`
   if (t.function !== undefined) return `function ${t.function}`
   if (t.workflow !== undefined) return `workflow ${t.workflow}`
   if (t.switch !== undefined) return `switch (${(t.switch as unknown[]).length} cases)`
@@ -98,13 +103,19 @@ export function registerWf(program: Command, g: Globals): void {
   const wf = program.command('wf').description('deploy, run and inspect workflows')
 
   wf.command('deploy <file>')
-    .description('deploy (create or update) a workflow from a YAML or JSON file; its name comes from the file')
-    .action(async (file: string) => {
-      const body = readWorkflowFile(file)
+    .description("deploy (create or update) a workflow from a YAML or JSON file, Kiln's format or Fission Workflows' (*.wf.yaml)")
+    .option('--name <name>', "the workflow's name (default: the file's `name`, or for a Fission Workflows file its file name)")
+    .option('--format <format>', 'fission or kiln (default: detected from the shape)')
+    .action(async (file: string, f: { name?: string; format?: string }) => {
+      const body = readWorkflowFile(file, f)
       const name = String((body.metadata as { name?: unknown })?.name ?? (body.spec as { name?: unknown })?.name ?? '')
-      const w = await api<WorkflowView>(g.server(), 'PUT', `/workflows/${enc(name)}`, body)
+      // A file that names its namespace deploys there unless -n says otherwise (the server checks they agree).
+      const fileNs = (body.metadata as { namespace?: unknown } | undefined)?.namespace
+      const conn = g.server()
+      const target = typeof fileNs === 'string' && conn.namespace === undefined ? { ...conn, namespace: fileNs } : conn
+      const w = await api<WorkflowView>(target, 'PUT', `/workflows/${enc(name)}`, body)
       if (g.output === 'json') return printJson(w)
-      if (!g.quiet) process.stderr.write(`workflow ${w.metadata.name} deployed: version ${w.metadata.generation}, ${w.status?.tasks ?? '?'} task(s) — run it with \`kiln wf run ${w.metadata.name} --data JSON\` or POST ${g.server()}/wf/${w.metadata.name}\n`)
+      if (!g.quiet) process.stderr.write(`workflow ${w.metadata.name} deployed: version ${w.metadata.generation}, ${w.status?.tasks ?? '?'} task(s) — run it with \`kiln wf run ${w.metadata.name} --data JSON\` or POST ${conn.url}${workflowPath(refOf(w.metadata.namespace, w.metadata.name))}\n`)
     })
 
   wf.command('list').description('list workflows').action(async () => {
@@ -131,8 +142,8 @@ export function registerWf(program: Command, g: Globals): void {
         process.stdout.write(`${k.padEnd(13)}${v ?? '-'}\n`)
       }
       process.stdout.write('\n')
-      const tasks = (s.tasks ?? {}) as Record<string, Record<string, unknown>>
-      printTable(['TASK', 'KIND', 'REQUIRES'], Object.entries(tasks).map(([n, t]) => [n, kindOf(t), (t.requires as string[] | undefined)?.join(', ')]))
+      const tasks = (s.tasks ?? {}) as Record<string, Record<string, unknown> | null>
+      printTable(['TASK', 'KIND', 'REQUIRES'], Object.entries(tasks).map(([n, t]) => [n, kindOf(t), (t?.requires as string[] | undefined)?.join(', ')]))
       if (recent.length) {
         process.stdout.write('\n')
         printTable(['EXECUTION', 'STATUS', 'AGE'], recent.map((e) => [e.id, e.status, since(e.createdAt)]))
@@ -144,7 +155,7 @@ export function registerWf(program: Command, g: Globals): void {
     .option('-d, --data <json>', 'the input as JSON (@file reads a file)')
     .option('--async', 'do not wait: print the execution id')
     .action(async (name: string, f: { data?: string; async?: boolean }) => {
-      const input = parseData(f.data)
+      const input = parseJsonData(f.data)
       if (f.async) {
         const r = await api<{ executionId: string }>(g.server(), 'POST', `/workflows/${enc(name)}/executions?async=1`, input ?? null)
         if (g.output === 'json') return printJson(r)

@@ -42,6 +42,11 @@ function common(c: Command): Command {
     .option('--log-level <level>', 'pino level')
 }
 
+/** `--namespace` after a component's name is parsed as the program's (-n/--namespace): take it from there. */
+function withProgramNamespace(program: Command, f: Flags): Flags {
+  return { ...f, namespace: f.namespace ?? (program.opts().namespace as string | undefined) }
+}
+
 export function registerServe(program: Command): void {
   for (const role of ['controller', 'executor', 'all-in-one'] as const) {
     common(program.command(role))
@@ -53,7 +58,7 @@ export function registerServe(program: Command): void {
       .option('--leader-lease <name>', 'elect a leader on this Lease (default $KILN_LEADER_ELECTION_LEASE when $KILN_LEADER_ELECTION=true)')
       .action(async (f: Flags) => {
         const { startPlatformRole } = await import('../../platform/kubernetes/roles.js')
-        const running = await startPlatformRole(role, await config(role, f), f)
+        const running = await startPlatformRole(role, await config(role, f), withProgramNamespace(program, f))
         stopOnSignals(() => running.close())
       })
   }
@@ -63,7 +68,7 @@ export function registerServe(program: Command): void {
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
       const { startRouterRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await startRouterRole(await config('router', f), f)
+      const running = await startRouterRole(await config('router', f), withProgramNamespace(program, f))
       stopOnSignals(() => running.close())
     })
 
@@ -72,7 +77,7 @@ export function registerServe(program: Command): void {
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
       const { startNodeAgentRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await startNodeAgentRole(await config('node-agent', f), f)
+      const running = await startNodeAgentRole(await config('node-agent', f), withProgramNamespace(program, f))
       stopOnSignals(() => running.close())
     })
 }

@@ -13,6 +13,8 @@ import type { Logger } from 'pino'
 import type { ClusterBackend, ExitInfo, Instance, InstanceLimits, InstanceSample, InstanceSpec } from '../backend.js'
 import type { NodeConfig } from '../../core/config.js'
 import { KilnError } from '../../core/errors.js'
+import { kubeName } from '../../core/refs.js'
+import { clusterForbidden } from '../../core/store/crd-store.js'
 import type { RuntimeResource } from '../../core/types.js'
 import type { FunctionSets } from './function-sets.js'
 import { COMPONENT, LABEL, portOf, type PoolKey } from './pod-template.js'
@@ -68,18 +70,24 @@ export class KubernetesBackend implements ClusterBackend {
   private informer!: Informer<V1Pod> & ObjectCache<V1Pod>
   private closed = false
   private packageBase: string | undefined
+  private signPackage: ((sha256: string) => string) | undefined
 
   constructor(private readonly o: KubernetesBackendOptions) {
     this.api = o.kc.makeApiClient(CoreV1Api)
   }
 
-  /** The platform URL runtime pods download packages from (`/v1/packages/<sha256>`): KILN_PACKAGE_URL or the executor's own. */
-  setPackageBase(url: string): void {
+  /**
+   * The platform URL runtime pods download packages from (`/v1/packages/<sha256>?sig=...`): KILN_PACKAGE_URL
+   * or the executor's own; `sign` makes the URL's signature (a pod holds no token).
+   */
+  setPackageBase(url: string, sign?: (sha256: string) => string): void {
     this.packageBase = url.replace(/\/+$/, '')
+    this.signPackage = sign
   }
 
   codeUrl(sha256: string): string | undefined {
-    return this.packageBase ? `${this.packageBase}/v1/packages/${sha256}` : undefined
+    if (!this.packageBase) return undefined
+    return `${this.packageBase}/v1/packages/${sha256}${this.signPackage ? `?sig=${this.signPackage(sha256)}` : ''}`
   }
 
   async open(): Promise<this> {
@@ -264,6 +272,8 @@ export class KubernetesBackend implements ClusterBackend {
     const pod = this.informer.get(h.pod, this.o.namespace)
     const labels = pod?.metadata?.labels ?? {}
     const state = fn ? 'specialized' : 'claimed'
+    // Label values hold no '/': a function outside `default` is `<ns>.<name>` there (core/refs.ts).
+    fn = fn === undefined ? undefined : kubeName(fn)
     // A set's pods always carry their function's label (from the template).
     if (h.set) fn = labels[LABEL.fn]
     if (labels[LABEL.state] === state && labels[LABEL.fn] === fn) return
@@ -298,10 +308,11 @@ export class KubernetesBackend implements ClusterBackend {
     return [...this.held.values()].map((h) => h.inst)
   }
 
-  /** A function's specialized pods in the namespace, whichever executor holds them, and how many are Ready. */
-  functionPods(fn: string): { instances: number; ready: number } {
+  /** A function's (by ref) specialized pods in the namespace, whichever executor holds them, and how many are Ready. */
+  functionPods(ref: string): { instances: number; ready: number } {
     let instances = 0
     let ready = 0
+    const fn = kubeName(ref)
     for (const p of this.informer.list(this.o.namespace)) {
       const l = p.metadata?.labels ?? {}
       if (l[LABEL.fn] !== fn || l[LABEL.state] !== 'specialized' || p.metadata?.deletionTimestamp) continue
@@ -345,6 +356,7 @@ export class KubernetesBackend implements ClusterBackend {
       // Refused (422: a QoS change, a removed limit; 403: no pods/resize permission): nothing changed.
       this.o.logger.warn({ err, ...log }, 'pod resize refused')
       const status = err instanceof ApiException ? err.code : undefined
+      if (status === 403) throw clusterForbidden(kubeMessage(err), `pod ${h.pod} was not resized to the function's limits`)
       throw new KilnError('KILN_ERR_INTERNAL', `pod ${h.pod} was not resized${status ? ` (HTTP ${status})` : ''}: ${kubeMessage(err)}`, { kubeStatus: status })
     }
     const deadline = Date.now() + (this.o.resizeTimeoutMs ?? 30_000)

@@ -4,6 +4,7 @@
 // of the scale subresource guarded by the resourceVersion it read, so executors never lose each
 // other's changes. The leader deletes a set once it is at zero replicas and is no longer the one its
 // function would use (the function is gone, no longer dedicated, or moved to other limits or nodes).
+import { refOfKubeName, refOfMeta } from '../../core/refs.js'
 import { ApiException, AppsV1Api, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { InstanceLimits } from '../backend.js'
@@ -97,11 +98,11 @@ export class FunctionSets {
   }
 
   /** The set a dedicated function's new instances go to on general nodes; undefined when it has none. */
-  private current(fn: string | undefined): string | undefined {
-    const f = fn ? this.o.function(fn) : undefined
+  private current(label: string | undefined): string | undefined {
+    const f = label ? this.o.function(refOfKubeName(label)) : undefined
     const rt = f ? this.o.runtime(f.spec.runtime) : undefined
     if (!f || !rt?.spec.image || (f.spec.strategy ?? FUNCTION_DEFAULTS.strategy) !== 'dedicated') return undefined
-    return functionSetName({ fn: f.metadata.name, runtime: rt, limits: limitsOf(f) })
+    return functionSetName({ fn: refOfMeta(f.metadata), runtime: rt, limits: limitsOf(f) })
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 // are the function's instances. Function resources become requests = limits (cpu, memory); a pod booted
 // without them requests POOL_REQUESTS, so it can be resized to a function's limits later; isolation
 // is the toleration of the isolation taint plus a required node affinity to `kiln.dev/pool=isolated` nodes.
+import { DEFAULT_NAMESPACE, kubeName, parseRef } from '../../core/refs.js'
 import { createHash } from 'node:crypto'
 import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node'
 import type { InstanceLimits } from '../backend.js'
@@ -126,14 +127,17 @@ export function poolDeployment(k: PoolKey, namespace: string, replicas: number):
  */
 export function functionSetName(k: FunctionSetKey): string {
   const tail = `${isIsolated(k.node) ? '-isolated' : ''}-${hash(podSpec(k))}`
-  const base = `kiln-fn-${k.fn}`
+  // `k.fn` is a ref: outside `default` the name carries the namespace and a hash of the ref, so
+  // `a-b/c` and `a/b-c` never share a set.
+  const { namespace, name } = parseRef(k.fn)
+  const base = namespace === DEFAULT_NAMESPACE ? `kiln-fn-${name}` : `kiln-fn-${namespace}-${name}-${hash(k.fn, 6)}`
   return base.length + tail.length > 63 ? `kiln-fn-${hash(k.fn, 8)}${tail}` : `${base}${tail}`
 }
 
 /** A dedicated function's Deployment, created at 0 replicas: the executors scale it by the instances they hold. */
 export function functionSetDeployment(k: FunctionSetKey, namespace: string): V1Deployment {
   const name = functionSetName(k)
-  const labels = { [LABEL.pool]: name, [LABEL.fn]: k.fn, [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': COMPONENT.functionSet }
+  const labels = { [LABEL.pool]: name, [LABEL.fn]: kubeName(k.fn), [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': COMPONENT.functionSet }
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

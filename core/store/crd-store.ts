@@ -3,16 +3,22 @@
 // a dropped watch and on a resync timer); writes go through the API server and update the view from
 // the server's answer at once, so a caller reads its own write, and the informer's echo of the same
 // resourceVersion is not reported twice. Watch events have CachedStore's shape and order.
+// Every Kiln object lives in the one Kubernetes namespace Kiln runs in; a Kiln namespace other than
+// `default` is the label `kiln.dev/namespace` and the object name `<ns>.<name>` (core/refs.ts kubeName:
+// a dot is legal in object names and not in Kiln names, so names never collide).
 import { EventEmitter } from 'node:events'
 import { ApiException, CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node'
 import { KilnError } from '../errors.js'
+import { DEFAULT_NAMESPACE, kubeName, parseRef, refOfKubeName, refOfMeta } from '../refs.js'
 import type { Resource } from '../types.js'
-import { type ResourceStore, type StoreEvent } from './resource-store.js'
+import { describeRef, withNamespace, type ResourceStore, type StoreEvent } from './resource-store.js'
 
 const GROUP = 'kiln.dev'
 const VERSION = 'v1'
 const UPDATED_AT = 'kiln.dev/updated-at'
-const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', QueueTrigger: 'queuetriggers' }
+const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', Namespace: 'namespaces', QueueTrigger: 'queuetriggers' }
+/** The Kiln namespace of an object outside `default`. */
+export const NAMESPACE_LABEL = 'kiln.dev/namespace'
 
 interface CustomObject extends KubernetesObject { spec?: unknown; status?: Record<string, unknown> }
 
@@ -25,12 +31,36 @@ export interface CrdStoreOptions {
   onError?: (err: unknown) => void
 }
 
+/** The permission an RBAC refusal names (the API server's own words: `User "u" cannot VERB resource "R" in API group "G" in the namespace "N"`). */
+export interface MissingPermission { user?: string; verb: string; resource: string; group: string; namespace?: string }
+
+export function missingPermission(message: string): MissingPermission | undefined {
+  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/.exec(message)
+  if (!m) return undefined
+  return { user: m[1], verb: m[2]!, resource: m[3]!, group: m[4]!, ...(m[5] ? { namespace: m[5] } : {}) }
+}
+
+/** A 403 from the API server: KILN_ERR_CLUSTER_FORBIDDEN naming who lacks which permission. */
+export function clusterForbidden(message: string, what: string): KilnError {
+  const p = missingPermission(message)
+  if (!p) return new KilnError('KILN_ERR_CLUSTER_FORBIDDEN', `${what}: the Kubernetes API refused (403): ${message}`, { kubeStatus: 403 })
+  const resource = p.group ? `${p.resource}.${p.group}` : p.resource
+  const where = p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)'
+  return new KilnError('KILN_ERR_CLUSTER_FORBIDDEN', `${what}: ${p.user ?? 'Kiln'} may not ${p.verb} ${resource}${where}`, { kubeStatus: 403, permission: p })
+}
+
+/** The API server's Status message of a failed call, else the client's. */
+function statusMessage(e: ApiException<unknown>): string {
+  const body = typeof e.body === 'string' ? safeJson(e.body) : e.body
+  return (body as { message?: string } | undefined)?.message ?? e.message
+}
+
 /** A Kubernetes API failure as Kiln's error catalogue names it. */
 export function kubeError(e: unknown, what: string): KilnError {
   if (e instanceof KilnError) return e
   if (e instanceof ApiException) {
-    const body = typeof e.body === 'string' ? safeJson(e.body) : e.body
-    const message = (body as { message?: string } | undefined)?.message ?? e.message
+    const message = statusMessage(e)
+    if (e.code === 403) return clusterForbidden(message, what)
     if (e.code === 409) return new KilnError('KILN_ERR_ALREADY_EXISTS', `${what} already exists`)
     if (e.code === 422 || e.code === 400) return new KilnError('KILN_ERR_VALIDATION', `${what}: ${message}`)
     if (e.code === 404) return new KilnError('KILN_ERR_NOT_FOUND', `${what}: ${message}`)
@@ -95,37 +125,40 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
   async relist(): Promise<void> {
     const list = (await this.api.listNamespacedCustomObject(this.ref)) as { items: CustomObject[] }
     const seen = new Set<string>()
-    for (const o of list.items) { seen.add(o.metadata!.name!); this.observe(o) }
-    for (const name of [...this.items.keys()]) if (!seen.has(name)) this.forget(name, undefined)
+    for (const o of list.items) { seen.add(refOfKubeName(o.metadata!.name!)); this.observe(o) }
+    for (const ref of [...this.items.keys()]) if (!seen.has(ref)) this.forget(ref, undefined)
   }
 
-  get(name: string): T | undefined {
-    return this.items.get(name)?.obj
+  get(ref: string): T | undefined {
+    return this.items.get(ref)?.obj
   }
 
   list(): T[] {
-    return [...this.items.values()].map((i) => i.obj).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    return [...this.items.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, i]) => i.obj)
   }
 
-  async create(obj: T): Promise<T> {
-    const name = obj.metadata.name
+  async create(given: T): Promise<T> {
+    const obj = withNamespace(this.kind, given)
+    const ref = refOfMeta(obj.metadata)
     try {
       const res = await this.api.createNamespacedCustomObject({ ...this.ref, body: this.toKube(obj, undefined) })
       return this.observe(res as CustomObject)!
     } catch (e) {
-      if (e instanceof ApiException && e.code === 409) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `${this.kind} "${name}" already exists`)
-      throw kubeError(e, `${this.kind} "${name}"`)
+      if (e instanceof ApiException && e.code === 409) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `${this.kind} ${describeRef(ref)} already exists`)
+      throw kubeError(e, `${this.kind} ${describeRef(ref)}`)
     }
   }
 
-  async put(obj: T): Promise<T> {
-    const name = obj.metadata.name
+  async put(given: T): Promise<T> {
+    const obj = withNamespace(this.kind, given)
+    const ref = refOfMeta(obj.metadata)
+    const name = kubeName(ref)
     for (let attempt = 0; ; attempt++) {
       let current: CustomObject | undefined
       try {
         current = (await this.api.getNamespacedCustomObject({ ...this.ref, name })) as CustomObject
       } catch (e) {
-        if (!(e instanceof ApiException && e.code === 404)) throw kubeError(e, `${this.kind} "${name}"`)
+        if (!(e instanceof ApiException && e.code === 404)) throw kubeError(e, `${this.kind} ${describeRef(ref)}`)
       }
       try {
         const res = current
@@ -135,20 +168,20 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
       } catch (e) {
         // Someone else wrote between our read and our write: read again (optimistic concurrency).
         if (e instanceof ApiException && e.code === 409 && attempt < 5) continue
-        throw kubeError(e, `${this.kind} "${name}"`)
+        throw kubeError(e, `${this.kind} ${describeRef(ref)}`)
       }
     }
   }
 
-  async delete(name: string): Promise<T | undefined> {
-    const old = this.items.get(name)?.obj
+  async delete(ref: string): Promise<T | undefined> {
+    const old = this.items.get(ref)?.obj
     try {
-      const res = (await this.api.deleteNamespacedCustomObject({ ...this.ref, name })) as CustomObject
+      const res = (await this.api.deleteNamespacedCustomObject({ ...this.ref, name: kubeName(ref) })) as CustomObject
       const gone = res?.kind === this.kind ? res : undefined
-      return this.forget(name, gone?.metadata?.resourceVersion) ?? old ?? (gone ? this.toKiln(gone) : undefined)
+      return this.forget(ref, gone?.metadata?.resourceVersion) ?? old ?? (gone ? this.toKiln(gone) : undefined)
     } catch (e) {
-      if (e instanceof ApiException && e.code === 404) { this.forget(name, undefined); return undefined }
-      throw kubeError(e, `${this.kind} "${name}"`)
+      if (e instanceof ApiException && e.code === 404) { this.forget(ref, undefined); return undefined }
+      throw kubeError(e, `${this.kind} ${describeRef(ref)}`)
     }
   }
 
@@ -167,31 +200,31 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
   // ---- the view ----
 
   private observe(o: CustomObject): T | undefined {
-    const name = o.metadata?.name
-    if (!name) return undefined
+    if (!o.metadata?.name) return undefined
+    const ref = refOfKubeName(o.metadata.name)
     const rv = o.metadata?.resourceVersion
-    if (this.tombstones.has(name)) {
-      if (!newer(rv, this.tombstones.get(name))) return undefined
-      this.tombstones.delete(name)
+    if (this.tombstones.has(ref)) {
+      if (!newer(rv, this.tombstones.get(ref))) return undefined
+      this.tombstones.delete(ref)
     }
-    const have = this.items.get(name)
+    const have = this.items.get(ref)
     if (have && !newer(rv, have.rv)) return have.obj
     const obj = this.toKiln(o)
-    this.items.set(name, { obj, rv })
+    this.items.set(ref, { obj, rv })
     this.events.emit('event', { type: 'put', object: obj } satisfies StoreEvent<T>)
     return obj
   }
 
   private observeDelete(o: CustomObject): void {
-    if (o.metadata?.name) this.forget(o.metadata.name, o.metadata.resourceVersion)
+    if (o.metadata?.name) this.forget(refOfKubeName(o.metadata.name), o.metadata.resourceVersion)
   }
 
-  private forget(name: string, rv: string | undefined): T | undefined {
-    this.tombstones.set(name, rv)
-    setTimeout(() => this.tombstones.delete(name), 60_000).unref()
-    const have = this.items.get(name)
+  private forget(ref: string, rv: string | undefined): T | undefined {
+    this.tombstones.set(ref, rv)
+    setTimeout(() => this.tombstones.delete(ref), 60_000).unref()
+    const have = this.items.get(ref)
     if (!have) return undefined
-    this.items.delete(name)
+    this.items.delete(ref)
     this.events.emit('event', { type: 'delete', object: have.obj } satisfies StoreEvent<T>)
     return have.obj
   }
@@ -200,13 +233,15 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
     const changed = !current || JSON.stringify(current.spec) !== JSON.stringify(obj.spec)
     const annotations = { ...current?.metadata?.annotations }
     if (changed) annotations[UPDATED_AT] = new Date().toISOString()
+    const ns = obj.metadata.namespace
+    const labels = { ...obj.metadata.labels, ...(ns !== undefined && ns !== DEFAULT_NAMESPACE ? { [NAMESPACE_LABEL]: ns } : {}) }
     return {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: this.kind,
       metadata: {
-        name: obj.metadata.name,
+        name: kubeName(refOfMeta(obj.metadata)),
         namespace: this.o.namespace,
-        ...(obj.metadata.labels ? { labels: obj.metadata.labels } : {}),
+        ...(Object.keys(labels).length ? { labels } : {}),
         annotations,
         ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}),
       },
@@ -217,19 +252,22 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
   private toKiln(o: CustomObject): T {
     const m = o.metadata!
     const createdAt = m.creationTimestamp ? new Date(m.creationTimestamp as unknown as string).toISOString() : undefined
-    return {
+    const { namespace, name } = parseRef(refOfKubeName(m.name!))
+    const { [NAMESPACE_LABEL]: _, ...labels } = m.labels ?? {}
+    return withNamespace(this.kind, {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: this.kind,
       metadata: {
-        name: m.name!,
+        name,
+        ...(namespace !== DEFAULT_NAMESPACE ? { namespace } : {}),
         generation: m.generation ?? 1,
         ...(createdAt ? { createdAt } : {}),
         updatedAt: m.annotations?.[UPDATED_AT] ?? createdAt,
-        ...(m.labels && Object.keys(m.labels).length ? { labels: m.labels } : {}),
+        ...(Object.keys(labels).length ? { labels } : {}),
       },
       spec: o.spec,
       ...(o.status && Object.keys(o.status).length ? { status: o.status } : {}),
-    } as T
+    } as T)
   }
 }
 

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { KilnError } from '../errors.js'
 import { UnpackCache } from './unpack-cache.js'
 import { inspectArchive, unpackArchive } from '../package-archive.js'
-import { sha256Hex, type PackageInfo, type PackageStore } from './package-store.js'
+import { checkSha256, sha256Hex, verified, type PackageInfo, type PackageStore } from './package-store.js'
 
 const SHA = /^[a-f0-9]{64}$/
 
@@ -39,6 +39,7 @@ export class RedisPackageStore implements PackageStore {
   private get indexKey(): string { return `${this.prefix}packages` }
 
   async put(data: Buffer, expectedSha256?: string): Promise<PackageInfo> {
+    if (expectedSha256 !== undefined) checkSha256(expectedSha256, '?sha256')
     const sha256 = sha256Hex(data)
     if (expectedSha256 && expectedSha256 !== sha256) {
       throw new KilnError('KILN_ERR_BAD_PACKAGE', `package checksum mismatch: expected ${expectedSha256}, got ${sha256}`)
@@ -53,8 +54,8 @@ export class RedisPackageStore implements PackageStore {
   }
 
   async get(sha256: string): Promise<Buffer | undefined> {
-    if (!SHA.test(sha256)) return undefined
-    return (await this.redis.getBuffer(this.blobKey(sha256))) ?? undefined
+    const data = await this.redis.getBuffer(this.blobKey(checkSha256(sha256)))
+    return data ? verified(sha256, data, 'Redis') : undefined
   }
 
   async list(): Promise<{ sha256: string; size: number }[]> {
@@ -63,7 +64,7 @@ export class RedisPackageStore implements PackageStore {
   }
 
   async delete(sha256: string): Promise<boolean> {
-    if (!SHA.test(sha256)) return false
+    checkSha256(sha256)
     const [[, removed]] = (await this.redis.multi().del(this.blobKey(sha256)).hdel(this.indexKey, sha256).exec()) as [[Error | null, number]]
     await this.cache.forget(sha256)
     return removed === 1

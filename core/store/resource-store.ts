@@ -3,26 +3,43 @@
 // resolves, so a restarted `kiln up` sees what the last one accepted.
 import { EventEmitter } from 'node:events'
 import { KilnError, type ErrorCode } from '../errors.js'
-import type { Resource } from '../types.js'
+import { DEFAULT_NAMESPACE, refOfMeta } from '../refs.js'
+import { NAMESPACED_KINDS, type Resource } from '../types.js'
 
 export interface StoreEvent<T> { type: 'put' | 'delete'; object: T }
 
+/**
+ * Keyed by ref (core/refs.ts): the name in the `default` namespace or for cluster-wide kinds, `ns/name`
+ * elsewhere. `list()` holds every namespace; callers filter by `metadata.namespace`.
+ */
 export interface ResourceStore<T extends Resource> {
   readonly kind: string
-  get(name: string): T | undefined
+  get(ref: string): T | undefined
   list(): T[]
-  /** Creates; fails with KILN_ERR_ALREADY_EXISTS when the name is taken. */
+  /** Creates; fails with KILN_ERR_ALREADY_EXISTS when the name is taken in its namespace. */
   create(obj: T): Promise<T>
   /** Creates or replaces; bumps metadata.generation when the spec changed. */
   put(obj: T): Promise<T>
-  delete(name: string): Promise<T | undefined>
+  delete(ref: string): Promise<T | undefined>
   watch(fn: (ev: StoreEvent<T>) => void): () => void
 }
 
 export interface Persistence<T> {
   load(): Promise<T[]>
   write(obj: T): Promise<void>
-  remove(name: string): Promise<void>
+  remove(ref: string): Promise<void>
+}
+
+/** Namespaced kinds always carry their namespace (`default` included); cluster-wide ones never do. */
+export function withNamespace<T extends Resource>(kind: string, obj: T): T {
+  const namespaced = NAMESPACED_KINDS.includes(kind)
+  const ns = obj.metadata.namespace
+  if (namespaced && ns === undefined) return { ...obj, metadata: { ...obj.metadata, namespace: DEFAULT_NAMESPACE } }
+  if (!namespaced && ns !== undefined) {
+    const { namespace: _, ...metadata } = obj.metadata
+    return { ...obj, metadata } as T
+  }
+  return obj
 }
 
 const NOT_FOUND: Record<string, ErrorCode> = {
@@ -30,11 +47,15 @@ const NOT_FOUND: Record<string, ErrorCode> = {
   Runtime: 'KILN_ERR_RUNTIME_NOT_FOUND',
   HTTPTrigger: 'KILN_ERR_TRIGGER_NOT_FOUND',
   Workflow: 'KILN_ERR_WORKFLOW_NOT_FOUND',
+  Namespace: 'KILN_ERR_NAMESPACE_NOT_FOUND',
+  Secret: 'KILN_ERR_SECRET_NOT_FOUND',
+  CronTrigger: 'KILN_ERR_CRON_NOT_FOUND',
   QueueTrigger: 'KILN_ERR_MQ_TRIGGER_NOT_FOUND',
 }
 
-export function notFound(kind: string, name: string): KilnError {
-  return new KilnError(NOT_FOUND[kind] ?? 'KILN_ERR_NOT_FOUND', `${kind} "${name}" not found`)
+/** Not found, named as the user wrote it: `Function "hello"`, or `Function "hello" in namespace "team-a"`. */
+export function notFound(kind: string, ref: string): KilnError {
+  return new KilnError(NOT_FOUND[kind] ?? 'KILN_ERR_NOT_FOUND', `${kind} ${describeRef(ref)} not found`)
 }
 
 export class CachedStore<T extends Resource> implements ResourceStore<T> {
@@ -48,37 +69,41 @@ export class CachedStore<T extends Resource> implements ResourceStore<T> {
   }
 
   async open(): Promise<this> {
-    if (this.persistence) for (const obj of await this.persistence.load()) this.items.set(obj.metadata.name, obj)
+    if (this.persistence) {
+      for (const loaded of await this.persistence.load()) {
+        const obj = withNamespace(this.kind, loaded)
+        this.items.set(refOfMeta(obj.metadata), obj)
+      }
+    }
     return this
   }
 
-  get(name: string): T | undefined {
-    return this.items.get(name)
+  get(ref: string): T | undefined {
+    return this.items.get(ref)
   }
 
   list(): T[] {
-    return [...this.items.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    return [...this.items.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v)
   }
 
   create(obj: T): Promise<T> {
     return this.serial(async () => {
-      if (this.items.has(obj.metadata.name)) {
-        throw new KilnError('KILN_ERR_ALREADY_EXISTS', `${this.kind} "${obj.metadata.name}" already exists`)
-      }
+      const ref = refOfMeta(obj.metadata)
+      if (this.items.has(ref)) throw new KilnError('KILN_ERR_ALREADY_EXISTS', `${this.kind} ${describeRef(ref)} already exists`)
       return this.write(obj, undefined)
     })
   }
 
   put(obj: T): Promise<T> {
-    return this.serial(async () => this.write(obj, this.items.get(obj.metadata.name)))
+    return this.serial(async () => this.write(obj, this.items.get(refOfMeta(obj.metadata))))
   }
 
-  delete(name: string): Promise<T | undefined> {
+  delete(ref: string): Promise<T | undefined> {
     return this.serial(async () => {
-      const old = this.items.get(name)
+      const old = this.items.get(ref)
       if (!old) return undefined
-      await this.persistence?.remove(name)
-      this.items.delete(name)
+      await this.persistence?.remove(ref)
+      this.items.delete(ref)
       this.events.emit('event', { type: 'delete', object: old } satisfies StoreEvent<T>)
       return old
     })
@@ -89,7 +114,8 @@ export class CachedStore<T extends Resource> implements ResourceStore<T> {
     return () => this.events.off('event', fn)
   }
 
-  private async write(obj: T, old: T | undefined): Promise<T> {
+  private async write(given: T, old: T | undefined): Promise<T> {
+    const obj = withNamespace(this.kind, given)
     const now = new Date().toISOString()
     const changed = !old || JSON.stringify(old.spec) !== JSON.stringify(obj.spec)
     const stored = {
@@ -104,7 +130,7 @@ export class CachedStore<T extends Resource> implements ResourceStore<T> {
       },
     } as T
     await this.persistence?.write(stored)
-    this.items.set(stored.metadata.name, stored)
+    this.items.set(refOfMeta(stored.metadata), stored)
     this.events.emit('event', { type: 'put', object: stored } satisfies StoreEvent<T>)
     return stored
   }
@@ -114,4 +140,10 @@ export class CachedStore<T extends Resource> implements ResourceStore<T> {
     this.queue = next.catch(() => undefined)
     return next
   }
+}
+
+/** `"hello"`, or `"hello" in namespace "team-a"`, for messages. */
+export function describeRef(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? `"${ref}"` : `"${ref.slice(i + 1)}" in namespace "${ref.slice(0, i)}"`
 }

@@ -18,18 +18,28 @@ import { FunctionSets } from '../../cluster/kubernetes/function-sets.js'
 import { LeaderElector } from '../../cluster/kubernetes/leader.js'
 import { PodLoads } from '../../cluster/kubernetes/pod-loads.js'
 import { PoolDeployments } from '../../cluster/kubernetes/pools.js'
+import { ensureAdminToken } from '../../core/auth/bootstrap.js'
+import { packageSigner } from '../../core/auth/package-signature.js'
 import { DEFAULT_NODES, type KilnConfig } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js'
+import { startTracing } from '../../core/tracing.js'
+import { KILN_VERSION } from '../../core/version.js'
 import { crdStore, type CrdStore } from '../../core/store/crd-store.js'
 import { FilePackageStore, type PackageStore } from '../../core/store/package-store.js'
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
-import type { FunctionResource, HTTPTriggerResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
+import { kubeTokenStore } from '../../core/store/kube-token-store.js'
+import type { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
+import { openPlatformState } from '../state.js'
 import { assemble, type PlatformParts } from '../assemble.js'
+import { ALL_PROTECTIONS_PRESENT_STUB } from '../protections.js'
 import { startStatusLoop } from '../../cluster/kubernetes/function-status.js'
+import { awaitServable } from './servable.js'
 import { nodeLoadRoutes } from './node-loads.js'
+import { packageKey } from './package-key.js'
 
 export type Role = 'all-in-one' | 'executor' | 'controller'
 
@@ -44,10 +54,14 @@ export interface KubeOptions {
   readyTimeoutMs?: number
   /** How often the leader's loops (pool Deployments, function sets) run; default 3 s. */
   reconcileMs?: number
+  /** controller: how long a deploy waits for the executor to apply it (default 120 s). */
+  deployTimeoutMs?: number
 }
 
 export interface KubePlatform {
   readonly url: string
+  /** The control API (`url` unless it listens apart). */
+  readonly apiUrl: string
   readonly app: FastifyInstance
   /** The assembled parts (executor, fleet, pools, stores, ...), for tests and tools. */
   readonly ctx: PlatformParts
@@ -73,22 +87,34 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   const kc = typeof k.kubeconfig === 'object' ? k.kubeconfig : loadKubeConfig(k.kubeconfig)
   const runsInstances = k.role !== 'controller'
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources, queueTriggers] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, queueTriggers] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
+    crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
+    crdStore<CronTriggerResource>(kc, 'CronTrigger', storeOpts),
     crdStore<QueueTriggerResource>(kc, 'QueueTrigger', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, queueTriggers] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, queueTriggers] as never
+  // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
+  const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
+  const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
+  // The controller (or all-in-one) makes the first admin token; an executor's ServiceAccount only reads them.
+  if (k.role !== 'executor') await ensureAdminToken(tokens, logger)
+  // Runtime pods download their code from signed URLs (they hold no token).
+  const signer = packageSigner(await packageKey(kc, k.namespace))
   let packages: PackageStore & { close?(): Promise<void> }
   if (config.redisUrl) packages = new RedisPackageStore({ redis: config.redisUrl, cacheDir: config.dataDir })
   else {
     logger.warn('no KILN_REDIS_URL: code packages are kept in this process\'s data dir, which other replicas cannot read')
     packages = new FilePackageStore(config.dataDir)
   }
+  // Durable state in Redis, shared by every replica; without it, SQLite in this pod's data dir.
+  if (!config.redisUrl) logger.warn('no KILN_REDIS_URL: async invocations, cron progress and workflow executions are kept in this process\'s data dir (SQLite), which other replicas cannot read')
+  const state = await openPlatformState({ dataDir: config.dataDir, redisUrl: config.redisUrl, logger, flag: 'KILN_REDIS_URL' })
   const invoker = new PlatformInvoker()
-  const wf = await mountWorkflows({ dataDir: config.dataDir, redisUrl: config.redisUrl, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker })
+  const wf = await mountWorkflows({ executions: state.executions, functions, workflows: workflowResources, logger, maxBodyBytes: config.maxBodyBytes, invoker, callbackHosts: config.callbackHosts })
 
   const leader = runsInstances && k.leaderLease ? new LeaderElector(kc, { namespace: k.namespace, lease: k.leaderLease, identity: k.identity, logger }) : undefined
   const isLeader = () => leader?.isLeader ?? true
@@ -103,8 +129,10 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     : undefined
 
   const a = await assemble({
-    config, logger, packages, wf, invoker, identity: k.identity,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, queueTriggers },
+    config, logger, packages, wf, invoker,
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, queueTriggers },
+    tokens, secrets, protections: ALL_PROTECTIONS_PRESENT_STUB, packageSignature: signer,
+    state, owner: k.identity, identity: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],
@@ -112,38 +140,45 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
     dataPlane: runsInstances,
     health: (fleet) => ({ ok: true, role: k.role, cluster: 'kubernetes', namespace: k.namespace, leader: runsInstances ? isLeader() : undefined, instances: fleet.records.size }),
     routes: runsInstances ? async (app) => { await app.register(nodeLoadRoutes(nodeLoads), { prefix: '/internal' }) } : undefined,
+    tracing: await startTracing({ config: config.tracing, version: KILN_VERSION }),
+    // The controller runs no executor: a deploy returns once the executor's status says it is applied.
+    whenServable: runsInstances ? undefined : (ref) => awaitServable(functions, ref, k.deployTimeoutMs ?? 120_000),
   })
 
-  let statusTimer: NodeJS.Timeout | undefined
+  let statusLoop: { stop(): void } | undefined
   if (runsInstances) {
     await leader?.start()
     pools.start()
     sets.start()
-    statusTimer = startStatusLoop(kc, k.namespace, {
+    statusLoop = startStatusLoop(kc, k.namespace, {
       instances: () => [...a.fleet.records.values()].map((r) => ({ id: r.id, fn: r.state === 'generic' ? undefined : r.fn })),
       functions: () => a.executor.functions().map((fs) => fs.fn),
+      whenApplied: (ref) => a.executor.whenApplied(ref),
+      watch: (onChange) => functions.watch((ev) => { if (ev.type === 'put') onChange() }),
     }, backend!, isLeader, logger)
   }
-  const url = await a.listen({
+  const { url, apiUrl } = await a.listen({
     beforeWorkflows: (u) => {
       logger.info({ url: u, role: k.role, namespace: k.namespace, identity: k.identity }, 'kiln (kubernetes) is up')
-      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u)
+      backend?.setPackageBase(process.env.KILN_PACKAGE_URL ?? u, signer.sign)
     },
   })
 
   let closing: Promise<void> | undefined
   return {
-    url, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
+    url, apiUrl, app: a.app, ctx: a.parts, backend, leader, nodeLoads,
     close: () => closing ??= (async () => {
       await a.close({
         first: async () => {
-          if (statusTimer) clearInterval(statusTimer)
+          statusLoop?.stop()
           await pools.close()
           await sets.close()
         },
         last: async () => {
           await leader?.stop()
           await Promise.all(stores.map((s) => s.close()))
+          await tokens.close()
+          await secrets.close()
           await packages.close?.()
         },
       })

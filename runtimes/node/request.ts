@@ -3,6 +3,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring'
 
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/
+
 export class KilnRequest {
   readonly method: string
   readonly url: string
@@ -62,6 +64,18 @@ export class KilnRequest {
       this._params = p !== null && typeof p === 'object' ? (p as Record<string, string>) : {}
     }
     return this._params
+  }
+
+  /** The W3C trace context of this call (the router always sends one), or undefined. */
+  get traceparent(): string | undefined {
+    const h = this.headers.traceparent
+    return typeof h === 'string' ? h : undefined
+  }
+
+  /** The trace id (32 hex digits) of `traceparent`, for logs and outgoing calls. */
+  get traceId(): string | undefined {
+    const m = TRACEPARENT.exec(this.traceparent ?? '')
+    return m === null ? undefined : m[1]
   }
 
   /** Express' `req.get(name)`: a header by case-insensitive name. */

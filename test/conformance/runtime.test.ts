@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { call, eventually, postJson } from '../helpers/http.js'
 import { type RuntimeProcess, startRuntime, stopAllRuntimes } from '../helpers/runtime-process.js'
 import { startFissionEnv, stopAllFissionEnvs } from '../fission-env/process.js'
+import { notApplicable, tier } from '../helpers/tier.js'
 import { type ConformanceRuntime, runtimes } from './runtimes.js'
 
 type Protocol = 'kiln' | 'fission'
@@ -466,7 +467,7 @@ const cases: Case[] = [
 ]
 
 for (const rt of runtimes) {
-  describe(`runtime conformance: ${rt.name}`, () => {
+  describe(`runtime conformance: ${rt.name}`, rt.tier ? tier(rt.tier, rt.unavailable) : {}, () => {
     beforeAll(async () => {
       if (!rt.unavailable) await rt.prepare?.()
     })
@@ -476,8 +477,8 @@ for (const rt of runtimes) {
     for (const c of cases) {
       const applies = (c.protocols ?? ['kiln']).includes(protocolOf(rt))
       if (!applies) continue
-      const missing = rt.unavailable ? ['*'] : c.fixtures.filter((f) => fixtureFile(rt, f) === undefined)
-      it.skipIf(missing.length > 0)(c.name, () => c.run(rt))
+      const missing = rt.unavailable ? [] : c.fixtures.filter((f) => fixtureFile(rt, f) === undefined)
+      it(c.name, missing.length > 0 ? notApplicable(`runtime ${rt.name} has no ${missing.join(', ')} fixture`) : {}, () => c.run(rt))
     }
   })
 }

@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildNodeRuntime } from '../helpers/build-runtime.js'
 import { FISSION_ENV_SERVER } from '../fission-env/process.js'
+import type { Tier } from '../helpers/tier.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -48,7 +49,9 @@ export interface ConformanceRuntime {
   prepare?: () => Promise<void>
   /** the specialization protocol (default kiln) */
   protocol?: 'kiln' | 'fission'
-  /** why the runtime cannot run on this machine (its cases are skipped), or undefined */
+  /** the tier a runtime that may be missing here belongs to (test/helpers/tier.ts) */
+  tier?: Tier
+  /** why the runtime cannot run on this machine (its cases are skipped, or fail where the tier is required), or undefined */
   unavailable?: string
 }
 
@@ -74,6 +77,7 @@ export const runtimes: ConformanceRuntime[] = [
     command: [PYTHON, join(root, 'runtimes', 'python', 'server.py')],
     fixtures: join(here, 'fixtures', 'python'),
     ext: 'py',
+    tier: 'python',
     unavailable: pythonMissing(),
   },
   {

@@ -1,6 +1,6 @@
 // Workflows end to end: the real `kiln` CLI and HTTP against a real `kiln up` (real runtime processes),
-// with executions in memory and in a real redis-server; and a `kiln up --redis` killed with SIGKILL
-// mid-execution, restarted on the same data dir and Redis, finishing the execution.
+// with executions in SQLite (the embedded default) and in a real redis-server; and a `kiln up` (on
+// either) killed with SIGKILL mid-execution, restarted on the same data dir, finishing the execution.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,7 +40,7 @@ async function finished(url: string, id: string): Promise<any> {
 
 const counter = async (dir: string, key: string) => (await readFile(join(dir, key), 'utf8').catch(() => '')).length
 
-describe.each(['memory', 'redis'] as const)('workflows through kiln up (%s store)', (store) => {
+describe.each(['sqlite', 'redis'] as const)('workflows through kiln up (%s store)', (store) => {
   let dataDir: string
   let counterDir: string
   let up: UpProcess
@@ -196,7 +196,7 @@ describe.each(['memory', 'redis'] as const)('workflows through kiln up (%s store
   })
 })
 
-describe('kiln up --redis killed with SIGKILL mid-execution', () => {
+describe.each(['sqlite', 'redis'] as const)('kiln up (%s) killed with SIGKILL mid-execution', (store) => {
   let dataDir: string
   let counterDir: string
   let up: UpProcess | undefined
@@ -212,8 +212,10 @@ describe('kiln up --redis killed with SIGKILL mid-execution', () => {
     await rm(counterDir, { recursive: true, force: true })
   })
 
-  it('finishes the execution after a restart on the same data dir and Redis, without re-running completed tasks', async () => {
-    up = await kilnUp(dataDir, ['--redis', redis.current.url])
+  const stateFlags = () => (store === 'redis' ? ['--redis', redis.current.url] : [])
+
+  it('finishes the execution after a restart on the same data dir (and Redis), without re-running completed tasks', async () => {
+    up = await kilnUp(dataDir, stateFlags())
     const env = { KILN_URL: up.url }
     const d = await kiln(['fn', 'deploy', 'counter', '--code', join(F, 'counter.mjs'), '--env', `COUNTER_DIR=${counterDir}`, '-q'], env)
     expect(d.code, d.stderr).toBe(0)
@@ -233,7 +235,7 @@ describe('kiln up --redis killed with SIGKILL mid-execution', () => {
     expect(mid.tasks.second.status).toBe('running')
     await up.stop('SIGKILL')
 
-    up = await kilnUp(dataDir, ['--redis', redis.current.url])
+    up = await kilnUp(dataDir, stateFlags())
     const x = await finished(up.url, id)
     expect(x.status).toBe('succeeded')
     expect(x.output).toEqual({ first: 1, second: 2 })

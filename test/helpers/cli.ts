@@ -1,7 +1,13 @@
 // Runs the real `kiln` CLI (the built bundle) and a real `kiln up` process for end-to-end tests.
+// Credentials in one place: a `kiln up` started here is remembered with its data dir, and the CLI run
+// against it finds the admin token there as on an operator's machine (KILN_DATA; the loopback
+// fallback), while `get` sends that token with `/v1` requests. The CLI never sees the developer's own
+// ~/.config/kiln or KILN_TOKEN (each run gets an empty config home unless a test gives one).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 
@@ -11,9 +17,33 @@ export const KILN = join(ROOT, 'dist', 'kiln.js')
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
+/** Data dirs of the `kiln up`s started here, by URL (its admin.token is there). */
+const dataDirs = new Map<string, string>()
+const emptyConfigHome = mkdtempSync(join(tmpdir(), 'kiln-cli-config-'))
+
+/** Lets the CLI find the admin token of a platform started in-process (test/helpers/platform.ts). */
+export function rememberDataDir(url: string, dataDir: string): void {
+  dataDirs.set(new URL(url).origin, dataDir)
+}
+
+/** The admin token of a `kiln up` started by kilnUp, by its URL (or any URL under it). */
+export function adminTokenOf(url: string): string | undefined {
+  const origin = new URL(url).origin
+  const dir = dataDirs.get(origin)
+  return dir === undefined ? undefined : readFileSync(join(dir, 'admin.token'), 'utf8').trim()
+}
+
+function cliEnv(args: string[], env: Record<string, string>): NodeJS.ProcessEnv {
+  const { KILN_TOKEN: _t, KILN_NAMESPACE: _n, KILN_DATA: _d, ...inherited } = process.env
+  const i = args.findIndex((a) => a === '--server' || a === '-s')
+  const server = i >= 0 ? args[i + 1] : env.KILN_URL
+  const dir = server ? dataDirs.get(new URL(server).origin) : undefined
+  return { ...inherited, XDG_CONFIG_HOME: emptyConfigHome, ...(dir ? { KILN_DATA: dir } : {}), ...env }
+}
+
 export function kiln(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, ...env }, cwd: ROOT })
+    const child = spawn(process.execPath, [KILN, ...args], { env: cliEnv(args, env), cwd: ROOT })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -56,6 +86,7 @@ export async function kilnUp(dataDir: string, extra: string[] = []): Promise<UpP
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`kiln up did not start: ${out}`) }
     await new Promise((r) => setTimeout(r, 50))
   }
+  dataDirs.set(url, dataDir)
   return {
     url,
     child,
@@ -71,7 +102,9 @@ export async function kilnUp(dataDir: string, extra: string[] = []): Promise<UpP
 }
 
 export async function get(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
-  const res = await request(url, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers: init.headers })
+  const token = new URL(url).pathname.startsWith('/v1/') ? adminTokenOf(url) : undefined
+  const headers = token && !Object.keys(init.headers ?? {}).some((h) => h.toLowerCase() === 'authorization') ? { authorization: `Bearer ${token}`, ...init.headers } : init.headers
+  const res = await request(url, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers })
   const text = await res.body.text()
   return { status: res.statusCode, headers: res.headers, text }
 }
@@ -89,6 +122,74 @@ export async function childrenOf(ppid: number): Promise<number[]> {
     } catch { /* gone */ }
   }
   return out
+}
+
+/** Pids of every live (non-zombie) descendant of `root`: children, their children, and so on. */
+export async function descendantsOf(root: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const children = new Map<number, number[]>()
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (fields[0] === 'Z') continue
+      const ppid = Number(fields[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)])
+    } catch { /* gone */ }
+  }
+  const out: number[] = []
+  const todo = [root]
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      out.push(c)
+      todo.push(c)
+    }
+  }
+  return out
+}
+
+/** The command line of a process ('' once it is gone). */
+export function cmdline(pid: number): string {
+  try {
+    return (require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8') as string).replaceAll('\0', ' ').trim()
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * One request over a raw TCP connection, written exactly as given (so a body may be shorter than its
+ * content-length, which no HTTP client will send); resolves with the status and body of the answer.
+ */
+export function rawRequest(url: string, head: string, body = ''): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const sock = require('node:net').connect(Number(port), hostname) as import('node:net').Socket
+    let buf = Buffer.alloc(0)
+    const done = (err?: Error) => {
+      sock.destroy()
+      const text = buf.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return reject(err ?? new Error(`no complete answer: ${JSON.stringify(text.slice(0, 200))}`))
+      const headers = text.slice(0, end)
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(headers)?.[1] ?? NaN)
+      const rest = buf.subarray(end + 4)
+      resolve({ status: Number(headers.split(' ')[1]), headers, body: (Number.isNaN(len) ? rest : rest.subarray(0, len)).toString('utf8') })
+    }
+    sock.setTimeout(30_000, () => done(new Error('no answer within 30 s')))
+    sock.on('connect', () => sock.write(head + body))
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d])
+      const text = buf.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? NaN)
+      if (!Number.isNaN(len) && buf.length >= end + 4 + len) done()
+    })
+    sock.on('error', (e: Error) => done(e))
+    sock.on('close', () => done())
+  })
 }
 
 export function alive(pid: number): boolean {

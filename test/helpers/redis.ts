@@ -1,6 +1,9 @@
 // Starts a real redis-server on a free 127.0.0.1 port with a temp dir, for tests of Redis-backed stores.
-// `--save '' --appendonly yes`: no RDB snapshots, but every write is in the AOF, so a killed server
-// restarted on the same dir comes back with its data. Stopped (and its dir removed) in afterAll.
+// `--save '' --appendonly yes --appendfsync always`: no RDB snapshots, but every write is in the AOF
+// before its reply, so a killed server restarted on the same dir comes back with its data (with the
+// default `everysec`, Redis postpones the AOF write while a background fsync is slow, and a SIGKILL
+// then loses acknowledged writes: that made the durability tests flaky under load).
+// Stopped (and its dir removed) in afterAll.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
@@ -8,13 +11,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
 
-const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? '/usr/bin/redis-server'
+const REDIS_SERVER = process.env.KILN_REDIS_SERVER ?? 'redis-server'
 
 export interface TestRedis {
   port: number
   url: string
   /** SIGKILLs the server and starts it again on the same port and dir (state survives through the AOF) */
   restart(): Promise<void>
+  /** SIGKILLs the server (an outage); `start()` brings it back on the same port and dir */
+  kill(): Promise<void>
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -55,7 +61,7 @@ export async function startRedis(): Promise<TestRedis> {
   let exited: Promise<void> = Promise.resolve()
 
   const launch = async () => {
-    const p = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--protected-mode', 'no'], {
+    const p = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''
@@ -84,6 +90,8 @@ export async function startRedis(): Promise<TestRedis> {
       await kill('SIGKILL')
       await launch()
     },
+    kill: () => kill('SIGKILL'),
+    start: () => launch(),
     async stop() {
       await kill('SIGTERM')
       await rm(dir, { recursive: true, force: true })

@@ -1,14 +1,11 @@
 // The `dedicated` strategy on Kubernetes: a function's own Deployment (a function set), whose replicas
 // the executor scales with the function's instances, on a real control plane (the ReplicaSet
 // controller makes the pods, kube-scheduler places them, simulated nodes run them).
-import { existsSync } from 'node:fs'
 import type { V1Deployment } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NS, isReady, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
-
-const run = plan.run && existsSync(NODE_RUNTIME)
 
 // Answers with the address of the pod it runs in (the simulator gives each pod its IP as HOST), after
 // `?ms=` milliseconds, so concurrent requests hold their instances.
@@ -18,7 +15,7 @@ const WHERE = `export default async (req) => {
 }
 `
 
-describe.skipIf(!run)('dedicated functions on Kubernetes: one Deployment per function', () => {
+describe('dedicated functions on Kubernetes: one Deployment per function', K8S_WITH_RUNTIME, () => {
   let h: Harness
 
   const sets = async (fn: string): Promise<V1Deployment[]> =>

@@ -6,17 +6,14 @@
 // posts them: the node simulator runs pods as plain processes without a kubelet, so there are no
 // per-pod cgroups whose counters could climb. (How the agent reads real pod cgroups is covered in
 // platform.test.ts against a cgroup file tree laid out as the kubelet lays it out.)
-import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeLoadReport } from '../../cluster/kubernetes/pod-loads.js'
 import { defaultConfig } from '../../core/config.js'
 import { NS, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
-const run = plan.run && existsSync(NODE_RUNTIME)
-
-describe.skipIf(!run)('noisy functions on Kubernetes: node-agent samples drive isolation', () => {
+describe('noisy functions on Kubernetes: node-agent samples drive isolation', K8S_WITH_RUNTIME, () => {
   let h: Harness
   const instances = (fn: string) => (h.executor.ctx.executor.describe(fn)?.instances ?? []) as { id: string; node: string; state: string }[]
   const report = async (r: NodeLoadReport) => {

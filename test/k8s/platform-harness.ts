@@ -2,6 +2,8 @@
 // controller manager; simulated nodes that run each pod's image as a local process; deploy/'s
 // namespace, CRDs and RBAC; Redis for packages; the controller and the executor in-process under
 // their own ServiceAccounts' tokens (`kubectl create token`); the router in front of the executor.
+// `http` sends the first admin token (the Secret kiln-admin-token the controller made) with every `/v1`
+// request, so tests act as the operator unless they pass their own Authorization.
 // `stop()` stops every process it started and removes its temp dirs.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -35,15 +37,17 @@ export interface Harness {
   /** A kubeconfig that authenticates as a ServiceAccount with a token from the TokenRequest API. */
   serviceAccount(name: string, namespace?: string): Promise<KubeConfig>
   tempDir(prefix: string): Promise<string>
-  http(url: string, init?: { method?: string; body?: unknown }): Promise<HttpAnswer>
+  /** The first admin token (Secret kiln/kiln-admin-token). */
+  adminToken: string
+  http(url: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpAnswer>
   /** Pods in the namespace matching a label selector, not being deleted. */
   pods(selector: string): Promise<V1Pod[]>
   /** Creates the `node` runtime (image kiln/runtime-node:dev) through the controller. */
   nodeRuntime(poolSize?: number): Promise<void>
   /** Builds a function answering `body`, uploads it and creates it through the controller. */
   deploy(name: string, body: string, spec?: Record<string, unknown>): Promise<void>
-  /** The same with the function's own source (an index.mjs). */
-  deploySource(name: string, source: string, spec?: Record<string, unknown>): Promise<void>
+  /** The same with the function's own source (an index.mjs); `namespace`: a Kiln namespace other than default. */
+  deploySource(name: string, source: string, spec?: Record<string, unknown>, namespace?: string): Promise<void>
   /** Another executor replica (same Lease, its own identity), stopped with the rest. */
   startExecutor(identity: string): Promise<KubePlatform>
   stop(): Promise<void>
@@ -92,10 +96,15 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       return kc
     }
     h.http = async (url, init = {}) => {
+      const api = new URL(url).pathname.startsWith('/v1/') && h.adminToken !== undefined
       const res = await request(url, {
         method: (init.method ?? 'GET') as 'GET',
         body: init.body === undefined ? undefined : Buffer.isBuffer(init.body) ? init.body : JSON.stringify(init.body),
-        headers: init.body === undefined ? {} : { 'content-type': Buffer.isBuffer(init.body) ? 'application/gzip' : 'application/json' },
+        headers: {
+          ...(api ? { authorization: `Bearer ${h.adminToken}` } : {}),
+          ...(init.body === undefined ? {} : { 'content-type': Buffer.isBuffer(init.body) ? 'application/gzip' : 'application/json' }),
+          ...init.headers,
+        },
       })
       const text = await res.body.text()
       return { status: res.statusCode, text, json: () => JSON.parse(text) }
@@ -107,16 +116,16 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       if (rt.status !== 201) throw new Error(`runtime not created: ${rt.status} ${rt.text}`)
     }
     h.deploy = (name, body, spec) => h.deploySource(name, `export default async () => ({ status: 200, body: ${JSON.stringify(body)} })\n`, spec)
-    h.deploySource = async (name, source, spec = {}) => {
+    h.deploySource = async (name, source, spec = {}, namespace) => {
       const src = await h.tempDir('kiln-fn-')
       await writeFile(join(src, 'index.mjs'), source)
       const built = await buildPackage({ source: join(src, 'index.mjs'), runtime: 'node' })
       const up = await h.http(`${h.controller.url}/v1/packages`, { method: 'POST', body: built.archive })
       if (up.status !== 201) throw new Error(`package not uploaded: ${up.status} ${up.text}`)
-      const res = await h.http(`${h.controller.url}/v1/functions/${name}`, {
+      const res = await h.http(`${h.controller.url}/v1/functions/${name}${namespace ? `?namespace=${namespace}` : ''}`, {
         method: 'PUT', body: { metadata: { name }, spec: { runtime: 'node', package: { sha256: built.sha256 }, entrypoint: built.entrypoint, strategy: 'pool', ...spec } },
       })
-      if (res.status !== 201) throw new Error(`function not created: ${res.status} ${res.text}`)
+      if (res.status !== 201 && res.status !== 200) throw new Error(`function not deployed: ${res.status} ${res.text}`)
     }
 
     h.sim = await startNodeSimulator({ kubeconfigPath: h.cp.kubeconfigPath, nodes: SIM_NODES, images: { 'kiln/runtime-node:dev': ['node', NODE_RUNTIME] }, cwd: REPO, log: (m) => simLog.push(m) })
@@ -136,6 +145,8 @@ export async function startHarness(o: { executorConfig?: Partial<KilnConfig> } =
       return startKubernetesPlatform(config, { role, kubeconfig: kc, namespace: NS, identity, leaderLease: role === 'executor' ? 'kiln-executor' : undefined, reconcileMs: 1000 }, { logger: silentLogger })
     }
     h.controller = await start('controller', await h.serviceAccount('kiln-controller'), 'controller-test-0')
+    const adminSecret = await h.kube.get(`/api/v1/namespaces/${NS}/secrets/kiln-admin-token`)
+    h.adminToken = Buffer.from(adminSecret.data.token, 'base64').toString('utf8')
     h.executor = await start('executor', await h.serviceAccount('kiln-executor'), 'executor-test-0', o.executorConfig)
     h.startExecutor = async (identity) => {
       const e = await start('executor', await h.serviceAccount('kiln-executor'), identity, o.executorConfig)

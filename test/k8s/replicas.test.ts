@@ -1,7 +1,6 @@
 // Several executor replicas on one cluster (the manifests run two): one leads, each serves requests
 // from the instances it holds — so each keeps its own warm set — the leader's Function status counts
 // every replica's pods, and a node agent sends each pod's sample to the replica that claimed it.
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,12 +8,10 @@ import type { KubePlatform } from '../../platform/kubernetes/platform.js'
 import { startNodeAgent } from '../../cluster/kubernetes/node-agent.js'
 import { silentLogger } from '../../core/logger.js'
 import { NS, startHarness, type Harness } from './platform-harness.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
-const run = plan.run && existsSync(NODE_RUNTIME)
-
-describe.skipIf(!run)('several executor replicas', () => {
+describe('several executor replicas', K8S_WITH_RUNTIME, () => {
   let h: Harness
   let second: KubePlatform
 

@@ -3,7 +3,6 @@
 // Proves what Kiln's Kubernetes backend relies on: pool Deployments come up Ready with answering
 // pod IPs, isolation taints keep ordinary pods off isolated nodes, and a pod relabelled out of its
 // ReplicaSet's selector keeps running while the ReplicaSet creates a replacement (how pools refill).
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +10,7 @@ import { startControlPlane, type ControlPlane } from './controlplane/controlplan
 import { kubectlOk } from './controlplane/kubectl.js'
 import { KubeClient, type KubeObject } from './node-sim/kube-client.js'
 import { startNodeSimulator, type NodeSimulator } from './node-sim/simulator.js'
-import { BUILD_TIMEOUT_MS, NODE_RUNTIME, REPO, SIM_NODES as NODES, ensureBinaries, plan } from './setup.js'
+import { BUILD_TIMEOUT_MS, NODE_RUNTIME, REPO, SIM_NODES as NODES, ensureBinaries, K8S, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
 
 const NS = 'kiln'
@@ -66,7 +65,7 @@ function isReady(p: KubeObject): boolean {
   return p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false
 }
 
-describe.skipIf(!plan.run)('runtime pods on a real control plane with simulated nodes', () => {
+describe('runtime pods on a real control plane with simulated nodes', K8S, () => {
   let cp: ControlPlane
   let sim: NodeSimulator
   let kube: KubeClient
@@ -179,7 +178,7 @@ describe.skipIf(!plan.run)('runtime pods on a real control plane with simulated 
     await expect(httpGet(ip, '/healthz')).rejects.toThrow()
   })
 
-  it.skipIf(!existsSync(NODE_RUNTIME))('the Node runtime (dist/runtimes/node.js) serves as a pool pod', async () => {
+  it('the Node runtime (dist/runtimes/node.js) serves as a pool pod', K8S_WITH_RUNTIME, async () => {
     await apply(poolDeployment('pool-node', 1, 'kiln/runtime-node:dev'))
     const [p] = await readyPods('kiln.dev/pool=pool-node', 1)
     const { status, body } = await httpGet(p!.status.podIP, '/healthz')
@@ -198,5 +197,3 @@ describe.skipIf(!plan.run)('runtime pods on a real control plane with simulated 
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
   })
 })
-
-if (!plan.run) describe('runtime pods on a real control plane with simulated nodes', () => { it.skip(`skipped: ${plan.reason}`, () => {}) })

@@ -2,6 +2,7 @@
 // find-my-way, fastify's own router. The table is rebuilt from the trigger store on every change (rare),
 // never per request; the data plane consults it (router/route-match.ts) for requests outside `/fn/`.
 import FindMyWay from 'find-my-way'
+import { refOfMeta } from '../../core/refs.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { HTTPTriggerResource } from '../../core/types.js'
 import type { RouteMatch, RouteMatcher } from '../../router/route-match.js'
@@ -43,23 +44,25 @@ export class RouteTable implements TriggerSource, RouteMatcher {
     this.router = r
   }
 
-  /** Would this route clash with an existing one? (find-my-way refuses duplicates.) */
-  conflicts(t: HTTPTriggerResource): boolean {
-    const r = FindMyWay()
-    try {
-      for (const existing of this.store.list()) {
-        if (existing.metadata.name === t.metadata.name) continue
-        for (const m of existing.spec.method === 'ANY' ? METHODS : [existing.spec.method]) {
-          r.on(m as 'GET', existing.spec.path, existing.spec.host ? { constraints: { host: existing.spec.host } } : {}, noop)
-        }
+  /** The existing route (of any namespace) this one would clash with, if any (find-my-way refuses duplicates). */
+  conflicts(t: HTTPTriggerResource): HTTPTriggerResource | undefined {
+    const add = (r: ReturnType<typeof FindMyWay>, x: HTTPTriggerResource) => {
+      for (const m of x.spec.method === 'ANY' ? METHODS : [x.spec.method]) {
+        r.on(m as 'GET', x.spec.path, x.spec.host ? { constraints: { host: x.spec.host } } : {}, noop)
       }
-      for (const m of t.spec.method === 'ANY' ? METHODS : [t.spec.method]) {
-        r.on(m as 'GET', t.spec.path, t.spec.host ? { constraints: { host: t.spec.host } } : {}, noop)
-      }
-      return false
-    } catch {
-      return true
     }
+    const mine = refOfMeta(t.metadata)
+    for (const existing of this.store.list()) {
+      if (refOfMeta(existing.metadata) === mine) continue
+      const r = FindMyWay()
+      try {
+        add(r, existing)
+        add(r, t)
+      } catch {
+        return existing
+      }
+    }
+    return undefined
   }
 
   match(method: string, url: string, host: string | undefined): RouteMatch | undefined {

@@ -1,15 +1,18 @@
-// Where the embedded platform keeps workflow executions: in memory by default, in Redis with
-// `kiln up --redis URL` (then a restarted `kiln up` resumes what was in flight).
+// Where the platform keeps workflow executions: in the platform's state (platform/state.ts) — SQLite in
+// the data dir by default, Redis with `--redis` — so a restarted `kiln up` (even after SIGKILL) resumes
+// what was in flight.
 import { createHash } from 'node:crypto'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { KilnError } from '../../core/errors.js'
-import { MemoryExecutionStore } from '../state/memory-store.js'
+import type { StateHealth } from '../../core/state/health.js'
+import type { SqliteState } from '../../core/state/sqlite.js'
 import { RedisExecutionStore } from '../state/redis-store.js'
+import { SqliteExecutionStore } from '../state/sqlite-store.js'
 import type { ExecutionStore } from '../state/store.js'
 
 export interface OpenedExecutionStore {
   store: ExecutionStore
-  kind: 'memory' | 'redis'
+  kind: 'memory' | 'sqlite' | 'redis'
   close(): Promise<void>
 }
 
@@ -21,28 +24,23 @@ export function redisPrefix(dataDir: string): string {
   return `kiln:wf:${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}:`
 }
 
-/** Opens the store; with a Redis URL, fails at once (KILN_ERR_VALIDATION naming --redis) when Redis does not answer. */
-export async function openExecutionStore(o: { redisUrl?: string; dataDir: string }): Promise<OpenedExecutionStore> {
-  if (!o.redisUrl) {
-    const store = new MemoryExecutionStore()
-    return { store, kind: 'memory', close: () => store.close() }
+/**
+ * The execution store over the platform's state backend (whose connection stays the caller's to
+ * close). While `health` says the store is away, a new execution is refused at once (503
+ * KILN_ERR_STATE_UNAVAILABLE) instead of waiting; executions under way wait at their next step.
+ */
+export function executionStoreOver(backend: { sqlite: SqliteState } | { redis: Redis }, dataDir: string, health?: StateHealth): OpenedExecutionStore {
+  const store: ExecutionStore = 'sqlite' in backend
+    ? new SqliteExecutionStore(backend.sqlite)
+    : new RedisExecutionStore({ redis: backend.redis, prefix: redisPrefix(dataDir) })
+  if (health) {
+    const append = store.append.bind(store)
+    store.append = (id, event) => {
+      if (event.type === 'execution.created' && !health.up) {
+        return Promise.reject(new KilnError('KILN_ERR_STATE_UNAVAILABLE', 'the state store is unreachable: a new execution cannot be stored now', { retryAfter: 5 }))
+      }
+      return append(id, event)
+    }
   }
-  const redis = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 20, enableOfflineQueue: true })
-  redis.on('error', () => { /* reconnects; commands fail after maxRetriesPerRequest */ })
-  try {
-    await redis.connect()
-    await redis.ping()
-  } catch (err) {
-    redis.disconnect()
-    throw new KilnError('KILN_ERR_VALIDATION', `--redis ${o.redisUrl}: cannot connect (${(err as Error).message})`)
-  }
-  const store = new RedisExecutionStore({ redis, prefix: redisPrefix(o.dataDir) })
-  return {
-    store,
-    kind: 'redis',
-    async close() {
-      await store.close()
-      await redis.quit().catch(() => redis.disconnect())
-    },
-  }
+  return { store, kind: 'sqlite' in backend ? 'sqlite' : 'redis', close: () => store.close() }
 }

@@ -10,11 +10,21 @@ import type { WorkflowEntry } from '../../router/plugin.js'
 import type { WorkflowEngine } from '../engine.js'
 import type { Execution } from '../state/execution.js'
 import { newExecutionId } from '../../core/execution-ids.js'
+import { isName, refOf, workflowPath } from '../../core/refs.js'
 
 export interface HttpEntryOptions {
   engine: WorkflowEngine
   /** largest input body in bytes (413 above) */
   maxBodyBytes: number
+  /** how a workflow reads its request and answers, when not as JSON (Fission Workflows' content types) */
+  adapterFor?(workflow: string): HttpAdapter | undefined
+}
+
+/** A workflow format's own HTTP: the request as its input; its output as the answer. */
+export interface HttpAdapter {
+  /** throws a KilnError (e.g. KILN_ERR_BAD_REQUEST) for a body it cannot read */
+  input(req: IncomingMessage, body: Buffer): unknown
+  answer(res: ServerResponse, output: unknown, headers: Record<string, string>): void
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -72,12 +82,20 @@ export function failureOf(exec: Execution): KilnError {
   return new KilnError(code, e.task !== undefined ? `task ${e.task} failed: ${e.message}` : e.message, details)
 }
 
-export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
+export function httpEntry(o: HttpEntryOptions): WorkflowEntry & { acceptsMethod(name: string, method: string): boolean } {
   const run = async (name: string, req: IncomingMessage, res: ServerResponse) => {
     const raw = await readBody(req, res, o.maxBodyBytes)
     if (raw === undefined) return
+    const adapter = o.adapterFor?.(name)
     let input: unknown = null
-    if (raw.length > 0) {
+    if (adapter) {
+      try {
+        input = adapter.input(req, raw)
+      } catch (err) {
+        sendError(res, errorOf(err))
+        return
+      }
+    } else if (raw.length > 0) {
       try {
         input = JSON.parse(raw.toString('utf8'))
       } catch (err) {
@@ -103,11 +121,14 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
     }
     if (res.destroyed) return
     res.setHeader('x-kiln-execution', id)
-    if (final.status === 'succeeded') sendJson(res, 200, final.output)
+    if (final.status === 'succeeded' && adapter) adapter.answer(res, final.output, { 'x-kiln-execution': id })
+    else if (final.status === 'succeeded') sendJson(res, 200, final.output)
     else sendError(res, failureOf(final))
   }
 
   return {
+    /** Fission Workflows' workflows are invoked like functions: with any method (it is in param('method')) */
+    acceptsMethod: (name: string, method: string) => method === 'POST' || method === 'PUT' || o.adapterFor?.(name) !== undefined,
     handle(name, req, res) {
       run(name, req, res).catch((err) => {
         sendError(res, errorOf(err))
@@ -117,18 +138,30 @@ export function httpEntry(o: HttpEntryOptions): WorkflowEntry {
   }
 }
 
-/** `POST /wf/:name` in its own plugin scope: bodies stay unparsed (no content-type parsers), as in the router. */
+/** `POST /wf/:name` and `POST /ns/:namespace/wf/:name` in their own plugin scope: bodies stay unparsed (no content-type parsers), as in the router. */
 export async function workflowDataPlane(app: FastifyInstance, entry: WorkflowEntry): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null) => void) => done(null))
-  app.all<{ Params: { name: string } }>('/wf/:name', (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+  const run = (ref: string, request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack()
     const { raw } = request
-    if (raw.method !== 'POST' && raw.method !== 'PUT') {
-      sendError(reply.raw, new KilnError('KILN_ERR_BAD_REQUEST', `${raw.method} /wf/${request.params.name}: run a workflow with POST`))
+    const accepts = (entry as WorkflowEntry & { acceptsMethod?(name: string, method: string): boolean }).acceptsMethod
+    if (accepts ? !accepts(ref, raw.method ?? 'GET') : raw.method !== 'POST' && raw.method !== 'PUT') {
+      sendError(reply.raw, new KilnError('KILN_ERR_BAD_REQUEST', `${raw.method} ${workflowPath(ref)}: run a workflow with POST`))
       raw.resume()
       return
     }
-    entry.handle(request.params.name, raw, reply.raw)
+    entry.handle(ref, raw, reply.raw)
+  }
+  app.all<{ Params: { name: string } }>('/wf/:name', (request, reply) => run(request.params.name, request, reply))
+  app.all<{ Params: { namespace: string; name: string } }>('/ns/:namespace/wf/:name', (request, reply) => {
+    const { namespace, name } = request.params
+    if (!isName(namespace) || !isName(name)) {
+      reply.hijack()
+      sendError(reply.raw, new KilnError('KILN_ERR_WORKFLOW_NOT_FOUND', `no workflow "${name}" in namespace "${namespace}"`))
+      request.raw.resume()
+      return
+    }
+    run(refOf(namespace, name), request, reply)
   })
 }

@@ -4,17 +4,35 @@
 import { setMaxListeners } from 'node:events'
 import type { Invoker as PlatformCalls } from '../../triggers/invoker.js'
 import { PlatformInvoker, type PlatformInvokerOptions } from '../../triggers/platform-invoker.js'
-import { InvokeError, type Invoker, type InvokeOptions } from '../invoker.js'
+import { InvokeError, type Invoker, type InvokeOptions, type InvokeRequest } from '../invoker.js'
 
 const CATALOGUE_CODE = /^KILN_ERR_[A-Z0-9_]+$/
+// Headers a task may not set: the connection's own, and the platform's.
+const RESERVED = /^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*|x-kiln-.*)$/i
+
+/** A Fission Workflows task's request: its method, headers, query, and the body in its media type. */
+function shapeRequest(input: unknown, r: InvokeRequest): { method: string; headers: Record<string, string>; search: string; contentType: string; body: string | undefined } {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(r.headers)) if (!RESERVED.test(k) && k.toLowerCase() !== 'content-type') headers[k.toLowerCase()] = v
+  const q = new URLSearchParams(r.query).toString()
+  const method = r.method.toUpperCase()
+  let body: string | undefined
+  if (method !== 'GET' && method !== 'HEAD' && input !== undefined && input !== null) {
+    body = r.contentType.includes('json') ? JSON.stringify(input) : typeof input === 'string' ? input : JSON.stringify(input)
+  }
+  return { method, headers, search: q ? `?${q}` : '', contentType: r.contentType, body }
+}
 
 export class FunctionInvoker implements Invoker {
   constructor(private readonly calls: PlatformCalls) {}
 
   async invoke(fn: string, input: unknown, opts: InvokeOptions): Promise<unknown> {
-    const body = Buffer.from(JSON.stringify(input === undefined ? null : input))
+    const shaped = opts.request ? shapeRequest(input, opts.request) : undefined
+    const text = shaped ? shaped.body : JSON.stringify(input === undefined ? null : input)
+    const body = text === undefined ? undefined : Buffer.from(text)
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
+      ...shaped?.headers,
+      'content-type': shaped?.contentType ?? 'application/json',
       'x-kiln-execution': opts.executionId,
       'x-kiln-task': opts.task,
       'x-request-id': `${opts.executionId}/${opts.task}`,
@@ -30,19 +48,19 @@ export class FunctionInvoker implements Invoker {
     }
     let res
     try {
-      res = await this.calls.invoke(fn, { method: 'POST', path: '/', headers, body, signal })
+      res = await this.calls.invoke(fn, { method: shaped?.method ?? 'POST', path: `/${shaped?.search ?? ''}`, headers, body, signal })
     } catch (err) {
       if (opts.signal.aborted) throw opts.signal.reason
       if (timer?.aborted) throw new InvokeError(504, 'KILN_ERR_TASK_TIMEOUT', `function "${fn}" did not answer within the task's timeout of ${opts.timeoutMs} ms`)
       throw err
     }
-    const text = res.body.toString('utf8')
+    const answer = res.body.toString('utf8')
     const ctype = String(res.headers['content-type'] ?? '')
     const json = ctype.includes('json')
-    let value: unknown = text
+    let value: unknown = answer
     if (json) {
       try {
-        value = text === '' ? null : JSON.parse(text)
+        value = answer === '' ? null : JSON.parse(answer)
       } catch {
         value = text
       }

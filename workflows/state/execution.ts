@@ -33,6 +33,8 @@ export interface TaskState {
   items?: number
   /** succeeded through its catch step: the error it caught */
   caught?: ErrorInfo
+  /** a Fission Workflows task: its inputs as resolved (what `$.Tasks.ID.Inputs` and input('ID') read) */
+  inputs?: Record<string, unknown>
 }
 
 export interface Execution {

@@ -3,11 +3,14 @@ and the streamed request body for functions that ask for it (`config = {"stream"
 
 import asyncio
 import json
+import re
 from urllib.parse import parse_qsl
 
 from .errors import KilnError
 
 _FIELDS = ('method', 'url', 'path', 'query', 'params', 'headers', 'body')
+_TRACE = ('traceparent', 'trace_id')
+_TRACEPARENT = re.compile(r'^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}')
 
 
 class Request:
@@ -28,10 +31,22 @@ class Request:
     def request(self):
         return self
 
+    @property
+    def traceparent(self):
+        """The W3C trace context of this call (the router always sends one), or None."""
+        value = self.headers.get('traceparent') if isinstance(self.headers, dict) else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def trace_id(self):
+        """The trace id (32 hex digits) of `traceparent`, for logs and outgoing calls; None without one."""
+        m = _TRACEPARENT.match(self.traceparent or '')
+        return m.group(1) if m else None
+
     def __getitem__(self, key):
         if key == 'request':
             return self
-        if key in _FIELDS:
+        if key in _FIELDS or key in _TRACE:
             return getattr(self, key)
         raise KeyError(key)
 

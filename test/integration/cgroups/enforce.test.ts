@@ -5,6 +5,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { CgroupGroup } from '../../../cluster/local/cgroups/index.js'
 import { alive, exited, killChildren, openTestDriver, spawnIn, until } from './helpers.js'
+import { needs, tier } from '../../helpers/tier.js'
 
 const t = await openTestDriver('enforce')
 afterEach(killChildren)
@@ -21,7 +22,7 @@ function pidsEventsMax(g: CgroupGroup): number | undefined {
   return undefined
 }
 
-describe.skipIf(t.skip)(`limits are enforced by the kernel (${t.driver.mode})`, () => {
+describe(`limits are enforced by the kernel (${t.driver.mode})`, tier('cgroups', t.skip), () => {
   it('a memory hog under 64Mi is OOM-killed inside its group while a sibling keeps running', async () => {
     await t.driver.group('nodes/mem', { memoryBytes: 512 * MiB })
     const hogGroup = await t.driver.group('nodes/mem/i-hog', { memoryBytes: 64 * MiB })
@@ -53,7 +54,7 @@ describe.skipIf(t.skip)(`limits are enforced by the kernel (${t.driver.mode})`, 
     expect(s.pids).toBe(1)
   })
 
-  it.skipIf(!bash)('a fork bomb never gets more tasks than pids.max, and remove() ends all of it', async () => {
+  it('a fork bomb never gets more tasks than pids.max, and remove() ends all of it', needs(bash ? undefined : 'no bash at /bin/bash or /usr/bin/bash'), async () => {
     const limit = 8
     const g = await t.driver.group('nodes/pids/i-bomb', { pids: limit })
     // bash retries a failed fork instead of exiting, so it keeps pushing against the limit.

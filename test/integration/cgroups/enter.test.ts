@@ -1,12 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { parseProcCgroup } from '../../../cluster/local/cgroups/proc-parse.js'
 import { killChildren, openTestDriver, output, spawnIn } from './helpers.js'
+import { tier } from '../../helpers/tier.js'
 
 const t = await openTestDriver('enter')
 afterEach(killChildren)
 afterAll(() => t.driver.close())
 
-describe.skipIf(t.skip)(`entering a cgroup before running (${t.driver.mode})`, () => {
+describe(`entering a cgroup before running (${t.driver.mode})`, tier('cgroups', t.skip), () => {
   it('the exec\'d program is already in the group when it starts: its /proc/self/cgroup shows the path', async () => {
     const g = await t.driver.group('nodes/general/i-enter')
     // `cat` is the wrapped runtime: the first thing it does is read its own cgroup membership.

@@ -20,7 +20,6 @@ export async function openTestDriver(suffix: string): Promise<TestDriver> {
   let skip: string | undefined
   if (driver.mode === 'none') {
     skip = `no writable cgroups on this host (${driver.reason}); run as root or under a delegated systemd unit (docs/cgroups.md)`
-    console.warn(`[cgroups] skipping real-cgroup tests: ${skip}`)
   }
   return { driver, rootName, warnings, skip }
 }

@@ -3,12 +3,13 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { detectCgroups } from '../../../cluster/local/cgroups/index.js'
 import { alive, killChildren, openTestDriver, spawnIn, until } from './helpers.js'
+import { tier } from '../../helpers/tier.js'
 
 const t = await openTestDriver('sweep')
 afterEach(killChildren)
 afterAll(() => t.driver.close())
 
-describe.skipIf(t.skip)(`sweep and close (${t.driver.mode})`, () => {
+describe(`sweep and close (${t.driver.mode})`, tier('cgroups', t.skip), () => {
   it('sweep() at startup kills what a crashed run left in its groups and removes the groups', async () => {
     // "Previous run": instances left running in their groups, nobody to clean up.
     const g1 = await t.driver.group('nodes/general/i-old1')

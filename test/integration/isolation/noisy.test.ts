@@ -13,22 +13,24 @@ describe('noisy function isolation', () => {
   beforeAll(async () => {
     p = await startTestPlatform({ poolSize: 2, loadLimits: { cpuShare: 0.9, cpuCores: 0.5, cpuMsPerRequest: 20, memoryShare: 0.9, throttleRatio: 0.5, window: 3, sampleMs: 500, cooldownMs: 0 } })
     await p.deploy('victim', join(FX, 'victim.mjs'))
-    await p.deploy('hog', join(FX, 'hog.mjs'), { resources: { cpu: 0.3 }, timeoutMs: 30_000 })
+    // A small cpu limit and long spins: the hog exceeds its quota (and is throttled) even when a busy
+    // machine gives it only a sliver of a core, and each request burns far over cpuMsPerRequest.
+    await p.deploy('hog', join(FX, 'hog.mjs'), { resources: { cpu: 0.05 }, timeoutMs: 30_000 })
   })
   afterAll(async () => { await p?.stop() })
 
-  it('isolates the hog within its window; the victim sees zero failed requests; the hog then lives only on isolated nodes', async () => {
+  it('isolates the hog within its window; the victim sees zero failed requests; the hog then lives only on isolated nodes', { timeout: 300_000 }, async () => {
     const statuses = { victim: [] as number[], hog: [] as number[] }
     let stop = false
     const drive = async (name: 'victim' | 'hog', path: string) => {
       while (!stop) statuses[name].push((await p.call(path)).status)
     }
-    const loops = [drive('victim', '/fn/victim'), drive('victim', '/fn/victim'), drive('hog', '/fn/hog?ms=400'), drive('hog', '/fn/hog?ms=400')]
+    const loops = [drive('victim', '/fn/victim'), drive('victim', '/fn/victim'), drive('hog', '/fn/hog?ms=2000'), drive('hog', '/fn/hog?ms=2000')]
     try {
       const isolated = await until('the hog to be isolated', async () => {
         const s = (await p.call('/v1/functions/hog')).json().status
         return s.isolation ? s : undefined
-      })
+      }, 120_000)
       expect(isolated.isolation.by).toBe('monitor')
       expect(isolated.isolation.reason).toMatch(/cpu|throttled/)
       // Keep the load on while the move completes: old instances drain, new ones serve.
@@ -36,9 +38,9 @@ describe('noisy function isolation', () => {
         const s = (await p.call('/v1/functions/hog')).json().status
         const nodes = s.instances.map((i: { node: string }) => i.node)
         return nodes.length > 0 && nodes.every((n: string) => n === 'isolated')
-      })
+      }, 120_000)
       const before = statuses.hog.length
-      await until('the hog to answer from its new node', async () => statuses.hog.length > before + 1)
+      await until('the hog to answer from its new node', async () => statuses.hog.length > before + 1, 120_000)
     } finally {
       stop = true
       await Promise.all(loops)

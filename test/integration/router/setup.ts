@@ -1,5 +1,6 @@
 // Shared set-up of the router suite: a real in-process platform (real runtime processes) on a free
 // port, the router fixtures, and a raw node:http client that shows exactly what went over the wire.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,18 +59,37 @@ export function rawValues(rawHeaders: string[], name: string): string[] {
   return out
 }
 
-/** Sampling of this process's RSS (the platform runs in it): the baseline and the maximum seen. */
+/**
+ * This process's RSS (the platform runs in it): the baseline and the peak. The kernel keeps the peak
+ * (VmHWM, reset through /proc/self/clear_refs), so no spike can fall between two samples; where that
+ * reset is not allowed, the peak is sampled every `everyMs`.
+ */
 export function rssSampler(everyMs = 25): { stop(): { before: number; max: number; after: number } } {
+  const exact = resetPeakRss()
   const before = process.memoryUsage.rss()
   let max = before
-  const t = setInterval(() => { max = Math.max(max, process.memoryUsage.rss()) }, everyMs)
+  const t = exact ? undefined : setInterval(() => { max = Math.max(max, process.memoryUsage.rss()) }, everyMs)
   return {
     stop() {
-      clearInterval(t)
+      if (t) clearInterval(t)
       const after = process.memoryUsage.rss()
-      return { before, max: Math.max(max, after), after }
+      return { before, max: Math.max(max, after, exact ? peakRss() : 0), after }
     },
   }
+}
+
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5')
+    return peakRss() > 0
+  } catch {
+    return false
+  }
+}
+
+function peakRss(): number {
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+  return kb === undefined ? 0 : Number(kb) * 1024
 }
 
 /** Live instances of one function as the fleet sees them (any state but gone). */

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildPackage } from '../../../runtimes/builder/index.js'
 import { runtimes } from '../../conformance/runtimes.js'
 import { startRuntime, stopAllRuntimes } from '../../helpers/runtime-process.js'
+import { tier } from '../../helpers/tier.js'
 
 /** A ustar archive of raw entries, so a test can make one a well-behaved packer never would. */
 function tarOf(entries: { name: string; body: string }[]): Buffer {
@@ -43,6 +44,7 @@ const SOURCES: Record<string, { file: string; body: string; expect: string }> = 
 }
 
 describe.each(runtimes.filter((r) => (r.protocol ?? 'kiln') === 'kiln' && SOURCES[r.name]))('code.url ($name)', (rt) => {
+  const available = rt.tier ? tier(rt.tier, rt.unavailable) : {}
   let server: Server
   let base: string
   const packages = new Map<string, Buffer>()
@@ -70,7 +72,7 @@ describe.each(runtimes.filter((r) => (r.protocol ?? 'kiln') === 'kiln' && SOURCE
       body: JSON.stringify({ function: { name: 'dl', version: '1', entrypoint }, code: { url, sha256 } }),
     })
 
-  it.skipIf(Boolean(rt.unavailable))('downloads, verifies and loads the package', async () => {
+  it('downloads, verifies and loads the package', available, async () => {
     const src = SOURCES[rt.name]
     const archive = tarOf([{ name: src.file, body: src.body }])
     packages.set('/good', archive)
@@ -81,7 +83,7 @@ describe.each(runtimes.filter((r) => (r.protocol ?? 'kiln') === 'kiln' && SOURCE
     expect(await inv.text()).toBe(src.expect)
   })
 
-  it.skipIf(Boolean(rt.unavailable))('refuses a package whose checksum does not match, and stays usable', async () => {
+  it('refuses a package whose checksum does not match, and stays usable', available, async () => {
     const src = SOURCES[rt.name]
     const archive = tarOf([{ name: src.file, body: src.body }])
     packages.set('/tampered', archive)
@@ -94,7 +96,7 @@ describe.each(runtimes.filter((r) => (r.protocol ?? 'kiln') === 'kiln' && SOURCE
     expect((await (await fetch(`${r.url}/healthz`)).json() as { state: string }).state).toBe('generic')
   })
 
-  it.skipIf(Boolean(rt.unavailable))('refuses an archive with a path that escapes the package', async () => {
+  it('refuses an archive with a path that escapes the package', available, async () => {
     const src = SOURCES[rt.name]
     const archive = tarOf([{ name: src.file, body: src.body }, { name: '../../escaped-by-kiln-test.txt', body: 'x' }])
     packages.set('/evil', archive)

@@ -37,12 +37,13 @@ const orderFunctions = (): Record<string, TestFunction> => ({
   notify: after(2, (i) => `sent ${i.sku}`),
 })
 
-async function until(cond: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await cond()) return
+/** Polls until `cond` holds; the generous deadline only bounds a hang on a busy machine. */
+async function until(cond: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition never held')
     await new Promise((r) => setTimeout(r, 5))
   }
-  throw new Error('condition never held')
 }
 
 const items = (n: number, price = 10) => Array.from({ length: n }, (_, i) => ({ sku: `s${i}`, price, qty: 1 }))
@@ -67,7 +68,18 @@ describe.each(storeKinds(redis))('workflow engine on the $name store', (kind) =>
   }
 
   it('runs the DAG: independent tasks overlap, dependents start after their requirements finished', async () => {
-    const { engine, invoker } = setup(orderFunctions(), [ORDER])
+    // price and stock each wait until the other was called: they finish only if both run at once
+    // (a condition, not a number of ticks: input templates are evaluated in the sandbox's worker threads)
+    const fns = orderFunctions()
+    let arrived = 0
+    let bothIn!: () => void
+    const both = new Promise<void>((r) => (bothIn = r))
+    const meet = (fn: TestFunction): TestFunction => async (input, opts) => {
+      if (++arrived === 2) bothIn()
+      await both
+      return fn(input, opts)
+    }
+    const { engine, invoker } = setup({ ...fns, price: meet(fns.price!), stock: meet(fns.stock!) }, [ORDER])
     const { done } = await engine.start('order', { items: items(3, 50) })
     const exec = await done
     expect(exec.status).toBe('succeeded')
@@ -266,7 +278,11 @@ tasks:
     const { executionId, done } = await first.engine.start('order', { items: items(2, 60) }, { async: true })
     await first.invoker.waitForCall('stock')
     await first.invoker.waitForCall('notify', 2)
-    await until(async () => (await first.store.get(executionId))!.tasks.notify?.status === 'succeeded')
+    // price runs beside notify (neither waits for the other): wait for both, not for one and assume the other.
+    await until(async () => {
+      const t = (await first.store.get(executionId))!.tasks
+      return t.notify?.status === 'succeeded' && t.price?.status === 'succeeded'
+    })
     await first.engine.close()
     await expect(done).rejects.toMatchObject({ code: 'KILN_ERR_ENGINE_CLOSED' })
     const abandoned = (await first.store.get(executionId))!

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-scheduler and kube-controller-manager from the Go module
+# Builds kube-apiserver, kube-scheduler, kube-controller-manager and kubectl from the Go module
 # k8s.io/kubernetes and caches the binaries. A repeat run with the binaries present is instant.
+# (kubectl too: Debian has no package of it, and the tests want the control plane's own version.)
 #
 #   KILN_K8S_VERSION  Kubernetes release to build (default v1.36.3)
 #   KILN_K8S_CACHE    where the binaries go (default ~/.cache/kiln-k8s/$KILN_K8S_VERSION/bin)
@@ -8,12 +9,12 @@
 #   GOTOOLCHAIN       default local: the installed Go must be at least the release's go directive
 #                     (go 1.26 for v1.36); GOTOOLCHAIN=auto lets Go fetch a newer toolchain instead
 #
-# Exits 0 with "skipped: no go" when Go is absent, so .ci/run can call it unconditionally.
+# Without Go: exits 0 saying "skipped: no go", or 1 with KILN_K8S_REQUIRE=1 (`npm run test:k8s`).
 set -euo pipefail
 
 VERSION="${KILN_K8S_VERSION:-v1.36.3}"
 CACHE="${KILN_K8S_CACHE:-${HOME}/.cache/kiln-k8s/${VERSION}/bin}"
-BINARIES=(kube-apiserver kube-scheduler kube-controller-manager)
+BINARIES=(kube-apiserver kube-scheduler kube-controller-manager kubectl)
 
 have_all() {
   for b in "${BINARIES[@]}"; do [[ -x "${CACHE}/${b}" ]] || return 1; done
@@ -25,6 +26,10 @@ if have_all; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
+  if [[ "${KILN_K8S_REQUIRE:-}" == 1 ]]; then
+    echo "kiln-k8s: Go is not installed: install Go 1.26 or newer, then run \`npm run test:k8s\` again" >&2
+    exit 1
+  fi
   echo "skipped: no go"
   exit 0
 fi
@@ -65,6 +70,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
 

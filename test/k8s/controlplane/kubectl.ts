@@ -1,12 +1,13 @@
 // kubectl against a test control plane: the same client an operator uses, so a manifest the tests
 // accept is one `kubectl apply` accepts.
 import { execFile } from 'node:child_process'
+import { kubectlPath } from './binaries.js'
 
 export interface KubectlResult { code: number, stdout: string, stderr: string }
 
 export function kubectl(kubeconfigPath: string, args: string[], opts: { input?: string, kubectlPath?: string, timeoutMs?: number } = {}): Promise<KubectlResult> {
   return new Promise(resolve => {
-    const child = execFile(opts.kubectlPath ?? 'kubectl', [`--kubeconfig=${kubeconfigPath}`, ...args], {
+    const child = execFile(opts.kubectlPath ?? kubectlPath() ?? 'kubectl', [`--kubeconfig=${kubeconfigPath}`, ...args], {
       encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000,
     }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0

@@ -21,8 +21,8 @@ describe('templates', () => {
     expect(await evaluateTemplate({ a: ['{{ $.input.n }}', 3, null, { b: 'n={{ $.input.n }}' }], c: true }, ctx)).toEqual({ a: [2, 3, null, { b: 'n=2' }], c: true })
   })
 
-  it('a runaway expression fails instead of hanging (JSONata guardrails)', async () => {
-    await expect(evaluateTemplate('{{ ($f := function($x){ $f($x) + 1 }; $f(1)) }}', ctx)).rejects.toMatchObject({ code: 'KILN_ERR_EXPRESSION' })
+  it('a runaway expression fails instead of hanging (the sandbox stops it)', async () => {
+    await expect(evaluateTemplate('{{ ($f := function($x){ $f($x) + 1 }; $f(1)) }}', ctx)).rejects.toMatchObject({ code: expect.stringMatching(/^KILN_ERR_EXPRESSION(_LIMIT)?$/) })
   })
 
   it('there is no way out to JavaScript', async () => {

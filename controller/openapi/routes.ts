@@ -1,0 +1,167 @@
+// What the OpenAPI document says of each /v1 route, keyed `METHOD /v1/path` as fastify registers it.
+// Kept beside the handlers rather than in them so a handler stays what it does; a test checks that
+// every entry names a registered route. A route without an entry still appears, with its path,
+// parameters and the error answer only.
+import { Type, type TSchema } from '@sinclair/typebox'
+import { ref } from './schemas.js'
+
+export interface RouteDoc {
+  tags: string[]
+  summary: string
+  description?: string
+  params?: TSchema
+  querystring?: TSchema
+  body?: TSchema
+  /** A body that is not JSON: content type -> schema. */
+  bodyContent?: Record<string, TSchema>
+  /** Status -> what comes back (JSON), or `{ contentType, schema }` for anything else. */
+  response: Record<string, { description: string; schema?: TSchema; contentType?: string }>
+}
+
+const Name = (what: string) => Type.Object({ name: Type.String({ description: `the ${what}'s name` }) }, { required: ['name'] })
+const Sha = Type.Object({ sha: Type.String({ pattern: '^[a-f0-9]{64}$', description: 'the package\'s sha256' }) })
+const list = (name: string) => Type.Array(ref(name))
+const Binary = Type.String({ format: 'binary', description: 'a gzipped tar archive' })
+const deleted = { 200: { description: 'deleted', schema: ref('Deleted') } }
+
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'GET /v1/functions': { tags: ['functions'], summary: 'List functions with their live status', response: { 200: { description: 'every function, `status` from the executor', schema: list('Function') } } },
+  'POST /v1/functions': {
+    tags: ['functions'], summary: 'Create a function', body: ref('Function'),
+    description: 'Checks the spec, the runtime and the package, unpacks the package, stores the function, and answers once it is applied (for `warm`, once its instances are warm).',
+    response: { 201: { description: 'created', schema: ref('Function') } },
+  },
+  'PUT /v1/functions/:name': {
+    tags: ['functions'], summary: 'Create or update (deploy) a function', params: Name('function'), body: ref('Function'),
+    description: 'A change of code, environment, limits, strategy or placement rolls the function to a new version; answers once the new version is the only one served.',
+    response: { 200: { description: 'updated', schema: ref('Function') }, 201: { description: 'created', schema: ref('Function') } },
+  },
+  'GET /v1/functions/:name': { tags: ['functions'], summary: 'Read a function and its live status', params: Name('function'), response: { 200: { description: 'the function', schema: ref('Function') } } },
+  'DELETE /v1/functions/:name': { tags: ['functions'], summary: 'Delete a function (its instances drain)', params: Name('function'), response: deleted },
+  'GET /v1/functions/:name/logs': {
+    tags: ['functions'], summary: 'The function\'s latest output lines', params: Name('function'),
+    querystring: Type.Object({ tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 200 })) }),
+    response: { 200: { description: 'output lines, oldest first', schema: Type.Object({ function: Type.String(), lines: Type.Array(Type.String()) }) } },
+  },
+  'POST /v1/functions/:name/isolate': {
+    tags: ['isolation'], summary: 'Move a function to isolated nodes by hand', params: Name('function'),
+    body: Type.Object({ reason: Type.Optional(Type.String()) }),
+    response: { 200: { description: 'the function\'s status once moved', schema: ref('FunctionStatus') } },
+  },
+  'POST /v1/functions/:name/release': {
+    tags: ['isolation'], summary: 'Let an isolated function back onto general nodes', params: Name('function'),
+    response: { 200: { description: 'the function\'s status once moved', schema: ref('FunctionStatus') } },
+  },
+  'GET /v1/events': {
+    tags: ['events'], summary: 'Platform events: isolations with their evidence, releases, crashes, out-of-memory kills',
+    querystring: Type.Object({
+      function: Type.Optional(Type.String()), type: Type.Optional(Type.String()),
+      since: Type.Optional(Type.Integer({ description: 'only events after this sequence number' })),
+    }),
+    response: { 200: { description: 'events, oldest first', schema: list('Event') } },
+  },
+  'GET /v1/nodes': { tags: ['nodes'], summary: 'Nodes with their labels, taints, capacity, usage and instances', response: { 200: { description: 'every node', schema: list('Node') } } },
+  'GET /v1/runtimes': { tags: ['runtimes'], summary: 'List runtimes with their pools', response: { 200: { description: 'every runtime', schema: list('Runtime') } } },
+  'POST /v1/runtimes': { tags: ['runtimes'], summary: 'Register a runtime', body: ref('Runtime'), response: { 201: { description: 'created', schema: ref('Runtime') } } },
+  'PUT /v1/runtimes/:name': { tags: ['runtimes'], summary: 'Create or update a runtime (its pool resizes live)', params: Name('runtime'), body: ref('Runtime'), response: { 200: { description: 'stored', schema: ref('Runtime') } } },
+  'GET /v1/runtimes/:name': { tags: ['runtimes'], summary: 'Read a runtime and its pool', params: Name('runtime'), response: { 200: { description: 'the runtime', schema: ref('Runtime') } } },
+  'DELETE /v1/runtimes/:name': { tags: ['runtimes'], summary: 'Delete a runtime no function uses', params: Name('runtime'), response: deleted },
+  'GET /v1/pools': { tags: ['pools'], summary: 'Generic pools with their instances being specialized and in use', response: { 200: { description: 'every pool', schema: list('Pool') } } },
+  'PUT /v1/pools/:runtime': {
+    tags: ['pools'], summary: 'Resize a runtime\'s generic pool (live, kept in the runtime)',
+    params: Type.Object({ runtime: Type.String() }, { required: ['runtime'] }),
+    body: Type.Object({ size: Type.Integer({ minimum: 0, maximum: 1000 }) }, { required: ['size'] }),
+    response: { 200: { description: 'the pool', schema: ref('Pool') } },
+  },
+  'GET /v1/instances': { tags: ['instances'], summary: 'Every running instance', response: { 200: { description: 'every instance', schema: list('Instance') } } },
+  'GET /v1/triggers': { tags: ['triggers'], summary: 'List HTTP routes', response: { 200: { description: 'every route', schema: list('HTTPTrigger') } } },
+  'POST /v1/triggers': {
+    tags: ['triggers'], summary: 'Add an HTTP route to a function or a workflow', body: ref('HTTPTrigger'),
+    description: '`metadata.name` may be left out (it is made from the method and path). Paths under /v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics and /internal are reserved.',
+    response: { 201: { description: 'created', schema: ref('HTTPTrigger') } },
+  },
+  'GET /v1/triggers/:name': { tags: ['triggers'], summary: 'Read an HTTP route', params: Name('route'), response: { 200: { description: 'the route', schema: ref('HTTPTrigger') } } },
+  'DELETE /v1/triggers/:name': { tags: ['triggers'], summary: 'Delete an HTTP route', params: Name('route'), response: deleted },
+  'POST /v1/packages': {
+    tags: ['packages'], summary: 'Upload a code package (content-addressed)',
+    querystring: Type.Object({ sha256: Type.Optional(Type.String({ description: 'refuse the upload unless the archive has this sha256' })) }),
+    bodyContent: { 'application/gzip': Binary, 'application/x-gzip': Binary, 'application/octet-stream': Binary, 'application/x-tar': Binary },
+    response: { 201: { description: 'stored', schema: ref('PackageInfo') } },
+  },
+  'GET /v1/packages': { tags: ['packages'], summary: 'List stored packages', response: { 200: { description: 'every package', schema: list('PackageInfo') } } },
+  'GET /v1/packages/:sha': { tags: ['packages'], summary: 'Download a package', params: Sha, response: { 200: { description: 'the archive', contentType: 'application/gzip', schema: Binary } } },
+  'DELETE /v1/packages/:sha': { tags: ['packages'], summary: 'Delete a package no function uses', params: Sha, response: deleted },
+  'GET /v1/workflows': { tags: ['workflows'], summary: 'List workflows', response: { 200: { description: 'every workflow', schema: list('Workflow') } } },
+  'POST /v1/workflows': { tags: ['workflows'], summary: 'Deploy a workflow (checked against the deployed functions)', body: ref('Workflow'), response: { 201: { description: 'created', schema: ref('Workflow') } } },
+  'PUT /v1/workflows/:name': {
+    tags: ['workflows'], summary: 'Create or update a workflow', params: Name('workflow'), body: ref('Workflow'),
+    response: { 200: { description: 'updated', schema: ref('Workflow') }, 201: { description: 'created', schema: ref('Workflow') } },
+  },
+  'GET /v1/workflows/:name': { tags: ['workflows'], summary: 'Read a workflow', params: Name('workflow'), response: { 200: { description: 'the workflow', schema: ref('Workflow') } } },
+  'DELETE /v1/workflows/:name': { tags: ['workflows'], summary: 'Delete a workflow nothing starts', params: Name('workflow'), response: deleted },
+  'POST /v1/workflows/:name/executions': {
+    tags: ['executions'], summary: 'Run a workflow with the JSON body as its input', params: Name('workflow'),
+    querystring: Type.Object({ async: Type.Optional(Type.String({ description: '`1`: answer 202 once the execution is stored' })) }),
+    body: Type.Unknown({ description: 'the workflow\'s input' }),
+    response: {
+      200: { description: 'the finished execution (succeeded or failed)', schema: ref('Execution') },
+      202: { description: 'started (`?async=1`); `Location` names it', schema: Type.Object({ executionId: Type.String(), workflow: Type.String(), status: Type.Literal('running') }) },
+    },
+  },
+  'GET /v1/executions': {
+    tags: ['executions'], summary: 'List workflow executions, newest first',
+    querystring: Type.Object({
+      workflow: Type.Optional(Type.String()),
+      status: Type.Optional(Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')])),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    }),
+    response: { 200: { description: 'executions', schema: list('ExecutionSummary') } },
+  },
+  'GET /v1/executions/:id': {
+    tags: ['executions'], summary: 'Read an execution: status, per-task timing, outputs and errors',
+    params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    querystring: Type.Object({ spec: Type.Optional(Type.String({ description: '`1`: include the workflow spec it ran' })) }),
+    response: { 200: { description: 'the execution', schema: ref('Execution') } },
+  },
+  'GET /v1/executions/:id/events': {
+    tags: ['executions'], summary: 'An execution\'s history', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'events, oldest first', schema: Type.Array(Type.Record(Type.String(), Type.Unknown())) } },
+  },
+  'POST /v1/executions/:id/cancel': {
+    tags: ['executions'], summary: 'Cancel a running execution', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the execution, failed as cancelled', schema: ref('Execution') } },
+  },
+  'GET /v1/invocations': {
+    tags: ['invocations'], summary: 'List async invocations, newest first',
+    description: 'Those of the functions of the request\'s namespace (`?namespace=`, else the token\'s own); `?namespace=*` every namespace the token reads.',
+    querystring: Type.Object({
+      function: Type.Optional(Type.String({ description: 'a function\'s name (in every listed namespace with `?namespace=*`)' })),
+      status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'dead'].map((s) => Type.Literal(s)))),
+      source: Type.Optional(Type.String({ description: '`http` or `cron/NAME`' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    }),
+    response: { 200: { description: 'invocations', schema: list('InvocationSummary') } },
+  },
+  'GET /v1/invocations/:id': {
+    tags: ['invocations'], summary: 'Read an async invocation: status, attempts, result, error, callback',
+    description: 'Ids are global; an invocation of a function in a namespace the token does not cover is not found (404).', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation', schema: ref('Invocation') } },
+  },
+  'POST /v1/invocations/:id/retry': {
+    tags: ['invocations'], summary: 'Queue a dead or failed invocation again, with a fresh count of attempts', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation, queued', schema: ref('Invocation') } },
+  },
+  'POST /v1/invocations/:id/cancel': {
+    tags: ['invocations'], summary: 'Fail a queued or running invocation (KILN_ERR_CANCELLED)', params: Type.Object({ id: Type.String() }, { required: ['id'] }),
+    response: { 200: { description: 'the invocation, failed as cancelled', schema: ref('Invocation') } },
+  },
+  'GET /v1/crontriggers': { tags: ['crontriggers'], summary: 'List cron triggers with their next and last run', response: { 200: { description: 'cron triggers', schema: list('CronTrigger') } } },
+  'POST /v1/crontriggers': { tags: ['crontriggers'], summary: 'Create a cron trigger (schedule, time zone and a function of its namespace checked)', body: ref('CronTrigger'), response: { 201: { description: 'created', schema: ref('CronTrigger') } } },
+  'PUT /v1/crontriggers/:name': {
+    tags: ['crontriggers'], summary: 'Create or replace a cron trigger', params: Name('cron trigger'), body: ref('CronTrigger'),
+    response: { 200: { description: 'replaced', schema: ref('CronTrigger') }, 201: { description: 'created', schema: ref('CronTrigger') } },
+  },
+  'GET /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Read a cron trigger', params: Name('cron trigger'), response: { 200: { description: 'the cron trigger', schema: ref('CronTrigger') } } },
+  'DELETE /v1/crontriggers/:name': { tags: ['crontriggers'], summary: 'Delete a cron trigger (runs already started go on)', params: Name('cron trigger'), response: deleted },
+  'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },
+}

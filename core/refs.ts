@@ -1,0 +1,76 @@
+// A resource's ref: the one key by which stores, the executor, logs, events and metrics know a
+// namespaced resource. `name` in the `default` namespace (so every data dir, CRD object and test from
+// before namespaces means the same), `ns/name` elsewhere. This is the only place that builds or takes
+// refs apart; nothing else concatenates namespace and name.
+export const DEFAULT_NAMESPACE = 'default'
+
+/** Kiln names: lower-case letters, digits and dashes (never a dot or a slash, which refs rely on). */
+export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+export interface Ref { namespace: string; name: string }
+
+export function isName(s: string): boolean {
+  return s.length > 0 && s.length <= 63 && NAME_PATTERN.test(s)
+}
+
+/** The ref of `name` in `namespace` (default when omitted). */
+export function refOf(namespace: string | undefined, name: string): string {
+  return namespace === undefined || namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`
+}
+
+/** The ref of a resource from its metadata. */
+export function refOfMeta(m: { name: string; namespace?: string }): string {
+  return refOf(m.namespace, m.name)
+}
+
+/** `ns/name` → {ns, name}; `name` → {default, name}. */
+export function parseRef(ref: string): Ref {
+  const i = ref.indexOf('/')
+  return i < 0 ? { namespace: DEFAULT_NAMESPACE, name: ref } : { namespace: ref.slice(0, i), name: ref.slice(i + 1) }
+}
+
+export function namespaceOf(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? DEFAULT_NAMESPACE : ref.slice(0, i)
+}
+
+export function nameOf(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? ref : ref.slice(i + 1)
+}
+
+/**
+ * A ref as a Kubernetes object name or label value (no `/` allowed there): `name`, or `ns.name`. A dot
+ * is legal in those and illegal in Kiln names, so two refs never map to one object name.
+ */
+export function kubeName(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? ref : `${ref.slice(0, i)}.${ref.slice(i + 1)}`
+}
+
+/** The inverse of kubeName. */
+export function refOfKubeName(objectName: string): string {
+  const i = objectName.indexOf('.')
+  return i < 0 ? objectName : `${objectName.slice(0, i)}/${objectName.slice(i + 1)}`
+}
+
+/** The data-plane path of a function: `/fn/NAME` in `default`, `/ns/NS/fn/NAME` elsewhere (each part URL-encoded). */
+export function functionPath(ref: string): string {
+  const { namespace, name } = parseRef(ref)
+  const n = encodeURIComponent(name)
+  return namespace === DEFAULT_NAMESPACE ? `/fn/${n}` : `/ns/${encodeURIComponent(namespace)}/fn/${n}`
+}
+
+/** The data-plane path of a function's async calls: `/async/fn/NAME` in `default`, `/ns/NS/async/fn/NAME` elsewhere. */
+export function asyncFunctionPath(ref: string): string {
+  const { namespace, name } = parseRef(ref)
+  const n = encodeURIComponent(name)
+  return namespace === DEFAULT_NAMESPACE ? `/async/fn/${n}` : `/ns/${encodeURIComponent(namespace)}/async/fn/${n}`
+}
+
+/** The data-plane path of a workflow: `/wf/NAME` in `default`, `/ns/NS/wf/NAME` elsewhere. */
+export function workflowPath(ref: string): string {
+  const { namespace, name } = parseRef(ref)
+  const n = encodeURIComponent(name)
+  return namespace === DEFAULT_NAMESPACE ? `/wf/${n}` : `/ns/${encodeURIComponent(namespace)}/wf/${n}`
+}

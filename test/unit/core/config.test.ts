@@ -1,0 +1,104 @@
+// Configuration precedence (docs/operators.md): flags > KILN_* environment > kiln.yaml in the data dir >
+// defaults, one key at a time; and every bad value is KILN_ERR_VALIDATION naming where it came from.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultConfig, loadConfig, type KilnConfig } from '../../../core/config.js'
+
+let dir: string
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'kiln-config-')) })
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+async function dataDir(yaml?: string): Promise<string> {
+  const d = await mkdtemp(join(dir, 'data-'))
+  if (yaml !== undefined) await writeFile(join(d, 'kiln.yaml'), yaml)
+  return d
+}
+
+// One row per setting: the value each layer gives (flag as the CLI passes it, env and yaml as typed)
+// and the resolved value expected from each.
+const ROWS: { key: keyof KilnConfig; flag: unknown; env: [string, string]; yaml: string; values: [unknown, unknown, unknown] }[] = [
+  { key: 'port', flag: '9001', env: ['KILN_PORT', '9002'], yaml: 'port: 9003', values: [9001, 9002, 9003] },
+  { key: 'host', flag: '127.0.0.2', env: ['KILN_HOST', '127.0.0.3'], yaml: 'host: 127.0.0.4', values: ['127.0.0.2', '127.0.0.3', '127.0.0.4'] },
+  { key: 'poolSize', flag: '5', env: ['KILN_POOL_SIZE', '6'], yaml: 'poolSize: 7', values: [5, 6, 7] },
+  { key: 'instanceBudget', flag: '11', env: ['KILN_INSTANCE_BUDGET', '12'], yaml: 'instanceBudget: 13', values: [11, 12, 13] },
+  { key: 'idleTimeoutMs', flag: '1s', env: ['KILN_IDLE_TIMEOUT', '2s'], yaml: 'idleTimeout: 3m', values: [1000, 2000, 180_000] },
+  { key: 'maxBodyBytes', flag: 1024, env: ['KILN_MAX_BODY', '2Ki'], yaml: 'maxBody: 3Mi', values: [1024, 2048, 3 * 1024 * 1024] },
+  { key: 'asyncMaxBodyBytes', flag: '4Ki', env: ['KILN_ASYNC_MAX_BODY', '5Ki'], yaml: 'asyncMaxBody: 6Mi', values: [4096, 5120, 6 * 1024 * 1024] },
+  { key: 'logLevel', flag: 'debug', env: ['KILN_LOG_LEVEL', 'warn'], yaml: 'logLevel: error', values: ['debug', 'warn', 'error'] },
+  { key: 'accessLog', flag: true, env: ['KILN_ACCESS_LOG', '0'], yaml: 'accessLog: true', values: [true, false, true] },
+  { key: 'cgroups', flag: 'none', env: ['KILN_CGROUPS', 'v1'], yaml: 'cgroups: v2', values: ['none', 'v1', 'v2'] },
+  { key: 'cgroupRoot', flag: 'kiln-a', env: ['KILN_CGROUP_ROOT', 'kiln-b'], yaml: 'cgroupRoot: kiln-c', values: ['kiln-a', 'kiln-b', 'kiln-c'] },
+  { key: 'redisUrl', flag: 'redis://127.0.0.1:1', env: ['KILN_REDIS_URL', 'redis://127.0.0.1:2'], yaml: 'redisUrl: redis://127.0.0.1:3', values: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2', 'redis://127.0.0.1:3'] },
+]
+
+describe('configuration precedence: flags > KILN_* env > kiln.yaml > defaults', () => {
+  for (const r of ROWS) {
+    it(`${r.key}: each layer wins over the ones below it`, async () => {
+      const d = await dataDir(r.yaml)
+      const env = { [r.env[0]]: r.env[1] }
+      const flags = { dataDir: d, [r.key]: r.flag } as Partial<KilnConfig>
+      expect(loadConfig(flags, env)[r.key]).toEqual(r.values[0])
+      expect(loadConfig({ dataDir: d }, env)[r.key]).toEqual(r.values[1])
+      expect(loadConfig({ dataDir: d }, {})[r.key]).toEqual(r.values[2])
+      expect(loadConfig({ dataDir: await dataDir() }, {})[r.key]).toEqual(defaultConfig()[r.key])
+    })
+  }
+
+  it('the data dir comes from the flag, else KILN_DATA, else ./.kiln; its kiln.yaml is the one read', async () => {
+    const a = await dataDir('poolSize: 1')
+    const b = await dataDir('poolSize: 2')
+    expect(loadConfig({ dataDir: a }, { KILN_DATA: b })).toMatchObject({ dataDir: a, poolSize: 1 })
+    expect(loadConfig({}, { KILN_DATA: b })).toMatchObject({ dataDir: b, poolSize: 2 })
+    expect(loadConfig({}, {}).dataDir).toBe(join(process.cwd(), '.kiln'))
+  })
+
+  it('loadLimits merge key by key across layers; nodes come from kiln.yaml', async () => {
+    const d = await dataDir('loadLimits: { window: 9, sampleMs: 250 }\nnodes: [{ name: solo, cpus: 1 }]\n')
+    const c = loadConfig({ dataDir: d, loadLimits: { window: 2 } }, {})
+    expect(c.loadLimits).toEqual({ ...defaultConfig().loadLimits, window: 2, sampleMs: 250 })
+    expect(c.nodes).toEqual([{ name: 'solo', cpus: 1 }])
+  })
+
+  it('an empty environment variable is unset, not a value', async () => {
+    expect(loadConfig({ dataDir: await dataDir() }, { KILN_PORT: '' }).port).toBe(8080)
+  })
+})
+
+describe('bad values are KILN_ERR_VALIDATION naming the flag, variable or kiln.yaml key', () => {
+  const BAD: { where: string; flags?: Record<string, unknown>; env?: Record<string, string>; yaml?: string; names: RegExp }[] = [
+    { where: 'flag --port not a number', flags: { port: 'eighty' }, names: /^--port: must be an integer from 0 to 65535, got "eighty"$/ },
+    { where: 'flag --port out of range', flags: { port: '70000' }, names: /^--port: must be an integer from 0 to 65535/ },
+    { where: 'flag --idle-timeout', flags: { idleTimeoutMs: 'soon' }, names: /^--idle-timeout: must be a duration/ },
+    { where: 'flag --cgroups', flags: { cgroups: 'v3' }, names: /^--cgroups: must be one of auto, v2, v1, none, got "v3"$/ },
+    { where: 'flag --pool-size negative', flags: { poolSize: -1 }, names: /^--pool-size: must be a non-negative integer, got -1$/ },
+    { where: 'KILN_PORT', env: { KILN_PORT: '80a' }, names: /^KILN_PORT: must be an integer from 0 to 65535, got "80a"$/ },
+    { where: 'KILN_POOL_SIZE', env: { KILN_POOL_SIZE: '2.5' }, names: /^KILN_POOL_SIZE: must be a non-negative integer/ },
+    { where: 'KILN_IDLE_TIMEOUT', env: { KILN_IDLE_TIMEOUT: '5 minutes' }, names: /^KILN_IDLE_TIMEOUT: must be a duration/ },
+    { where: 'KILN_MAX_BODY', env: { KILN_MAX_BODY: 'lots' }, names: /^KILN_MAX_BODY: must be a size/ },
+    { where: 'KILN_ASYNC_MAX_BODY', env: { KILN_ASYNC_MAX_BODY: 'lots' }, names: /^KILN_ASYNC_MAX_BODY: must be a size/ },
+    { where: 'kiln.yaml asyncMaxBody', yaml: 'asyncMaxBody: -1', names: /kiln\.yaml: asyncMaxBody: must be a size/ },
+    { where: 'KILN_LOG_LEVEL', env: { KILN_LOG_LEVEL: 'loud' }, names: /^KILN_LOG_LEVEL: must be one of fatal/ },
+    { where: 'KILN_ACCESS_LOG', env: { KILN_ACCESS_LOG: 'yes please' }, names: /^KILN_ACCESS_LOG: must be true or false/ },
+    { where: 'KILN_CGROUPS', env: { KILN_CGROUPS: 'auto ' }, names: /^KILN_CGROUPS: must be one of/ },
+    { where: 'KILN_CGROUP_ROOT escaping the tree', env: { KILN_CGROUP_ROOT: '../x' }, names: /^KILN_CGROUP_ROOT: must be a cgroup name/ },
+    { where: 'KILN_REDIS_URL', env: { KILN_REDIS_URL: 'localhost:6379' }, names: /^KILN_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/ },
+    { where: 'kiln.yaml port', yaml: 'port: http', names: /kiln\.yaml: port: must be an integer from 0 to 65535, got "http"$/ },
+    { where: 'kiln.yaml unknown key (a typo)', yaml: 'poolsize: 4', names: /kiln\.yaml: poolsize: must be one of .* \(unknown key\), got 4$/ },
+    { where: 'kiln.yaml loadLimits key', yaml: 'loadLimits: { windw: 3 }', names: /kiln\.yaml: loadLimits\.windw: must be one of/ },
+    { where: 'kiln.yaml loadLimits value', yaml: 'loadLimits: { window: -3 }', names: /kiln\.yaml: loadLimits\.window: must be a non-negative number, got -3$/ },
+    { where: 'kiln.yaml nodes', yaml: 'nodes: general', names: /kiln\.yaml: nodes: must be a list of nodes/ },
+    { where: 'kiln.yaml not a map', yaml: '- 1\n- 2\n', names: /kiln\.yaml: must be a map of settings/ },
+    { where: 'kiln.yaml not YAML (cut short)', yaml: 'nodes: [{ name: general, labels: {', names: /kiln\.yaml: / },
+  ]
+  for (const b of BAD) {
+    it(b.where, async () => {
+      const d = await dataDir(b.yaml)
+      let err: unknown
+      try { loadConfig({ dataDir: d, ...b.flags } as Partial<KilnConfig>, b.env ?? {}) } catch (e) { err = e }
+      expect(err).toMatchObject({ code: 'KILN_ERR_VALIDATION', status: 400 })
+      expect((err as Error).message).toMatch(b.names)
+    })
+  }
+})

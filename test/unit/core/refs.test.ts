@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { asyncFunctionPath, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
+import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from '../../../router/function-url.js'
+
+describe('refs', () => {
+  it('the default namespace keeps bare names (old data dirs mean the same); others are ns/name', () => {
+    expect(refOf(undefined, 'hello')).toBe('hello')
+    expect(refOf('default', 'hello')).toBe('hello')
+    expect(refOf('team-a', 'hello')).toBe('team-a/hello')
+    expect(refOfMeta({ name: 'x', namespace: 'team-a' })).toBe('team-a/x')
+    expect(parseRef('hello')).toEqual({ namespace: 'default', name: 'hello' })
+    expect(parseRef('team-a/hello')).toEqual({ namespace: 'team-a', name: 'hello' })
+  })
+
+  it('Kubernetes names use a dot (illegal in Kiln names), so two refs never share an object name', () => {
+    expect(kubeName('hello')).toBe('hello')
+    expect(kubeName('team-a/hello')).toBe('team-a.hello')
+    for (const ref of ['hello', 'team-a/hello', 'a-b/c', 'a/b-c']) expect(refOfKubeName(kubeName(ref))).toBe(ref)
+    expect(new Set(['a-b/c', 'a/b-c'].map(kubeName)).size).toBe(2)
+  })
+
+  it('data-plane paths: /fn and /wf in default, /ns/NS/... elsewhere, each part encoded; the router reads them back', () => {
+    expect(functionPath('hello')).toBe('/fn/hello')
+    expect(functionPath('team-a/hello')).toBe('/ns/team-a/fn/hello')
+    expect(workflowPath('team-a/order')).toBe('/ns/team-a/wf/order')
+    expect(functionPath('x/../v1')).toBe('/ns/x/fn/..%2Fv1')
+    expect(parseFunctionUrl('/ns/team-a/fn/hello/rest?q=1')).toEqual({ name: 'team-a/hello', path: '/rest?q=1' })
+    expect(parseFunctionUrl('/ns/default/fn/hello')).toEqual({ name: 'hello', path: '/' })
+    expect(parseFunctionUrl('/fn/hello?x')).toEqual({ name: 'hello', path: '/?x' })
+    // A slash smuggled into a name does not name another namespace's function.
+    expect(parseFunctionUrl('/fn/team-a%2Fhello')).toBeUndefined()
+    expect(parseFunctionUrl('/ns/team-a/wf/x')).toBeUndefined()
+  })
+
+  it('async paths: /async/fn in default, /ns/NS/async/fn elsewhere; the router reads them back', () => {
+    expect(asyncFunctionPath('hello')).toBe('/async/fn/hello')
+    expect(asyncFunctionPath('team-a/hello')).toBe('/ns/team-a/async/fn/hello')
+    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toEqual({ name: 'hello', path: '/rest?q=1' })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toEqual({ name: 'team-a/hello', path: '/?x' })
+    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toEqual({ name: 'team-a/hello', path: '/' })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/team-b%2Fx')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns/team-a/fn/hello')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns//async/fn/hello')).toBeUndefined()
+    expect(asyncSegment('/ns/team-a/async/fn/x')).toBe(10)
+    expect(asyncSegment('/async/fn/x')).toBe(-1)
+  })
+})
