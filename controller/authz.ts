@@ -70,6 +70,7 @@ export const ROUTES: Record<string, Rule> = {
   'GET /mqtriggers': list('triggers'),
   'POST /mqtriggers': write('triggers'),
   'GET /mqtriggers/:name': read('triggers'),
+  'PUT /mqtriggers/:name': write('triggers'),
   'DELETE /mqtriggers/:name': write('triggers'),
 
   'GET /secrets': list('secrets'),

@@ -1,7 +1,8 @@
 // What a QueueTrigger spec must satisfy beyond its schema (types.ts): the broker URL's scheme for its
 // kind, NATS subject syntax, and output topics the trigger would not read back. Also how its URL is
-// shown: a password in it is never returned by the API.
+// shown: a password in it is never returned by the API; and the name its consumers go by at the broker.
 import { KilnError } from './errors.js'
+import { brokerName } from './refs.js'
 import { QUEUE_TRIGGER_DEFAULTS, type QueueTriggerSpec } from './types.js'
 
 /** What a process's consumer of a queue trigger is doing (the API's `status`, `kiln mq get`). */
@@ -87,4 +88,13 @@ export function redactUrl(url: string): string {
     const colon = info.indexOf(':')
     return `//${colon >= 0 ? info.slice(0, colon + 1) : ''}***@`
   })
+}
+
+/**
+ * The trigger's consumer group (Redis) and durable consumer (NATS), by its ref: `kiln-NAME` in
+ * `default`, `kiln-NS_NAME` elsewhere, so two namespaces' triggers of one name on one topic each
+ * get every message, and a trigger re-added under its name resumes where it stopped.
+ */
+export function consumerGroupOf(ref: string): string {
+  return `kiln-${brokerName(ref)}`
 }

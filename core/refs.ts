@@ -74,3 +74,13 @@ export function workflowPath(ref: string): string {
   const n = encodeURIComponent(name)
   return namespace === DEFAULT_NAMESPACE ? `/wf/${n}` : `/ns/${encodeURIComponent(namespace)}/wf/${n}`
 }
+
+/**
+ * A ref as a name on a message broker (a Redis consumer group, a NATS durable consumer, where neither
+ * `/` nor `.` may appear): `name`, or `ns_name`. An underscore is illegal in Kiln names, so two refs
+ * never map to one broker name.
+ */
+export function brokerName(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? ref : `${ref.slice(0, i)}_${ref.slice(i + 1)}`
+}

@@ -1,5 +1,6 @@
 // `kiln mq ...`: queue triggers — each message on a Redis stream or a NATS JetStream subject calls a
-// function; Fission's `mqtrigger` flags under their Kiln names (--response-topic for --resptopic, ...).
+// function of the trigger's own namespace; Fission's `mqtrigger` flags under their Kiln names
+// (--response-topic for --resptopic, ...). `-n NS` says which namespace, `-A` lists across them.
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
 import { printJson, printTable, since } from '../output.js'
@@ -20,6 +21,9 @@ function integer(flag: string, v: string | undefined): number | undefined {
   return Number(v)
 }
 
+/** ` in namespace NS`, outside `default`. */
+const inNs = (ns: string | undefined) => (ns && ns !== 'default' ? ` in namespace ${ns}` : '')
+
 function state(s: Status | undefined): string {
   if (!s) return '-'
   return s.connected === undefined ? 'connecting' : s.connected ? 'consuming' : 'broker down'
@@ -33,7 +37,7 @@ export function registerMq(program: Command, g: Globals): void {
     .requiredOption('--kind <kind>', 'redis-stream | nats')
     .requiredOption('--url <url>', 'the broker: redis://host:6379 or nats://host:4222')
     .requiredOption('--topic <topic>', 'the stream key (Redis) or subject (NATS) to read')
-    .requiredOption('--function <name>', 'the function each message calls')
+    .requiredOption('--function <name>', 'the function each message calls (of the trigger\'s namespace)')
     .option('--response-topic <topic>', "where the function's answers are published")
     .option('--error-topic <topic>', 'where a message goes after its last attempt failed, with the reason')
     .option('--max-retries <n>', 'attempts after the first (default 0)')
@@ -50,14 +54,16 @@ export function registerMq(program: Command, g: Globals): void {
       }
       const t = await api<TriggerView>(g.server(), 'POST', '/mqtriggers', { metadata: { name }, spec })
       if (g.output === 'json') return printJson(t)
-      if (!g.quiet) process.stderr.write(`queue trigger ${t.metadata.name}: ${t.spec.kind} ${t.spec.topic} -> ${t.spec.function}\n`)
+      if (!g.quiet) process.stderr.write(`queue trigger ${t.metadata.name}${inNs(t.metadata.namespace)}: ${t.spec.kind} ${t.spec.topic} -> ${t.spec.function}\n`)
     })
 
   mq.command('list').description('list queue triggers').action(async () => {
-    const list = await api<TriggerView[]>(g.server(), 'GET', '/mqtriggers')
+    const conn = g.server()
+    const list = await api<TriggerView[]>(conn, 'GET', '/mqtriggers')
     if (g.output === 'json') return printJson(list)
-    printTable(['NAME', 'KIND', 'TOPIC', 'FUNCTION', 'RESPONSE', 'ERRORS', 'STATE', 'IN-FLIGHT', 'AGE'], list.map((t) => [
-      t.metadata.name, t.spec.kind, t.spec.topic, t.spec.function, t.spec.responseTopic, t.spec.errorTopic, state(t.status), t.status?.inFlight, since(t.metadata.createdAt),
+    const all = conn.all === true
+    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'KIND', 'TOPIC', 'FUNCTION', 'RESPONSE', 'ERRORS', 'STATE', 'IN-FLIGHT', 'AGE'], list.map((t) => [
+      ...(all ? [t.metadata.namespace ?? 'default'] : []), t.metadata.name, t.spec.kind, t.spec.topic, t.spec.function, t.spec.responseTopic, t.spec.errorTopic, state(t.status), t.status?.inFlight, since(t.metadata.createdAt),
     ]))
   })
 
@@ -67,7 +73,7 @@ export function registerMq(program: Command, g: Globals): void {
     const s = t.spec
     const st = t.status
     const lines = [
-      ['name', t.metadata.name], ['kind', s.kind], ['url', s.url], ['topic', s.topic], ['function', s.function],
+      ['name', t.metadata.name], ['namespace', t.metadata.namespace ?? 'default'], ['kind', s.kind], ['url', s.url], ['topic', s.topic], ['function', s.function],
       ['response topic', s.responseTopic], ['error topic', s.errorTopic], ['max retries', s.maxRetries ?? 0],
       ['concurrency', s.concurrency ?? 1], ['content type', s.contentType ?? 'application/json'],
       ['state', state(st)], ['in flight', st?.inFlight], ['delivered', st?.delivered], ['succeeded', st?.succeeded],
@@ -78,7 +84,7 @@ export function registerMq(program: Command, g: Globals): void {
   })
 
   mq.command('delete <name>').description('delete a queue trigger (its consumer group stays with the broker)').action(async (name: string) => {
-    await api(g.server(), 'DELETE', `/mqtriggers/${encodeURIComponent(name)}`)
-    if (!g.quiet) process.stderr.write(`deleted queue trigger ${name}\n`)
+    const d = await api<{ deleted: string; namespace?: string }>(g.server(), 'DELETE', `/mqtriggers/${encodeURIComponent(name)}`)
+    if (!g.quiet) process.stderr.write(`deleted queue trigger ${name}${inNs(d?.namespace)}\n`)
   })
 }

@@ -3,7 +3,7 @@
 // Documentation only: fastify never validates or serializes with these.
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ERRORS } from '../../core/errors.js'
-import { CronTriggerResource, FunctionResource, HTTPTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 
 /** A reference to one of these components. */
 export const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` })
@@ -71,4 +71,11 @@ export const COMPONENTS: Record<string, TSchema> = {
   }, 'An async invocation (docs/events.md)'),
   InvocationSummary: Open({ id: Type.String(), function: Type.String(), namespace: Type.String(), status: InvocationStatus, attempts: Type.Integer(), source: Type.String(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()) }, 'An async invocation in a list'),
   CronTrigger: Type.Composite([CronTriggerResource, Type.Object({ status: Type.Optional(Open({ nextRun: Type.Optional(Type.String()), lastRun: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, 'the next run and how the last one went')) })], { description: 'A schedule that starts a function of its own namespace as an async invocation' }),
+  QueueTrigger: Type.Composite([QueueTriggerResource, Type.Object({
+    status: Type.Optional(Open({
+      connected: Type.Optional(Type.Boolean({ description: 'whether the broker answers (absent until the first try)' })),
+      inFlight: Type.Integer(), delivered: Type.Integer(), succeeded: Type.Integer(), failedAttempts: Type.Integer(), deadLettered: Type.Integer(),
+      lastError: Type.Optional(Type.String()),
+    }, 'what the consumer in the answering process is doing (absent where it runs none, e.g. the control API alone)')),
+  })], { description: 'Each message on a Redis stream or a NATS JetStream subject calls a function of the trigger\'s own namespace (docs/events.md). Read back, a password in `spec.url` is `***`' }),
 }

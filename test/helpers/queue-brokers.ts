@@ -1,7 +1,9 @@
 // The test's own side of a queue trigger's broker, one shape for Redis Streams and NATS JetStream:
 // publish a message, read every message on a topic, and read where a trigger's consumer group /
 // durable consumer has got to. Real clients (ioredis, nats) against the real servers the helpers start.
+// A trigger is named by its ref (`name`, or `ns/name`), as core/queue-trigger.ts consumerGroupOf takes it.
 import { Redis } from 'ioredis'
+import { consumerGroupOf } from '../../core/queue-trigger.js'
 import { startNats } from './nats.js'
 import { startRedis } from './redis.js'
 import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, nanos, StorageType, type JetStreamManager, type NatsConnection } from 'nats'
@@ -59,26 +61,26 @@ export function redisBroker(url: string): TestBroker {
       for (const g of groups) {
         const o: Record<string, unknown> = {}
         for (let i = 0; i < g.length; i += 2) o[String(g[i])] = g[i + 1]
-        if (o.name === `kiln-${trigger}`) return String(o['last-delivered-id'])
+        if (o.name === consumerGroupOf(trigger)) return String(o['last-delivered-id'])
       }
       return ''
     },
     async acknowledged(trigger, topic, ids) {
       const last = await this.delivered(trigger, topic)
-      const pending = new Set(((await r.xpending(topic, `kiln-${trigger}`, '-', '+', 100_000)) as [string][]).map(([id]) => id))
+      const pending = new Set(((await r.xpending(topic, consumerGroupOf(trigger), '-', '+', 100_000)) as [string][]).map(([id]) => id))
       return ids.filter((id) => streamIdCompare(id, last) <= 0 && !pending.has(id))
     },
     async redeliveries(trigger, topic) {
-      const p = (await r.xpending(topic, `kiln-${trigger}`, '-', '+', 100_000).catch((e: Error) => { if (/NOGROUP/.test(e.message)) return []; throw e })) as [string, string, number, number][]
+      const p = (await r.xpending(topic, consumerGroupOf(trigger), '-', '+', 100_000).catch((e: Error) => { if (/NOGROUP/.test(e.message)) return []; throw e })) as [string, string, number, number][]
       return p.reduce((sum, [, , , n]) => sum + Number(n) - 1, 0)
     },
     async abandon(trigger, topic, n) {
-      await r.xgroup('CREATE', topic, `kiln-${trigger}`, '0', 'MKSTREAM').catch((e: Error) => { if (!/BUSYGROUP/.test(e.message)) throw e })
-      const got = (await r.xreadgroup('GROUP', `kiln-${trigger}`, 'a-process-that-died', 'COUNT', n, 'STREAMS', topic, '>')) as [string, [string, string[]][]][] | null
+      await r.xgroup('CREATE', topic, consumerGroupOf(trigger), '0', 'MKSTREAM').catch((e: Error) => { if (!/BUSYGROUP/.test(e.message)) throw e })
+      const got = (await r.xreadgroup('GROUP', consumerGroupOf(trigger), 'a-process-that-died', 'COUNT', n, 'STREAMS', topic, '>')) as [string, [string, string[]][]][] | null
       return (got?.[0]?.[1] ?? []).map(([id]) => id)
     },
     async describe(trigger, topic) {
-      return JSON.stringify({ length: await r.xlen(topic), groups: await r.xinfo('GROUPS', topic).catch((e: Error) => e.message), pending: await r.xpending(topic, `kiln-${trigger}`).catch((e: Error) => e.message) })
+      return JSON.stringify({ length: await r.xlen(topic), groups: await r.xinfo('GROUPS', topic).catch((e: Error) => e.message), pending: await r.xpending(topic, consumerGroupOf(trigger)).catch((e: Error) => e.message) })
     },
     async close() { r.disconnect() },
   }
@@ -134,23 +136,23 @@ export async function natsBroker(url: string): Promise<TestBroker> {
     async delivered(trigger, topic) {
       const name = await stream(topic, false)
       if (!name) return ''
-      return String((await jsm.consumers.info(name, `kiln-${trigger}`)).delivered.stream_seq)
+      return String((await jsm.consumers.info(name, consumerGroupOf(trigger))).delivered.stream_seq)
     },
     async acknowledged(trigger, topic, ids) {
       const name = await stream(topic, false)
       if (!name) return []
-      const floor = (await jsm.consumers.info(name, `kiln-${trigger}`)).ack_floor.stream_seq
+      const floor = (await jsm.consumers.info(name, consumerGroupOf(trigger))).ack_floor.stream_seq
       return ids.filter((id) => Number(id) <= floor)
     },
     async redeliveries(trigger, topic) {
       const name = await stream(topic, false)
       if (!name) return 0
-      return (await jsm.consumers.info(name, `kiln-${trigger}`).catch((e: Error) => { if (/consumer not found/.test(e.message)) return { num_redelivered: 0 }; throw e })).num_redelivered
+      return (await jsm.consumers.info(name, consumerGroupOf(trigger)).catch((e: Error) => { if (/consumer not found/.test(e.message)) return { num_redelivered: 0 }; throw e })).num_redelivered
     },
     async abandon(trigger, topic, n, leaseMs) {
       const name = (await stream(topic, true))!
-      await jsm.consumers.add(name, { durable_name: `kiln-${trigger}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: topic, ack_wait: nanos(leaseMs), max_deliver: -1 })
-      const c = await js.consumers.get(name, `kiln-${trigger}`)
+      await jsm.consumers.add(name, { durable_name: consumerGroupOf(trigger), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: topic, ack_wait: nanos(leaseMs), max_deliver: -1 })
+      const c = await js.consumers.get(name, consumerGroupOf(trigger))
       const ids: string[] = []
       for await (const m of await c.fetch({ max_messages: n, expires: 2000 })) ids.push(String(m.seq))
       return ids
@@ -159,7 +161,7 @@ export async function natsBroker(url: string): Promise<TestBroker> {
       const name = await stream(topic, false)
       if (!name) return `no stream for ${topic}`
       const si = await jsm.streams.info(name)
-      const ci = await jsm.consumers.info(name, `kiln-${trigger}`).catch((e: Error) => e.message)
+      const ci = await jsm.consumers.info(name, consumerGroupOf(trigger)).catch((e: Error) => e.message)
       return JSON.stringify({ stream: name, state: si.state, consumer: typeof ci === 'string' ? ci : { config: ci.config, delivered: ci.delivered, ack_floor: ci.ack_floor, num_ack_pending: ci.num_ack_pending, num_redelivered: ci.num_redelivered, num_waiting: ci.num_waiting, num_pending: ci.num_pending } })
     },
     async close() { await nc.close() },

@@ -36,8 +36,8 @@ export interface QueueConsumer {
 }
 
 export interface ConsumerOptions {
-  /** The trigger's name: its Redis consumer group and NATS durable consumer are `kiln-NAME`. */
-  name: string
+  /** The trigger's ref (core/refs.ts): its Redis consumer group and NATS durable consumer are consumerGroupOf(ref). */
+  ref: string
   spec: QueueTriggerSpec
   /** When the trigger was created: the first messages it reads are those published since. */
   createdAt: Date

@@ -1,5 +1,6 @@
-// Queue triggers on NATS JetStream. One durable pull consumer per trigger (`kiln-NAME`) on the stream
-// that captures the topic, starting at the trigger's creation time; every platform process pulls
+// Queue triggers on NATS JetStream. One durable pull consumer per trigger (`kiln-NAME`; `kiln-NS_NAME`
+// outside `default`, core/queue-trigger.ts consumerGroupOf) on the stream that captures the topic,
+// starting at the trigger's creation time; every platform process pulls
 // from it, so they share the work. A message's data is the body and its NATS headers are headers.
 // - Kiln makes sure a stream captures the topic, the response topic and the error topic: it uses the
 //   one that does, or creates `KILN_<subject>` (file storage, default limits) — so an answer or a dead
@@ -12,7 +13,8 @@
 //   repeated after a reconnect.
 import { createHash } from 'node:crypto'
 import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, nanos, StorageType, type ConnectionOptions, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats'
-import { brokerUrls } from '../../core/queue-trigger.js'
+import { brokerUrls, consumerGroupOf } from '../../core/queue-trigger.js'
+import { brokerName } from '../../core/refs.js'
 import type { ConsumerOptions, Delivery, Outgoing, QueueConsumer } from './consumer.js'
 
 const ACK = new TextEncoder().encode('+ACK')
@@ -57,12 +59,12 @@ export class NatsConsumer implements QueueConsumer {
   private fetching: ConsumerMessages | undefined
 
   constructor(private readonly o: ConsumerOptions) {
-    this.durable = `kiln-${o.name}`
+    this.durable = consumerGroupOf(o.ref)
   }
 
   async open(): Promise<void> {
     if (!this.nc) {
-      const nc = await connect({ ...connection(this.o.spec.url), name: `kiln-mq-${this.o.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 })
+      const nc = await connect({ ...connection(this.o.spec.url), name: `kiln-mq-${brokerName(this.o.ref)}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 })
       if (this.closed) { await nc.close(); throw new Error('closed') }
       this.nc = nc
       this.connected = true

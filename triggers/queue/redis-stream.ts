@@ -1,5 +1,6 @@
-// Queue triggers on Redis Streams. One consumer group per trigger (`kiln-NAME`), created at the
-// trigger's creation time, and one consumer per platform process. A message is an entry: its `body`
+// Queue triggers on Redis Streams. One consumer group per trigger (`kiln-NAME`; `kiln-NS_NAME` outside
+// `default`, core/queue-trigger.ts consumerGroupOf), created at the trigger's creation time, and one
+// consumer per platform process. A message is an entry: its `body`
 // field is the body and its other fields are headers; an entry without `body` arrives as a JSON object
 // of its fields. Kiln publishes entries of the same shape (XADD), so a response topic can feed another trigger.
 // - Delivery counts are Redis's own (the pending entries list): a read, a claim or a re-read of a
@@ -12,7 +13,8 @@
 // - At start, this consumer first re-reads its own pending entries (a crash left them unacknowledged);
 //   the consumer name is stable per data dir, so a restarted `kiln up` resumes them at once.
 import { Redis } from 'ioredis'
-import { redactUrl } from '../../core/queue-trigger.js'
+import { consumerGroupOf, redactUrl } from '../../core/queue-trigger.js'
+import { brokerName } from '../../core/refs.js'
 import type { ConsumerOptions, Delivery, Outgoing, QueueConsumer } from './consumer.js'
 
 /** How long one read waits for new entries: the longest a stop or a handed-back message waits for a pull. */
@@ -70,13 +72,13 @@ export class RedisStreamConsumer implements QueueConsumer {
 
   constructor(private readonly o: ConsumerOptions) {
     this.key = o.spec.topic
-    this.group = `kiln-${o.name}`
+    this.group = consumerGroupOf(o.ref)
   }
 
   async open(): Promise<void> {
     if (!this.writer) {
       // Commands wait for a reconnect a little, then fail: the runner backs off and logs, ioredis keeps reconnecting.
-      const opts = { maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * 2 ** n, 5000), connectionName: `kiln-mq-${this.o.name}` }
+      const opts = { maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * 2 ** n, 5000), connectionName: `kiln-mq-${brokerName(this.o.ref)}` }
       this.writer = new Redis(this.o.spec.url, opts)
       this.reader = new Redis(this.o.spec.url, opts)
       // Up once both connections are ready; down as soon as either closes.

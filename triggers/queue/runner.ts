@@ -1,4 +1,6 @@
 // One queue trigger at work, the same for every kind of broker (the kind is the QueueConsumer).
+// - It calls the function of its own namespace (a trigger in team-a, team-a's function, private or
+//   not: the Invoker sends the platform's token to private ones).
 // - Concurrency: at most `concurrency` messages in flight; at the cap it pulls nothing (backpressure),
 //   so the broker keeps what this process could not start.
 // - A message is acknowledged only after it succeeded (and its answer reached the response topic), or
@@ -9,6 +11,7 @@
 // - The broker going away: a warn log once, retries with backoff, an info log when it is back.
 import type { Logger } from 'pino'
 import type { QueueTriggerStatus } from '../../core/queue-trigger.js'
+import { parseRef, refOf } from '../../core/refs.js'
 import { QUEUE_TRIGGER_DEFAULTS, type QueueTriggerSpec } from '../../core/types.js'
 import type { Invoker } from '../invoker.js'
 import { Backoff, backoffMs, sleep } from './backoff.js'
@@ -17,7 +20,8 @@ import { errorMessage, requestFor, responseMessage, type TriggerRef } from './me
 import { classify, type Outcome } from './outcome.js'
 
 export interface RunnerOptions {
-  name: string
+  /** The trigger's ref (core/refs.ts): `name` in `default`, `ns/name` elsewhere. */
+  ref: string
   spec: QueueTriggerSpec
   consumer: QueueConsumer
   invoker: Invoker
@@ -38,6 +42,8 @@ export function retryDelay(deliveries: number, leaseMs: number): number {
 
 export class TriggerRunner {
   private readonly t: TriggerRef
+  /** The function's ref: the trigger's namespace, the spec's function. */
+  private readonly fn: string
   private readonly c: QueueConsumer
   private readonly log: Logger
   private readonly cap: number
@@ -52,9 +58,11 @@ export class TriggerRunner {
   private loop: Promise<void> | undefined
 
   constructor(private readonly o: RunnerOptions) {
-    this.t = { name: o.name, spec: o.spec }
+    const { namespace, name } = parseRef(o.ref)
+    this.t = { name, spec: o.spec }
+    this.fn = refOf(namespace, o.spec.function)
     this.c = o.consumer
-    this.log = o.logger.child({ trigger: o.name, kind: o.spec.kind, topic: o.spec.topic })
+    this.log = o.logger.child({ trigger: o.ref, kind: o.spec.kind, topic: o.spec.topic })
     this.cap = o.spec.concurrency ?? QUEUE_TRIGGER_DEFAULTS.concurrency
     this.maxRetries = o.spec.maxRetries ?? QUEUE_TRIGGER_DEFAULTS.maxRetries
   }
@@ -152,7 +160,7 @@ export class TriggerRunner {
     for (;;) {
       let outcome: Outcome
       try {
-        outcome = classify(await this.o.invoker.invoke(this.o.spec.function, { ...requestFor(this.t, d), signal: this.abandon.signal }))
+        outcome = classify(await this.o.invoker.invoke(this.fn, { ...requestFor(this.t, d), signal: this.abandon.signal }))
       } catch (err) {
         outcome = { kind: 'unavailable', error: (err as Error)?.message ?? String(err) }
       }

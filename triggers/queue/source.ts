@@ -1,10 +1,12 @@
 // Queue triggers as a TriggerSource: one runner per QueueTrigger resource, kept level-triggered with
-// the store (a new trigger starts consuming, a deleted one stops, a changed one restarts). The group
-// or durable consumer stays with the broker when a trigger is deleted, so a trigger re-added under
-// the same name resumes where it stopped.
+// the store (a new trigger starts consuming, a deleted one stops, a changed one restarts). Triggers,
+// their status and metrics are keyed by the trigger's ref (core/refs.ts): two namespaces' triggers of
+// one name are two consumers. The group or durable consumer stays with the broker when a trigger is
+// deleted, so a trigger re-added under the same name (in the same namespace) resumes where it stopped.
 import type { Logger } from 'pino'
 import { Counter, Gauge } from 'prom-client'
 import type { Metrics } from '../../core/metrics.js'
+import { refOfMeta } from '../../core/refs.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { QueueKind, QueueTriggerResource } from '../../core/types.js'
 import type { Invoker } from '../invoker.js'
@@ -63,42 +65,42 @@ export class QueueTriggerSource implements TriggerSource {
 
   private async apply(): Promise<void> {
     if (!this.serving) return
-    const want = new Map(this.o.store.list().map((t) => [t.metadata.name, t]))
+    const want = new Map(this.o.store.list().map((t) => [refOfMeta(t.metadata), t]))
     const gone: Running[] = []
-    for (const [name, r] of this.running) {
-      const t = want.get(name)
-      if (!t || key(t) !== r.key) { this.running.delete(name); gone.push(r) }
+    for (const [ref, r] of this.running) {
+      const t = want.get(ref)
+      if (!t || key(t) !== r.key) { this.running.delete(ref); gone.push(r) }
     }
     await Promise.all(gone.map((r) => r.runner.stop()))
-    for (const [name, t] of want) {
-      if (this.running.has(name)) continue
+    for (const [ref, t] of want) {
+      if (this.running.has(ref)) continue
       try {
-        this.running.set(name, { key: key(t), runner: await this.run(name, t) })
+        this.running.set(ref, { key: key(t), runner: await this.run(ref, t) })
       } catch (err) {
-        this.log.error({ err, trigger: name }, 'queue trigger not started')
+        this.log.error({ err, trigger: ref }, 'queue trigger not started')
       }
     }
   }
 
-  private async run(name: string, t: QueueTriggerResource): Promise<TriggerRunner> {
+  private async run(ref: string, t: QueueTriggerResource): Promise<TriggerRunner> {
     const factory = this.kinds[t.spec.kind]
     if (!factory) throw new Error(`no consumer for queue kind "${t.spec.kind}"`)
     const runner: TriggerRunner = new TriggerRunner({
-      name, spec: t.spec, invoker: this.o.invoker, logger: this.o.logger, leaseMs: this.o.leaseMs, drainMs: this.o.drainMs,
+      ref, spec: t.spec, invoker: this.o.invoker, logger: this.o.logger, leaseMs: this.o.leaseMs, drainMs: this.o.drainMs,
       consumer: await factory({
-        name, spec: t.spec, consumer: this.o.consumer, leaseMs: this.o.leaseMs,
+        ref, spec: t.spec, consumer: this.o.consumer, leaseMs: this.o.leaseMs,
         createdAt: new Date(t.metadata.createdAt ?? Date.now()),
         onConnection: (up, err) => runner.connection(up, err),
       }),
-      onOutcome: (outcome) => this.countOutcome?.(name, outcome),
+      onOutcome: (outcome) => this.countOutcome?.(ref, outcome),
     })
     runner.start()
     return runner
   }
 
-  /** What the trigger's runner in this process is doing; undefined when it runs none. */
-  status(name: string): RunnerStatus | undefined {
-    return this.running.get(name)?.runner.status()
+  /** What the runner of the trigger `ref` in this process is doing; undefined when it runs none. */
+  status(ref: string): RunnerStatus | undefined {
+    return this.running.get(ref)?.runner.status()
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 // The rules a QueueTrigger spec follows beyond its schema, and how its URL is shown.
 import { describe, expect, it } from 'vitest'
-import { checkQueueTrigger, redactUrl, subjectMatches } from '../../../core/queue-trigger.js'
+import { checkQueueTrigger, consumerGroupOf, redactUrl, subjectMatches } from '../../../core/queue-trigger.js'
 import type { QueueTriggerSpec } from '../../../core/types.js'
 import { validateResource } from '../../../core/validate.js'
 
@@ -64,5 +64,15 @@ describe('redactUrl', () => {
     expect(redactUrl('rediss://app:s3cret@cache:6380/1')).toBe('rediss://app:***@cache:6380/1')
     expect(redactUrl('nats://t0ken@nats:4222,nats://u:p@other:4222')).toBe('nats://***@nats:4222,nats://u:***@other:4222')
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379')
+  })
+})
+
+describe('consumerGroupOf', () => {
+  it('is kiln-NAME in default (as before namespaces) and kiln-NS_NAME elsewhere, a valid NATS durable name', () => {
+    expect(consumerGroupOf('orders')).toBe('kiln-orders')
+    expect(consumerGroupOf('team-a/orders')).toBe('kiln-team-a_orders')
+    expect(consumerGroupOf('team-a/orders')).not.toBe(consumerGroupOf('team-b/orders'))
+    // NATS refuses whitespace, `.`, `*`, `>` and path separators in durable names.
+    expect(consumerGroupOf('team-a/orders')).toMatch(/^[A-Za-z0-9_-]+$/)
   })
 })
