@@ -58,7 +58,7 @@ if (missing.length > 0) {
       process.stderr.write(`kiln tests: apt-get could not install ${pkgs.join(' ')}\n`)
       process.exit(1)
     }
-    // Debian starts the packaged redis-server service; the tests start their own on free ports.
+    // Debian starts the packaged redis-server and nats-server services; the tests start their own on free ports.
     if (pkgs.includes('redis-server')) spawnSync('sh', ['-c', 'systemctl stop redis-server || service redis-server stop'], { stdio: 'ignore' })
     if (pkgs.includes('nats-server')) spawnSync('sh', ['-c', 'systemctl stop nats-server || service nats-server stop'], { stdio: 'ignore' })
   } else {
