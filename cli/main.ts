@@ -14,6 +14,7 @@ import { registerSecret } from './commands/secret.js'
 import { registerReleases } from './commands/releases.js'
 import { addressInUse, registerUp } from './commands/up.js'
 import { registerWf } from './commands/wf.js'
+import { registerMq } from './commands/mq.js'
 import { registerServe } from './serve/commands.js'
 import { registerApply } from './commands/apply.js'
 import { registerVersion } from './commands/version.js'
@@ -59,6 +60,7 @@ registerReleases(program, globals)
 registerServe(program)
 registerInv(program, globals)
 registerCron(program, globals)
+registerMq(program, globals)
 registerApply(program, globals)
 registerVersion(program, globals)
 registerCompletion(program)

@@ -24,6 +24,7 @@ import { workflowRoutes } from './workflows.js'
 import { invocationRoutes } from './invocations.js'
 import { cronRoutes } from './cron.js'
 import { versionRoutes } from './version.js'
+import { mqTriggerRoutes } from './mqtriggers.js'
 
 export const API_PREFIX = '/v1'
 
@@ -55,4 +56,5 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await cronRoutes(app, c)
   await releaseRoutes(app, c)
   await versionRoutes(app)
+  await mqTriggerRoutes(app, c)
 }

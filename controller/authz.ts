@@ -69,6 +69,12 @@ export const ROUTES: Record<string, Rule> = {
   'PUT /crontriggers/:name': write('triggers'),
   'DELETE /crontriggers/:name': write('triggers'),
 
+  'GET /mqtriggers': list('triggers'),
+  'POST /mqtriggers': write('triggers'),
+  'GET /mqtriggers/:name': read('triggers'),
+  'PUT /mqtriggers/:name': write('triggers'),
+  'DELETE /mqtriggers/:name': write('triggers'),
+
   'GET /secrets': list('secrets'),
   'POST /secrets': write('secrets'),
   'GET /secrets/:name': read('secrets'),

@@ -70,6 +70,8 @@ export const ERRORS = {
   KILN_ERR_INEFFECTIVE_SETTING: { status: 400, message: 'a setting has no effect with the chosen strategy or reuse policy', hint: 'choose the strategy or policy it belongs to, or remove the setting' },
   // Kubernetes mode.
   KILN_ERR_KUBE_VERSION: { status: 500, message: 'the Kubernetes cluster is older than Kiln supports', hint: 'upgrade the cluster to the version named in the message or newer (docs/kubernetes.md, Requirements)' },
+  // Queue triggers.
+  KILN_ERR_MQ_TRIGGER_NOT_FOUND: { status: 404, message: 'no such queue trigger', hint: 'list queue triggers with `kiln mq list`' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

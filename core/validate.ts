@@ -3,7 +3,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KilnError } from './errors.js'
 import { checkFunctionEnv, checkSecretEnvNames } from './function-env.js'
-import { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, type Kind, type Resource } from './types.js'
+import { CronTriggerResource, FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, RuntimeResource, type Kind, type Resource } from './types.js'
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true })
 
@@ -13,6 +13,7 @@ const validators: Partial<Record<Kind, ValidateFunction>> = {
   HTTPTrigger: ajv.compile(HTTPTriggerResource),
   Namespace: ajv.compile(NamespaceResource),
   CronTrigger: ajv.compile(CronTriggerResource),
+  QueueTrigger: ajv.compile(QueueTriggerResource),
 }
 
 export function describeError(e: ErrorObject): string {

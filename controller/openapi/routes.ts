@@ -225,5 +225,21 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['meta'], summary: 'The server\'s version (no token needed; `kiln version` shows it beside the client\'s)',
     response: { 200: { description: 'the version', schema: Type.Object({ version: Type.String(), apiVersion: Type.String() }) } },
   },
+  'GET /v1/mqtriggers': {
+    tags: ['mqtriggers'], summary: 'List queue triggers with what their consumers are doing',
+    description: 'Those of the request\'s namespace (`?namespace=`, else the token\'s own); `?namespace=*` every namespace the token reads.',
+    response: { 200: { description: 'queue triggers', schema: list('QueueTrigger') } },
+  },
+  'POST /v1/mqtriggers': {
+    tags: ['mqtriggers'], summary: 'Create a queue trigger (URL scheme, topics and a function of its namespace checked)', body: ref('QueueTrigger'),
+    response: { 201: { description: 'created; its consumers start at once', schema: ref('QueueTrigger') } },
+  },
+  'PUT /v1/mqtriggers/:name': {
+    tags: ['mqtriggers'], summary: 'Create or replace a queue trigger', params: Name('queue trigger'), body: ref('QueueTrigger'),
+    description: 'A URL sent back as it was shown (its password as `***`) keeps the stored password.',
+    response: { 200: { description: 'replaced', schema: ref('QueueTrigger') }, 201: { description: 'created', schema: ref('QueueTrigger') } },
+  },
+  'GET /v1/mqtriggers/:name': { tags: ['mqtriggers'], summary: 'Read a queue trigger and what its consumer here is doing', params: Name('queue trigger'), response: { 200: { description: 'the queue trigger', schema: ref('QueueTrigger') } } },
+  'DELETE /v1/mqtriggers/:name': { tags: ['mqtriggers'], summary: 'Delete a queue trigger (its consumer group stays with the broker)', params: Name('queue trigger'), response: deleted },
   'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },
 }

@@ -16,7 +16,7 @@ import { describeRef, withNamespace, type ResourceStore, type StoreEvent } from 
 
 const GROUP = 'kiln.dev'
 const UPDATED_AT = 'kiln.dev/updated-at'
-const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', Namespace: 'namespaces' }
+const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', Namespace: 'namespaces', QueueTrigger: 'queuetriggers' }
 /** The Kiln namespace of an object outside `default`. */
 export const NAMESPACE_LABEL = 'kiln.dev/namespace'
 

@@ -29,7 +29,7 @@ import { FilePackageStore, type PackageStore } from '../../core/store/package-st
 import { RedisPackageStore } from '../../core/store/redis-package-store.js'
 import { kubeSecretStore } from '../../core/store/kube-secret-store.js'
 import { kubeTokenStore } from '../../core/store/kube-token-store.js'
-import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
+import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../../core/types.js'
 import { PlatformInvoker } from '../../triggers/platform-invoker.js'
 import { poolTarget } from '../../poolmgr/pool-size.js'
 import { mountWorkflows } from '../../workflows/platform/mount.js'
@@ -119,18 +119,19 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   // Before the stores open: an object stored under another version than the store reads needs it.
   const webhook = k.webhook && k.role !== 'executor' ? await startConversionWebhook(kc, { ...k.webhook, namespace: k.namespace, logger }) : undefined
   const storeOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'resource watch failed; restarting') }
-  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, versions, traffic] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, queueTriggers, versions, traffic] = await Promise.all([
     crdStore<FunctionResource>(kc, 'Function', storeOpts),
     crdStore<RuntimeResource>(kc, 'Runtime', storeOpts),
     crdStore<HTTPTriggerResource>(kc, 'HTTPTrigger', storeOpts),
     crdStore<WorkflowResource>(kc, 'Workflow', storeOpts),
     crdStore<NamespaceResource>(kc, 'Namespace', storeOpts),
     crdStore<CronTriggerResource>(kc, 'CronTrigger', storeOpts),
+    crdStore<QueueTriggerResource>(kc, 'QueueTrigger', storeOpts),
     // Versions and traffic as their own objects (FunctionVersion, FunctionTraffic; docs/releases.md).
     crdStore<FunctionVersionResource>(kc, 'FunctionVersion', storeOpts),
     crdStore<FunctionTrafficResource>(kc, 'FunctionTraffic', storeOpts),
   ])
-  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, versions, traffic] as never
+  const stores: CrdStore<Resource>[] = [functions, runtimes, triggers, workflowResources, namespaces, cronTriggers, queueTriggers, versions, traffic] as never
   // Tokens (hashed) and secrets are Kubernetes Secrets in Kiln's namespace, watched by every replica.
   const secretOpts = { namespace: k.namespace, onError: (err: unknown) => logger.warn({ err }, 'secret watch failed; restarting') }
   const [tokens, secrets] = await Promise.all([kubeTokenStore(kc, secretOpts), kubeSecretStore(kc, secretOpts)])
@@ -180,11 +181,11 @@ export async function startKubernetesPlatform(config: KilnConfig, k: KubeOptions
   if (lacking.length > 0) logger.warn({ missing: lacking }, 'runtime pods lack protections the embedded sandbox gives (docs/sandbox.md, "On Kubernetes")')
   const a = await assemble({
     config, logger, packages, wf, invoker,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, versions, traffic },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, queueTriggers, versions, traffic },
     // The executor's ServiceAccount reads versions and writes only traffic (its leader moves canaries).
     keepsReleases: k.role !== 'executor', leads: isLeader,
     tokens, secrets, protections, packageSignature: signer,
-    state, owner: k.identity, recoverAll: !config.redisUrl,
+    state, owner: k.identity, identity: k.identity, recoverAll: !config.redisUrl,
     backend: () => backend ?? noInstances,
     nodes: DEFAULT_NODES,
     resolveCommand: (rt) => rt.spec.command ?? [],

@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { fromV2, toV2 } from '../../core/store/crd-conversion.js'
-import { AsyncPolicy, CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, RuntimeSpec } from '../../core/types.js'
+import { AsyncPolicy, CronTriggerSpec, FunctionSpec, FunctionTrafficSpec, FunctionVersionSpec, HTTPTriggerSpec, NamespaceSpec, QueueTriggerSpec, RuntimeSpec } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectl, kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S } from './setup.js'
 
-const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'functionversions', 'functiontraffics', 'packages'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
+const CRDS = ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'queuetriggers', 'functionversions', 'functiontraffics', 'packages'].map(n => join(DEPLOY, 'crds', `${n}.yaml`))
 
 function crdSpecProperties(file: string, version = 'v1'): string[] {
   const crd = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS()
@@ -25,6 +25,7 @@ describe('CRD schemas follow core/types.ts', () => {
     ['httptriggers', HTTPTriggerSpec],
     ['namespaces', NamespaceSpec],
     ['crontriggers', CronTriggerSpec],
+    ['queuetriggers', QueueTriggerSpec],
     ['functionversions', FunctionVersionSpec],
     ['functiontraffics', FunctionTrafficSpec],
   ] as const)('%s: the v1 CRD spec has exactly the fields of the TypeBox spec', (name, schema) => {
@@ -107,13 +108,13 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
   }, BUILD_TIMEOUT_MS)
   afterAll(async () => { await cp?.stop() })
 
-  it('the nine CRDs install and reach Established', async () => {
+  it('the ten CRDs install and reach Established', async () => {
     await ok(['apply', ...CRDS.flatMap(f => ['-f', f])])
     await ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev',
+      'crd/functions.kiln.dev', 'crd/runtimes.kiln.dev', 'crd/httptriggers.kiln.dev', 'crd/workflows.kiln.dev', 'crd/namespaces.kiln.dev', 'crd/crontriggers.kiln.dev', 'crd/queuetriggers.kiln.dev',
       'crd/functionversions.kiln.dev', 'crd/functiontraffics.kiln.dev', 'crd/packages.kiln.dev'])
     const names = JSON.parse(await ok(['get', 'crd', '-l', 'app.kubernetes.io/part-of=kiln', '-o', 'json'])).items.map((c: any) => c.metadata.name)
-    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'functiontraffics.kiln.dev', 'functionversions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'packages.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
+    expect(names.sort()).toEqual(['crontriggers.kiln.dev', 'functions.kiln.dev', 'functiontraffics.kiln.dev', 'functionversions.kiln.dev', 'httptriggers.kiln.dev', 'namespaces.kiln.dev', 'packages.kiln.dev', 'queuetriggers.kiln.dev', 'runtimes.kiln.dev', 'workflows.kiln.dev'])
   })
 
   it('a FunctionVersion is immutable; a FunctionTraffic\'s weights add up to 100', async () => {
@@ -251,6 +252,28 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     }
   })
 
+  it('QueueTrigger objects validate, and the API server refuses the URL of another kind and a topic read back', async () => {
+    const good = { apiVersion: 'kiln.dev/v1', kind: 'QueueTrigger', metadata: { name: 'orders', namespace: 'kiln' }, spec: { kind: 'nats', url: 'nats://nats.kiln:4222', topic: 'orders.new', function: 'hello', responseTopic: 'orders.done', errorTopic: 'orders.dead', maxRetries: 3, concurrency: 4, contentType: 'application/json' } }
+    await ok(['apply', '-f', '-'], JSON.stringify(good))
+    expect(JSON.parse(await ok(['get', 'mqt', 'orders', '-n', 'kiln', '-o', 'json'])).spec).toEqual(good.spec)
+    expect(await ok(['get', 'queuetriggers', '-n', 'kiln', '--no-headers'])).toMatch(/orders\s+nats\s+orders\.new\s+hello/)
+    const bad = [
+      [{ kind: 'kafka' }, 'spec.kind'],
+      [{ kind: 'redis-stream' }, 'redis:// or rediss://'],
+      [{ url: 'redis://cache:6379' }, 'nats:// or tls://'],
+      [{ responseTopic: 'orders.new' }, 'the response topic must not be the topic'],
+      [{ errorTopic: 'orders.new' }, 'the error topic must not be the topic'],
+      [{ concurrency: 0 }, 'spec.concurrency'],
+      [{ topic: 'two words' }, 'spec.topic'],
+    ] as const
+    for (const [change, field] of bad) {
+      const obj = { ...good, metadata: { name: 'x', namespace: 'kiln' }, spec: { ...good.spec, ...change } }
+      const r = await k(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(obj))
+      expect(r.code, JSON.stringify(change)).not.toBe(0)
+      expect(r.stderr).toContain(field)
+    }
+  })
+
   describe('RBAC after kubectl apply -k deploy/', () => {
     beforeAll(async () => { await ok(['apply', '-k', DEPLOY]) })
 
@@ -258,7 +281,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
       ['create', 'pods'], ['delete', 'pods'], ['patch', 'pods'], ['watch', 'pods'], ['patch', 'pods/resize'],
       ['create', 'deployments.apps'], ['update', 'replicasets.apps'], ['patch', 'deployments.apps/scale'],
       ['update', 'leases.coordination.k8s.io'], ['create', 'events'],
-      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'namespaces.kiln.dev'], ['watch', 'crontriggers.kiln.dev'],
+      ['watch', 'functions.kiln.dev'], ['patch', 'functions.kiln.dev/status'], ['watch', 'namespaces.kiln.dev'], ['watch', 'crontriggers.kiln.dev'], ['watch', 'queuetriggers.kiln.dev'],
       ['watch', 'functionversions.kiln.dev'], ['update', 'functiontraffics.kiln.dev'],
       // tokens, Kiln secrets and the package-URL key are Secrets: read, and the key made when it starts first
       ['get', 'secrets'], ['watch', 'secrets'], ['create', 'secrets'],
@@ -281,7 +304,7 @@ describe('deploy/ on a real kube-apiserver', K8S, () => {
     })
 
     it('the controller writes Kiln resources, their status and Kiln\'s Secrets in kiln, reads pods and their logs, and runs none', async () => {
-      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers']) {
+      for (const r of ['functions', 'runtimes', 'httptriggers', 'workflows', 'namespaces', 'crontriggers', 'queuetriggers']) {
         expect(await canI('kiln:kiln-controller', 'create', `${r}.kiln.dev`)).toBe('yes')
         expect(await canI('kiln:kiln-controller', 'patch', `${r}.kiln.dev/status`)).toBe('yes')
       }

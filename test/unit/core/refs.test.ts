@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { asyncFunctionPath, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
+import { asyncFunctionPath, brokerName, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
 import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from '../../../router/function-url.js'
 
 describe('refs', () => {
@@ -17,6 +17,14 @@ describe('refs', () => {
     expect(kubeName('team-a/hello')).toBe('team-a.hello')
     for (const ref of ['hello', 'team-a/hello', 'a-b/c', 'a/b-c']) expect(refOfKubeName(kubeName(ref))).toBe(ref)
     expect(new Set(['a-b/c', 'a/b-c'].map(kubeName)).size).toBe(2)
+  })
+
+  it('broker names use an underscore (illegal in Kiln names; NATS refuses dots), so two refs never share a consumer', () => {
+    expect(brokerName('orders')).toBe('orders')
+    expect(brokerName('team-a/orders')).toBe('team-a_orders')
+    const refs = ['a-b/c', 'a/b-c', 'a/b', 'ab', 'a-b']
+    expect(new Set(refs.map(brokerName)).size).toBe(refs.length)
+    for (const ref of refs) expect(brokerName(ref)).not.toMatch(/[./*> ]/)
   })
 
   it('data-plane paths: /fn and /wf in default, /ns/NS/... elsewhere, each part encoded; the router reads them back', () => {
