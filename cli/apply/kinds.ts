@@ -181,7 +181,23 @@ export const KINDS: KindEntry[] = [
     // The server names the spec after the resource when it has no name of its own.
     comparable: (r) => canonical({ labels: userLabels(r), spec: { name: r.metadata.name, ...(r.spec as object) } }) }),
   crud({ kind: 'HTTPTrigger', aliases: ['Route'], path: 'triggers', namespaced: true, order: 50, refs: targetRefs }),
+  crud({ kind: 'CronTrigger', path: 'crontriggers', namespaced: true, order: 50, refs: targetRefs }),
+  // The server shows a broker URL's password as `***` (and keeps it when it is sent back so): compared the same way.
+  crud({ kind: 'QueueTrigger', path: 'mqtriggers', namespaced: true, order: 50, refs: targetRefs,
+    comparable: (r) => canonical({ labels: userLabels(r), spec: { ...(r.spec as object), url: redactedUrl((r.spec as { url?: string }).url) } }) }),
 ]
+
+/** A broker URL with its password as `***` (as the API shows it). */
+function redactedUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url
+  }
+}
 
 export function kindEntry(kind: string): KindEntry | undefined {
   return KINDS.find((k) => k.kind === kind || k.aliases?.includes(kind))
