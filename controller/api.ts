@@ -23,6 +23,8 @@ import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
 import { invocationRoutes } from './invocations.js'
 import { cronRoutes } from './cron.js'
+import { seriesRoutes } from './series.js'
+import { watchRoutes } from './watch.js'
 
 export const API_PREFIX = '/v1'
 
@@ -53,4 +55,6 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await invocationRoutes(app, c)
   await cronRoutes(app, c)
   await releaseRoutes(app, c)
+  await seriesRoutes(app, c)
+  await watchRoutes(app, c)
 }

@@ -9,7 +9,7 @@ import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
 import type { FunctionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource } from '../core/types.js'
-import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Protections, Routes, Workflows } from './read-models.js'
+import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Protections, RequestSeriesView, Routes, Workflows } from './read-models.js'
 
 export interface ControlContext {
   functions: ResourceStore<FunctionResource>
@@ -45,4 +45,6 @@ export interface ControlContext {
   cron: CronTriggers
   /** The operator's default and maximum limits for functions (kiln.yaml sandbox.limits; embedded only). */
   limits?: LimitsPolicy
+  /** Per-function request rate and latency series, for the console (`GET /v1/functions/NAME/series`, `/v1/watch`). */
+  series: RequestSeriesView
 }

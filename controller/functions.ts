@@ -10,23 +10,28 @@ import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 import { checkEntrypoint, entryLanguage } from './entrypoint.js'
+import { eventStreams } from './event-stream.js'
+import { followLogs } from './log-follow.js'
 import { deleted, inNamespace } from './namespaced.js'
 import { authorOf } from './releases.js'
 
-export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  /** The function with its live status, its newest version and what serves it. */
-  const view = (fn: FunctionResource) => {
-    const ref = refOfMeta(fn.metadata)
-    const t = c.releases.traffic(ref)?.spec
-    return {
-      ...fn,
-      status: {
-        ...c.live.status(ref),
-        latestVersion: c.releases.latest(ref),
-        ...(t ? { traffic: t.traffic.targets, ...(t.aliases ? { aliases: Object.fromEntries(Object.entries(t.aliases).map(([a, s]) => [a, s.targets])) } : {}), ...(t.canary?.state === 'running' ? { canary: { to: t.canary.to, weight: t.canary.weight } } : {}) } : {}),
-      },
-    }
+/** The function with its live status, its newest version and what serves it (also what /v1/watch sends). */
+export function functionView(c: ControlContext, fn: FunctionResource): FunctionResource & { status: Record<string, unknown> } {
+  const ref = refOfMeta(fn.metadata)
+  const t = c.releases.traffic(ref)?.spec
+  return {
+    ...fn,
+    status: {
+      ...c.live.status(ref),
+      latestVersion: c.releases.latest(ref),
+      ...(t ? { traffic: t.traffic.targets, ...(t.aliases ? { aliases: Object.fromEntries(Object.entries(t.aliases).map(([a, s]) => [a, s.targets])) } : {}), ...(t.canary?.state === 'running' ? { canary: { to: t.canary.to, weight: t.canary.weight } } : {}) } : {}),
+    },
   }
+}
+
+export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
+  const view = (fn: FunctionResource) => functionView(c, fn)
+  const stream = eventStreams(app)
   const promoted = (q: { promote?: string }) => q.promote !== 'false' && q.promote !== '0'
 
   async function check(body: unknown, ns: string, name?: string): Promise<FunctionResource> {
@@ -116,10 +121,14 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     return deleted(fn.metadata)
   })
 
-  app.get<{ Params: { name: string }; Querystring: { tail?: string } }>('/functions/:name/logs', async (req) => {
+  app.get<{ Params: { name: string }; Querystring: { tail?: string; follow?: string } }>('/functions/:name/logs', async (req, reply) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
     if (!c.functions.get(ref)) throw notFound('Function', ref)
     const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
+    if (req.query.follow === 'true' || req.query.follow === '1') {
+      await followLogs(stream(req, reply), c.logs, ref, tail)
+      return reply
+    }
     return { function: req.params.name, namespace: req.kiln.namespace, lines: await c.logs.read(ref, tail) }
   })
 }

@@ -66,6 +66,7 @@ export const ERRORS = {
   KILN_ERR_INVOCATION_NOT_FOUND: { status: 404, message: 'no such invocation', hint: 'list invocations with `kiln inv list`' },
   KILN_ERR_CRON_NOT_FOUND: { status: 404, message: 'no such cron trigger', hint: 'list cron triggers with `kiln cron list`' },
   KILN_ERR_STATE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable', hint: 'work already accepted is kept and resumes when it is back; retry after the Retry-After delay' },
+  KILN_ERR_CONSOLE_NOT_BUILT: { status: 503, message: 'the console is not built', hint: 'build Kiln (`npm run build`), then start it again' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -13,6 +13,8 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024
 
 export class FunctionLogs {
   private readonly streams = new Map<string, { out: WriteStream; bytes: number }>()
+  /** Who follows a function's output (the console's live tail); empty unless someone does. */
+  private readonly followers = new Map<string, Set<(line: string) => void>>()
   private readonly dir: string
 
   constructor(dataDir: string, private readonly lookup: (instanceId: string) => InstanceRecord | undefined, private readonly logger: Logger) {
@@ -30,10 +32,22 @@ export class FunctionLogs {
       return
     }
     const text = `${new Date().toISOString()} ${instanceId} ${stream} ${line}\n`
+    if (this.followers.size > 0) for (const f of this.followers.get(fn) ?? []) f(text.slice(0, -1))
     const s = this.stream(fn)
     s.bytes += text.length
     s.out.write(text)
     if (s.bytes > MAX_FILE_BYTES) this.rotate(fn)
+  }
+
+  /** Calls `onLine` with each line `fn` writes from now on; returns the stop. */
+  follow(fn: string, onLine: (line: string) => void): () => void {
+    const set = this.followers.get(fn) ?? new Set()
+    this.followers.set(fn, set)
+    set.add(onLine)
+    return () => {
+      set.delete(onLine)
+      if (set.size === 0 && this.followers.get(fn) === set) this.followers.delete(fn)
+    }
   }
 
   /** The file of a function's ref (core/refs.ts): `ns/name` is a folder per namespace. */

@@ -29,6 +29,8 @@ import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
 import { mountOpenApi } from '../controller/openapi/mount.js'
 import { probeRoutes } from '../controller/probes.js'
+import { consoleRoutes } from '../controller/console.js'
+import { RequestSeries } from '../core/request-series.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -186,7 +188,10 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     },
   })
   const canaries = new CanaryLoop({ executor, releases, events, logger, leads: o.leads })
-  metrics.readFrom(metricsSources(executor, pools, fleet))
+  const measured = metricsSources(executor, pools, fleet)
+  metrics.readFrom(measured)
+  // The console's sparklines: a point per function every 5 s from the same numbers (core/request-series.ts).
+  const series = new RequestSeries(measured.functions)
   const readiness = new Readiness()
   const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
   // Advisory: a state store that is away (a Redis outage) pauses async work, cron and workflow steps,
@@ -221,6 +226,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
     ...ev.read,
+    series,
   }
 
   const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
@@ -253,6 +259,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         await mountOpenApi(v1)
         await controlApi(v1, ctx)
       }, { prefix: '/v1' })
+      await consoleRoutes(s)
     }
     if (o.routes && (!apiApart || !withApi)) await o.routes(s)
     if (o.dataPlane) {
@@ -277,6 +284,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         executor.start()
         monitor.start()
         canaries.start()
+        series.start()
         for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
@@ -305,6 +313,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await o.invoker.close()
       monitor.stop()
       canaries.stop()
+      series.stop()
       unkeep?.()
       await executor.close()
       if (api !== app) await api.close()
