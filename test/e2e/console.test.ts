@@ -47,7 +47,7 @@ describe('the operator console in Chromium', BROWSER, () => {
   async function signedIn(token: string, hash = ''): Promise<Page> {
     const page = await open(`/ui/#token=${encodeURIComponent(token)}`)
     await page.locator('.who').waitFor()
-    if (hash) await page.evaluate((h) => { location.hash = h }, hash)
+    if (hash) await page.evaluate(`location.hash = ${JSON.stringify(hash)}`)
     return page
   }
 
@@ -91,14 +91,14 @@ describe('the operator console in Chromium', BROWSER, () => {
   it('takes a #token= fragment, keeps it for the tab and removes it from the address bar', async () => {
     const page = await signedIn(p.adminToken)
     expect(page.url()).toBe(`${p.apiUrl}/ui/`)
-    expect(await page.evaluate(() => location.hash)).toBe('')
-    expect(await page.evaluate(() => sessionStorage.getItem('kiln.token'))).toBe(p.adminToken)
+    expect(await page.evaluate('location.hash')).toBe('')
+    expect(await page.evaluate('sessionStorage.getItem("kiln.token")')).toBe(p.adminToken)
     // A reload stays signed in (same tab); signing out forgets it.
     await page.reload()
     await page.locator('.who').waitFor()
     await page.click('text=Sign out')
     await page.locator('form input#token').waitFor()
-    expect(await page.evaluate(() => sessionStorage.getItem('kiln.token'))).toBeNull()
+    expect(await page.evaluate('sessionStorage.getItem("kiln.token")')).toBeNull()
   })
 
   it('shows a deployed function with its strategy, version and instances by state and node', async () => {
@@ -220,7 +220,7 @@ describe('the operator console in Chromium', BROWSER, () => {
     await page.locator('tr[data-function="team-b/hello-b"]').waitFor()
     expect(await page.locator('.top nav').textContent()).not.toContain('Pools')
     for (const [hash, ready] of [['#/functions', 'table.functions'], ['#/nodes', 'section'], ['#/invocations', 'section'], ['#/executions', 'section']] as const) {
-      await page.evaluate((h) => { location.hash = h }, hash)
+      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`)
       await page.locator(ready).first().waitFor()
       // Past the first state of every topic the page shows.
       await until(`${hash} to load`, async () => !(await page.content()).includes('Loading…'), 30_000)
