@@ -125,7 +125,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const ref = refOf(req.kiln.namespace, req.params.name)
     if (!c.functions.get(ref)) throw notFound('Function', ref)
     const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
-    if (req.query.follow === 'true' || req.query.follow === '1') {
+    if ((req.query.follow === 'true' || req.query.follow === '1') && req.method === 'GET') {
       await followLogs(stream(req, reply), c.logs, ref, tail)
       return reply
     }

@@ -47,7 +47,8 @@ function parseTopics(q: string | undefined): Topic[] {
 export async function watchRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   const stream = eventStreams(app)
 
-  app.get<{ Querystring: { topics?: string } }>('/watch', async (req, reply) => {
+  // No HEAD: an answer without a body has no stream to keep open.
+  app.get<{ Querystring: { topics?: string } }>('/watch', { exposeHeadRoute: false }, async (req, reply) => {
     const asked = parseTopics(req.query.topics)
     const { role } = req.kiln.identity
     const topics = asked.filter((t) => grants(role, TOPICS[t].resource, 'read'))

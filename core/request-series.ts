@@ -3,7 +3,7 @@
 // already keeps for the metrics (FunctionCounters: answers by status class, the duration histogram),
 // and the difference from the pass before becomes one point in a ring per function. Nothing is added
 // to the request path; a function's versions (each with its own counters) are summed under its name.
-import { STATUS_CLASSES, type FunctionCounters } from './metrics.js'
+import { quantile, STATUS_CLASSES, type FunctionCounters } from './metrics.js'
 
 /** What a pass reads: each live function (or version of one) by the function's ref, with its counters. */
 export type SeriesSource = () => Iterable<{ name: string; counters: FunctionCounters }>
@@ -36,26 +36,6 @@ interface Ring {
 interface Seen { answered: number; errors: number; buckets: Float64Array }
 
 const FIVE_XX = STATUS_CLASSES.indexOf('5xx')
-
-/** The q-quantile (0..1) of a histogram's per-bucket counts, in the bounds' unit; NaN without counts. */
-export function quantile(q: number, bounds: readonly number[], counts: ArrayLike<number>): number {
-  let total = 0
-  for (let i = 0; i < counts.length; i++) total += counts[i]
-  if (total === 0) return NaN
-  const rank = q * total
-  let below = 0
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]
-    if (below + c >= rank && c > 0) {
-      // The +Inf bucket has no upper bound: its quantile is the highest finite bound (as Prometheus says).
-      if (i >= bounds.length) return bounds[bounds.length - 1]
-      const lower = i === 0 ? 0 : bounds[i - 1]
-      return lower + (bounds[i] - lower) * ((rank - below) / c)
-    }
-    below += c
-  }
-  return bounds[bounds.length - 1]
-}
 
 export class RequestSeries {
   private readonly rings = new Map<string, Ring>()
@@ -104,8 +84,9 @@ export class RequestSeries {
       const at = r.written % this.size
       r.rate[at] = g.answered / seconds
       r.errors[at] = g.answered > 0 ? g.errors / g.answered : 0
-      r.p50[at] = quantile(0.5, g.bounds, g.buckets) * 1000
-      r.p99[at] = quantile(0.99, g.bounds, g.buckets) * 1000
+      // NaN marks an interval without answers (no latency to show).
+      r.p50[at] = (quantile(g.bounds, g.buckets, 0.5) ?? NaN) * 1000
+      r.p99[at] = (quantile(g.bounds, g.buckets, 0.99) ?? NaN) * 1000
       r.written++
       r.seen = pass
     }

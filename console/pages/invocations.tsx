@@ -2,6 +2,7 @@
 // with its attempts, error and result; a dead or failed one is redriven by hand
 // (POST /v1/invocations/ID/retry: queued again, its attempts start over).
 import { useEffect, useState } from 'preact/hooks'
+import { useAction } from '../action'
 import { api, type ApiError } from '../api'
 import { ago, Badge, Empty, ErrorLine, Section } from '../components/common'
 import { useWatch } from '../live'
@@ -47,20 +48,8 @@ function Table({ rows, kind, canWrite }: { rows: InvocationSummary[]; kind: stri
 }
 
 function Redrive({ id }: { id: string }) {
-  const [error, setError] = useState<ApiError | undefined>()
-  const [busy, setBusy] = useState(false)
-  const go = async () => {
-    setBusy(true)
-    try {
-      await api(`/invocations/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} })
-      setError(undefined)
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return <><button class="redrive" disabled={busy} onClick={go}>Redrive</button><ErrorLine error={error} /></>
+  const redrive = useAction(() => api(`/invocations/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} }))
+  return <><button class="redrive" disabled={redrive.busy} onClick={() => void redrive.run()}>Redrive</button><ErrorLine error={redrive.error} /></>
 }
 
 function Detail({ id, canWrite, version }: { id: string; canWrite: boolean; version: string }) {

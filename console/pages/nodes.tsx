@@ -1,8 +1,8 @@
 // Nodes and isolation: where instances run (labels, taints, capacity, usage), the functions isolated
 // now (released by hand: POST /v1/functions/NAME/release), and the platform's events with their
 // evidence (isolations, releases, crashes, out-of-memory kills, canary steps).
-import { useState } from 'preact/hooks'
-import { api, nsQuery, type ApiError } from '../api'
+import { useAction } from '../action'
+import { api, nsQuery } from '../api'
 import { ago, Badge, bytes, Empty, ErrorLine, Evidence, refName, Section } from '../components/common'
 import { useWatch } from '../live'
 import type { FunctionView, NodeView, Whoami } from '../types'
@@ -63,26 +63,14 @@ export function Nodes({ namespace, me }: { namespace: string; me: Whoami }) {
 }
 
 function IsolatedRow({ fn, admin }: { fn: FunctionView; admin: boolean }) {
-  const [error, setError] = useState<ApiError | undefined>()
-  const [busy, setBusy] = useState(false)
   const iso = fn.status.isolation!
   const ns = fn.metadata.namespace ?? 'default'
-  const release = async () => {
-    setBusy(true)
-    try {
-      await api(`/functions/${encodeURIComponent(fn.metadata.name)}/release${nsQuery(ns)}`, { method: 'POST', body: {} })
-      setError(undefined)
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const release = useAction(() => api(`/functions/${encodeURIComponent(fn.metadata.name)}/release${nsQuery(ns)}`, { method: 'POST', body: {} }))
   return (
     <tr data-function={refName(fn.metadata.name, ns)}>
       <td>{refName(fn.metadata.name, ns)}</td><td title={iso.since}>{ago(iso.since)}</td><td>{iso.by}</td><td>{iso.reason}</td>
       <td><Evidence evidence={iso.evidence} /></td>
-      <td>{admin && <button class="release" disabled={busy} onClick={release}>Release</button>}<ErrorLine error={error} /></td>
+      <td>{admin && <button class="release" disabled={release.busy} onClick={() => void release.run()}>Release</button>}<ErrorLine error={release.error} /></td>
     </tr>
   )
 }

@@ -2,7 +2,8 @@
 // and in use; resized live (PUT /v1/pools/RUNTIME): the pool manager boots or stops instances to the
 // new target, and the table follows.
 import { useState } from 'preact/hooks'
-import { api, type ApiError } from '../api'
+import { useAction } from '../action'
+import { api } from '../api'
 import { Empty, ErrorLine, Section } from '../components/common'
 import { useWatch } from '../live'
 import type { PoolView } from '../types'
@@ -35,28 +36,21 @@ export function Pools() {
 
 function Resize({ runtime, current }: { runtime: string; current: number }) {
   const [size, setSize] = useState<string>('')
-  const [error, setError] = useState<ApiError | string | undefined>()
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: Event) => {
+  const resize = useAction(async (n: number) => {
+    await api(`/pools/${encodeURIComponent(runtime)}`, { method: 'PUT', body: { size: n } })
+    setSize('')
+  })
+  const submit = (e: Event) => {
     e.preventDefault()
     const n = Number(size)
-    if (size === '' || !Number.isInteger(n) || n < 0 || n > 1000) return setError('a whole number from 0 to 1000')
-    setBusy(true)
-    setError(undefined)
-    try {
-      await api(`/pools/${encodeURIComponent(runtime)}`, { method: 'PUT', body: { size: n } })
-      setSize('')
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
+    if (size === '' || !Number.isInteger(n) || n < 0 || n > 1000) return resize.setError('a whole number from 0 to 1000')
+    void resize.run(n)
   }
   return (
     <form method="post" class="inline resize" data-runtime={runtime} onSubmit={submit}>
       <label>Resize <strong>{runtime}</strong> to <input type="number" min="0" max="1000" name="size" placeholder={String(current)} value={size} onInput={(e) => setSize((e.target as HTMLInputElement).value)} /></label>
-      <button type="submit" disabled={busy}>Resize</button>
-      <ErrorLine error={error} />
+      <button type="submit" disabled={resize.busy}>Resize</button>
+      <ErrorLine error={resize.error} />
     </form>
   )
 }

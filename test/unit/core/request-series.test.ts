@@ -3,7 +3,7 @@
 // summed under its name, a bounded ring, and no ring for a function that is gone.
 import { describe, expect, it } from 'vitest'
 import { Buckets, DURATION_BUCKETS, type FunctionCounters } from '../../../core/metrics.js'
-import { quantile, RequestSeries } from '../../../core/request-series.js'
+import { RequestSeries } from '../../../core/request-series.js'
 
 function counters(): FunctionCounters {
   return { requests: new Float64Array(5), duration: new Buckets(DURATION_BUCKETS), queueWait: new Buckets(DURATION_BUCKETS), specialization: new Buckets(DURATION_BUCKETS), coldStarts: new Float64Array(3) }
@@ -14,18 +14,6 @@ function answer(c: FunctionCounters, status: number, seconds: number, times = 1)
     c.duration.observe(seconds)
   }
 }
-
-describe('quantile', () => {
-  it('interpolates within the bucket holding the rank, as histogram_quantile does', () => {
-    // Bounds 1, 2, 4 (+Inf): 10 in (0,1], 10 in (1,2], 0 in (2,4], 0 above.
-    expect(quantile(0.5, [1, 2, 4], [10, 10, 0, 0])).toBe(1)
-    expect(quantile(0.75, [1, 2, 4], [10, 10, 0, 0])).toBe(1.5)
-    expect(quantile(0.25, [1, 2, 4], [10, 10, 0, 0])).toBe(0.5)
-    // All in +Inf: the highest finite bound.
-    expect(quantile(0.99, [1, 2, 4], [0, 0, 0, 3])).toBe(4)
-    expect(quantile(0.5, [1, 2, 4], [0, 0, 0, 0])).toBeNaN()
-  })
-})
 
 describe('RequestSeries', () => {
   it('makes a point per pass from what was gained since the pass before', () => {
