@@ -54,3 +54,21 @@ export async function api<T>(conn: Connection, method: string, path: string, jso
   if (res.status >= 400) throw failure(res)
   return JSON.parse(res.body.toString('utf8')) as T
 }
+
+/**
+ * A GET under `/v1` whose answer is streamed (`kiln fn logs -f`): each chunk goes to `onChunk` as it
+ * arrives, until the server ends the answer. A non-2xx answer is read whole and thrown as failure() does.
+ */
+export async function apiStream(conn: Connection, path: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  let res
+  const headers: Record<string, string> = conn.token ? { authorization: `Bearer ${conn.token}` } : {}
+  try {
+    res = await request(`${conn.url}${withNamespace(conn, `/v1${path}`)}`, { method: 'GET', headers, headersTimeout: 0, bodyTimeout: 0 })
+  } catch (e) {
+    const err = e as Error & { code?: string }
+    throw new CliError(`cannot reach the Kiln server at ${conn.url} (${err.code ?? err.message})`, EXIT.UNREACHABLE,
+      'start it with `kiln up`, or point the CLI at it with --server URL or KILN_URL')
+  }
+  if (res.statusCode >= 400) throw failure({ status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) })
+  for await (const chunk of res.body) onChunk(chunk as Buffer)
+}

@@ -1,10 +1,10 @@
-// `--data` flags that carry JSON: the text itself, or `@file` holding it.
-import { readFileSync } from 'node:fs'
+// `--data` flags that carry JSON: the text itself, `@file` holding it, or `@-` (standard input).
 import { CliError, EXIT } from './client.js'
+import { readDataArg } from './data-arg.js'
 
 export function parseJsonData(data: string | undefined): unknown {
   if (data === undefined) return undefined
-  const text = data.startsWith('@') ? readFileSync(data.slice(1), 'utf8') : data
+  const text = readDataArg(data).toString('utf8')
   try {
     return JSON.parse(text)
   } catch (e) {

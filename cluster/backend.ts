@@ -9,6 +9,8 @@ export interface InstanceLimits {
   openFiles?: number
   fileSizeBytes?: number
   tmpBytes?: number
+  /** What the instance is guaranteed, where the backend has such a notion (Kubernetes requests of a function's own pods). */
+  requests?: { cpu?: number; memoryBytes?: number }
 }
 
 /** One protection an instance gets (or does not get) on this backend; docs/sandbox.md names them. */

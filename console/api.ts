@@ -51,35 +51,55 @@ export interface StreamHandlers {
 }
 
 /**
- * Reads a server-sent-events answer of /v1 until `signal` aborts, connecting again after a drop
- * (3 s, as the server's `retry` says). A 4xx answer ends it (the caller shows the error).
+ * Reads an answer of /v1 that stays open until `signal` aborts, handing each piece of text to `feed`,
+ * and connects again after a drop (3 s, or what the server's `retry` says). A 4xx answer ends it (the
+ * caller shows the error).
  */
-export async function stream(path: string, h: StreamHandlers, signal: AbortSignal): Promise<void> {
-  let retryMs = 3000
+async function follow(path: string, accept: string, feed: (text: string) => void, onConnected: StreamHandlers['onConnected'], signal: AbortSignal, retry = { ms: 3000 }): Promise<void> {
   while (!signal.aborted) {
     try {
-      const res = await fetch(`/v1${path}`, { headers: { ...headers(false), accept: 'text/event-stream' }, signal, cache: 'no-store' })
+      const res = await fetch(`/v1${path}`, { headers: { ...headers(false), accept }, signal, cache: 'no-store' })
       if (!res.ok || !res.body) {
         const err = await failure(res)
-        h.onConnected?.(false, err)
+        onConnected?.(false, err)
         if (res.status < 500) return
       } else {
-        h.onConnected?.(true)
-        const parser = createParser({
-          onEvent: (e) => h.onEvent(e.event ?? 'message', JSON.parse(e.data)),
-          onRetry: (ms) => { retryMs = ms },
-        })
+        onConnected?.(true)
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
         for (;;) {
           const { value, done } = await reader.read()
           if (done) break
-          parser.feed(value)
+          feed(value)
         }
       }
-    } catch (err) {
+    } catch {
       if (signal.aborted) return
     }
-    h.onConnected?.(false)
-    await new Promise((r) => setTimeout(r, retryMs))
+    onConnected?.(false)
+    await new Promise((r) => setTimeout(r, retry.ms))
   }
+}
+
+/** A stream of server-sent events (`GET /v1/watch`). */
+export function stream(path: string, h: StreamHandlers, signal: AbortSignal): Promise<void> {
+  const retry = { ms: 3000 }
+  let parser = createParser({ onEvent: () => undefined })
+  return follow(path, 'text/event-stream', (text) => parser.feed(text), (connected, err) => {
+    // Each connection starts a new stream of events.
+    if (connected) parser = createParser({ onEvent: (e) => h.onEvent(e.event ?? 'message', JSON.parse(e.data)), onRetry: (ms) => { retry.ms = ms } })
+    h.onConnected?.(connected, err)
+  }, signal, retry)
+}
+
+/** A plain-text answer read line by line as it comes (`GET /v1/functions/NAME/logs?follow=true`). */
+export function lines(path: string, h: { onLines(lines: string[]): void; onConnected?: StreamHandlers['onConnected'] }, signal: AbortSignal): Promise<void> {
+  let partial = ''
+  return follow(path, 'text/plain', (text) => {
+    const parts = (partial + text).split('\n')
+    partial = parts.pop() ?? ''
+    if (parts.length > 0) h.onLines(parts)
+  }, (connected, err) => {
+    partial = ''
+    h.onConnected?.(connected, err)
+  }, signal)
 }

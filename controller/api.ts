@@ -23,6 +23,8 @@ import { executionRoutes } from './executions.js'
 import { workflowRoutes } from './workflows.js'
 import { invocationRoutes } from './invocations.js'
 import { cronRoutes } from './cron.js'
+import { versionRoutes } from './version.js'
+import { mqTriggerRoutes } from './mqtriggers.js'
 import { seriesRoutes } from './series.js'
 import { watchRoutes } from './watch.js'
 
@@ -55,6 +57,8 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await invocationRoutes(app, c)
   await cronRoutes(app, c)
   await releaseRoutes(app, c)
+  await versionRoutes(app)
+  await mqTriggerRoutes(app, c)
   await seriesRoutes(app, c)
   await watchRoutes(app, c)
 }

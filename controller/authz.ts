@@ -30,6 +30,7 @@ const list = (resource: ApiResource): Rule => ({ resource, verb: 'read', list: t
 export const ROUTES: Record<string, Rule> = {
   'GET /whoami': read('whoami'),
   'GET /openapi.json': read('whoami', { public: true }),
+  'GET /version': read('whoami', { public: true }),
 
   'GET /functions': list('functions'),
   'POST /functions': write('functions'),
@@ -43,6 +44,7 @@ export const ROUTES: Record<string, Rule> = {
   'GET /triggers': list('routes'),
   'POST /triggers': write('routes'),
   'GET /triggers/:name': read('routes'),
+  'PUT /triggers/:name': write('routes'),
   'DELETE /triggers/:name': write('routes'),
 
   'GET /workflows': list('workflows'),
@@ -66,6 +68,12 @@ export const ROUTES: Record<string, Rule> = {
   'GET /crontriggers/:name': read('triggers'),
   'PUT /crontriggers/:name': write('triggers'),
   'DELETE /crontriggers/:name': write('triggers'),
+
+  'GET /mqtriggers': list('triggers'),
+  'POST /mqtriggers': write('triggers'),
+  'GET /mqtriggers/:name': read('triggers'),
+  'PUT /mqtriggers/:name': write('triggers'),
+  'DELETE /mqtriggers/:name': write('triggers'),
 
   'GET /secrets': list('secrets'),
   'POST /secrets': write('secrets'),

@@ -4,16 +4,20 @@
 import type { FastifyInstance } from 'fastify'
 import { KilnError } from '../core/errors.js'
 import { checkLimits } from '../core/limits.js'
+import { parseBytes } from '../core/quantity.js'
 import { DEFAULT_NAMESPACE, refOf, refOfMeta } from '../core/refs.js'
 import { describeRef, notFound } from '../core/store/resource-store.js'
 import type { FunctionResource } from '../core/types.js'
 import { validateResource } from '../core/validate.js'
+import { checkFunctionSettings } from '../core/function-settings.js'
 import type { ControlContext } from './context.js'
+import { deleteDependents, dependentsOf, inUse } from './function-dependents.js'
 import { checkEntrypoint, entryLanguage } from './entrypoint.js'
-import { eventStreams } from './event-stream.js'
 import { followLogs } from './log-follow.js'
 import { deleted, inNamespace } from './namespaced.js'
 import { authorOf } from './releases.js'
+
+const truthy = (v: string | undefined) => v !== undefined && v !== '0' && v !== 'false'
 
 /** The function with its live status, its newest version and what serves it (also what /v1/watch sends). */
 export function functionView(c: ControlContext, fn: FunctionResource): FunctionResource & { status: Record<string, unknown> } {
@@ -31,7 +35,6 @@ export function functionView(c: ControlContext, fn: FunctionResource): FunctionR
 
 export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
   const view = (fn: FunctionResource) => functionView(c, fn)
-  const stream = eventStreams(app)
   const promoted = (q: { promote?: string }) => q.promote !== 'false' && q.promote !== '0'
 
   async function check(body: unknown, ns: string, name?: string): Promise<FunctionResource> {
@@ -50,6 +53,14 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const s = fn.spec
     if (s.minScale !== undefined && s.maxScale !== undefined && s.minScale > s.maxScale) {
       throw new KilnError('KILN_ERR_VALIDATION', 'spec.minScale: must not exceed spec.maxScale')
+    }
+    checkFunctionSettings(s)
+    const r = s.resources
+    if (r?.requests?.cpu !== undefined && r.cpu !== undefined && r.requests.cpu > r.cpu) {
+      throw new KilnError('KILN_ERR_VALIDATION', 'spec.resources.requests.cpu: must not exceed spec.resources.cpu (the limit)')
+    }
+    if (r?.requests?.memory !== undefined && r.memory !== undefined && parseBytes(r.requests.memory) > parseBytes(r.memory)) {
+      throw new KilnError('KILN_ERR_VALIDATION', 'spec.resources.requests.memory: must not exceed spec.resources.memory (the limit)')
     }
     checkSecrets(fn, ns)
     if (s.private && ns !== DEFAULT_NAMESPACE) checkSandbox(ns)
@@ -82,6 +93,12 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
       { hint: `an admin may allow it anyway: \`kiln ns create ${ns} --allow-private-without-sandbox\`` })
   }
 
+  /** The function's view, with what this platform will not do of its spec (`warnings`, printed by the CLI). */
+  const answer = (fn: FunctionResource) => {
+    const warnings = c.warnings?.(fn) ?? []
+    return warnings.length ? { ...view(fn), warnings } : view(fn)
+  }
+
   app.get('/functions', async (req) => c.functions.list().filter((f) => req.kiln.shows(f.metadata.namespace ?? DEFAULT_NAMESPACE)).map(view))
 
   app.post('/functions', async (req, reply) => {
@@ -91,7 +108,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     // The version first: whoever sees the function finds what serves it.
     const { stored: fn } = await c.releases.deploy(given, authorOf(req), true, (f) => c.functions.create(f))
     await c.live.whenApplied(ref)
-    return reply.status(201).send(view(fn))
+    return reply.status(201).send(answer(fn))
   })
 
   app.put<{ Params: { name: string }; Querystring: { promote?: string } }>('/functions/:name', async (req, reply) => {
@@ -101,7 +118,7 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     const { stored: fn } = await c.releases.deploy(given, authorOf(req), promoted(req.query), (f) => c.functions.put(f))
     // Returns once the traffic is applied: a promoted version is the only one served (for `warm`, warm).
     await c.live.whenApplied(ref)
-    return reply.status(existed ? 200 : 201).send(view(fn))
+    return reply.status(existed ? 200 : 201).send(answer(fn))
   })
 
   app.get<{ Params: { name: string } }>('/functions/:name', async (req) => {
@@ -111,24 +128,39 @@ export async function functionRoutes(app: FastifyInstance, c: ControlContext): P
     return view(fn)
   })
 
-  app.delete<{ Params: { name: string } }>('/functions/:name', async (req) => {
+  // Refused while routes, triggers or workflows refer to it (they would 404 or fail); `?cascade=1`
+  // deletes them first and names them in the answer.
+  app.delete<{ Params: { name: string }; Querystring: { cascade?: string } }>('/functions/:name', async (req) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
+    if (!c.functions.get(ref)) throw notFound('Function', ref)
+    const deps = dependentsOf(c, ref)
+    if (deps.length > 0 && !truthy(req.query.cascade)) throw inUse(ref, deps)
+    await deleteDependents(c, deps)
     const seen = c.releases.snapshot(ref)
     const fn = await c.functions.delete(ref)
     if (!fn) throw notFound('Function', ref)
     // Its versions and traffic go with it (a function made again under this name starts at version 1).
     await c.releases.forget(ref, seen)
-    return deleted(fn.metadata)
+    return { ...deleted(fn.metadata), ...(deps.length ? { cascaded: deps.map((d) => ({ kind: d.kind, name: d.ref.slice(d.ref.indexOf('/') + 1) })) } : {}) }
   })
 
-  app.get<{ Params: { name: string }; Querystring: { tail?: string; follow?: string } }>('/functions/:name/logs', async (req, reply) => {
+  // `since` (an ISO time): only lines written at or after it (each line starts with its ISO time), which
+  // is how `kiln fn logs --since 10m` and `-f` (polling from the last line's time) read.
+  // `follow=true`: plain text, the last `tail` lines first, then new ones until the client goes away.
+  app.get<{ Params: { name: string }; Querystring: { tail?: string; since?: string; follow?: string } }>('/functions/:name/logs', async (req, reply) => {
     const ref = refOf(req.kiln.namespace, req.params.name)
     if (!c.functions.get(ref)) throw notFound('Function', ref)
-    const tail = Math.min(Math.max(Number(req.query.tail ?? 200) || 200, 1), 10_000)
-    if ((req.query.follow === 'true' || req.query.follow === '1') && req.method === 'GET') {
-      await followLogs(stream(req, reply), c.logs, ref, tail)
-      return reply
+    const since = req.query.since
+    if (since !== undefined && Number.isNaN(Date.parse(since))) throw new KilnError('KILN_ERR_BAD_REQUEST', `since: "${since}" is not an ISO time (e.g. 2024-05-01T10:00:00Z)`)
+    const tail = Math.min(Math.max(Number(req.query.tail ?? (since ? 10_000 : 200)) || 200, 1), 10_000)
+    if (req.query.follow === 'true' || req.query.follow === '1') {
+      return reply.type('text/plain; charset=utf-8').send(followLogs(c.logs, ref, tail, req.raw, since === undefined ? undefined : new Date(since).toISOString()))
     }
-    return { function: req.params.name, namespace: req.kiln.namespace, lines: await c.logs.read(ref, tail) }
+    let lines = await c.logs.read(ref, tail)
+    if (since !== undefined) {
+      const from = new Date(since).toISOString()
+      lines = lines.filter((l) => l.slice(0, from.length) >= from)
+    }
+    return { function: req.params.name, namespace: req.kiln.namespace, lines }
   })
 }

@@ -45,8 +45,8 @@ export interface Events {
 export interface Logs {
   /** The function's last `tail` output lines. */
   read(ref: string, tail: number): Promise<string[]>
-  /** Calls `onLine` with each output line the function writes from now on, until the returned stop is called. */
-  follow(ref: string, onLine: (line: string) => void): () => void
+  /** Calls `onLine` with each line the function's instances write from now on; settles once `signal` aborts. */
+  follow(ref: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>
 }
 
 export interface Routes {
@@ -68,6 +68,8 @@ export interface Workflows {
   check(body: unknown, urlName: string | undefined, namespace: string): Promise<WorkflowResource>
   /** The refs of the workflows whose steps start the workflow `ref`. */
   usedBy(ref: string): string[]
+  /** The refs of the workflows whose steps call the function `ref`. */
+  callers(ref: string): string[]
 }
 
 export interface Executions {

@@ -30,13 +30,13 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
 
   app.get('/triggers', async (req) => c.triggers.list().filter((t) => req.kiln.shows(t.metadata.namespace ?? DEFAULT_NAMESPACE)))
 
-  app.post<{ Body: Record<string, unknown> }>('/triggers', async (req, reply) => {
-    const ns = req.kiln.namespace
-    const body = req.body ?? {}
+  /** The body as a checked route of `ns` (named from method and path when it has no name). */
+  function check(body: Record<string, unknown>, ns: string, role: string, urlName?: string): HTTPTriggerResource {
     const spec = (body.spec ?? {}) as { method?: string; path?: string }
     const meta = (body.metadata ?? {}) as { name?: string }
-    const withName = { ...body, metadata: { ...meta, name: meta.name ?? triggerName(String(spec.method ?? ''), String(spec.path ?? '')) } }
+    const withName = { ...body, metadata: { ...meta, name: meta.name ?? urlName ?? triggerName(String(spec.method ?? ''), String(spec.path ?? '')) } }
     const t = inNamespace(validateResource<HTTPTriggerResource>('HTTPTrigger', withName), ns)
+    if (urlName !== undefined && t.metadata.name !== urlName) throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${t.metadata.name}" does not match the URL's "${urlName}"`)
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
     if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal, /ui)`)
     if (t.spec.function && !c.functions.get(refOf(ns, t.spec.function))) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`}`)
@@ -46,10 +46,21 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
     if (clash) {
       const theirs = clash.metadata.namespace ?? DEFAULT_NAMESPACE
       // Another namespace's routes are named only to admins; others learn that the path is taken.
-      const where = theirs === ns ? '' : req.kiln.identity.role === 'admin' ? ` in namespace "${theirs}" (route ${clash.metadata.name})` : ' (path taken)'
+      const where = theirs === ns ? '' : role === 'admin' ? ` in namespace "${theirs}" (route ${clash.metadata.name})` : ' (path taken)'
       throw new KilnError('KILN_ERR_ALREADY_EXISTS', `a route for ${t.spec.method} ${t.spec.path} already exists${where}`)
     }
-    return reply.status(201).send(await c.triggers.create(t))
+    return t
+  }
+
+  app.post<{ Body: Record<string, unknown> }>('/triggers', async (req, reply) => {
+    return reply.status(201).send(await c.triggers.create(check(req.body ?? {}, req.kiln.namespace, req.kiln.identity.role)))
+  })
+
+  // Create or replace a route by name (`kiln apply`): what the body declares is what the route becomes.
+  app.put<{ Params: { name: string }; Body: Record<string, unknown> }>('/triggers/:name', async (req, reply) => {
+    const t = check(req.body ?? {}, req.kiln.namespace, req.kiln.identity.role, req.params.name)
+    const existed = c.triggers.get(refOf(req.kiln.namespace, req.params.name)) !== undefined
+    return reply.status(existed ? 200 : 201).send(await c.triggers.put(t))
   })
 
   app.get<{ Params: { name: string } }>('/triggers/:name', async (req) => {

@@ -75,6 +75,8 @@ export interface KilnConfig {
   sandbox: SandboxConfig
   /** Function versions kept per function beyond those an alias, a split, a route or a canary uses (docs/releases.md). */
   versionRetention: number
+  /** Queue triggers: a message held this long by a stopped platform goes to another (Redis claim idle time, NATS ack wait). */
+  queueLeaseMs: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -102,6 +104,7 @@ export function defaultConfig(): KilnConfig {
     tracing: {},
     sandbox: defaultSandbox(),
     versionRetention: 10,
+    queueLeaseMs: 30_000,
   }
 }
 
@@ -135,11 +138,12 @@ const ENV: Record<string, string> = {
   KILN_API_HOST: 'apiHost', KILN_API_PORT: 'apiPort', KILN_CALLBACK_HOSTS: 'callbackHosts', KILN_OTLP_ENDPOINT: 'tracing',
   KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
   KILN_VERSION_RETENTION: 'versionRetention',
+  KILN_QUEUE_LEASE: 'queueLeaseMs',
   // One key of a map each: fromEnv puts them under `sandbox`.
   KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
 }
-/** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody` and `asyncMaxBody` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention'])
+/** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody`, `asyncMaxBody` and `queueLease` as the quantities users type. */
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention', 'queueLease', 'queueLeaseMs'])
 const SANDBOX_KEYS = ['enabled', 'network', 'uids', 'limits', 'mounts', 'programs']
 const SANDBOX_NETWORKS = ['egress', 'none', 'host']
 /** sandbox.limits.default|max keys: sizes (128Mi) or counts. */
@@ -174,6 +178,13 @@ function setting(key: string, v: unknown, where: string): unknown {
     }
     case 'idleTimeoutMs': case 'idleTimeout':
       try { return nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m, 1h30m)', v) }
+    // Queue triggers' lease: a message held by a stopped process waits this long; under 1 s a slow call would be redelivered.
+    case 'queueLeaseMs': case 'queueLease': {
+      let ms: number
+      try { ms = nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration of at least 1s', v) }
+      if (ms < 1000) throw invalid(where, 'a duration of at least 1s', v)
+      return ms
+    }
     case 'maxBodyBytes': case 'maxBody': case 'asyncMaxBodyBytes': case 'asyncMaxBody':
       try { return nonNegativeInt(where, typeof v === 'string' ? parseBytes(v) : v) } catch { throw invalid(where, 'a size (65536, 128Mi, 1G)', v) }
     case 'host': case 'dataDir':
@@ -282,7 +293,7 @@ function fromFile(dataDir: string): Partial2<KilnConfig> {
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(doc)) {
     if (!FILE_KEYS.has(key)) throw invalid(`${file}: ${key}`, `one of ${[...FILE_KEYS].join(', ')} (unknown key)`, v)
-    const name = key === 'idleTimeout' ? 'idleTimeoutMs' : key === 'maxBody' ? 'maxBodyBytes' : key === 'asyncMaxBody' ? 'asyncMaxBodyBytes' : key
+    const name = key === 'idleTimeout' ? 'idleTimeoutMs' : key === 'maxBody' ? 'maxBodyBytes' : key === 'asyncMaxBody' ? 'asyncMaxBodyBytes' : key === 'queueLease' ? 'queueLeaseMs' : key
     out[name] = setting(key, v, `${file}: ${key}`)
   }
   return out as Partial2<KilnConfig>

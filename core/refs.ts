@@ -116,3 +116,13 @@ export function versionKey(ref: string, version: number): string {
 export function versionObjectName(name: string, version: number): string {
   return `${name}-v${version}`
 }
+
+/**
+ * A ref as a name on a message broker (a Redis consumer group, a NATS durable consumer, where neither
+ * `/` nor `.` may appear): `name`, or `ns_name`. An underscore is illegal in Kiln names, so two refs
+ * never map to one broker name.
+ */
+export function brokerName(ref: string): string {
+  const i = ref.indexOf('/')
+  return i < 0 ? ref : `${ref.slice(0, i)}_${ref.slice(i + 1)}`
+}

@@ -29,6 +29,11 @@ export const Resources = Type.Object({
   openFiles: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576, description: 'open file descriptors per process' })),
   fileSize: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'largest file a process may write, e.g. 64Mi' })),
   tmp: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'size of the private /tmp, e.g. 64Mi' })),
+  /** What the instance is guaranteed (Kubernetes: the pod's requests of a `dedicated` function's own pods); cpu and memory above are its limits. */
+  requests: Type.Optional(Type.Object({
+    cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 64, description: 'cores, e.g. 0.25' })),
+    memory: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?([KMGT]i?|[kmgt])?$', description: 'bytes, e.g. 64Mi' })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false })
 
 export const Strategy = Type.Union([Type.Literal('pool'), Type.Literal('warm'), Type.Literal('dedicated')])
@@ -134,7 +139,7 @@ export type WorkflowResource = Static<typeof WorkflowResource>
 
 export interface Resource { apiVersion?: string; kind?: string; metadata: Metadata; spec: unknown; status?: Record<string, unknown> }
 
-export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'Namespace' | 'CronTrigger'
+export type Kind = 'Function' | 'Runtime' | 'HTTPTrigger' | 'Workflow' | 'Namespace' | 'CronTrigger' | 'QueueTrigger'
 
 /** Defaults applied when a function is read, so stored specs stay as the user wrote them. */
 export const FUNCTION_DEFAULTS = {
@@ -253,3 +258,34 @@ export const FunctionTrafficSpec = Type.Object({
 export type FunctionTrafficSpec = Static<typeof FunctionTrafficSpec>
 export const FunctionTrafficResource = resource('FunctionTraffic', FunctionTrafficSpec)
 export type FunctionTrafficResource = Static<typeof FunctionTrafficResource>
+
+// ---- Queue triggers (namespaced; triggers/queue) ----
+
+/** A message queue topic: a Redis stream key or a NATS subject (core/queue-trigger.ts checks each kind's syntax). */
+const Topic = Type.String({ pattern: '^[!-~]+$', minLength: 1, maxLength: 255, description: 'printable ASCII without spaces' })
+
+export const QueueKind = Type.Union([Type.Literal('redis-stream'), Type.Literal('nats')])
+
+/** A queue trigger (Fission's MessageQueueTrigger): each message on `topic` becomes a call of `function`, of the trigger's own namespace. */
+export const QueueTriggerSpec = Type.Object({
+  kind: QueueKind,
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'the broker, e.g. redis://host:6379 or nats://host:4222' }),
+  topic: Topic,
+  function: Name,
+  responseTopic: Type.Optional(Topic),
+  errorTopic: Type.Optional(Topic),
+  maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'attempts after the first' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'messages in flight per platform process' })),
+  contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[ -~]+$', description: 'printable ASCII, e.g. application/json' })),
+}, { additionalProperties: false })
+export const QueueTriggerResource = resource('QueueTrigger', QueueTriggerSpec)
+export type QueueKind = Static<typeof QueueKind>
+export type QueueTriggerSpec = Static<typeof QueueTriggerSpec>
+export type QueueTriggerResource = Static<typeof QueueTriggerResource>
+
+/** Queue trigger defaults (Fission's: no retries, JSON messages), applied when read. */
+export const QUEUE_TRIGGER_DEFAULTS = {
+  maxRetries: 0,
+  concurrency: 1,
+  contentType: 'application/json',
+} as const

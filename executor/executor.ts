@@ -59,6 +59,12 @@ export interface ExecutorOptions {
   releases: ReleaseStores
   onIsolation?(ref: string, iso: Isolation): void
   onRelease?(ref: string, was: Isolation, by: 'monitor' | 'operator'): void
+  /**
+   * Whether this executor owns the function (several replicas share the functions out, cluster/kubernetes/
+   * members.ts): only the owner keeps its warm set and minimum scale; elsewhere its idle instances go.
+   * Unset: it owns every function.
+   */
+  owns?(name: string): boolean
 }
 
 export class Executor {
@@ -304,6 +310,20 @@ export class Executor {
     this.scheduleApply(entry)
   }
 
+  private owned(fs: FunctionState): boolean {
+    return this.o.owns?.(fs.name) ?? true
+  }
+
+  /** The strategy's reconcile where this executor owns the function; nothing kept elsewhere. */
+  private reconcile(fs: FunctionState): Promise<void>[] {
+    return this.owned(fs) ? this.strategyOf(fs).reconcile(fs, this.ctx) : []
+  }
+
+  /** Ownership moved between replicas: act on it now rather than at the next tick. */
+  ownershipChanged(): void {
+    if (!this.closing) this.tick()
+  }
+
   /** One apply at a time per function; a change meanwhile is applied right after (latest wins). */
   private scheduleApply(entry: FunctionEntry): void {
     entry.dirty = true
@@ -345,8 +365,8 @@ export class Executor {
       if (fs === undefined) continue // not in this process's view yet: its store event brings us back
       fs.share = share
       if (share <= 0) continue
-      const started = this.strategyOf(fs).reconcile(fs, this.ctx)
-      if (started.length === 0 && inUse && fs.ready().length === 0 && this.ctx.provisioning(fs) === 0) started.push(this.ctx.provisionInBackground(fs))
+      const started = this.reconcile(fs)
+      if (started.length === 0 && inUse && this.owned(fs) && fs.ready().length === 0 && this.ctx.provisioning(fs) === 0) started.push(this.ctx.provisionInBackground(fs))
       work.push(...started)
     }
     await settle(work)
@@ -417,10 +437,10 @@ export class Executor {
   /** A version's code version changed (secrets, nodes): make it ready where the strategy keeps instances ready, then drain the old ones. */
   private async roll(fs: FunctionState): Promise<void> {
     const version = fs.version
-    const work = this.strategyOf(fs).reconcile(fs, this.ctx)
+    const work = this.reconcile(fs)
     // A function in use keeps one instance ready across the roll (pool strategy too), so requests
     // arriving meanwhile wait for a new instance rather than fail.
-    if (work.length === 0 && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
+    if (work.length === 0 && this.owned(fs) && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
     await settle(work)
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
@@ -529,7 +549,7 @@ export class Executor {
 
   private afterLoss(fs: FunctionState, rec: InstanceRecord): void {
     if (rec.inflight === 0) fs.remove(rec)
-    if (!fs.deleted && !this.closing) this.strategyOf(fs).reconcile(fs, this.ctx)
+    if (!fs.deleted && !this.closing) this.reconcile(fs)
     // Requests queued on an instance that went away need another one.
     if (fs.queue.length > 0 && fs.ready().length === 0 && fs.provisions.length === 0 && !fs.deleted) {
       const p = this.startProvision(fs, false)
@@ -560,9 +580,11 @@ export class Executor {
     const now = Date.now()
     for (const fs of this.fns.values()) {
       const strategy = this.strategyOf(fs)
+      // Another replica owns it: what is idle here is surplus (it keeps the function's warm set).
+      if (!this.owned(fs)) for (const rec of fs.idleReady()) this.drain(rec, fs)
       for (const rec of idleToReap(fs, strategy, now, this.o.idleTimeoutMs)) this.drain(rec, fs)
       for (const rec of fs.idleReady()) if (fs.policy.spent(rec, fs.fn, now)) this.drain(rec, fs)
-      strategy.reconcile(fs, this.ctx)
+      this.reconcile(fs)
     }
     // A version no split serves goes once nothing runs, loads or waits on it (`@N` opens it again).
     for (const entry of this.entries.values()) {

@@ -2,6 +2,7 @@
 // `<data>/logs/<function>.log`, or `<data>/logs/<namespace>/<function>.log` outside `default` (one line
 // per output line: time, instance, stream, text). Output of generic instances goes to the platform log
 // at debug level.
+import { EventEmitter } from 'node:events'
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs'
 import { mkdir, open, rename, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -13,9 +14,9 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024
 
 export class FunctionLogs {
   private readonly streams = new Map<string, { out: WriteStream; bytes: number }>()
-  /** Who follows a function's output (the console's live tail); empty unless someone does. */
-  private readonly followers = new Map<string, Set<(line: string) => void>>()
   private readonly dir: string
+  /** Followers of a function's lines (`kiln fn logs -f`), by function name. */
+  private readonly lines = new EventEmitter().setMaxListeners(0)
 
   constructor(dataDir: string, private readonly lookup: (instanceId: string) => InstanceRecord | undefined, private readonly logger: Logger) {
     this.dir = join(dataDir, 'logs')
@@ -32,22 +33,18 @@ export class FunctionLogs {
       return
     }
     const text = `${new Date().toISOString()} ${instanceId} ${stream} ${line}\n`
-    if (this.followers.size > 0) for (const f of this.followers.get(fn) ?? []) f(text.slice(0, -1))
     const s = this.stream(fn)
     s.bytes += text.length
     s.out.write(text)
     if (s.bytes > MAX_FILE_BYTES) this.rotate(fn)
+    if (this.lines.listenerCount(fn) > 0) this.lines.emit(fn, text.slice(0, -1))
   }
 
-  /** Calls `onLine` with each line `fn` writes from now on; returns the stop. */
-  follow(fn: string, onLine: (line: string) => void): () => void {
-    const set = this.followers.get(fn) ?? new Set()
-    this.followers.set(fn, set)
-    set.add(onLine)
-    return () => {
-      set.delete(onLine)
-      if (set.size === 0 && this.followers.get(fn) === set) this.followers.delete(fn)
-    }
+  /** Each line the function's instances write from now on, until `signal` aborts. */
+  follow(fn: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve()
+    this.lines.on(fn, onLine)
+    return new Promise((resolve) => signal.addEventListener('abort', () => { this.lines.off(fn, onLine); resolve() }, { once: true }))
   }
 
   /** The file of a function's ref (core/refs.ts): `ns/name` is a folder per namespace. */

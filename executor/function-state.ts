@@ -2,8 +2,8 @@
 // specializations under way (which concurrent first requests share), and the requests waiting for a slot.
 import { createHash } from 'node:crypto'
 import type { InstanceLimits } from '../cluster/backend.js'
+import { functionLimits } from '../cluster/limits.js'
 import { KilnError } from '../core/errors.js'
-import { parseBytes } from '../core/quantity.js'
 import { refOfMeta, versionKey } from '../core/refs.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
@@ -155,12 +155,5 @@ export class FunctionState {
   }
 }
 
-/** A function's resources as kernel limits (those it does not name are the platform's defaults). */
-export function instanceLimits(fn: FunctionResource): InstanceLimits | null {
-  const r = fn.spec.resources
-  if (!r) return null
-  return {
-    cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids,
-    openFiles: r.openFiles, fileSizeBytes: r.fileSize ? parseBytes(r.fileSize) : undefined, tmpBytes: r.tmp ? parseBytes(r.tmp) : undefined,
-  }
-}
+/** A function's resources as the limits its instances get (cluster/limits.ts). */
+export const instanceLimits: (fn: FunctionResource) => InstanceLimits | null = functionLimits

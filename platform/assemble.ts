@@ -3,7 +3,9 @@
 // platform/kubernetes/platform.ts). The caller brings what differs — the stores, the package store, the cluster
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
+import { hostname } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend, Protection } from '../cluster/backend.js'
@@ -19,7 +21,7 @@ import type { PackageStore } from '../core/store/package-store.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
-import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, Resource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { keepReleases } from '../core/releases/keeper.js'
 import { Releases } from '../core/releases/releases.js'
 import { refOf, refOfTarget } from '../core/refs.js'
@@ -43,8 +45,10 @@ import { routerPlugin } from '../router/plugin.js'
 import { attachUpgrades } from '../router/websocket.js'
 import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
+import { QueueTriggerSource } from '../triggers/queue/source.js'
 import type { TriggerSource } from '../triggers/source.js'
 import type { WorkflowsMount } from '../workflows/platform/mount.js'
+import type { Logs } from '../controller/read-models.js'
 import { functionSecrets } from './function-secrets.js'
 import { metricsSources } from './metrics-sources.js'
 import { executionsView, instancesView, liveFunctions, nodesView, poolsView } from './read-models.js'
@@ -63,6 +67,7 @@ export interface PlatformStores {
   /** Function versions and traffic records (core/releases; docs/releases.md). */
   versions: ResourceStore<FunctionVersionResource>
   traffic: ResourceStore<FunctionTrafficResource>
+  queueTriggers: ResourceStore<QueueTriggerResource>
 }
 
 export interface AssemblyOptions {
@@ -92,6 +97,15 @@ export interface AssemblyOptions {
   owner: string
   /** The one platform of its data dir (kiln up): claims left running by a previous run come back at start. */
   recoverAll: boolean
+  /**
+   * Several replicas sharing the functions out (Kubernetes, cluster/kubernetes/members.ts): whether this
+   * one owns a function, and where the owner's data plane is when it does not. Unset: it owns them all.
+   */
+  ownership?: { owns(fn: string): boolean; ownerUrl(fn: string): string | undefined }
+  /** Where the control API reads functions' output (default: the output this process's instances wrote). */
+  logs?: Logs
+  /** What this platform will not do of a function's spec, said at deploy. */
+  warnings?(fn: FunctionResource): string[]
   /** Traces (core/tracing.ts), when on; shut down (flushed) last at close. */
   tracing?: Tracing
   /** When a deploy can be invoked, where no executor runs in this process (the Kubernetes controller); default: the executor's whenApplied. */
@@ -110,6 +124,8 @@ export interface AssemblyOptions {
   keepsReleases?: boolean
   /** Whether this process moves canaries on (default: yes; Kubernetes: the executor leader). */
   leads?(): boolean
+  /** This process among replicas (its queue consumer name); default: the host and the data dir, stable across restarts. */
+  identity?: string
 }
 
 /** The assembled parts, for platform/ itself, tests and tools; the controller sees read models of them. */
@@ -122,6 +138,7 @@ export interface PlatformParts extends PlatformStores {
   readonly fleet: Fleet
   readonly pools: PoolManager
   readonly routes: RouteTable
+  readonly queues: QueueTriggerSource
   readonly logs: FunctionLogs
   readonly events: EventLog
   readonly metrics: Metrics
@@ -175,6 +192,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   })
   const executor = new Executor({
     functions, runtimes, packages, fleet, pools, logger, idleTimeoutMs: config.idleTimeoutMs,
+    ...(o.ownership ? { owns: (fn: string) => o.ownership!.owns(fn) } : {}),
     secrets: functionSecrets(o.secrets), releases: releases.stores,
     // Whether an instance that ran one function's code may serve another: the namespaces say (reuse-boundary.ts).
     sharing: namespaceSharing(namespaces),
@@ -202,18 +220,23 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
   const ev = assembleEvents({
     config, logger, state: o.state, functions, cronTriggers: stores.cronTriggers, invoker: o.invoker, auth, owner: o.owner, recoverAll: o.recoverAll, registry: metrics.registry,
   })
+  const queues = new QueueTriggerSource({
+    store: stores.queueTriggers, invoker: o.invoker, logger, leaseMs: config.queueLeaseMs, metrics,
+    consumer: o.identity ?? `${hostname()}-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 8)}`,
+  })
   // Every trigger type, started and stopped in one loop (one registration line each).
-  const sources: TriggerSource[] = [routes, ...ev.sources]
+  const sources: TriggerSource[] = [routes, ...ev.sources, queues]
   // Workflows and triggers call private functions with the platform's own token (and only those).
   // (A ref may name a version, `NAME@prod`: access is the function's.)
   o.invoker.setCredentials(auth.internalToken, (ref) => executor.entry(refOfTarget(ref))?.fn.spec.private === true)
-  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state, releases }
+  const parts: PlatformParts = { ...stores, packages, tokens: o.tokens, secrets: o.secrets, auth, executor, fleet, pools, routes, logs, events, metrics, readiness, wf, state: o.state, releases, queues }
   const ctx: ControlContext = {
     functions, runtimes, triggers, packages, logger, namespaces, tokens: o.tokens, secrets: o.secrets, auth, protections: protectionsView(o.protections), limits: o.limits, packageSignature: o.packageSignature, releases,
     // What refers to others first: a namespace's contents are deleted in this order (secrets last).
     namespaced: [
       { kind: 'HTTPTrigger', store: triggers as ResourceStore<Resource> },
       { kind: 'CronTrigger', store: stores.cronTriggers as ResourceStore<Resource> },
+      { kind: 'QueueTrigger', store: stores.queueTriggers as ResourceStore<Resource> },
       { kind: 'Workflow', store: stores.workflows as ResourceStore<Resource> },
       { kind: 'Function', store: functions as ResourceStore<Resource> },
     ],
@@ -222,14 +245,19 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     instances: instancesView(fleet),
     pools: poolsView(pools, executor),
     nodes: nodesView(fleet, o.nodes, o.cgroups, o.protections),
-    events, logs, routes,
+    events, logs: o.logs ?? logs, routes,
     workflows: wf.catalog,
     executions: executionsView(wf.engine),
     ...ev.read,
+    ...(o.warnings ? { warnings: o.warnings } : {}),
+    mqTriggers: stores.queueTriggers, queues: o.dataPlane ? queues : undefined,
     series,
   }
 
-  const dataPlane = createDataPlane({ executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer })
+  const dataPlane = createDataPlane({
+    executor, auth, routes, logger, maxBodyBytes: config.maxBodyBytes, accessLog: config.accessLog, workflows: wf.entry, async: ev.entry, tracer: o.tracing?.tracer,
+    ...(o.ownership ? { owner: (fn: string) => o.ownership!.ownerUrl(fn) } : {}),
+  })
   // The control API listens apart when asked (`--api-host/--api-port`): the data plane's listener then
   // answers `/v1` and `/metrics` with 404, so functions can be exposed without exposing the API. The
   // API's own listener serves functions too (the CLI's `fn invoke`, workflows), as the one listener does.
@@ -318,6 +346,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await executor.close()
       if (api !== app) await api.close()
       await app.close()
+      await dataPlane.close()
       await pools.close()
       await fleet!.close()
       await o.state.close()

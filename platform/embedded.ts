@@ -20,7 +20,7 @@ import { fileStore } from '../core/store/file-store.js'
 import { FilePackageStore } from '../core/store/package-store.js'
 import { fileSecretStore } from '../core/store/secret-store.js'
 import { fileTokenStore } from '../core/store/token-store.js'
-import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, RuntimeResource, WorkflowResource } from '../core/types.js'
+import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, RuntimeResource, WorkflowResource } from '../core/types.js'
 import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
@@ -47,7 +47,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   await mkdir(config.dataDir, { recursive: true })
 
-  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets, cronTriggers, versions, traffic] = await Promise.all([
+  const [functions, runtimes, triggers, workflowResources, namespaces, tokens, secrets, cronTriggers, queueTriggers, versions, traffic] = await Promise.all([
     fileStore<FunctionResource>(config.dataDir, 'Function'),
     fileStore<RuntimeResource>(config.dataDir, 'Runtime'),
     fileStore<HTTPTriggerResource>(config.dataDir, 'HTTPTrigger'),
@@ -56,6 +56,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     fileTokenStore(config.dataDir),
     fileSecretStore(config.dataDir),
     fileStore<CronTriggerResource>(config.dataDir, 'CronTrigger'),
+    fileStore<QueueTriggerResource>(config.dataDir, 'QueueTrigger'),
     fileStore<FunctionVersionResource>(config.dataDir, 'FunctionVersion'),
     fileStore<FunctionTrafficResource>(config.dataDir, 'FunctionTraffic'),
   ])
@@ -91,7 +92,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
   const protections = sandbox.protections()
   const a = await assemble({
     config, logger,
-    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, versions, traffic },
+    stores: { functions, runtimes, triggers, workflows: workflowResources, namespaces, cronTriggers, queueTriggers, versions, traffic },
     state, owner: `kiln-up-${process.pid}-${randomUUID().slice(0, 8)}`, recoverAll: true,
     packages, wf, invoker,
     tokens, secrets, protections, limits: sandbox.policy,

@@ -22,6 +22,7 @@ import type { InstanceRecord } from '../poolmgr/instance.js'
 import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from './function-url.js'
 import { forward, type ProxyCallbacks } from './proxy.js'
 import { pickVersion } from './version-pick.js'
+import { createRelay, RELAYED_HEADER } from './relay.js'
 import { RequestTrace } from './request-trace.js'
 import type { RouteMatcher } from './route-match.js'
 import { errorOf, sendError } from './send-error.js'
@@ -61,6 +62,11 @@ export interface DataPlaneOptions {
   accessLog: boolean
   workflows?: WorkflowEntry
   async?: AsyncEntry
+  /**
+   * The data-plane origin of the replica that owns a function, when it is not this one (several executor
+   * replicas, cluster/kubernetes/members.ts): its requests are relayed there, where its warm set is.
+   */
+  owner?(fn: string): string | undefined
   /** Set when tracing is on (core/tracing.ts); undefined: no spans are made. */
   tracer?: Tracer
 }
@@ -72,6 +78,8 @@ export interface DataPlane {
   onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
+  /** Closes the connections relays to other replicas keep. */
+  close(): Promise<void>
 }
 
 export function createDataPlane(o: DataPlaneOptions): DataPlane {
@@ -88,9 +96,16 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     fs.stats.answered(e.status, performance.now() - startedAt)
     trace?.end(e.status)
   }
+  const relay = o.owner ? createRelay({ logger: o.logger, what: 'executor replica' }) : undefined
+  const relayed = { [RELAYED_HEADER]: '1' }
 
   /** `alias`/`version` (0: none) name a version; neither: the function's main split picks one. */
   function dispatch(name: string, alias: string | undefined, version: number, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    // Another replica owns it: relay once (a relayed request is served here, whatever this replica thinks).
+    if (relay !== undefined && req.headers[RELAYED_HEADER] === undefined) {
+      const origin = o.owner!(name)
+      if (origin !== undefined) { relay(origin, req, res, relayed); return }
+    }
     const startedAt = performance.now() // [metrics]
     const entry = executor.entry(name)
     if (entry === undefined) {
@@ -204,7 +219,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     return true
   }
 
-  return { onFunction, onAsync, onRoute }
+  return { onFunction, onAsync, onRoute, close: async () => { await relay?.close() } }
 }
 
 const RESPOND_ASYNC = /respond-async/i

@@ -22,12 +22,21 @@ function onPath(name) {
   return false
 }
 
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch { return false }
+}
+
 const runs = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
 const hasPython = runs(python, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'])
 
 /** [Debian package, why, present?] */
 const needs = [
   ['redis-server', 'Redis-backed stores and workflows run against a real redis-server', process.env.KILN_REDIS_SERVER !== undefined || onPath('redis-server')],
+  // Debian installs nats-server in /usr/sbin, which a non-root PATH may lack.
+  ['nats-server', 'queue triggers consume NATS JetStream from a real nats-server', process.env.KILN_NATS_SERVER !== undefined || onPath('nats-server') || ['/usr/sbin/nats-server', '/usr/bin/nats-server'].some(isExecutable)],
   ['strace', 'the durable-write test reads the file store\'s system calls', onPath('strace')],
   ['python3-pip', 'the Python builder vendors requirements.txt with pip', !hasPython || runs(python, ['-m', 'pip', '--version'])],
   ['bubblewrap', 'every embedded instance runs in the sandbox (docs/sandbox.md)', onPath('bwrap')],
@@ -58,8 +67,9 @@ if (missing.length > 0) {
       process.stderr.write(`kiln tests: apt-get could not install ${pkgs.join(' ')}\n`)
       process.exit(1)
     }
-    // Debian starts the packaged redis-server service; the tests start their own on free ports.
+    // Debian starts the packaged redis-server and nats-server services; the tests start their own on free ports.
     if (pkgs.includes('redis-server')) spawnSync('sh', ['-c', 'systemctl stop redis-server || service redis-server stop'], { stdio: 'ignore' })
+    if (pkgs.includes('nats-server')) spawnSync('sh', ['-c', 'systemctl stop nats-server || service nats-server stop'], { stdio: 'ignore' })
   } else {
     process.stderr.write('kiln tests need what is missing here:\n')
     for (const [p, why] of missing) process.stderr.write(`  ${p}: ${why}\n`)

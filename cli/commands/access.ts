@@ -4,7 +4,7 @@
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
 import { configPath, readConfig, writeConfig, type Connection } from '../contexts.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 
 interface TokenView { id: string; role: string; namespaces: string[]; name?: string; description?: string; createdAt: string; lastUsedAt?: string; expiresAt?: string; token?: string }
@@ -30,7 +30,7 @@ export function registerAccess(program: Command, g: Globals): void {
       cfg.contexts = [...cfg.contexts.filter((c) => c.name !== name), ctx]
       cfg['current-context'] = name
       await writeConfig(cfg)
-      if (g.output === 'json') return printJson({ context: name, ...me })
+      if (structured(g.output)) return printData(g.output, { context: name, ...me })
       process.stderr.write(`logged in to ${server} as ${me.role} (token ${me.id}, namespaces ${me.namespaces.join(', ')}); context "${name}" saved in ${configPath()} and is current\n`)
     })
 
@@ -38,7 +38,7 @@ export function registerAccess(program: Command, g: Globals): void {
   config.command('get-contexts').description('list contexts').action(() => {
     const cfg = readConfig()
     const rows = cfg.contexts.map((c) => ({ current: c.name === cfg['current-context'], name: c.name, server: c.server, namespace: c.namespace }))
-    if (g.output === 'json') return printJson(rows)
+    if (structured(g.output)) return printData(g.output, rows)
     printTable(['CURRENT', 'NAME', 'SERVER', 'NAMESPACE'], rows.map((r) => [r.current ? '*' : '', r.name, r.server, r.namespace]))
   })
   config.command('use-context <name>').description('make a context current').action(async (name: string) => {
@@ -58,7 +58,7 @@ export function registerAccess(program: Command, g: Globals): void {
     const conn = g.server()
     if (!conn.token) throw new CliError(`no token for ${conn.url}`, EXIT.USER, 'pass --token, set KILN_TOKEN, or `kiln login --server URL --token T`')
     const me = await api<WhoAmI>(conn, 'GET', '/whoami')
-    if (g.output === 'json') return printJson({ ...me, server: conn.url, tokenSource: conn.tokenSource })
+    if (structured(g.output)) return printData(g.output, { ...me, server: conn.url, tokenSource: conn.tokenSource })
     for (const [k, v] of [['token', me.id], ['name', me.name], ['role', me.role], ['namespaces', me.namespaces.join(', ')], ['default namespace', me.defaultNamespace],
       ['expires', me.expiresAt], ['server', conn.url], ['token from', conn.tokenSource]] as const) process.stdout.write(`${k.padEnd(18)}${v ?? '-'}\n`)
   })
@@ -78,13 +78,13 @@ export function registerAccess(program: Command, g: Globals): void {
         role: f.role, ...(namespaces ? { namespaces } : {}), ...(f.name ? { name: f.name } : {}),
         ...(f.description ? { description: f.description } : {}), ...(f.expires ? { expiresIn: f.expires } : {}),
       })
-      if (g.output === 'json') return printJson(t)
+      if (structured(g.output)) return printData(g.output, t)
       process.stdout.write(`${t.token}\n`)
       if (!g.quiet) process.stderr.write(`token ${t.id}: role ${t.role} in ${t.namespaces.join(', ')}${t.expiresAt ? `, expires ${t.expiresAt}` : ''} — shown once; store it now\n`)
     })
   token.command('list').description('list tokens (ids, roles, namespaces, last use; never the tokens)').action(async () => {
     const list = await api<TokenView[]>({ ...g.server(), namespace: undefined, all: false }, 'GET', '/tokens')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     printTable(['ID', 'NAME', 'ROLE', 'NAMESPACES', 'AGE', 'LAST-USED', 'EXPIRES'], list.map((t) => [
       t.id, t.name, t.role, t.namespaces.join(','), since(t.createdAt), t.lastUsedAt ? since(t.lastUsedAt) : undefined, t.expiresAt,
     ]))

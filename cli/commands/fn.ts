@@ -1,15 +1,16 @@
 // `kiln fn ...`: deploy (build, upload, ready), invoke, list, get, logs, delete.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
-import { api, CliError, EXIT, failure, send, withNamespace } from '../client.js'
+import { api, apiStream, CliError, EXIT, failure, send, withNamespace } from '../client.js'
 import type { Connection } from '../contexts.js'
-import { age, printJson, printTable, since } from '../output.js'
+import { age, printData, printJson, structured, printTable, since } from '../output.js'
 import { progress } from '../progress.js'
 import type { Globals } from '../globals.js'
-import { parseBytes, parseDuration } from '../../core/quantity.js'
-import { checkFunctionEnv, checkSecretEnvNames } from '../../core/function-env.js'
+import { formatDuration, parseUserDuration } from '../../core/quantity.js'
 import { asyncFunctionPath, functionPath, refOf } from '../../core/refs.js'
-import type { FunctionResource, FunctionSpec } from '../../core/types.js'
+import type { FunctionResource } from '../../core/types.js'
+import { readDataArg } from '../data-arg.js'
+import { keptSettings, show, specFromFlags, UNSET_NAMES, type DeployFlags } from '../deploy-flags.js'
 
 type FnView = FunctionResource & { status?: { instances?: Record<string, unknown>[]; requests?: number; specializations?: number; version?: string; latestVersion?: number; traffic?: { version: number; weight: number }[]; aliases?: Record<string, { version: number; weight: number }[]>; canary?: { to: number; weight: number } } }
 
@@ -22,17 +23,6 @@ function serving(f: FnView): string | undefined {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 
-function keyValues(list: string[] | undefined, what: string): Record<string, string> | undefined {
-  if (!list) return undefined
-  const out: Record<string, string> = {}
-  for (const kv of list) {
-    const i = kv.indexOf('=')
-    if (i <= 0) throw new CliError(`${what} "${kv}" is not KEY=VALUE`, EXIT.USER)
-    out[kv.slice(0, i)] = kv.slice(i + 1)
-  }
-  return out
-}
-
 function int(name: string) {
   return (v: string) => {
     const n = Number(v)
@@ -41,124 +31,63 @@ function int(name: string) {
   }
 }
 
-function guard<T>(fn: () => T, flag: string): T {
-  try { return fn() } catch (e) { throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.USER) }
-}
-
-interface DeployFlags {
-  runtime?: string; code: string; entrypoint?: string; env?: string[]; timeout?: string; concurrency?: number
-  cpu?: string; memory?: string; pids?: number; strategy?: string; reuse?: string; maxRequests?: number; maxAge?: string
-  minWarm?: string; warmup?: string; warmupRequests?: number; minScale?: number; maxScale?: number; idleTimeout?: string; shape?: string; maxBody?: string; queue?: number
-  nodeSelector?: string[]; toleration?: string[]
-  private?: boolean; secret?: string[]; secretEnv?: string[]
-  retries?: number; retryBackoff?: string; asyncConcurrency?: number
-  openFiles?: number; fileSize?: string; tmp?: string
-  /** false with --no-promote: record the version without sending it traffic. */
-  promote?: boolean
-}
-
-function specFromFlags(f: DeployFlags, prev: FunctionSpec | undefined): Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string } {
-  const s: Record<string, unknown> = { ...(prev ?? {}), runtime: f.runtime ?? prev?.runtime ?? 'node' }
-  delete s.package
-  delete s.entrypoint
-  const env = keyValues(f.env, '--env')
-  if (env) s.env = env
-  // Checked here too, so a refused env costs no build and leaves no uploaded package.
-  guard(() => checkFunctionEnv(s.env as Record<string, string> | undefined), '--env')
-  if (f.timeout) s.timeoutMs = guard(() => parseDuration(f.timeout!), '--timeout')
-  if (f.concurrency !== undefined) s.concurrency = f.concurrency
-  if (f.cpu || f.memory || f.pids !== undefined || f.openFiles !== undefined || f.fileSize || f.tmp) {
-    const r = { ...(prev?.resources ?? {}) } as Record<string, unknown>
-    if (f.cpu) r.cpu = Number(f.cpu)
-    if (f.memory) { guard(() => parseBytes(f.memory!), '--memory'); r.memory = f.memory }
-    if (f.pids !== undefined) r.pids = f.pids
-    if (f.openFiles !== undefined) r.openFiles = f.openFiles
-    if (f.fileSize) { guard(() => parseBytes(f.fileSize!), '--file-size'); r.fileSize = f.fileSize }
-    if (f.tmp) { guard(() => parseBytes(f.tmp!), '--tmp'); r.tmp = f.tmp }
-    s.resources = r
-  }
-  if (f.strategy) s.strategy = f.strategy
-  if (f.reuse) s.reuse = f.reuse
-  if (f.maxRequests !== undefined) s.maxRequests = f.maxRequests
-  if (f.maxAge) s.maxAgeMs = guard(() => parseDuration(f.maxAge!), '--max-age')
-  if (f.minWarm !== undefined) s.minWarm = f.minWarm === 'auto' ? 'auto' : int('--min-warm')(f.minWarm)
-  if (f.warmup !== undefined) s.warmup = f.warmup === '' || f.warmup === 'none' ? undefined : { path: f.warmup, ...(f.warmupRequests !== undefined ? { requests: f.warmupRequests } : {}) }
-  else if (f.warmupRequests !== undefined) throw new CliError('--warmup-requests needs --warmup PATH', EXIT.USER)
-  if (f.minScale !== undefined) s.minScale = f.minScale
-  if (f.maxScale !== undefined) s.maxScale = f.maxScale
-  if (f.idleTimeout) s.idleTimeoutMs = guard(() => parseDuration(f.idleTimeout!), '--idle-timeout')
-  if (f.shape) s.shape = f.shape
-  if (f.maxBody) s.maxBodyBytes = guard(() => parseBytes(f.maxBody!), '--max-body')
-  if (f.queue !== undefined) s.queueSize = f.queue
-  if (f.private !== undefined) s.private = f.private || undefined
-  if (f.secret) s.secrets = [...new Set(f.secret)]
-  if (f.secretEnv) {
-    s.secretEnv = f.secretEnv.map((m) => {
-      const e = /^([^:=]+):([^=]+)=(.+)$/.exec(m)
-      if (!e) throw new CliError(`--secret-env "${m}" is not NAME:KEY=VAR`, EXIT.USER)
-      return { secret: e[1], key: e[2], env: e[3] }
-    })
-    guard(() => checkSecretEnvNames(s.secretEnv as { env: string }[]), '--secret-env')
-  }
-  if (f.retries !== undefined || f.retryBackoff || f.asyncConcurrency !== undefined) {
-    const a = { ...(prev?.async ?? {}) } as Record<string, unknown>
-    if (f.retries !== undefined) a.retries = f.retries
-    if (f.retryBackoff) a.retryBackoffMs = guard(() => parseDuration(f.retryBackoff!), '--retry-backoff')
-    if (f.asyncConcurrency !== undefined) a.concurrency = f.asyncConcurrency
-    s.async = a
-  }
-  const sel = keyValues(f.nodeSelector, '--node-selector')
-  if (sel) s.nodeSelector = sel
-  if (f.toleration) {
-    s.tolerations = f.toleration.map((t) => {
-      const m = /^([^=:]+)(?:=([^:]*))?(?::(NoSchedule|PreferNoSchedule|NoExecute))?$/.exec(t)
-      if (!m) throw new CliError(`--toleration "${t}" is not KEY[=VALUE][:EFFECT]`, EXIT.USER)
-      return { key: m[1], ...(m[2] !== undefined ? { value: m[2] } : {}), ...(m[3] ? { effect: m[3] } : {}) }
-    })
-  }
-  return s as Omit<FunctionSpec, 'package' | 'entrypoint'> & { runtime: string }
-}
-
 async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   // A usage error is said before the server is asked anything (and whether it is up at all).
-  if (!existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
-  specFromFlags(f, undefined)
+  if (f.code !== undefined && !existsSync(f.code)) throw new CliError(`--code ${f.code}: no such file or folder`, EXIT.USER)
+  const { given } = specFromFlags(f, undefined, { checkEffect: false })
+  if (f.code === undefined && given.size === 0) {
+    throw new CliError('nothing to deploy: give --code PATH (required for a new function) or the settings to change', EXIT.USER, 'kiln fn deploy NAME --code PATH, or e.g. kiln fn deploy NAME --env KEY=VALUE')
+  }
   const server = g.server()
   const existing = await api<FnView>(server, 'GET', `/functions/${encodeURIComponent(name)}`).catch((e: CliError) => {
     if (e.code === 'KILN_ERR_FUNCTION_NOT_FOUND') return undefined
     throw e
   })
-  const spec = specFromFlags(f, existing?.spec)
+  // Without --code the package stays: a configuration-only update, which needs a function to update.
+  if (f.code === undefined) {
+    if (!existing) throw new CliError(`function ${name} does not exist yet: a new function needs --code PATH`, EXIT.USER, undefined, 'KILN_ERR_FUNCTION_NOT_FOUND')
+    if (f.entrypoint !== undefined) throw new CliError('--entrypoint goes with --code (the entry is found when the code is built)', EXIT.USER)
+    if (f.runtime !== undefined && f.runtime !== existing.spec.runtime) throw new CliError(`--runtime ${f.runtime}: changing the runtime needs --code (the package is built for its runtime)`, EXIT.USER)
+  }
+  const change = specFromFlags(f, existing?.spec)
+  const spec = change.spec
   const step = progress(g.quiet)
+  let pkg = existing ? { sha256: existing.spec.package.sha256, entrypoint: existing.spec.entrypoint } : undefined
 
-  step.start(`Building ${name} (${spec.runtime}) from ${f.code}`)
-  const { buildPackage, BuildError, describeGuess } = await import('../../runtimes/builder/index.js')
-  let built
-  try {
-    built = await buildPackage({ source: f.code, runtime: spec.runtime, entrypoint: f.entrypoint })
-  } catch (e) {
-    step.fail('Build failed')
-    if (e instanceof BuildError) throw new CliError(e.message, EXIT.USER, 'fix the error at the file:line shown and deploy again; nothing was stored', 'KILN_ERR_BUILD_FAILED')
-    throw e
-  }
-  step.succeed(`Built ${built.files.length} file(s) in ${built.buildMs} ms (sha256 ${built.sha256.slice(0, 12)})`)
-  for (const w of built.warnings) step.info(w)
-  // The shape: --shape chooses; a redeploy keeps the one stored; else a detected one, said out loud (never
-  // a silent guess; two candidates are named, not picked).
-  if (!f.shape && !existing?.spec.shape) {
-    if (built.shape.shape) spec.shape = built.shape.shape
-    const said = describeGuess(built.shape)
-    if (said) step.info(said)
-  }
+  if (f.code !== undefined) {
+    step.start(`Building ${name} (${spec.runtime}) from ${f.code}`)
+    const { buildPackage, BuildError, describeGuess } = await import('../../runtimes/builder/index.js')
+    let built
+    try {
+      built = await buildPackage({ source: f.code, runtime: spec.runtime, entrypoint: f.entrypoint })
+    } catch (e) {
+      step.fail('Build failed')
+      if (e instanceof BuildError) throw new CliError(e.message, EXIT.USER, 'fix the error at the file:line shown and deploy again; nothing was stored', 'KILN_ERR_BUILD_FAILED')
+      throw e
+    }
+    step.succeed(`Built ${built.files.length} file(s) in ${built.buildMs} ms (sha256 ${built.sha256.slice(0, 12)})`)
+    for (const w of built.warnings) step.info(w)
+    // The shape: --shape chooses; a redeploy keeps the one stored; else a detected one, said out loud (never
+    // a silent guess; two candidates are named, not picked).
+    if (!f.shape && !existing?.spec.shape) {
+      if (built.shape.shape) spec.shape = built.shape.shape
+      const said = describeGuess(built.shape)
+      if (said) step.info(said)
+    }
 
-  step.start(`Uploading ${(built.archive.length / 1024).toFixed(1)} KiB`)
-  const up = await send(server, 'POST', withNamespace(server, `/v1/packages?sha256=${built.sha256}`, 'POST'), built.archive, { 'content-type': 'application/gzip' })
-  if (up.status >= 400) { step.fail('Upload failed'); throw failure(up) }
-  step.succeed(`Uploaded package ${built.sha256.slice(0, 12)}`)
+    step.start(`Uploading ${(built.archive.length / 1024).toFixed(1)} KiB`)
+    const up = await send(server, 'POST', withNamespace(server, `/v1/packages?sha256=${built.sha256}`, 'POST'), built.archive, { 'content-type': 'application/gzip' })
+    if (up.status >= 400) { step.fail('Upload failed'); throw failure(up) }
+    step.succeed(`Uploaded package ${built.sha256.slice(0, 12)}`)
+    pkg = { sha256: built.sha256, entrypoint: built.entrypoint }
+  }
+  for (const d of change.dropped) step.info(`dropped ${d}`)
+  const kept = keptSettings(existing?.spec, change)
+  if (kept.length > 0) step.info(`kept from the current spec (a flag left out keeps its value; --unset FIELD resets one): ${kept.join(', ')}`)
 
   step.start(`Deploying ${name}`)
   const t0 = performance.now()
-  const body = { metadata: { name, ...(existing?.metadata.labels ? { labels: existing.metadata.labels } : {}) }, spec: { ...spec, package: { sha256: built.sha256 }, entrypoint: built.entrypoint } }
+  const body = { metadata: { name, ...(existing?.metadata.labels ? { labels: existing.metadata.labels } : {}) }, spec: { ...spec, package: { sha256: pkg!.sha256 }, entrypoint: pkg!.entrypoint } }
   let fn: FnView
   try {
     fn = await api<FnView>(server, 'PUT', `/functions/${encodeURIComponent(name)}${f.promote === false ? '?promote=false' : ''}`, body)
@@ -172,11 +101,13 @@ async function deploy(g: Globals, name: string, f: DeployFlags): Promise<void> {
   const recorded = latest !== undefined && latest !== existing?.status?.latestVersion
   if (f.promote === false && recorded && existing) {
     step.succeed(`${name}: version ${latest} recorded; ${serving(fn) ?? 'the versions before'} still serve${serving(fn)?.includes(' ') ? '' : 's'} — send it traffic with \`kiln fn canary ${name} --to ${latest}\`, \`kiln fn split\` or \`kiln fn rollback ${name} --to ${latest}\``)
-    if (g.output === 'json') printJson(fn)
+    for (const w of (fn as FnView & { warnings?: string[] }).warnings ?? []) process.stderr.write(`warning: ${w}\n`)
+  if (structured(g.output)) printData(g.output, fn)
     return
   }
   step.succeed(`${name} ready${ns && ns !== 'default' ? ` in namespace ${ns}` : ''}: version ${latest ?? fn.metadata.generation}${recorded || !existing ? '' : ' (unchanged)'}, strategy ${fn.spec.strategy ?? 'pool'}, shape ${fn.spec.shape ?? 'kiln'}${fn.spec.private ? ', private' : ''}, in ${Math.round(performance.now() - t0)} ms — invoke with \`kiln fn invoke ${name}${ns && ns !== 'default' ? ` -n ${ns}` : ''}\` or ${where}`)
-  if (g.output === 'json') printJson(fn)
+  for (const w of (fn as FnView & { warnings?: string[] }).warnings ?? []) process.stderr.write(`warning: ${w}\n`)
+  if (structured(g.output)) printData(g.output, fn)
 }
 
 interface InvokeFlags { data?: string; method?: string; path?: string; header?: string[]; include?: boolean; contentType?: string; async?: boolean; callback?: string; idempotencyKey?: string }
@@ -185,7 +116,7 @@ async function invoke(g: Globals, name: string, f: InvokeFlags): Promise<void> {
   let body: Buffer | undefined
   const headers: Record<string, string> = {}
   if (f.data !== undefined) {
-    body = f.data.startsWith('@') ? readFileSync(f.data.slice(1)) : Buffer.from(f.data)
+    body = readDataArg(f.data)
     let json = false
     try { JSON.parse(body.toString('utf8')); json = true } catch { /* not JSON */ }
     headers['content-type'] = f.contentType ?? (json ? 'application/json' : 'text/plain; charset=utf-8')
@@ -246,25 +177,25 @@ export function registerFn(program: Command, g: Globals): void {
 
   fn.command('deploy <name>')
     .description('build the code, upload it and deploy (create or update) the function')
-    .requiredOption('--code <path>', 'entry file or source folder')
+    .option('--code <path>', 'entry file or source folder (without it: a configuration-only update of an existing function)')
     .option('--runtime <name>', 'runtime (default node when creating)')
     .option('--entrypoint <entry>', "entry file, 'file:export' or Fission-style 'file.export'")
-    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
-    .option('--timeout <duration>', 'per-request timeout, e.g. 30s')
+    .option('--env <KEY=VALUE>', 'environment variable, added to those it has (repeatable; --unset env.KEY removes one)', collect)
+    .option('--timeout <duration>', 'per-request timeout: seconds, or with a unit (500ms, 30s, 5m)')
     .option('--concurrency <n>', 'in-flight requests per instance', int('--concurrency'))
-    .option('--cpu <cores>', 'cpu limit per instance, e.g. 0.5')
-    .option('--memory <size>', 'memory limit per instance, e.g. 128Mi')
+    .option('--cpu <cores>', 'cpu limit per instance: cores (0.5) or millicores (500m)')
+    .option('--memory <size>', 'memory limit per instance, a Kubernetes quantity: 128Mi, 1Gi, 512M')
     .option('--pids <n>', 'process/thread limit per instance', int('--pids'))
     .option('--strategy <s>', 'pool | warm | dedicated')
     .option('--reuse <policy>', 'reuse | recycle | fresh')
     .option('--max-requests <n>', 'recycle after this many requests', int('--max-requests'))
-    .option('--max-age <duration>', 'recycle after this age')
+    .option('--max-age <duration>', 'recycle after this age (seconds, or 10m, 1h)')
     .option('--min-warm <n|auto>', 'warm strategy: instances kept specialized, or auto')
     .option('--warmup <path>', 'GET this path (e.g. /?warmup=1) on each instance readied ahead of requests, before it serves; none: off')
     .option('--warmup-requests <n>', 'how many warm-up requests (default 3)', int('--warmup-requests'))
     .option('--min-scale <n>', 'dedicated: minimum instances', int('--min-scale'))
     .option('--max-scale <n>', 'most instances', int('--max-scale'))
-    .option('--idle-timeout <duration>', 'reap idle specialized instances after this long')
+    .option('--idle-timeout <duration>', 'reap idle specialized instances after this long (seconds, or 2m)')
     .option('--shape <shape>', 'kiln | fission | openfaas | lambda')
     .option('--max-body <size>', 'largest request body, e.g. 10Mi')
     .option('--queue <n>', 'requests that may wait for a slot', int('--queue'))
@@ -281,6 +212,7 @@ export function registerFn(program: Command, g: Globals): void {
     .option('--file-size <size>', 'largest file a process may write, e.g. 64Mi (embedded sandbox)')
     .option('--tmp <size>', 'size of the private /tmp, e.g. 64Mi (embedded sandbox)')
     .option('--no-promote', 'record the new version without sending it traffic (then `kiln fn canary` or `kiln fn split`)')
+    .option('--unset <field>', `reset a field to its default (repeatable): ${UNSET_NAMES.join(', ')}, or env.KEY`, collect)
     .action((name: string, f: DeployFlags & { public?: boolean }) => {
       if (f.private && f.public) throw new CliError('give one of --private or --public', EXIT.USER)
       if (f.public) f.private = false
@@ -289,7 +221,7 @@ export function registerFn(program: Command, g: Globals): void {
 
   fn.command('invoke <name>')
     .description('call the function through the router and print its answer')
-    .option('-d, --data <data>', 'request body (JSON is sent as application/json; @file reads a file)')
+    .option('-d, --data <data>', 'request body (JSON is sent as application/json; @file reads a file, @- standard input)')
     .option('-X, --method <method>', 'HTTP method (default GET, POST with --data)')
     .option('--path <path>', 'sub-path after /fn/<name>')
     .option('-H, --header <header>', "'Name: value' (repeatable)", collect)
@@ -302,30 +234,21 @@ export function registerFn(program: Command, g: Globals): void {
 
   fn.command('list').description('list functions').action(async () => {
     const list = await api<FnView[]>(g.server(), 'GET', '/functions')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     const all = g.server().all === true
-    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'SERVING', 'AGE'], list.map((f) => [
+    const wide = g.output === 'wide'
+    printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'RUNTIME', 'STRATEGY', 'REUSE', 'INSTANCES', 'REQUESTS', 'VERSION', 'SERVING', 'AGE', ...(wide ? ['SHAPE', 'CPU', 'MEMORY', 'TIMEOUT', 'ENV'] : [])], list.map((f) => [
       ...(all ? [f.metadata.namespace ?? 'default'] : []),
       f.metadata.name, f.spec.runtime, f.spec.strategy ?? 'pool', f.spec.reuse ?? 'reuse', f.status?.instances?.length ?? 0,
       f.status?.requests ?? 0, f.status?.latestVersion ?? f.metadata.generation, serving(f), since(f.metadata.createdAt),
+      ...(wide ? [f.spec.shape ?? 'kiln', f.spec.resources?.cpu, f.spec.resources?.memory, formatDuration(f.spec.timeoutMs ?? 60_000), Object.keys(f.spec.env ?? {}).join(',') || undefined] : []),
     ]))
   })
 
   fn.command('get <name>').description('show a function, its settings and its instances').action(async (name: string) => {
     const f = await api<FnView>(g.server(), 'GET', `/functions/${encodeURIComponent(name)}`)
-    if (g.output === 'json') return printJson(f)
-    const s = f.spec
-    const lines = [
-      ['name', f.metadata.name], ['namespace', f.metadata.namespace ?? 'default'], ['runtime', s.runtime], ['entrypoint', s.entrypoint], ['shape', s.shape ?? 'kiln'],
-      ['access', s.private ? 'private (callers need an invoker token)' : 'public'],
-      ['secrets', [...(s.secrets ?? []).map((n) => `${n} (files)`), ...(s.secretEnv ?? []).map((e) => `${e.secret}:${e.key} → $${e.env}`)].join(', ') || undefined],
-      ['package', s.package.sha256], ['strategy', s.strategy ?? 'pool'], ['reuse', s.reuse ?? 'reuse'],
-      ['timeout', `${s.timeoutMs ?? 60000} ms`], ['concurrency', s.concurrency ?? 100], ['version', f.status?.latestVersion],
-      ['serving', serving(f)], ['aliases', Object.entries(f.status?.aliases ?? {}).map(([a, t]) => `${a}=${t.filter((x) => x.weight > 0).map((x) => x.version).join('+')}`).join(', ') || undefined],
-      ['canary', f.status?.canary ? `${f.status.canary.weight}% to version ${f.status.canary.to}` : undefined],
-      ['requests', f.status?.requests], ['specializations', f.status?.specializations],
-    ]
-    for (const [k, v] of lines) process.stdout.write(`${String(k).padEnd(16)}${v ?? '-'}\n`)
+    if (structured(g.output)) return printData(g.output, f)
+    for (const [k, v] of describeFunction(f)) process.stdout.write(`${k.padEnd(16)}${v ?? '-'}\n`)
     const inst = f.status?.instances ?? []
     if (inst.length) {
       process.stdout.write('\n')
@@ -335,16 +258,64 @@ export function registerFn(program: Command, g: Globals): void {
     }
   })
 
-  fn.command('logs <name>').description("print the function's captured stdout/stderr")
+  fn.command('logs <name>').description("print the function's captured stdout/stderr (on Kubernetes: its pods' logs)")
     .option('--tail <n>', 'lines', '200')
-    .action(async (name: string, f: { tail: string }) => {
-      const r = await api<{ lines: string[] }>(g.server(), 'GET', `/functions/${encodeURIComponent(name)}/logs?tail=${Number(f.tail) || 200}`)
-      if (g.output === 'json') return printJson(r)
+    .option('--since <duration>', 'only lines of the last DURATION (seconds, or 10m, 1h)')
+    .option('-f, --follow', 'keep printing new lines as the instances write them (Ctrl-C stops)')
+    .action(async (name: string, f: { tail: string; since?: string; follow?: boolean }) => {
+      const conn = g.server()
+      const path = `/functions/${encodeURIComponent(name)}/logs`
+      let since: string | undefined
+      if (f.since !== undefined) {
+        let ms: number
+        try { ms = parseUserDuration(f.since) } catch (e) { throw new CliError(`--since: ${(e as Error).message}`, EXIT.USER) }
+        since = new Date(Date.now() - ms).toISOString()
+      }
+      const q = `${path}?tail=${since ? 10_000 : Number(f.tail) || 200}${since ? `&since=${encodeURIComponent(since)}` : ''}`
+      // Followed: the server streams the old lines and then the new ones as they are written.
+      if (f.follow) return apiStream(conn, `${q}&follow=true`, (chunk) => { process.stdout.write(chunk) })
+      const r = await api<{ lines: string[] }>(conn, 'GET', q)
+      if (structured(g.output)) return printData(g.output, r)
       for (const l of r.lines) process.stdout.write(l + '\n')
     })
 
-  fn.command('delete <name>').description('delete a function and stop its instances').action(async (name: string) => {
-    await api(g.server(), 'DELETE', `/functions/${encodeURIComponent(name)}`)
-    if (!g.quiet) process.stderr.write(`deleted function ${name}\n`)
-  })
+  fn.command('delete <name>').description('delete a function and stop its instances; refused while routes, triggers or workflows use it')
+    .option('--cascade', 'delete the routes, triggers and workflows that use it first')
+    .action(async (name: string, f: { cascade?: boolean }) => {
+      const r = await api<{ cascaded?: { kind: string; name: string }[] }>(g.server(), 'DELETE', `/functions/${encodeURIComponent(name)}${f.cascade ? '?cascade=1' : ''}`)
+      if (structured(g.output)) return printData(g.output, r)
+      if (!g.quiet) process.stderr.write(`deleted function ${name}${r.cascaded ? ` and ${r.cascaded.map((d) => `${d.kind} ${d.name}`).join(', ')}` : ''}\n`)
+    })
+}
+
+/** The `fn get` view: what it runs, where, with which limits, environment names and strategy settings. */
+export function describeFunction(f: FnView): [string, unknown][] {
+  const s = f.spec
+  const r = s.resources ?? {}
+  const strategy = s.strategy ?? 'pool'
+  const strategySettings = strategy === 'warm'
+    ? [`minWarm ${s.minWarm ?? 1}`, ...(s.warmup ? [`warmup ${s.warmup.path} x${s.warmup.requests ?? 3}`] : [])]
+    : strategy === 'dedicated' ? [`minScale ${s.minScale ?? 0}`, `maxScale ${s.maxScale ?? 10}`, ...(s.warmup ? [`warmup ${s.warmup.path}`] : [])] : []
+  if (strategy !== 'dedicated' && s.maxScale !== undefined) strategySettings.push(`maxScale ${s.maxScale}`)
+  const reuse = s.reuse ?? 'reuse'
+  const reuseSettings = reuse === 'recycle' ? [s.maxRequests !== undefined ? `after ${s.maxRequests} requests` : '', s.maxAgeMs !== undefined ? `after ${formatDuration(s.maxAgeMs)}` : ''].filter(Boolean) : []
+  return [
+    ['name', f.metadata.name], ['namespace', f.metadata.namespace ?? 'default'], ['runtime', s.runtime], ['entrypoint', s.entrypoint], ['shape', s.shape ?? 'kiln'],
+    ['access', s.private ? 'private (callers need an invoker token)' : 'public'],
+    ['secrets', [...(s.secrets ?? []).map((n) => `${n} (files)`), ...(s.secretEnv ?? []).map((e) => `${e.secret}:${e.key} → $${e.env}`)].join(', ') || undefined],
+    ['env', s.env ? Object.keys(s.env).join(', ') : undefined],
+    ['package', s.package.sha256],
+    ['strategy', [strategy, ...strategySettings].join(', ')],
+    ['reuse', [reuse, ...reuseSettings].join(', ')],
+    ['limits', [`cpu ${r.cpu ?? 'none'}`, `memory ${r.memory ?? 'none'}`, `pids ${r.pids ?? 'none'}`].join(', ')],
+    ['timeout', formatDuration(s.timeoutMs ?? 60000)], ['concurrency', s.concurrency ?? 100],
+    ['idle timeout', s.idleTimeoutMs !== undefined ? formatDuration(s.idleTimeoutMs) : 'platform default'],
+    ['max body', s.maxBodyBytes !== undefined ? show('maxBodyBytes', s.maxBodyBytes) : undefined], ['queue', s.queueSize],
+    ['sandbox', r.openFiles !== undefined || r.fileSize !== undefined || r.tmp !== undefined ? [`open files ${r.openFiles ?? 'default'}`, `file size ${r.fileSize ?? 'default'}`, `tmp ${r.tmp ?? 'default'}`].join(', ') : undefined],
+    ['async', s.async ? [`retries ${s.async.retries ?? 2}`, `backoff ${formatDuration(s.async.retryBackoffMs ?? 1000)}`, ...(s.async.concurrency !== undefined ? [`concurrency ${s.async.concurrency}`] : [])].join(', ') : undefined],
+    ['version', f.status?.latestVersion ?? f.status?.version],
+    ['serving', serving(f)], ['aliases', Object.entries(f.status?.aliases ?? {}).map(([a, t]) => `${a}=${t.filter((x) => x.weight > 0).map((x) => x.version).join('+')}`).join(', ') || undefined],
+    ['canary', f.status?.canary ? `${f.status.canary.weight}% to version ${f.status.canary.to}` : undefined],
+    ['requests', f.status?.requests], ['specializations', f.status?.specializations],
+  ]
 }

@@ -1,7 +1,7 @@
 // `kiln ns ...` (admins): namespaces, the unit of a team, and their settings.
 import type { Command } from 'commander'
 import { api } from '../client.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 import type { NamespaceResource } from '../../core/types.js'
 
@@ -29,20 +29,20 @@ export function registerNs(program: Command, g: Globals): void {
 
   flags(ns.command('create <name>').description('create a namespace')).action(async (name: string, f: NsFlags) => {
     const n = await api<NsView>(conn(), 'POST', '/namespaces', { metadata: { name }, spec: spec(f) })
-    if (g.output === 'json') return printJson(n)
+    if (structured(g.output)) return printData(g.output, n)
     if (!g.quiet) process.stderr.write(`namespace ${name} created\n`)
   })
 
   flags(ns.command('update <name>').description('change a namespace\'s settings')).action(async (name: string, f: NsFlags) => {
     const cur = await api<NsView>(conn(), 'GET', `/namespaces/${encodeURIComponent(name)}`)
     const n = await api<NsView>(conn(), 'PUT', `/namespaces/${encodeURIComponent(name)}`, { metadata: { name }, spec: spec(f, cur.spec) })
-    if (g.output === 'json') return printJson(n)
+    if (structured(g.output)) return printData(g.output, n)
     if (!g.quiet) process.stderr.write(`namespace ${name} updated\n`)
   })
 
   ns.command('list').description('list namespaces').action(async () => {
     const list = await api<NsView[]>(conn(), 'GET', '/namespaces')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     printTable(['NAME', 'SHARE-INSTANCES', 'PRIVATE-WITHOUT-SANDBOX', 'RESOURCES', 'AGE'], list.map((n) => [
       n.metadata.name, n.spec.shareInstances ? 'yes' : 'no', n.spec.allowPrivateWithoutSandbox ? 'allowed' : 'no',
       Object.entries(n.status?.resources ?? {}).map(([k, v]) => `${k}:${v}`).join(' ') || '-', since(n.metadata.createdAt),
@@ -57,7 +57,7 @@ export function registerNs(program: Command, g: Globals): void {
     .option('--cascade', 'delete everything in it first (routes, workflows, functions, secrets)')
     .action(async (name: string, f: { cascade?: boolean }) => {
       const r = await api<{ cascaded?: Record<string, number> }>(conn(), 'DELETE', `/namespaces/${encodeURIComponent(name)}${f.cascade ? '?cascade=1' : ''}`)
-      if (g.output === 'json') return printJson(r)
+      if (structured(g.output)) return printData(g.output, r)
       if (!g.quiet) process.stderr.write(`deleted namespace ${name}${r.cascaded ? ` and ${Object.entries(r.cascaded).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''}\n`)
     })
 }

@@ -1,7 +1,7 @@
 // Operator commands: `kiln node list`, `kiln events`, `kiln fn isolate|release`.
 import type { Command } from 'commander'
 import { api } from '../client.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 
 interface NodeView {
@@ -17,7 +17,7 @@ export function registerOps(program: Command, g: Globals): void {
   program.command('node').description('virtual nodes (embedded) where instances run')
     .command('list').description('nodes with taints, capacity, usage and instances').action(async () => {
       const nodes = await api<NodeView[]>(g.server(), 'GET', '/nodes')
-      if (g.output === 'json') return printJson(nodes)
+      if (structured(g.output)) return printData(g.output, nodes)
       printTable(['NAME', 'LABELS', 'TAINTS', 'CPUS', 'MEMORY', 'INSTANCES', 'CPU-USED', 'MEM-USED'], nodes.map((n) => [
         n.name,
         Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
@@ -43,7 +43,7 @@ export function registerOps(program: Command, g: Globals): void {
       if (f.function) q.set('function', f.function)
       if (f.type) q.set('type', f.type)
       const events = await api<EventView[]>(g.server(), 'GET', `/events${q.size ? `?${q}` : ''}`)
-      if (g.output === 'json') return printJson(events)
+      if (structured(g.output)) return printData(g.output, events)
       printTable(['AGE', 'TYPE', 'FUNCTION', 'REASON'], events.map((e) => [since(e.at), e.type, e.function, e.reason]))
     })
 
@@ -52,13 +52,13 @@ export function registerOps(program: Command, g: Globals): void {
     .option('--reason <text>', 'why (recorded in events)')
     .action(async (name: string, f: { reason?: string }) => {
       const s = await api<Record<string, unknown>>(g.server(), 'POST', `/functions/${encodeURIComponent(name)}/isolate`, { reason: f.reason })
-      if (g.output === 'json') return printJson(s)
+      if (structured(g.output)) return printData(g.output, s)
       process.stderr.write(`function ${name} isolated: its instances now run on isolated nodes\n`)
     })
   fn.command('release <name>').description('let an isolated function back onto general nodes')
     .action(async (name: string) => {
       const s = await api<Record<string, unknown>>(g.server(), 'POST', `/functions/${encodeURIComponent(name)}/release`, {})
-      if (g.output === 'json') return printJson(s)
+      if (structured(g.output)) return printData(g.output, s)
       process.stderr.write(`function ${name} released from isolation\n`)
     })
 }

@@ -1,7 +1,7 @@
 // `kiln route ...`: user HTTP routes (method, path with :params, host) to a function or workflow.
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 import { parseTarget, targetOf } from '../../core/refs.js'
 import type { HTTPTriggerResource } from '../../core/types.js'
@@ -27,13 +27,13 @@ export function registerRoute(program: Command, g: Globals): void {
         spec: { method: f.method.toUpperCase(), path: f.path, ...(f.host ? { host: f.host } : {}), ...(fnTarget ?? { workflow: f.workflow }) },
       }
       const t = await api<HTTPTriggerResource>(g.server(), 'POST', '/triggers', body)
-      if (g.output === 'json') return printJson(t)
+      if (structured(g.output)) return printData(g.output, t)
       process.stderr.write(`route ${t.metadata.name}: ${t.spec.method} ${t.spec.path} -> ${t.spec.function ? targetOf(t.spec.function, t.spec) : `workflow ${t.spec.workflow}`}\n`)
     })
 
   route.command('list').description('list routes').action(async () => {
     const list = await api<HTTPTriggerResource[]>(g.server(), 'GET', '/triggers')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     printTable(['NAME', 'METHOD', 'PATH', 'HOST', 'TARGET', 'AGE'], list.map((t) => [
       t.metadata.name, t.spec.method, t.spec.path, t.spec.host, t.spec.function ? targetOf(t.spec.function, t.spec) : `wf:${t.spec.workflow}`, since(t.metadata.createdAt),
     ]))

@@ -1,7 +1,7 @@
 // `kiln runtime ...` and `kiln pool ...`: runtimes and their warm generic pools.
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
-import { printJson, printTable } from '../output.js'
+import { printData, printJson, structured, printTable } from '../output.js'
 import type { Globals } from '../globals.js'
 import type { RuntimeResource } from '../../core/types.js'
 
@@ -13,9 +13,9 @@ export function registerRuntime(program: Command, g: Globals): void {
 
   rt.command('list').description('list runtimes').action(async () => {
     const list = await api<RuntimeView[]>(g.server(), 'GET', '/runtimes')
-    if (g.output === 'json') return printJson(list)
-    printTable(['NAME', 'PROTOCOL', 'LANGUAGE', 'POOL', 'READY', 'COMMAND'], list.map((r) => [
-      r.metadata.name, r.spec.protocol ?? 'kiln', r.spec.language, r.status?.pool?.target, r.status?.pool?.ready, (r.spec.command ?? []).join(' '),
+    if (structured(g.output)) return printData(g.output, list)
+    printTable(['NAME', 'PROTOCOL', 'LANGUAGE', 'POOL', 'READY', 'IMAGE / COMMAND'], list.map((r) => [
+      r.metadata.name, r.spec.protocol ?? 'kiln', r.spec.language, r.status?.pool?.target, r.status?.pool?.ready, r.spec.image && !r.spec.command ? r.spec.image : (r.spec.command ?? []).join(' '),
     ]))
   })
 
@@ -24,19 +24,23 @@ export function registerRuntime(program: Command, g: Globals): void {
   })
 
   rt.command('create <name>')
-    .description('register a runtime program (e.g. a Fission environment server)')
-    .requiredOption('--command <argv...>', 'program and arguments')
+    .description('register a runtime: a program (kiln up) or a container image (Kubernetes), e.g. a Fission environment server')
+    .option('--image <ref>', 'container image of the runtime server (Kubernetes), e.g. registry.example.com/kiln/runtime-node:0.1.0')
+    .option('--command <argv...>', 'program and arguments (kiln up; on Kubernetes it overrides the image\'s entrypoint)')
     .option('--protocol <p>', 'kiln | fission', 'kiln')
     .option('--fission-version <n>', '1 or 2 (fission protocol)', '2')
     .option('--port <n>', 'fixed port for servers that cannot use $PORT=0')
     .option('--pool-size <n>', 'generic instances kept booted')
-    .action(async (name: string, f: { command: string[]; protocol: string; fissionVersion: string; port?: string; poolSize?: string }) => {
-      const spec: Record<string, unknown> = { command: f.command, protocol: f.protocol }
+    .action(async (name: string, f: { image?: string; command?: string[]; protocol: string; fissionVersion: string; port?: string; poolSize?: string }) => {
+      if (!f.image && !f.command) throw new CliError('a runtime needs --image (Kubernetes) or --command (kiln up), or both', EXIT.USER)
+      const spec: Record<string, unknown> = { protocol: f.protocol }
+      if (f.image) spec.image = f.image
+      if (f.command) spec.command = f.command
       if (f.protocol === 'fission') spec.fissionVersion = Number(f.fissionVersion)
       if (f.port) spec.port = Number(f.port)
       if (f.poolSize) spec.poolSize = Number(f.poolSize)
       const r = await api<RuntimeView>(g.server(), 'POST', '/runtimes', { metadata: { name }, spec })
-      if (g.output === 'json') return printJson(r)
+      if (structured(g.output)) return printData(g.output, r)
       process.stderr.write(`runtime ${name} created\n`)
     })
 
@@ -48,7 +52,7 @@ export function registerRuntime(program: Command, g: Globals): void {
   const pool = program.command('pool').description('warm generic pools (operators)')
   pool.command('list').description('pools with target size and live counts').action(async () => {
     const list = await api<PoolView[]>(g.server(), 'GET', '/pools')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     printTable(['RUNTIME', 'PLACEMENT', 'TARGET', 'READY', 'BOOTING', 'SPECIALIZING', 'IN-USE'], list.map((p) => [
       p.runtime, p.placement, p.target, p.ready, p.booting, p.specializing, p.inUse,
     ]))
@@ -58,7 +62,7 @@ export function registerRuntime(program: Command, g: Globals): void {
       const size = Number(f.size)
       if (!Number.isInteger(size) || size < 0) throw new CliError(`--size must be a whole number, got "${f.size}"`, EXIT.USER)
       const p = await api<PoolView>(g.server(), 'PUT', `/pools/${encodeURIComponent(runtime)}`, { size })
-      if (g.output === 'json') return printJson(p)
+      if (structured(g.output)) return printData(g.output, p)
       process.stderr.write(`pool ${runtime}: target ${p.target} (ready ${p.ready}, booting ${p.booting})\n`)
     })
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { api, CliError, EXIT } from '../client.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 
 interface SecretView { metadata: { name: string; namespace: string; createdAt: string; updatedAt: string }; keys: { key: string; bytes: number }[]; usedBy: string[] }
@@ -44,19 +44,19 @@ export function registerSecret(program: Command, g: Globals): void {
 
   values(secret.command('create <name>').description('create a secret')).action(async (name: string, f: ValueFlags) => {
     const s = await api<SecretView>(g.server(), 'POST', '/secrets', { metadata: { name }, data: data(f) })
-    if (g.output === 'json') return printJson(s)
+    if (structured(g.output)) return printData(g.output, s)
     if (!g.quiet) process.stderr.write(`secret ${name} created with key(s) ${s.keys.map((k) => k.key).join(', ')}\n`)
   })
 
   values(secret.command('update <name>').description('replace a secret\'s keys; the functions using it roll to the new values')).action(async (name: string, f: ValueFlags) => {
     const s = await api<SecretView>(g.server(), 'PUT', `/secrets/${encodeURIComponent(name)}`, { metadata: { name }, data: data(f) })
-    if (g.output === 'json') return printJson(s)
+    if (structured(g.output)) return printData(g.output, s)
     if (!g.quiet) process.stderr.write(`secret ${name} updated (key(s) ${s.keys.map((k) => k.key).join(', ')})${s.usedBy.length ? `; ${s.usedBy.join(', ')} now serve(s) the new values` : ''}\n`)
   })
 
   secret.command('list').description('list secrets and their key names').action(async () => {
     const list = await api<SecretView[]>(g.server(), 'GET', '/secrets')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     const all = g.server().all === true
     printTable([...(all ? ['NAMESPACE'] : []), 'NAME', 'KEYS', 'USED-BY', 'AGE'], list.map((s) => [
       ...(all ? [s.metadata.namespace] : []), s.metadata.name, s.keys.map((k) => k.key).join(','), s.usedBy.join(',') || '-', since(s.metadata.createdAt),
@@ -65,7 +65,7 @@ export function registerSecret(program: Command, g: Globals): void {
 
   secret.command('get <name>').description('show a secret\'s keys and sizes (never its values)').action(async (name: string) => {
     const s = await api<SecretView>(g.server(), 'GET', `/secrets/${encodeURIComponent(name)}`)
-    if (g.output === 'json') return printJson(s)
+    if (structured(g.output)) return printData(g.output, s)
     process.stdout.write(`name            ${s.metadata.name}\nnamespace       ${s.metadata.namespace}\nused by         ${s.usedBy.join(', ') || '-'}\nupdated         ${s.metadata.updatedAt}\n\n`)
     printTable(['KEY', 'BYTES'], s.keys.map((k) => [k.key, k.bytes]))
   })
@@ -74,7 +74,7 @@ export function registerSecret(program: Command, g: Globals): void {
     .option('--cascade', 'remove it from the functions that use it first (they roll without it)')
     .action(async (name: string, f: { cascade?: boolean }) => {
       const r = await api<{ removedFrom?: string[] }>(g.server(), 'DELETE', `/secrets/${encodeURIComponent(name)}${f.cascade ? '?cascade=1' : ''}`)
-      if (g.output === 'json') return printJson(r)
+      if (structured(g.output)) return printData(g.output, r)
       if (!g.quiet) process.stderr.write(`deleted secret ${name}${r.removedFrom ? ` (removed from ${r.removedFrom.join(', ')})` : ''}\n`)
     })
 }

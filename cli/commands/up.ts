@@ -1,6 +1,15 @@
 // `kiln up`: the embedded platform in this process, until SIGINT/SIGTERM (which stop every instance).
 import type { Command } from 'commander'
 import type { KilnConfig } from '../../core/config.js'
+import { CliError, EXIT } from '../client.js'
+
+/** A listen that failed because the address is taken, as a message with the fix (not a stack). */
+export function addressInUse(e: unknown): CliError | undefined {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number }
+  if (err?.code !== 'EADDRINUSE') return undefined
+  const where = err.port !== undefined ? `${err.address ?? '127.0.0.1'}:${err.port}` : 'the address'
+  return new CliError(`cannot listen on ${where}: the port is in use (another kiln up, or another program)`, EXIT.USER, 'choose another with --port (or --api-port), or stop what holds it')
+}
 
 interface UpFlags { apiPort?: string; apiHost?: string; port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
 
@@ -29,7 +38,12 @@ export function registerUp(program: Command): void {
       const flags = Object.fromEntries(Object.entries(typed).filter(([, v]) => v !== undefined)) as Partial<KilnConfig>
       const config = loadConfig(flags)
       const { startPlatform } = await import('../../platform/embedded.js')
-      const platform = await startPlatform(config)
+      let platform
+      try {
+        platform = await startPlatform(config)
+      } catch (e) {
+        throw addressInUse(e) ?? e
+      }
       let stopping = false
       const stop = (signal: string) => {
         if (stopping) return

@@ -4,7 +4,7 @@ import { basename } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import { api, CliError, EXIT } from '../client.js'
-import { printJson, printTable, since } from '../output.js'
+import { printData, printJson, structured, printTable, since } from '../output.js'
 import type { Globals } from '../globals.js'
 import { parseJsonData } from '../json-data.js'
 import type { WorkflowResource } from '../../core/types.js'
@@ -114,13 +114,13 @@ export function registerWf(program: Command, g: Globals): void {
       const conn = g.server()
       const target = typeof fileNs === 'string' && conn.namespace === undefined ? { ...conn, namespace: fileNs } : conn
       const w = await api<WorkflowView>(target, 'PUT', `/workflows/${enc(name)}`, body)
-      if (g.output === 'json') return printJson(w)
+      if (structured(g.output)) return printData(g.output, w)
       if (!g.quiet) process.stderr.write(`workflow ${w.metadata.name} deployed: version ${w.metadata.generation}, ${w.status?.tasks ?? '?'} task(s) — run it with \`kiln wf run ${w.metadata.name} --data JSON\` or POST ${conn.url}${workflowPath(refOf(w.metadata.namespace, w.metadata.name))}\n`)
     })
 
   wf.command('list').description('list workflows').action(async () => {
     const list = await api<WorkflowView[]>(g.server(), 'GET', '/workflows')
-    if (g.output === 'json') return printJson(list)
+    if (structured(g.output)) return printData(g.output, list)
     printTable(['NAME', 'TASKS', 'VERSION', 'AGE', 'DESCRIPTION'], list.map((w) => [
       w.metadata.name, w.status?.tasks, w.metadata.generation, since(w.metadata.createdAt), short(w.spec.description, 50),
     ]))
@@ -131,12 +131,12 @@ export function registerWf(program: Command, g: Globals): void {
     .action(async (target: string) => {
       if (isExecutionId(target)) {
         const x = await api<ExecutionView>(g.server(), 'GET', `/executions/${enc(target)}`)
-        if (g.output === 'json') return printJson(x)
+        if (structured(g.output)) return printData(g.output, x)
         return printExecution(x)
       }
       const w = await api<WorkflowView>(g.server(), 'GET', `/workflows/${enc(target)}`)
       const recent = await api<ExecutionSummary[]>(g.server(), 'GET', `/executions?workflow=${enc(target)}&limit=5`)
-      if (g.output === 'json') return printJson(w)
+      if (structured(g.output)) return printData(g.output, w)
       const s = w.spec as Record<string, unknown>
       for (const [k, v] of [['name', w.metadata.name], ['description', s.description], ['version', w.metadata.generation], ['updated', w.metadata.updatedAt]] as const) {
         process.stdout.write(`${k.padEnd(13)}${v ?? '-'}\n`)
@@ -152,19 +152,19 @@ export function registerWf(program: Command, g: Globals): void {
 
   wf.command('run <name>')
     .description('run a workflow and print its output (or, with --async, the execution id)')
-    .option('-d, --data <json>', 'the input as JSON (@file reads a file)')
+    .option('-d, --data <json>', 'the input as JSON (@file reads a file, @- standard input)')
     .option('--async', 'do not wait: print the execution id')
     .action(async (name: string, f: { data?: string; async?: boolean }) => {
       const input = parseJsonData(f.data)
       if (f.async) {
         const r = await api<{ executionId: string }>(g.server(), 'POST', `/workflows/${enc(name)}/executions?async=1`, input ?? null)
-        if (g.output === 'json') return printJson(r)
+        if (structured(g.output)) return printData(g.output, r)
         process.stdout.write(`${r.executionId}\n`)
         return
       }
       const x = await api<ExecutionView>(g.server(), 'POST', `/workflows/${enc(name)}/executions`, input ?? null)
-      if (g.output === 'json') {
-        printJson(x)
+      if (structured(g.output)) {
+        printData(g.output, x)
         if (x.status !== 'succeeded') process.exitCode = EXIT.USER
         return
       }
@@ -181,13 +181,13 @@ export function registerWf(program: Command, g: Globals): void {
       if (workflow) q.set('workflow', workflow)
       if (f.status) q.set('status', f.status)
       const list = await api<ExecutionSummary[]>(g.server(), 'GET', `/executions?${q}`)
-      if (g.output === 'json') return printJson(list)
+      if (structured(g.output)) return printData(g.output, list)
       printTable(['EXECUTION', 'WORKFLOW', 'STATUS', 'AGE', 'PARENT'], list.map((e) => [e.id, e.workflow, e.status, since(e.createdAt), e.parentId]))
     })
 
   wf.command('events <execution>').description("print an execution's history").action(async (id: string) => {
     const events = await api<Array<{ type: string; at: string; task?: string; state?: TaskState; error?: ErrorInfo }>>(g.server(), 'GET', `/executions/${enc(id)}/events`)
-    if (g.output === 'json') return printJson(events)
+    if (structured(g.output)) return printData(g.output, events)
     printTable(['AT', 'EVENT', 'TASK', 'DETAIL'], events.map((e) => [
       e.at, e.type, e.task, e.state?.error && e.type !== 'task.succeeded' ? short(errText(e.state.error), 70) : e.error ? short(errText(e.error), 70) : e.state ? `attempt ${e.state.attempts}` : undefined,
     ]))
@@ -195,7 +195,7 @@ export function registerWf(program: Command, g: Globals): void {
 
   wf.command('cancel <execution>').description('cancel a running execution').action(async (id: string) => {
     const x = await api<ExecutionView>(g.server(), 'POST', `/executions/${enc(id)}/cancel`)
-    if (g.output === 'json') return printJson(x)
+    if (structured(g.output)) return printData(g.output, x)
     if (!g.quiet) process.stderr.write(`cancelled execution ${x.id}\n`)
   })
 

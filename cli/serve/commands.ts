@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import type { KilnConfig } from '../../core/config.js'
 
-interface Flags { kubeconfig?: string; namespace?: string; port?: string; host?: string; redis?: string; poolSize?: string; logLevel?: string; executorUrl?: string; leaderLease?: string }
+interface Flags { kubeconfig?: string; namespace?: string; port?: string; host?: string; redis?: string; poolSize?: string; logLevel?: string; executorUrl?: string; controllerUrl?: string; leaderLease?: string }
 
 const env = process.env
 
@@ -19,6 +19,18 @@ async function config(role: string, f: Flags): Promise<KilnConfig> {
   if (f.poolSize !== undefined) flags.poolSize = Number(f.poolSize)
   if (f.logLevel) flags.logLevel = f.logLevel
   return loadConfig(flags)
+}
+
+/** A refusal to start (a catalogue error: too old a cluster, a bad setting) as the CLI prints it, without a stack. */
+async function starting<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (e) {
+    const { KilnError } = await import('../../core/errors.js')
+    if (!(e instanceof KilnError)) throw e
+    const { CliError, EXIT } = await import('../client.js')
+    throw new CliError(e.message, EXIT.USER, e.hint, e.code)
+  }
 }
 
 function stopOnSignals(close: () => Promise<void>): void {
@@ -58,17 +70,18 @@ export function registerServe(program: Command): void {
       .option('--leader-lease <name>', 'elect a leader on this Lease (default $KILN_LEADER_ELECTION_LEASE when $KILN_LEADER_ELECTION=true)')
       .action(async (f: Flags) => {
         const { startPlatformRole } = await import('../../platform/kubernetes/roles.js')
-        const running = await startPlatformRole(role, await config(role, f), withProgramNamespace(program, f))
+        const running = await starting(async () => startPlatformRole(role, await config(role, f), withProgramNamespace(program, f)))
         stopOnSignals(() => running.close())
       })
   }
 
   common(program.command('router'))
-    .description('Kubernetes: the entry tier; streams requests to the executor ($KILN_EXECUTOR_URL)')
+    .description('Kubernetes: the entry tier; streams requests to the executor replica that owns the function, /v1 to the controller')
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
+    .option('--controller-url <url>', 'the controller Service, for /v1 (default $KILN_CONTROLLER_URL)')
     .action(async (f: Flags) => {
       const { startRouterRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await startRouterRole(await config('router', f), withProgramNamespace(program, f))
+      const running = await starting(async () => startRouterRole(await config('router', f), withProgramNamespace(program, f)))
       stopOnSignals(() => running.close())
     })
 
@@ -77,7 +90,7 @@ export function registerServe(program: Command): void {
     .option('--executor-url <url>', 'the executor Service (default $KILN_EXECUTOR_URL)')
     .action(async (f: Flags) => {
       const { startNodeAgentRole } = await import('../../platform/kubernetes/roles.js')
-      const running = await startNodeAgentRole(await config('node-agent', f), withProgramNamespace(program, f))
+      const running = await starting(async () => startNodeAgentRole(await config('node-agent', f), withProgramNamespace(program, f)))
       stopOnSignals(() => running.close())
     })
 }

@@ -308,6 +308,11 @@ export class KubernetesBackend implements ClusterBackend {
     return [...this.held.values()].map((h) => h.inst)
   }
 
+  /** Every runtime pod in the namespace as this replica's watch sees it, whoever holds it. */
+  pods(): readonly V1Pod[] {
+    return this.informer?.list(this.o.namespace) ?? []
+  }
+
   /** A function's (by ref) specialized pods in the namespace, whichever executor holds them, and how many are Ready. */
   functionPods(ref: string): { instances: number; ready: number } {
     let instances = 0

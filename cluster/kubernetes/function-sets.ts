@@ -8,9 +8,9 @@ import { refOfKubeName, refOfMeta } from '../../core/refs.js'
 import { ApiException, AppsV1Api, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { InstanceLimits } from '../backend.js'
-import { parseBytes } from '../../core/quantity.js'
+import { functionLimits } from '../limits.js'
 import { FUNCTION_DEFAULTS, type FunctionResource, type RuntimeResource } from '../../core/types.js'
-import { COMPONENT, LABEL, functionSetDeployment, functionSetName, type FunctionSetKey } from './pod-template.js'
+import { COMPONENT, LABEL, functionSetDeployment, functionSetName, type FunctionSetKey, type RuntimePodTemplate } from './pod-template.js'
 import { ReconcileLoop } from './reconcile-loop.js'
 
 export interface FunctionSetsOptions {
@@ -20,6 +20,8 @@ export interface FunctionSetsOptions {
   runtime(name: string): RuntimeResource | undefined
   isLeader(): boolean
   reconcileMs?: number
+  /** The operator's settings for runtime pods (placement, security, requests). */
+  template?: RuntimePodTemplate
 }
 
 const SCALE_ATTEMPTS = 20
@@ -36,10 +38,10 @@ export class FunctionSets {
 
   /** Makes sure the function's set for this placement and these limits exists; its name. */
   async ensure(k: FunctionSetKey): Promise<string> {
-    const name = functionSetName(k)
+    const name = functionSetName(k, this.o.template)
     if (this.known.has(name)) return name
     try {
-      await this.api.createNamespacedDeployment({ namespace: this.o.namespace, body: functionSetDeployment(k, this.o.namespace) })
+      await this.api.createNamespacedDeployment({ namespace: this.o.namespace, body: functionSetDeployment(k, this.o.namespace, this.o.template) })
       this.o.logger.info({ deployment: name, function: k.fn }, 'created function set')
     } catch (e) {
       if (!(e instanceof ApiException && e.code === 409)) throw e
@@ -102,7 +104,7 @@ export class FunctionSets {
     const f = label ? this.o.function(refOfKubeName(label)) : undefined
     const rt = f ? this.o.runtime(f.spec.runtime) : undefined
     if (!f || !rt?.spec.image || (f.spec.strategy ?? FUNCTION_DEFAULTS.strategy) !== 'dedicated') return undefined
-    return functionSetName({ fn: refOfMeta(f.metadata), runtime: rt, limits: limitsOf(f) })
+    return functionSetName({ fn: refOfMeta(f.metadata), runtime: rt, limits: limitsOf(f) }, this.o.template)
   }
 
   async close(): Promise<void> {
@@ -110,9 +112,7 @@ export class FunctionSets {
   }
 }
 
-/** A function's resources as pod limits: the same cpu and memory the executor asks for. */
+/** A function's resources as pod limits: the same the executor asks for (cluster/limits.ts). */
 function limitsOf(f: FunctionResource): InstanceLimits | undefined {
-  const r = f.spec.resources
-  if (!r) return undefined
-  return { cpu: r.cpu, memoryBytes: r.memory ? parseBytes(r.memory) : undefined, pids: r.pids }
+  return functionLimits(f) ?? undefined
 }

@@ -1,5 +1,5 @@
 // Level-triggered, every 2 s: each claimed pod's labels say which function it serves
-// (`kubectl get pods -l kiln.dev/function=NAME`), and on the leader each Function's status carries
+// (`kubectl get pods -l kiln.dev/function=NAME`), and on the function's owner (else the leader) its status carries
 // its instances (the `Ready` and `Instances` columns of `kubectl get functions`), counted from those
 // labels, so the pods every executor replica holds are counted, not the leader's alone.
 // `observedGeneration` is the generation the executor has applied (whenApplied: the new version is the
@@ -8,6 +8,7 @@
 // the embedded platform.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { versionOf } from '../../core/store/crd-conversion.js'
 import { kubeName, refOfMeta } from '../../core/refs.js'
 import type { FunctionResource } from '../../core/types.js'
 import type { KubernetesBackend } from './backend.js'
@@ -22,6 +23,11 @@ export interface StatusSource {
   whenApplied(ref: string): Promise<void>
   /** Calls back on every change of a function's spec; returns the way to stop. */
   watch(onChange: () => void): () => void
+  /**
+   * Whether this replica writes the function's status: the replica that owns it (members.ts), whose
+   * whenApplied means its warm set is ready. Unset: the leader writes every function's.
+   */
+  writes?(ref: string): boolean
 }
 
 export function startStatusLoop(kc: KubeConfig, namespace: string, source: StatusSource, backend: KubernetesBackend, isLeader: () => boolean, logger: Logger): { stop(): void } {
@@ -37,9 +43,9 @@ export function startStatusLoop(kc: KubeConfig, namespace: string, source: Statu
     busy = true
     void (async () => {
       for (const rec of source.instances()) await backend.label(rec.id, rec.fn)
-      if (!isLeader()) return
       for (const fn of source.functions()) {
         const ref = refOfMeta(fn.metadata)
+        if (!(source.writes ? source.writes(ref) : isLeader())) continue
         const name = kubeName(ref)
         const generation = fn.metadata.generation ?? 1
         if (watching.get(ref) !== generation) {
@@ -64,7 +70,7 @@ export function startStatusLoop(kc: KubeConfig, namespace: string, source: Statu
         }
         const sig = `${observed}:${instances}:${ready}`
         if (written.get(name) === sig) continue
-        await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: 'v1', namespace, plural: 'functions', name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+        await api.patchNamespacedCustomObjectStatus({ group: 'kiln.dev', version: versionOf('Function'), namespace, plural: 'functions', name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
           .then(() => written.set(name, sig), (err) => logger.warn({ err, function: name }, 'function status not written'))
       }
     })().finally(() => {

@@ -15,6 +15,21 @@ export interface LeaderOptions {
   onChange?: (leader: boolean) => void
 }
 
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits (client-node sends a Date as milliseconds). */
+export function microTime(d = new Date()): Date {
+  return d.toISOString().replace(/Z$/, '000Z') as unknown as Date
+}
+
+/** The Lease, or undefined when there is none. */
+export async function readLease(api: CoordinationV1Api, name: string, namespace: string): Promise<V1Lease | undefined> {
+  try {
+    return await api.readNamespacedLease({ name, namespace })
+  } catch (e) {
+    if (e instanceof ApiException && e.code === 404) return undefined
+    throw e
+  }
+}
+
 export class LeaderElector {
   private readonly api: CoordinationV1Api
   private timer: NodeJS.Timeout | undefined
@@ -42,16 +57,10 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     const { namespace, lease: name, identity } = this.o
-    // MicroTime: RFC 3339 with exactly six fractional digits (client-node sends a Date as milliseconds).
-    const now = new Date().toISOString().replace(/Z$/, '000Z') as unknown as Date
+    const now = microTime()
     const nowMs = Date.now()
     try {
-      let lease: V1Lease | undefined
-      try {
-        lease = await this.api.readNamespacedLease({ name, namespace })
-      } catch (e) {
-        if (!(e instanceof ApiException && e.code === 404)) throw e
-      }
+      const lease = await readLease(this.api, name, namespace)
       if (!lease) {
         await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds: this.duration, acquireTime: now, renewTime: now, leaseTransitions: 0 } } })
         return this.set(true)

@@ -7,7 +7,7 @@
 // is the toleration of the isolation taint plus a required node affinity to `kiln.dev/pool=isolated` nodes.
 import { DEFAULT_NAMESPACE, kubeName, parseRef } from '../../core/refs.js'
 import { createHash } from 'node:crypto'
-import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node'
+import type { V1Deployment, V1PodSecurityContext, V1PodSpec, V1SecurityContext, V1Toleration } from '@kubernetes/client-node'
 import type { InstanceLimits } from '../backend.js'
 import type { NodeConfig } from '../../core/config.js'
 import type { RuntimeResource } from '../../core/types.js'
@@ -26,6 +26,40 @@ export const ISOLATION_TAINT = { key: 'kiln.dev/isolated', value: 'true', effect
 export const DEFAULT_PORT = 8888
 
 export interface PoolKey { runtime: RuntimeResource; node?: NodeConfig; limits?: InstanceLimits }
+
+/** Where runtime pods of one placement class may run: the nodes they select and the taints they tolerate. */
+export interface Placement { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] }
+
+/**
+ * What the operator sets for every runtime pod (the chart's `nodes` and `runtimePods` values, passed to
+ * the executor as KILN_RUNTIME_POD_TEMPLATE): placement on Runtime Worker Nodes and on isolated nodes,
+ * the requests of a pod booted without limits, the size of its memory-backed /tmp, its security
+ * contexts, and whether a NetworkPolicy guards them. Unset parts keep the defaults below.
+ */
+export interface RuntimePodTemplate {
+  runtime?: Placement
+  isolated?: Placement
+  requests?: { cpu?: string; memory?: string }
+  tmpSize?: string
+  podSecurityContext?: V1PodSecurityContext
+  containerSecurityContext?: V1SecurityContext
+  /** The operator's NetworkPolicy lets only executors reach runtime pods (the chart's runtimePods.networkPolicy): reported in pod-protections.ts. */
+  networkPolicy?: boolean
+}
+
+/**
+ * A runtime pod runs users' code: the protections docs/sandbox.md lists for Kubernetes (a non-root uid,
+ * no privilege escalation, no capabilities, RuntimeDefault seccomp, a read-only root file system with a
+ * memory-backed /tmp, no ServiceAccount token, no service links). They satisfy the `restricted` Pod
+ * Security Standard.
+ */
+export const RUNTIME_POD_SECURITY: { pod: V1PodSecurityContext; container: V1SecurityContext } = {
+  pod: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+  container: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } },
+}
+export const DEFAULT_TMP_SIZE = '64Mi'
+/** Isolated pods select nodes labelled so (and tolerate ISOLATION_TAINT) unless the template says otherwise. */
+export const ISOLATED_NODE_SELECTOR = { 'kiln.dev/pool': 'isolated' } as const
 /** A dedicated function's own set of pods: its runtime, placement and limits, and its name. */
 export interface FunctionSetKey extends PoolKey { fn: string }
 
@@ -57,15 +91,21 @@ export function portOf(rt: RuntimeResource): number {
  */
 export const POOL_REQUESTS = { cpu: '50m', memory: '64Mi' } as const
 
-function resources(l?: InstanceLimits): { limits?: Record<string, string>; requests: Record<string, string> } {
-  if (!l || (l.cpu === undefined && l.memoryBytes === undefined)) return { requests: { ...POOL_REQUESTS } }
+function quantities(cpu: number | undefined, memoryBytes: number | undefined): Record<string, string> {
   const q: Record<string, string> = {}
-  if (l.cpu !== undefined) q.cpu = `${Math.max(1, Math.round(l.cpu * 1000))}m`
-  if (l.memoryBytes !== undefined) q.memory = String(l.memoryBytes)
-  return { limits: q, requests: { ...q } }
+  if (cpu !== undefined) q.cpu = `${Math.max(1, Math.round(cpu * 1000))}m`
+  if (memoryBytes !== undefined) q.memory = String(memoryBytes)
+  return q
 }
 
-export function podSpec(k: PoolKey): V1PodSpec {
+function resources(l: InstanceLimits | undefined, t: RuntimePodTemplate): { limits?: Record<string, string>; requests: Record<string, string> } {
+  if (!l || (l.cpu === undefined && l.memoryBytes === undefined)) return { requests: { ...POOL_REQUESTS, ...t.requests } }
+  const limits = quantities(l.cpu, l.memoryBytes)
+  // The function's requests where it gives them (each at most its limit), else requests = limits.
+  return { limits, requests: { ...limits, ...quantities(l.requests?.cpu, l.requests?.memoryBytes) } }
+}
+
+export function podSpec(k: PoolKey, t: RuntimePodTemplate = {}): V1PodSpec {
   const rt = k.runtime
   const port = portOf(rt)
   const env = Object.entries(rt.spec.env ?? {}).map(([name, value]) => ({ name, value }))
@@ -76,6 +116,7 @@ export function podSpec(k: PoolKey): V1PodSpec {
     terminationGracePeriodSeconds: 5,
     enableServiceLinks: false,
     automountServiceAccountToken: false,
+    securityContext: t.podSecurityContext ?? RUNTIME_POD_SECURITY.pod,
     containers: [{
       name: 'runtime',
       image: rt.spec.image!,
@@ -83,21 +124,33 @@ export function podSpec(k: PoolKey): V1PodSpec {
       ports: [{ name: 'http', containerPort: port }],
       env,
       readinessProbe: { httpGet: { path: '/healthz', port: 'http' as never }, periodSeconds: 1, failureThreshold: 3 },
-      resources: resources(k.limits),
-      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      resources: resources(k.limits, t),
+      securityContext: t.containerSecurityContext ?? RUNTIME_POD_SECURITY.container,
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
     }],
+    // The root file system is read-only: code packages are unpacked into this /tmp, which counts
+    // against the pod's memory.
+    volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: t.tmpSize ?? DEFAULT_TMP_SIZE } }],
   }
   if (isIsolated(k.node)) {
-    spec.tolerations = [{ ...ISOLATION_TAINT, operator: 'Equal' }]
-    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kiln.dev/pool', operator: 'In', values: ['isolated'] }] }] } } }
+    // Only on isolated nodes: their taint tolerated, their label required.
+    const iso = t.isolated ?? {}
+    const tolerations = iso.tolerations ?? [{ ...ISOLATION_TAINT, operator: 'Equal' }]
+    if (tolerations.length) spec.tolerations = tolerations
+    const selector = Object.entries(iso.nodeSelector ?? ISOLATED_NODE_SELECTOR)
+    if (selector.length) spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: selector.map(([key, value]) => ({ key, operator: 'In', values: [value] })) }] } } }
+  } else if (t.runtime) {
+    // On Runtime Worker Nodes: selected by label, their taint tolerated.
+    if (t.runtime.nodeSelector && Object.keys(t.runtime.nodeSelector).length) spec.nodeSelector = t.runtime.nodeSelector
+    if (t.runtime.tolerations?.length) spec.tolerations = t.runtime.tolerations
   }
   return spec
 }
 
-export function poolDeployment(k: PoolKey, namespace: string, replicas: number): V1Deployment {
+export function poolDeployment(k: PoolKey, namespace: string, replicas: number, t: RuntimePodTemplate = {}): V1Deployment {
   const name = poolName(k)
   const selector = { [LABEL.pool]: name, [LABEL.state]: 'generic' }
-  const spec = podSpec(k)
+  const spec = podSpec(k, t)
   const templateHash = hash(spec, 10)
   return {
     apiVersion: 'apps/v1',
@@ -125,8 +178,8 @@ export function poolDeployment(k: PoolKey, namespace: string, replicas: number):
  * template, so a set's template never changes in place (a rollout would replace pods that serve
  * requests): new limits, placement or runtime image make a new set, and the old one drains.
  */
-export function functionSetName(k: FunctionSetKey): string {
-  const tail = `${isIsolated(k.node) ? '-isolated' : ''}-${hash(podSpec(k))}`
+export function functionSetName(k: FunctionSetKey, t: RuntimePodTemplate = {}): string {
+  const tail = `${isIsolated(k.node) ? '-isolated' : ''}-${hash(podSpec(k, t))}`
   // `k.fn` is a ref: outside `default` the name carries the namespace and a hash of the ref, so
   // `a-b/c` and `a/b-c` never share a set.
   const { namespace, name } = parseRef(k.fn)
@@ -135,8 +188,8 @@ export function functionSetName(k: FunctionSetKey): string {
 }
 
 /** A dedicated function's Deployment, created at 0 replicas: the executors scale it by the instances they hold. */
-export function functionSetDeployment(k: FunctionSetKey, namespace: string): V1Deployment {
-  const name = functionSetName(k)
+export function functionSetDeployment(k: FunctionSetKey, namespace: string, t: RuntimePodTemplate = {}): V1Deployment {
+  const name = functionSetName(k, t)
   const labels = { [LABEL.pool]: name, [LABEL.fn]: kubeName(k.fn), [LABEL.runtime]: k.runtime.metadata.name, 'app.kubernetes.io/part-of': 'kiln', 'app.kubernetes.io/component': COMPONENT.functionSet }
   return {
     apiVersion: 'apps/v1',
@@ -145,7 +198,7 @@ export function functionSetDeployment(k: FunctionSetKey, namespace: string): V1D
     spec: {
       replicas: 0,
       selector: { matchLabels: { [LABEL.pool]: name } },
-      template: { metadata: { labels: { ...labels, [LABEL.state]: 'generic' } }, spec: podSpec(k) },
+      template: { metadata: { labels: { ...labels, [LABEL.state]: 'generic' } }, spec: podSpec(k, t) },
     },
   }
 }

@@ -6,7 +6,7 @@ import { ApiException, AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConf
 import type { Logger } from 'pino'
 import type { NodeConfig } from '../../core/config.js'
 import type { RuntimeResource } from '../../core/types.js'
-import { LABEL, TEMPLATE_HASH, isIsolated, poolDeployment, poolName, type PoolKey } from './pod-template.js'
+import { LABEL, TEMPLATE_HASH, isIsolated, poolDeployment, poolName, type PoolKey, type RuntimePodTemplate } from './pod-template.js'
 import { ReconcileLoop } from './reconcile-loop.js'
 
 export interface PoolDeploymentsOptions {
@@ -18,6 +18,8 @@ export interface PoolDeploymentsOptions {
   poolSize(runtime: RuntimeResource, special: boolean): number
   isLeader(): boolean
   reconcileMs?: number
+  /** The operator's settings for runtime pods (placement, security, requests). */
+  template?: RuntimePodTemplate
 }
 
 export class PoolDeployments {
@@ -83,7 +85,7 @@ export class PoolDeployments {
   }
 
   private async sync(k: PoolKey): Promise<void> {
-    const want = poolDeployment(k, this.o.namespace, this.replicas(k))
+    const want = poolDeployment(k, this.o.namespace, this.replicas(k), this.o.template)
     const name = want.metadata!.name!
     let have: V1Deployment | undefined
     try {

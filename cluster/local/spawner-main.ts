@@ -12,7 +12,9 @@ import type { SpawnerReply, SpawnerRequest } from './spawner-protocol.js'
 const children = new Map<string, ChildProcess>()
 
 function send(m: SpawnerReply): void {
-  if (process.connected) process.send!(m)
+  // The platform may be gone between the check and the write (EPIPE): with a callback the error comes
+  // here instead of as an unhandled 'error' event whose stack would land on the platform's stderr.
+  if (process.connected) process.send!(m, undefined, undefined, () => undefined)
 }
 
 // The ready pipe carries one line and the info pipe one JSON document; after that the child (which may

@@ -1,7 +1,8 @@
 // A function's live log tail: its last lines, then each new one as its instances write it
-// (GET /v1/functions/NAME/logs?follow=true, server-sent events). Viewers do not read logs.
+// (GET /v1/functions/NAME/logs?follow=true, plain text, as `kiln fn logs -f` reads it). Viewers do
+// not read logs.
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { nsQuery, stream, type ApiError } from '../api'
+import { lines as readLines, nsQuery, type ApiError } from '../api'
 import { Empty, ErrorLine, refName, Section } from '../components/common'
 import { useWatch } from '../live'
 import { href } from '../route'
@@ -42,10 +43,10 @@ function Tail({ namespace, name }: { namespace: string; name: string }) {
     const abort = new AbortController()
     setLines([])
     setError(undefined)
-    void stream(`/functions/${encodeURIComponent(name)}/logs${nsQuery(namespace, { follow: 'true', tail: '200' })}`, {
+    void readLines(`/functions/${encodeURIComponent(name)}/logs${nsQuery(namespace, { follow: 'true', tail: '200' })}`, {
       // Each connection starts with the tail again: it replaces what is shown.
       onConnected: (c, err) => { setConnected(c); if (c) setLines([]); if (err) setError(err) },
-      onEvent: (_e, data) => setLines((l) => [...l, ...(data as string[])].slice(-KEEP)),
+      onLines: (more) => setLines((l) => [...l, ...more].slice(-KEEP)),
     }, abort.signal)
     return () => abort.abort()
   }, [namespace, name])

@@ -38,13 +38,18 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: { 200: { description: 'updated', schema: ref('Function') }, 201: { description: 'created', schema: ref('Function') } },
   },
   'GET /v1/functions/:name': { tags: ['functions'], summary: 'Read a function and its live status', params: Name('function'), response: { 200: { description: 'the function', schema: ref('Function') } } },
-  'DELETE /v1/functions/:name': { tags: ['functions'], summary: 'Delete a function (its instances drain)', params: Name('function'), response: deleted },
+  'DELETE /v1/functions/:name': {
+    tags: ['functions'], summary: 'Delete a function (its instances drain)', params: Name('function'),
+    description: 'Refused with 409 KILN_ERR_IN_USE, naming them, while routes, triggers or workflows refer to the function; `cascade=1` deletes them first (and what leads to those workflows).',
+    querystring: Type.Object({ cascade: Type.Optional(Type.String({ description: '1: delete what refers to the function first' })) }),
+    response: deleted,
+  },
   'GET /v1/functions/:name/logs': {
     tags: ['functions'], summary: 'The function\'s latest output lines', params: Name('function'),
-    description: 'With `follow=true` the answer is a stream of server-sent events (`text/event-stream`): `lines` events, each an array of lines, first the tail, then each new line as the function writes it, until the client goes.',
     querystring: Type.Object({
       tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 200 })),
-      follow: Type.Optional(Type.Boolean({ description: 'keep the answer open and send new lines as they come (server-sent events)' })),
+      since: Type.Optional(Type.String({ description: 'an ISO time: only lines written at or after it' })),
+      follow: Type.Optional(Type.Boolean({ description: 'keep the answer open: the lines as plain text (`text/plain`, one a line), then each new one as it is written, until the client goes (`kiln fn logs -f`, the console\'s live tail)' })),
     }),
     response: { 200: { description: 'output lines, oldest first', schema: Type.Object({ function: Type.String(), lines: Type.Array(Type.String()) }) } },
   },
@@ -111,6 +116,10 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'GET /v1/triggers/:name': { tags: ['triggers'], summary: 'Read an HTTP route', params: Name('route'), response: { 200: { description: 'the route', schema: ref('HTTPTrigger') } } },
   'DELETE /v1/triggers/:name': { tags: ['triggers'], summary: 'Delete an HTTP route', params: Name('route'), response: deleted },
+  'PUT /v1/triggers/:name': {
+    tags: ['triggers'], summary: 'Create or replace an HTTP route by name (what `kiln apply` writes)', params: Name('route'), body: ref('HTTPTrigger'),
+    response: { 200: { description: 'replaced', schema: ref('HTTPTrigger') }, 201: { description: 'created', schema: ref('HTTPTrigger') } },
+  },
   'POST /v1/packages': {
     tags: ['packages'], summary: 'Upload a code package (content-addressed)',
     querystring: Type.Object({ sha256: Type.Optional(Type.String({ description: 'refuse the upload unless the archive has this sha256' })) }),
@@ -237,5 +246,25 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['releases'], summary: 'Abort the running canary: all traffic back to the version it started from', params: Name('function'),
     response: { 200: { description: 'the canary, aborted', schema: ref('Canary') } },
   },
+  'GET /v1/version': {
+    tags: ['meta'], summary: 'The server\'s version (no token needed; `kiln version` shows it beside the client\'s)',
+    response: { 200: { description: 'the version', schema: Type.Object({ version: Type.String(), apiVersion: Type.String() }) } },
+  },
+  'GET /v1/mqtriggers': {
+    tags: ['mqtriggers'], summary: 'List queue triggers with what their consumers are doing',
+    description: 'Those of the request\'s namespace (`?namespace=`, else the token\'s own); `?namespace=*` every namespace the token reads.',
+    response: { 200: { description: 'queue triggers', schema: list('QueueTrigger') } },
+  },
+  'POST /v1/mqtriggers': {
+    tags: ['mqtriggers'], summary: 'Create a queue trigger (URL scheme, topics and a function of its namespace checked)', body: ref('QueueTrigger'),
+    response: { 201: { description: 'created; its consumers start at once', schema: ref('QueueTrigger') } },
+  },
+  'PUT /v1/mqtriggers/:name': {
+    tags: ['mqtriggers'], summary: 'Create or replace a queue trigger', params: Name('queue trigger'), body: ref('QueueTrigger'),
+    description: 'A URL sent back as it was shown (its password as `***`) keeps the stored password.',
+    response: { 200: { description: 'replaced', schema: ref('QueueTrigger') }, 201: { description: 'created', schema: ref('QueueTrigger') } },
+  },
+  'GET /v1/mqtriggers/:name': { tags: ['mqtriggers'], summary: 'Read a queue trigger and what its consumer here is doing', params: Name('queue trigger'), response: { 200: { description: 'the queue trigger', schema: ref('QueueTrigger') } } },
+  'DELETE /v1/mqtriggers/:name': { tags: ['mqtriggers'], summary: 'Delete a queue trigger (its consumer group stays with the broker)', params: Name('queue trigger'), response: deleted },
   'GET /v1/openapi.json': { tags: ['meta'], summary: 'This document (OpenAPI 3.1)', response: { 200: { description: 'the OpenAPI document', schema: Type.Record(Type.String(), Type.Unknown()) } } },
 }

@@ -3,7 +3,7 @@
 // Documentation only: fastify never validates or serializes with these.
 import { Type, type TSchema } from '@sinclair/typebox'
 import { ERRORS } from '../../core/errors.js'
-import { Canary, CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, RuntimeResource, Split, WorkflowResource } from '../../core/types.js'
+import { Canary, CronTriggerResource, FunctionResource, FunctionTrafficResource, FunctionVersionResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource, Split, WorkflowResource } from '../../core/types.js'
 
 /** A reference to one of these components. */
 export const ref = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` })
@@ -75,4 +75,11 @@ export const COMPONENTS: Record<string, TSchema> = {
   FunctionTraffic: { ...FunctionTrafficResource, description: 'Which versions serve a function: the main split (`/fn/NAME`), its aliases (`/fn/NAME@ALIAS`) and its canary. Read back, `status.latestVersion` is its newest version and `status.live` each live version as the executor serves it' },
   Split: { ...Split, description: 'Versions and their weights in percent (summing to 100); sticky by a header or a cookie, otherwise picked per request' },
   Canary: { ...Canary, description: 'A progressive canary and where it stands: state, weight, the last evaluation of the new version\'s error rate and p99' },
+  QueueTrigger: Type.Composite([QueueTriggerResource, Type.Object({
+    status: Type.Optional(Open({
+      connected: Type.Optional(Type.Boolean({ description: 'whether the broker answers (absent until the first try)' })),
+      inFlight: Type.Integer(), delivered: Type.Integer(), succeeded: Type.Integer(), failedAttempts: Type.Integer(), deadLettered: Type.Integer(),
+      lastError: Type.Optional(Type.String()),
+    }, 'what the consumer in the answering process is doing (absent where it runs none, e.g. the control API alone)')),
+  })], { description: 'Each message on a Redis stream or a NATS JetStream subject calls a function of the trigger\'s own namespace (docs/events.md). Read back, a password in `spec.url` is `***`' }),
 }

@@ -1,4 +1,4 @@
-// Resources as custom resources (kiln.dev/v1, namespaced): the distributed twin of the file store.
+// Resources as custom resources (kiln.dev, namespaced; Functions as v2, crd-conversion.ts): the distributed twin of the file store.
 // Reads are synchronous from a local view fed by a client-node informer (list + watch, relisted after
 // a dropped watch and on a resync timer); writes go through the API server and update the view from
 // the server's answer at once, so a caller reads its own write, and the informer's echo of the same
@@ -10,13 +10,13 @@ import { EventEmitter } from 'node:events'
 import { ApiException, CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node'
 import { KilnError } from '../errors.js'
 import { DEFAULT_NAMESPACE, kubeName, parseRef, refOfKubeName, refOfMeta } from '../refs.js'
-import type { Resource } from '../types.js'
+import { API_VERSION, type Resource } from '../types.js'
+import { specFromStored, specToStored, versionOf } from './crd-conversion.js'
 import { describeRef, withNamespace, type ResourceStore, type StoreEvent } from './resource-store.js'
 
 const GROUP = 'kiln.dev'
-const VERSION = 'v1'
 const UPDATED_AT = 'kiln.dev/updated-at'
-const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', Namespace: 'namespaces' }
+const PLURALS: Record<string, string> = { Function: 'functions', Runtime: 'runtimes', HTTPTrigger: 'httptriggers', Workflow: 'workflows', Namespace: 'namespaces', QueueTrigger: 'queuetriggers' }
 /** The Kiln namespace of an object outside `default`. */
 export const NAMESPACE_LABEL = 'kiln.dev/namespace'
 
@@ -85,6 +85,8 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
   private readonly events = new EventEmitter()
   private readonly api: CustomObjectsApi
   private readonly plural: string
+  /** The served version this store reads and writes (crd-conversion.ts: v2 for Functions). */
+  private readonly version: string
   private informer: (Informer<CustomObject> & ObjectCache<CustomObject>) | undefined
   private resync: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
@@ -95,14 +97,15 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
     this.events.setMaxListeners(0)
     this.api = kc.makeApiClient(CustomObjectsApi)
     this.plural = PLURALS[kind] ?? `${kind.toLowerCase()}s`
+    this.version = versionOf(kind)
     this.backoff = o.retryMs ?? 1000
   }
 
-  private get ref() { return { group: GROUP, version: VERSION, namespace: this.o.namespace, plural: this.plural } }
+  private get ref() { return { group: GROUP, version: this.version, namespace: this.o.namespace, plural: this.plural } }
 
   /** Lists, starts the watch, and resolves once the view holds the namespace's objects. */
   async open(): Promise<this> {
-    const path = `/apis/${GROUP}/${VERSION}/namespaces/${this.o.namespace}/${this.plural}`
+    const path = `/apis/${GROUP}/${this.version}/namespaces/${this.o.namespace}/${this.plural}`
     const inf = makeInformer<CustomObject>(this.kc, path, () => this.api.listNamespacedCustomObject(this.ref) as never)
     inf.on('add', (o) => this.observe(o))
     inf.on('update', (o) => this.observe(o))
@@ -230,13 +233,14 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
   }
 
   private toKube(obj: T, current: CustomObject | undefined): CustomObject {
-    const changed = !current || JSON.stringify(current.spec) !== JSON.stringify(obj.spec)
+    const spec = specToStored(this.kind, obj.spec)
+    const changed = !current || JSON.stringify(current.spec) !== JSON.stringify(spec)
     const annotations = { ...current?.metadata?.annotations }
     if (changed) annotations[UPDATED_AT] = new Date().toISOString()
     const ns = obj.metadata.namespace
     const labels = { ...obj.metadata.labels, ...(ns !== undefined && ns !== DEFAULT_NAMESPACE ? { [NAMESPACE_LABEL]: ns } : {}) }
     return {
-      apiVersion: `${GROUP}/${VERSION}`,
+      apiVersion: `${GROUP}/${this.version}`,
       kind: this.kind,
       metadata: {
         name: kubeName(refOfMeta(obj.metadata)),
@@ -245,7 +249,7 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
         annotations,
         ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}),
       },
-      spec: obj.spec,
+      spec,
     }
   }
 
@@ -255,7 +259,7 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
     const { namespace, name } = parseRef(refOfKubeName(m.name!))
     const { [NAMESPACE_LABEL]: _, ...labels } = m.labels ?? {}
     return withNamespace(this.kind, {
-      apiVersion: `${GROUP}/${VERSION}`,
+      apiVersion: API_VERSION,
       kind: this.kind,
       metadata: {
         name,
@@ -265,7 +269,7 @@ export class CrdStore<T extends Resource> implements ResourceStore<T> {
         updatedAt: m.annotations?.[UPDATED_AT] ?? createdAt,
         ...(Object.keys(labels).length ? { labels } : {}),
       },
-      spec: o.spec,
+      spec: specFromStored(this.kind, o.spec),
       ...(o.status && Object.keys(o.status).length ? { status: o.status } : {}),
     } as T)
   }

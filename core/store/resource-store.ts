@@ -50,6 +50,7 @@ const NOT_FOUND: Record<string, ErrorCode> = {
   Namespace: 'KILN_ERR_NAMESPACE_NOT_FOUND',
   Secret: 'KILN_ERR_SECRET_NOT_FOUND',
   CronTrigger: 'KILN_ERR_CRON_NOT_FOUND',
+  QueueTrigger: 'KILN_ERR_MQ_TRIGGER_NOT_FOUND',
 }
 
 /** Not found, named as the user wrote it: `Function "hello"`, or `Function "hello" in namespace "team-a"`. */

@@ -58,6 +58,11 @@ export function findEntry(source: string, entrypoint: string | undefined): Entry
       const f = withExt(join(src, spec.slice(0, dot)))
       if (f) return { root: src, file: f, exportName: spec.slice(dot + 1) }
     }
+    // Fission style: a bare export name is that export of the folder's main file (package.json main, index.js).
+    if (exportName === undefined && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(spec)) {
+      const main = mainFile(src)
+      if (main) return { root: src, file: main, exportName: spec }
+    }
     fail(`entrypoint not found: ${entrypoint} (in ${source})`)
   }
   const pj = join(src, 'package.json')
@@ -76,6 +81,16 @@ export function findEntry(source: string, entrypoint: string | undefined): Entry
   }
   for (const n of ['index.js', 'index.mjs', 'index.cjs', 'index.ts']) if (isFile(join(src, n))) return { root: src, file: join(src, n) }
   fail(`no entrypoint: pass one, set package.json "main", or add index.js/index.mjs/index.cjs in ${source}`)
+}
+
+/** The folder's main file: package.json `main`, else index.{js,mjs,cjs,ts}; undefined when it has none. */
+function mainFile(src: string): string | undefined {
+  try {
+    const main = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')).main
+    if (typeof main === 'string') return withExt(join(src, main)) ?? withExt(join(src, main, 'index'))
+  } catch { /* no package.json */ }
+  for (const n of ['index.js', 'index.mjs', 'index.cjs', 'index.ts']) if (isFile(join(src, n))) return join(src, n)
+  return undefined
 }
 
 export function relativeTo(root: string, file: string): string {

@@ -45,7 +45,7 @@ export async function buildPythonPackage(input: PythonBuildInput): Promise<Pytho
     if (source.isFile()) {
       if (!input.source.endsWith('.py')) fail(`${input.source}: a Python function is a .py file or a folder`)
       await cp(input.source, join(dir, basename(input.source)), { dereference: true })
-      const func = splitEntry(input.entrypoint ?? '').func
+      const func = singleFileFunc(basename(input.source), input.entrypoint)
       entrypoint = func ? `${basename(input.source)}:${func}` : basename(input.source)
     } else {
       const root = await realpath(input.source)
@@ -87,6 +87,18 @@ function fail(text: string, summary = 'cannot build the Python function'): never
   throw new BuildError([{ file: '', line: 0, column: 0, text }], summary)
 }
 
+/**
+ * The function a single-file package's entrypoint names: `file.py:func`, or as Fission writes it for a
+ * file (`func`, or `module.func` whose module part is the file itself, which Fission ignores too).
+ */
+function singleFileFunc(file: string, entry: string | undefined): string | undefined {
+  const e = (entry ?? '').trim()
+  if (!e || e === file || e === file.replace(/\.py$/, '')) return undefined
+  if (e.includes(':')) return splitEntry(e).func
+  const last = e.slice(e.lastIndexOf('.') + 1)
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(last) ? last : undefined
+}
+
 function splitEntry(entry: string): { file: string; func?: string } {
   const [file, func] = entry.split(':', 2)
   return { file: file.trim(), func: func?.trim() || undefined }
@@ -111,13 +123,17 @@ async function resolveEntry(dir: string, given: string | undefined): Promise<str
     const module = `${file.slice(0, at).replaceAll('.', '/')}.py`
     if (await exists(join(dir, module))) return `${module}:${file.slice(at + 1)}`
   }
-  fail(`entrypoint ${file}: no such file in the folder`)
+  // Fission style: a bare function name is that function of main.py (Fission's module when none is named).
+  if (!func && /^[A-Za-z_][A-Za-z0-9_]*$/.test(file) && (await exists(join(dir, 'main.py')))) return `main.py:${file}`
+  fail(`entrypoint ${file}: no such file in the folder${/^[A-Za-z_][A-Za-z0-9_]*$/.test(file) ? ' (and no main.py to take it as a function of)' : ''}`)
 }
 
 async function pipInstall(python: string, dir: string, timeoutMs: number): Promise<string[]> {
   assertSafeRequirements(await readFile(join(dir, 'requirements.txt'), 'utf8'))
+  // --no-compile: .pyc files embed build-time stamps, so the same requirements would give another sha256
+  // at every build (and `kiln apply` of an unchanged folder would roll the function); the runtime compiles.
   const args = ['-m', 'pip', 'install', '-r', 'requirements.txt', '--target', dir, '--no-cache-dir',
-    '--disable-pip-version-check', '--quiet']
+    '--disable-pip-version-check', '--quiet', '--no-compile']
   const { code, stderr, stdout } = await run(python, args, dir, timeoutMs)
   if (code !== 0) {
     const text = (stderr.trim() || stdout.trim() || `pip exited with ${code}`).split('\n')

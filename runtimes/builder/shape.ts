@@ -21,6 +21,8 @@ const NODE_RULES: Rule[] = [
 ]
 
 const PYTHON_RULES: Rule[] = [
+  { shape: 'fission', test: /^\s*(?:async\s+)?def\s+main\s*\(\s*\)\s*:/m, evidence: 'def main() without parameters (Fission Python environment)' },
+  { shape: 'fission', test: /^\s*from\s+flask\s+import\s+[^\n]*\brequest\b|\bflask\.request\b/m, evidence: "reads Flask's request (Fission Python environment)" },
   { shape: 'lambda', test: /^\s*(?:async\s+)?def\s+(?:lambda_handler|handler)\s*\(\s*event\s*,\s*context\s*\)/m, evidence: 'def handler(event, context) (AWS Lambda)' },
   { shape: 'openfaas', test: /^\s*def\s+handle\s*\(\s*event\s*,\s*context\s*\)/m, evidence: 'def handle(event, context) (OpenFaaS python3-http template)' },
 ]

@@ -31,10 +31,11 @@ describe('kiln --help and --version', () => {
     })
   }
 
-  it('kiln --version and -V: exit 0, the package version', async () => {
-    for (const flag of ['--version', '-V']) {
+  it('kiln --version and -V: the client\'s version, then the server\'s; without a server, exit 2 after the client line', async () => {
+    for (const flag of ['--version', '-V', 'version']) {
       const r = await kiln([flag], NO_SERVER)
-      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${VERSION}\n`, ''])
+      expect([r.code, r.stdout]).toEqual([2, `client  ${VERSION}\n`])
+      expect(r.stderr).toMatch(/^error: cannot reach the Kiln server/)
     }
   })
 })
@@ -44,10 +45,10 @@ describe('usage errors: exit 1, the error on stderr, nothing on stdout', () => {
     ['an unknown command', ['nonsense'], /^error: unknown command 'nonsense'/],
     ['an unknown subcommand', ['fn', 'nonsense'], /^error: unknown command 'nonsense'/],
     ['a command group without its subcommand', ['fn'], /^Usage: kiln fn \[options\] \[command\]/],
-    ['a missing required option', ['fn', 'deploy', 'x'], /^error: required option '--code <path>' not specified/],
+    ['a deploy with nothing to deploy', ['fn', 'deploy', 'x'], /^error: nothing to deploy: give --code PATH/],
     ['a missing argument', ['fn', 'invoke'], /^error: missing required argument 'name'/],
     ['an unknown option', ['fn', 'deploy', 'x', '--code', HELLO, '--bogus'], /^error: unknown option '--bogus'/],
-    ['an output format that does not exist', ['-o', 'yaml', 'fn', 'list'], /^error: option '-o, --output <format>' argument 'yaml' is invalid/],
+    ['an output format that does not exist', ['-o', 'foo', 'fn', 'list'], /^error: -o foo: unknown output format; use one of table, wide, json, yaml, name\n/],
     ['code that does not exist', ['fn', 'deploy', 'x', '--code', '/nonexistent/fn.js'], /^error: --code \/nonexistent\/fn\.js: no such file or folder\n/],
     ['--env without =', ['fn', 'deploy', 'x', '--code', HELLO, '--env', 'NOEQUALS'], /^error: --env "NOEQUALS" is not KEY=VALUE\n/],
     ['--timeout that is no duration', ['fn', 'deploy', 'x', '--code', HELLO, '--timeout', 'soon'], /^error: --timeout: not a duration: "soon"/],

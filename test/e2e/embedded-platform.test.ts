@@ -3,7 +3,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { alive, cmdline, descendantsOf, get, kiln, kilnUp, rawRequest, ROOT, type UpProcess } from '../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { alive, cmdline, descendantsOf, get, KILN, kiln, kilnUp, rawRequest, ROOT, type UpProcess, cliEnv } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 
 const F = join(ROOT, 'test', 'e2e', 'fixtures')
@@ -135,6 +136,33 @@ describe('kiln up + kiln CLI', () => {
     }, 30_000, 100)
     expect(out).toMatch(/stdout hello to stdout t-123/)
     expect(out).toMatch(/stderr hello to stderr t-123/)
+  })
+
+  it('`kiln fn logs -f` prints the last lines, then each new one as the function writes it', async () => {
+    expect((await kiln(['fn', 'deploy', 'follower', '--code', join(F, 'logs.cjs')], env)).code).toBe(0)
+    const args = ['fn', 'logs', 'follower', '-f', '--tail', '1']
+    const child = spawn(process.execPath, [KILN, ...args], { env: cliEnv(args, env), stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (c) => { err += c })
+    let out = ''
+    child.stdout.on('data', (c) => { out += c })
+    try {
+      // Requests until both lines of one show (the first requests may come before it is listening).
+      const both = (i: number) => out.includes(`stdout hello to stdout t-follow-${i}\n`) && out.includes(`stderr hello to stderr t-follow-${i}\n`)
+      let seen = -1
+      for (let i = 0; i < 100 && seen < 0; i++) {
+        expect((await get(`${up.url}/fn/follower?tag=t-follow-${i}`)).text).toBe('logged')
+        for (let wait = 0; wait < 20 && seen < 0; wait++) {
+          await new Promise((r) => setTimeout(r, 50))
+          for (let j = 0; j <= i; j++) if (both(j)) seen = j
+        }
+      }
+      expect(seen).toBeGreaterThanOrEqual(0)
+      expect(out).toMatch(new RegExp(`^\\S+ \\S+ stdout hello to stdout t-follow-${seen}$`, 'm'))
+      expect(child.exitCode, err).toBeNull()
+    } finally {
+      child.kill('SIGTERM')
+    }
   })
 
   it('a broken package fails the deploy with the esbuild error and stores nothing', async () => {

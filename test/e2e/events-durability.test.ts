@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get, kiln, kilnUp, ROOT, type UpProcess } from '../helpers/cli.js'
+import { sharedDir, writeMountsConfig } from '../helpers/shared-dir.js'
 import { startRedis, useRedis, type TestRedis } from '../helpers/redis.js'
 import { until } from '../helpers/until.js'
 
@@ -38,7 +39,10 @@ describe.each(['sqlite', 'redis'] as const)('kiln up (%s) SIGKILLed with 50 acce
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-async-'))
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-async-counter-'))
+    // Instances run in sandboxes: the counter folder is mounted into them (kiln.yaml sandbox.mounts).
+    const shared = await sharedDir('kiln-e2e-async-counter-')
+    counterDir = shared.dir
+    await writeMountsConfig(dataDir, [shared.mount])
   })
 
   afterAll(async () => {
@@ -140,7 +144,10 @@ describe('redis-server killed for 60 s under kiln up --redis', () => {
   beforeAll(async () => {
     own = await startRedis()
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-outage-'))
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-outage-counter-'))
+    // Instances run in sandboxes: the counter folder is mounted into them (kiln.yaml sandbox.mounts).
+    const shared = await sharedDir('kiln-e2e-outage-counter-')
+    counterDir = shared.dir
+    await writeMountsConfig(dataDir, [shared.mount])
   })
 
   afterAll(async () => {

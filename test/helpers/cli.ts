@@ -33,7 +33,8 @@ export function adminTokenOf(url: string): string | undefined {
   return dir === undefined ? undefined : readFileSync(join(dir, 'admin.token'), 'utf8').trim()
 }
 
-function cliEnv(args: string[], env: Record<string, string>): NodeJS.ProcessEnv {
+/** The environment a CLI run gets: an empty config home, and the data dir (admin token) of the server it talks to. */
+export function cliEnv(args: string[], env: Record<string, string>): NodeJS.ProcessEnv {
   const { KILN_TOKEN: _t, KILN_NAMESPACE: _n, KILN_DATA: _d, ...inherited } = process.env
   const i = args.findIndex((a) => a === '--server' || a === '-s')
   const server = i >= 0 ? args[i + 1] : env.KILN_URL

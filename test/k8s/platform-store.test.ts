@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crdStore } from '../../core/store/crd-store.js'
 import { fileStore } from '../../core/store/file-store.js'
 import { readdir } from 'node:fs/promises'
-import type { CronTriggerResource, HTTPTriggerResource, RuntimeResource } from '../../core/types.js'
+import type { CronTriggerResource, HTTPTriggerResource, QueueTriggerResource, RuntimeResource } from '../../core/types.js'
 import { startControlPlane, type ControlPlane } from './controlplane/controlplane.js'
 import { kubectlOk } from './controlplane/kubectl.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, ensureBinaries, K8S, plan } from './setup.js'
@@ -128,6 +128,26 @@ describe('CRD store on a real kube-apiserver', K8S, () => {
       await again.close()
       expect((await store.delete('team-a/nightly'))?.metadata.name).toBe('nightly')
       expect(store.get('nightly')).toBeDefined()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a queue trigger in team-a is the object team-a.NAME labelled with its namespace, read back by its ref', async () => {
+    const namespace = `store-${++seq}`
+    await kubectlOk(cp.kubeconfigPath, ['create', 'namespace', namespace])
+    const store = await crdStore<QueueTriggerResource>(kc, 'QueueTrigger', { namespace })
+    try {
+      await store.create({ metadata: { name: 'orders', namespace: 'team-a' }, spec: { kind: 'nats', url: 'nats://nats:4222', topic: 'orders.a', function: 'process' } })
+      await store.create({ metadata: { name: 'orders' }, spec: { kind: 'redis-stream', url: 'redis://redis:6379', topic: 'orders', function: 'process' } })
+      const objs = JSON.parse(await kubectlOk(cp.kubeconfigPath, ['get', 'queuetriggers.kiln.dev', '-n', namespace, '-l', 'kiln.dev/namespace=team-a', '-o', 'json'])).items
+      expect(objs.map((o: any) => [o.metadata.name, o.spec.topic])).toEqual([['team-a.orders', 'orders.a']])
+      const again = await crdStore<QueueTriggerResource>(kc, 'QueueTrigger', { namespace })
+      expect(again.get('team-a/orders')?.metadata).toMatchObject({ name: 'orders', namespace: 'team-a' })
+      expect(again.get('orders')?.spec.kind).toBe('redis-stream')
+      await again.close()
+      expect((await store.delete('team-a/orders'))?.metadata.name).toBe('orders')
+      expect(store.get('orders')).toBeDefined()
     } finally {
       await store.close()
     }

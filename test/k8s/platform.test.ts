@@ -9,6 +9,7 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNodeAgent } from '../../cluster/kubernetes/node-agent.js'
 import { silentLogger } from '../../core/logger.js'
+import { redisBroker } from '../helpers/queue-brokers.js'
 import { NS, isReady as ready, startHarness, type Harness } from './platform-harness.js'
 import { BUILD_TIMEOUT_MS, ensureBinaries, K8S_WITH_RUNTIME } from './setup.js'
 import { waitUntil } from './wait.js'
@@ -137,6 +138,27 @@ describe('Kiln in Kubernetes mode on a real control plane', K8S_WITH_RUNTIME, ()
     const load = h.executor.nodeLoads.pod(pod!.metadata!.name!)
     expect(load?.function).toBe('hello')
     expect(load?.sample).toMatchObject({ cpuUsageUsec: 123456, nrThrottled: 4, memoryBytes: 4096 })
+  })
+
+  it('a queue trigger created through the controller is a QueueTrigger resource that the executor consumes', async () => {
+    const redisUrl = (h as unknown as { redis: { url: string } }).redis.url
+    const b = redisBroker(redisUrl)
+    try {
+      const spec = { kind: 'redis-stream', url: redisUrl, topic: 'k8s:in', function: 'hello', responseTopic: 'k8s:out' }
+      const made = await http(`${h.controller.url}/v1/mqtriggers`, { method: 'POST', body: { metadata: { name: 'greeter' }, spec } })
+      expect(made.status, made.text).toBe(201)
+      expect(JSON.parse(await kubectl('get', 'queuetrigger', 'greeter', '-n', NS, '-o', 'json')).spec).toEqual(spec)
+      // The controller runs no consumers; the executor, which reads QueueTriggers under its RBAC, does.
+      expect(made.json().status).toBeUndefined()
+      await waitUntil('the executor consuming', async () => h.executor.ctx.queues?.status('greeter')?.connected)
+      const id = await b.publish('k8s:in', '{"greeting":"hi"}')
+      const [answer] = await waitUntil('the answer', async () => { const got = await b.read('k8s:out'); return got.length ? got : undefined }, 30_000).catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(h.executor.ctx.queues?.status('greeter'))}`) })
+      expect(answer).toMatchObject({ body: 'hello from a pod', headers: { 'x-kiln-message-id': id, 'x-kiln-status': '200' } })
+      expect((await http(`${h.controller.url}/v1/mqtriggers/greeter`, { method: 'DELETE' })).status).toBe(200)
+      await waitUntil('the executor stopped consuming', async () => h.executor.ctx.queues?.status('greeter') === undefined)
+    } finally {
+      await b.close()
+    }
   })
 
   it('the executor cannot write Function specs under its RBAC; deleting a function through the controller deletes its pods', async () => {

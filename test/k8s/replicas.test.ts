@@ -1,6 +1,7 @@
-// Several executor replicas on one cluster (the manifests run two): one leads, each serves requests
-// from the instances it holds — so each keeps its own warm set — the leader's Function status counts
-// every replica's pods, and a node agent sends each pod's sample to the replica that claimed it.
+// Several executor replicas on one cluster (the chart runs two): one leads; they share the functions out
+// by their member Leases, so a function's warm set is kept once, by its owner, and a request reaching
+// another replica is relayed there; the owner's Function status counts the pods; a node agent sends
+// each pod's sample to the replica that claimed it.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,16 +27,33 @@ describe('several executor replicas', K8S_WITH_RUNTIME, () => {
     await h?.stop()
   })
 
-  it('one replica leads; each keeps its own warm set; the leader\'s Function status counts the pods of both', { timeout: 180_000 }, async () => {
+  it('one replica leads; the warm set is kept once, by the replica that owns the function; its Function status (written by the owner) counts it', { timeout: 180_000 }, async () => {
     expect([h.executor.leader?.isLeader, second.leader?.isLeader].filter(Boolean)).toHaveLength(1)
-    await h.deploy('warmfn', 'warm', { strategy: 'warm', minWarm: 1 })
-    const pods = await waitUntil('one specialized pod per replica', async () => {
+    await waitUntil('both replicas are members', async () => h.executor.members!.members().length === 2 && second.members!.members().length === 2, 30_000)
+    await h.deploy('warmfn', 'warm', { strategy: 'warm', minWarm: 2 })
+    const pods = await waitUntil('two specialized pods', async () => {
       const ps = await h.pods('kiln.dev/function=warmfn,kiln.dev/state=specialized')
       return ps.length === 2 ? ps : undefined
     }, 90_000)
-    expect(pods.map((p) => p.metadata?.labels?.['kiln.dev/executor']).sort()).toEqual(['executor-test-0', 'executor-test-1'])
-    for (const e of [h.executor, second]) expect(e.ctx.executor.describe('warmfn')!.instances).toHaveLength(1)
-    await waitUntil('status counts both', async () => (await h.kubectl('get', 'function', 'warmfn', '-n', NS, '-o', 'jsonpath={.status.readyInstances}')) === '2', 30_000)
+    const owner = h.executor.members!.ownerOf('warmfn')!.identity
+    expect(second.members!.ownerOf('warmfn')!.identity).toBe(owner)
+    expect(pods.map((p) => p.metadata?.labels?.['kiln.dev/executor'])).toEqual([owner, owner])
+    const [mine, other] = owner === 'executor-test-0' ? [h.executor, second] : [second, h.executor]
+    expect(mine.ctx.executor.describe('warmfn')!.instances).toHaveLength(2)
+    expect(other.ctx.executor.describe('warmfn')!.instances).toHaveLength(0)
+    await waitUntil('status counts them', async () => (await h.kubectl('get', 'function', 'warmfn', '-n', NS, '-o', 'jsonpath={.status.readyInstances}')) === '2', 30_000)
+  })
+
+  it('a request sent to the replica that does not own the function is relayed to the one that does', { timeout: 120_000 }, async () => {
+    const owner = h.executor.members!.ownerOf('warmfn')!.identity
+    const other = owner === 'executor-test-0' ? second : h.executor
+    const mine = owner === 'executor-test-0' ? h.executor : second
+    const before = mine.ctx.executor.describe('warmfn')!.requests as number
+    const r = await h.http(`${other.url}/fn/warmfn`)
+    expect(r.status).toBe(200)
+    expect(r.text).toBe('warm')
+    expect(mine.ctx.executor.describe('warmfn')!.requests).toBe(before + 1)
+    expect(other.ctx.executor.describe('warmfn')!.instances).toHaveLength(0)
   })
 
   it('a node agent sends each pod\'s sample to the replica that claimed it', { timeout: 120_000 }, async () => {
@@ -45,7 +63,12 @@ describe('several executor replicas', K8S_WITH_RUNTIME, () => {
     await h.kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'parked' }, spec: { unschedulable: true, taints: [{ key: 'kiln.dev/parked', value: 'true', effect: 'NoSchedule' }] } })
     await h.kube.create(`/api/v1/namespaces/${NS}/pods`, {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'executor-test-1', namespace: NS },
-      spec: { nodeName: 'parked', containers: [{ name: 'executor', image: 'kiln/platform', ports: [{ name: 'http', containerPort: port }] }] },
+      // As the chart runs it: the namespace enforces the restricted Pod Security Standard.
+      spec: {
+        nodeName: 'parked',
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'executor', image: 'kiln/platform', ports: [{ name: 'http', containerPort: port }], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
     })
     await h.kubectl('patch', 'pod', 'executor-test-1', '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] } }))
 

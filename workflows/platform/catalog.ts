@@ -34,6 +34,20 @@ function referencedWorkflows(step: StepSpec, out: Set<string>): Set<string> {
   return out
 }
 
+/** The functions a step list calls (names in the workflow's namespace), nested steps included. */
+function calledFunctions(step: StepSpec, out: Set<string>): Set<string> {
+  if (step.function !== undefined) out.add(step.function)
+  // a Fission Workflows task's `run` names a function (or a workflow: both are checked by name)
+  if (step.fission) for (const r of externalReferences(step.fission, '')) out.add(r.name)
+  if (step.do) calledFunctions(step.do, out)
+  if (step.catch) calledFunctions(step.catch, out)
+  for (const c of step.switch ?? []) {
+    if (c.then) calledFunctions(c.then, out)
+    if (c.else) calledFunctions(c.else, out)
+  }
+  return out
+}
+
 /** The step with its function and workflow names resolved to refs in `ns` (a copy; nested steps too). */
 function resolveStep<S extends StepSpec>(step: S, ns: string): S {
   const out: S = { ...step }
@@ -104,6 +118,15 @@ export class WorkflowCatalog {
       workflowExists: (w) => w === name || (isName(w) && this.store.get(refOf(namespace, w)) !== undefined),
     })
     return { apiVersion: API_VERSION, kind: 'Workflow', metadata: { ...wf.metadata, namespace }, spec: wf.spec }
+  }
+
+  /** Refs of the workflows (of the function's namespace) whose steps call the function `ref`. */
+  callers(ref: string): string[] {
+    const ns = namespaceOf(ref)
+    const name = ref.slice(ref.indexOf('/') + 1)
+    return this.store.list().filter((w) => (w.metadata.namespace ?? 'default') === ns)
+      .filter((w) => Object.values(this.spec(refOfMeta(w.metadata))?.tasks ?? {}).some((t) => calledFunctions(t, new Set()).has(name) || calledFunctions(t, new Set()).has(ref)))
+      .map((w) => refOfMeta(w.metadata))
   }
 
   /** Refs of the workflows whose steps start the workflow `ref` (other than itself). */

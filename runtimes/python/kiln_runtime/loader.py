@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 
+from . import fission_flask
 from .errors import KilnError
 from .shapes import DEFAULT_NAMES
 
@@ -27,6 +28,7 @@ class Loaded:
         self.handler = None
         self.is_async = False
         self.stream = False
+        self.flask = False           # a Fission-environment handler: no arguments, Flask's request (fission_flask.py)
         self.base = None             # the package folder (realpath)
         self.requests = 0
         self.running_sync = 0        # sync calls still on a worker thread (a timed-out call keeps its thread)
@@ -216,10 +218,15 @@ def load(spec):
         for key, value in (spec['env'] or {}).items():
             os.environ[str(key)] = '' if value is None else str(value)
         sys.path.insert(0, base)
+        if fn.shape == 'fission':
+            fission_flask.add_shim_path(base)
         os.chdir(base)
         importlib.invalidate_caches()
         module = _import(base, path)
         fn.handler = _pick(module, func, fn.shape, os.path.relpath(path, base))
+        if fn.shape == 'fission' and fission_flask.takes_no_arguments(fn.handler):
+            fn.handler = fission_flask.wrap(fn.handler)
+            fn.flask = True
         config = getattr(module, 'config', None)
         stream = config.get('stream') if isinstance(config, dict) else getattr(config, 'stream', False)
         fn.stream = stream is True
@@ -274,7 +281,8 @@ def unload(fn):
         mod_file = getattr(mod, '__file__', None) or ''
         mod_paths = list(getattr(mod, '__path__', None) or ())
         if name.startswith('_kiln_function_') or (mod_file and _within(os.path.realpath(mod_file), fn.base)) \
-                or any(_within(os.path.realpath(p), fn.base) for p in mod_paths):
+                or any(_within(os.path.realpath(p), fn.base) for p in mod_paths) \
+                or (mod_file and fission_flask.is_shim_module(os.path.realpath(mod_file))):
             del sys.modules[name]
     if fn._env is not None:
         os.environ.clear()

@@ -47,6 +47,15 @@ def kiln_args(fn, inc):
     return (req,)
 
 
+def fission_args(fn, inc):
+    # A Fission-environment handler reads the request through flask.request (fission_flask.py).
+    return (inc,) if fn.flask else kiln_args(fn, inc)
+
+
+def fission_response(res):
+    return res if isinstance(res, resp.Response) else resp.from_value(res)
+
+
 # --- openfaas ------------------------------------------------------------------------------------------
 
 class Headers(dict):
@@ -93,7 +102,21 @@ class OpenFaasContext:
         self.hostname = os.environ.get('HOSTNAME', 'localhost')
 
 
+def _one_argument(handler):
+    import inspect
+    try:
+        params = [p for p in inspect.signature(handler).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 1
+
+
 def openfaas_args(fn, inc):
+    # The classic python3 / python3-flask templates: `handle(req)` with the body as text.
+    if fn.__dict__.setdefault('_of_one_arg', _one_argument(fn.handler)):
+        body = inc.body if isinstance(inc.body, (bytes, bytearray)) else b''
+        return (body.decode('utf-8', 'replace'),)
     from urllib.parse import parse_qsl
     query = Query(parse_qsl(inc.qs, keep_blank_values=True))
     return (Event(inc.body, Headers(inc.headers), inc.method, query, inc.path), OpenFaasContext())
@@ -250,7 +273,7 @@ def lambda_response(res):
 
 ADAPTERS = {
     'kiln': (kiln_args, resp.from_value),
-    'fission': (kiln_args, resp.from_value),
+    'fission': (fission_args, fission_response),
     'openfaas': (openfaas_args, openfaas_response),
     'lambda': (lambda_args, lambda_response),
 }

@@ -1,6 +1,6 @@
 // The console's server side on a real platform: /ui served without a token under a strict CSP, the
 // live stream /v1/watch (tokens, topics by role, nothing of another namespace), the per-function
-// series, logs?follow=true, streams ended by close, and the console only on the API listener.
+// series, streams ended by close, and the console only on the API listener.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +16,6 @@ import { as, createNamespace, tokenFor } from '../../helpers/tenancy.js'
 import { until } from '../../helpers/until.js'
 
 const HELLO = join(import.meta.dirname, '..', '..', 'fixtures', 'tenancy', 'hello-ns.mjs')
-const LOGS = join(import.meta.dirname, '..', '..', 'e2e', 'fixtures', 'logs.cjs')
 const FLAKY = join(import.meta.dirname, '..', '..', 'e2e', 'fixtures', 'flaky.mjs')
 
 const raw = async (url: string, headers: Record<string, string> = {}) => {
@@ -42,7 +41,6 @@ describe('the console on a platform', () => {
     await p.deploy('hello', HELLO, { env: { GREETING: 'a' } }, 'team-a')
     await p.deploy('hello', HELLO, { env: { GREETING: 'b' } }, 'team-b')
     await p.deploy('flaky', FLAKY, { env: { BROKEN: '1' }, async: { retries: 0 } }, 'team-a')
-    await p.deploy('logs', LOGS)
   }, 120_000)
   afterAll(async () => {
     for (const s of streams) s.close()
@@ -97,7 +95,7 @@ describe('the console on a platform', () => {
     expect(s.headers['cache-control']).toBe('no-store')
     expect(await s.next('hello')).toEqual({ topics: ['functions', 'pools', 'nodes'], refused: [], namespace: '*' })
     const fns = await s.next('functions')
-    expect(fns.map((f: any) => `${f.metadata.namespace}/${f.metadata.name}`).sort()).toEqual(['default/logs', 'team-a/flaky', 'team-a/hello', 'team-b/hello'])
+    expect(fns.map((f: any) => `${f.metadata.namespace}/${f.metadata.name}`).sort()).toEqual(['team-a/flaky', 'team-a/hello', 'team-b/hello'])
     expect(fns.find((f: any) => f.metadata.namespace === 'team-a' && f.metadata.name === 'hello').status).toMatchObject({ strategy: 'pool', latestVersion: 1 })
     expect((await s.next('nodes')).map((n: any) => n.name)).toEqual(['general', 'isolated'])
     const node = (await s.next('pools')).find((x: any) => x.runtime === 'node')
@@ -172,24 +170,10 @@ describe('the console on a platform', () => {
     expect((await p.call('/v1/functions/nope/series')).json().error).toBe('KILN_ERR_FUNCTION_NOT_FOUND')
   })
 
-  it('logs?follow=true sends the tail, then each new line as the function writes it; viewers are refused', async () => {
-    expect((await p.call('/fn/logs?tag=before')).status).toBe(200)
-    await until('the first line in the log', async () => (await p.call('/v1/functions/logs/logs')).json().lines.some((l: string) => l.includes('before')))
-    const s = await openStream(`${p.apiUrl}/v1/functions/logs/logs?follow=true&tail=10`, p.adminToken)
-    streams.push(s)
-    expect(s.status).toBe(200)
-    const tail = await s.next('lines')
-    expect(tail.some((l: string) => l.includes('hello to stdout before'))).toBe(true)
-    expect((await p.call('/fn/logs?tag=after')).status).toBe(200)
-    await s.next('lines', (l: string[]) => l.some((x) => x.includes('hello to stdout after')))
-    await s.next('lines', (l: string[]) => l.some((x) => x.includes('hello to stderr after')))
-    const viewer = await openStream(`${p.apiUrl}/v1/functions/logs/logs?follow=true`, await tokenFor(p, 'viewer', ['default']))
-    expect([viewer.status, viewer.events[0].data.error]).toEqual([403, 'KILN_ERR_FORBIDDEN'])
-  })
-
   it('a user route may not take /ui', async () => {
-    const r = await p.call('/v1/triggers', { method: 'POST', body: JSON.stringify({ spec: { method: 'GET', path: '/ui/x', function: 'logs' } }), headers: { 'content-type': 'application/json' } })
+    const r = await p.call('/v1/triggers?namespace=team-a', { method: 'POST', body: JSON.stringify({ spec: { method: 'GET', path: '/ui/x', function: 'hello' } }), headers: { 'content-type': 'application/json' } })
     expect([r.status, r.json().error]).toEqual([400, 'KILN_ERR_VALIDATION'])
+    expect(r.json().message).toContain('/ui/x is reserved')
   })
 })
 

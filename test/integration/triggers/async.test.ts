@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 import { useRedis } from '../../helpers/redis.js'
 import { until } from '../../helpers/until.js'
+import { sharedDir } from '../../helpers/shared-dir.js'
 
 const COUNTER = join(import.meta.dirname, '../../fixtures/events/counter.mjs')
 const redis = useRedis()
@@ -51,9 +52,11 @@ describe.each(['sqlite', 'redis'] as const)('async invocations (%s state)', (sto
   }, timeoutMs)
 
   beforeAll(async () => {
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-async-counter-'))
+    // Instances run in sandboxes: the counter folder is mounted into them (test/helpers/shared-dir.ts).
+    const shared = await sharedDir('kiln-async-counter-')
+    counterDir = shared.dir
     cb = await listener([503])
-    p = await startTestPlatform({ ...(store === 'redis' ? { redisUrl: redis.current.url } : {}), callbackHosts: [`127.0.0.1:${cb.port}`], asyncMaxBodyBytes: 4096 })
+    p = await startTestPlatform({ ...(store === 'redis' ? { redisUrl: redis.current.url } : {}), callbackHosts: [`127.0.0.1:${cb.port}`], asyncMaxBodyBytes: 4096, sandbox: { mounts: [shared.mount] } })
     const env = { COUNTER_DIR: counterDir }
     await p.deploy('counter', COUNTER, { env, async: { retries: 3, retryBackoffMs: 50 } })
     await p.deploy('once', COUNTER, { env, async: { retries: 1, retryBackoffMs: 50 } })

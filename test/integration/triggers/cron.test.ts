@@ -11,6 +11,8 @@ import { eventsPrefix } from '../../../platform/state.js'
 import { RedisCronStore } from '../../../triggers/cron/redis-store.js'
 import { SqliteCronStore } from '../../../triggers/cron/sqlite-store.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { sharedDir } from '../../helpers/shared-dir.js'
+import type { SandboxMount } from '../../../core/config.js'
 import { useRedis } from '../../helpers/redis.js'
 import { until } from '../../helpers/until.js'
 
@@ -22,14 +24,18 @@ describe.each(['sqlite', 'redis'] as const)('cron triggers (%s state)', (store) 
   let p: TestPlatform
   let dataDir: string
   let counterDir: string
-  const state = () => (store === 'redis' ? { redisUrl: redis.current.url } : {})
+  let mount: SandboxMount
+  // Instances run in sandboxes: the counter folder is mounted into them (test/helpers/shared-dir.ts).
+  const state = () => ({ ...(store === 'redis' ? { redisUrl: redis.current.url } : {}), sandbox: { mounts: [mount] } })
   const count = async (key: string) => (await readFile(join(counterDir, key), 'utf8').catch(() => '')).length
   const add = (name: string, spec: Record<string, unknown>) => p.call('/v1/crontriggers', { method: 'POST', body: JSON.stringify({ metadata: { name }, spec }), headers: JSON_HEADERS })
   const runs = async (name: string) => (await p.call(`/v1/invocations?source=cron/${name}&limit=1000`)).json() as { id: string; status: string }[]
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-cron-'))
-    counterDir = await mkdtemp(join(tmpdir(), 'kiln-cron-counter-'))
+    const shared = await sharedDir('kiln-cron-counter-')
+    counterDir = shared.dir
+    mount = shared.mount
     p = await startTestPlatform(state(), dataDir)
     await p.deploy('tick', COUNTER, { env: { COUNTER_DIR: counterDir } })
   })

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { kiln } from '../../helpers/cli.js'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
+import { sharedDir } from '../../helpers/shared-dir.js'
 import { as, createNamespace, tokenFor } from '../../helpers/tenancy.js'
 import { until } from '../../helpers/until.js'
 
@@ -31,9 +32,12 @@ describe('async invocations and cron triggers in namespaces', () => {
   }, 30_000)
 
   beforeAll(async () => {
-    dirA = await mkdtemp(join(tmpdir(), 'kiln-ns-events-a-'))
-    dirDefault = await mkdtemp(join(tmpdir(), 'kiln-ns-events-default-'))
-    p = await startTestPlatform({ poolSize: 1 })
+    // Instances run in sandboxes: the counter folders are mounted into them (test/helpers/shared-dir.ts).
+    const a = await sharedDir('kiln-ns-events-a-')
+    const d = await sharedDir('kiln-ns-events-default-')
+    dirA = a.dir
+    dirDefault = d.dir
+    p = await startTestPlatform({ poolSize: 1, sandbox: { mounts: [a.mount, d.mount] } })
     await createNamespace(p, 'team-a')
     await createNamespace(p, 'team-b')
     // Two functions named `tick`: default's and team-a's count in different folders.

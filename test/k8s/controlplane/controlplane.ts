@@ -26,6 +26,11 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number
   /** keep the temp dir (logs, certificates) after stop(), for debugging (default: $KILN_K8S_KEEP=1) */
   keepDir?: boolean
+  /**
+   * --service-cluster-ip-range (default 10.0.0.0/24). A loopback range (e.g. 127.42.255.0/24) gives
+   * Services ClusterIPs the node simulator can listen on (its `cluster` mode: Services work).
+   */
+  serviceCidr?: string
 }
 
 export interface ControlPlane {
@@ -42,7 +47,14 @@ export interface ControlPlane {
 }
 
 const SERVICE_CIDR = '10.0.0.0/24'
-const SERVICE_IP = '10.0.0.1'
+
+/** The first address of an IPv4 range: the `kubernetes` Service's ClusterIP, in the apiserver's certificate. */
+function firstAddress(cidr: string): string {
+  const [ip] = cidr.split('/')
+  const o = ip!.split('.').map(Number)
+  o[3] = o[3]! + 1
+  return o.join('.')
+}
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   let binaries = opts.binaries
@@ -51,6 +63,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     if (!found.ok) throw new Error(found.reason)
     binaries = found.binaries
   }
+  const serviceCidr = opts.serviceCidr ?? SERVICE_CIDR
   const dir = mkdtempSync(join(tmpdir(), 'kiln-k8s-'))
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/kiln-etcd-') : join(dir, 'etcd-data')
   const procs: Managed[] = []
@@ -73,7 +86,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       admin: { user: 'kiln-admin', groups: ['system:masters'] },
       controllerManager: { user: 'system:kube-controller-manager' },
       scheduler: { user: 'system:kube-scheduler' },
-    }, SERVICE_IP)
+    }, firstAddress(serviceCidr))
     const kubeconfigPath = join(dir, 'admin.kubeconfig')
     writeKubeconfig(kubeconfigPath, server, pki.ca.cert, pki.clients.admin!, 'kiln-admin')
     const cmKubeconfig = join(dir, 'controller-manager.kubeconfig')
@@ -122,7 +135,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccount.pub}`,
       `--service-account-signing-key-file=${pki.serviceAccount.key}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       // 127.0.0.1 may not be an Endpoints address, so the "kubernetes" Service keeps no endpoints.
@@ -148,7 +161,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--root-ca-file=${pki.ca.cert}`,
         `--cluster-signing-cert-file=${pki.ca.cert}`,
         `--cluster-signing-key-file=${pki.ca.key}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${serviceCidr}`,
       ])
       waits.push(waitFor(cm, deadline, () => httpsGetOk(`https://127.0.0.1:${cmPort}/healthz`, { insecure: true })))
     }

@@ -35,6 +35,8 @@ function dataOrFile(data: string | undefined, file: string | undefined): Buffer 
 
 export class KubeClient {
   readonly server: string
+  /** The cluster's CA (PEM), as a pod's ServiceAccount volume carries it. */
+  readonly caPem: Buffer | undefined
   private readonly agent: Agent
 
   constructor(kubeconfigPath: string) {
@@ -44,9 +46,10 @@ export class KubeClient {
     const cluster = kc.clusters.find(c => c.name === ctx.cluster)!.cluster
     const user = kc.users.find(u => u.name === ctx.user)!.user
     this.server = cluster.server.replace(/\/$/, '')
+    this.caPem = dataOrFile(cluster['certificate-authority-data'], cluster['certificate-authority'])
     this.agent = new Agent({
       connect: {
-        ca: dataOrFile(cluster['certificate-authority-data'], cluster['certificate-authority']),
+        ca: this.caPem,
         cert: dataOrFile(user['client-certificate-data'], user['client-certificate']),
         key: dataOrFile(user['client-key-data'], user['client-key']),
       },

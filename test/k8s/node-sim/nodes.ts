@@ -50,7 +50,7 @@ function nodeObject(n: SimNode) {
   }
 }
 
-function nodeStatus(n: SimNode, kubeletVersion: string) {
+function nodeStatus(n: SimNode, kubeletVersion: string, kubeletPort: number) {
   const now = new Date().toISOString()
   const cap = { cpu: n.capacity?.cpu ?? '4', memory: n.capacity?.memory ?? '8Gi', pods: n.capacity?.pods ?? '110', 'ephemeral-storage': '100Gi' }
   const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now })
@@ -65,7 +65,7 @@ function nodeStatus(n: SimNode, kubeletVersion: string) {
         cond('Ready', 'True', 'KubeletReady', 'kiln node simulator runs pods as local processes'),
       ],
       addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: n.name }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
       nodeInfo: {
         machineID: n.name, systemUUID: n.name, bootID: n.name, kernelVersion: 'kiln-sim', osImage: 'kiln node simulator',
         containerRuntimeVersion: 'kiln-sim://1', kubeletVersion, kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
@@ -77,6 +77,8 @@ function nodeStatus(n: SimNode, kubeletVersion: string) {
 /** Registers the nodes and keeps them healthy until stop(). */
 export class NodeHeartbeat {
   private timers: NodeJS.Timeout[] = []
+  /** Where the API server reaches the nodes' kubelet API (kubelet-server.ts); 0: none. */
+  kubeletPort = 0
 
   constructor(private readonly kube: KubeClient, readonly nodes: SimNode[], private readonly kubeletVersion = 'v1.36.3', private readonly onError: (err: unknown) => void = () => {}) {}
 
@@ -98,7 +100,7 @@ export class NodeHeartbeat {
   }
 
   private async reportStatus(n: SimNode): Promise<void> {
-    await this.kube.mergePatch(`/api/v1/nodes/${n.name}/status`, nodeStatus(n, this.kubeletVersion))
+    await this.kube.mergePatch(`/api/v1/nodes/${n.name}/status`, nodeStatus(n, this.kubeletVersion, this.kubeletPort))
   }
 
   private async renewLease(n: SimNode, nodeUid: string): Promise<void> {

@@ -7,7 +7,7 @@
 // (containerStatuses[].resources; the API server refuses a resize of a pod whose running containers
 // report none) and takes a resize of the spec (`pods/resize`) as done at once: there are no cgroups.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -24,6 +24,14 @@ export interface RunnerContext {
   baseEnv: NodeJS.ProcessEnv
   logDir: string
   log: (msg: string) => void
+  /**
+   * A cluster for the pods to live in (startNodeSimulator's `cluster`): each pod's processes run in a
+   * mount namespace of their own (unshare) where /etc/hosts holds the Services' DNS names, and, unless
+   * the pod opts out, its ServiceAccount's token, the cluster CA and its namespace are at
+   * /var/run/secrets/kubernetes.io/serviceaccount with KUBERNETES_SERVICE_HOST/PORT pointing at the API
+   * server — what a kubelet's projected volume and cluster DNS give a pod.
+   */
+  cluster?: { hosts(namespace: string): string, apiServer: URL }
 }
 
 interface ContainerRun {
@@ -42,6 +50,11 @@ interface ContainerRun {
 }
 
 const livePids = new Set<number>()
+
+/** RFC 3339 with nanoseconds, as CRI log lines carry it. */
+function nanoTime(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z')
+}
 let hooked = false
 function hookExit(): void {
   if (hooked) return
@@ -57,6 +70,11 @@ export class PodRunner {
   private reportQueued = false
   private readonly startTime = new Date().toISOString()
   private generation: number | undefined
+  /** env values from Secrets and ConfigMaps (secretKeyRef, configMapKeyRef), read before the containers start */
+  private readonly refs = new Map<string, string>()
+  /** this pod's files (hosts, ServiceAccount token) when it lives in a cluster */
+  private dir: string | undefined
+  private serviceAccount = false
 
   constructor(private readonly pod: KubeObject, readonly ip: string, private readonly ctx: RunnerContext) {
     this.key = `${pod.metadata.namespace}/${pod.metadata.name}`
@@ -70,11 +88,32 @@ export class PodRunner {
   get uid(): string { return this.pod.metadata.uid! }
 
   /**
+   * The port this pod serves `target` on when it is in `namespace`, carries every label of `selector`
+   * and is Ready; undefined otherwise (services.ts).
+   */
+  endpoint(namespace: string, selector: Record<string, string>, target: number | string): number | undefined {
+    if (this.stopping || this.pod.metadata.namespace !== namespace || !this.containers.every((c) => c.ready)) return undefined
+    const labels = this.labels
+    for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return undefined
+    if (typeof target === 'number') return target
+    for (const c of this.containers) {
+      const p = (c.spec.ports ?? []).find((x: any) => x.name === target)
+      if (p) return p.containerPort
+    }
+    return Number.isInteger(Number(target)) ? Number(target) : undefined
+  }
+
+  /** The pod's labels as last seen (a claimed runtime pod is relabelled while it runs). */
+  private get labels(): Record<string, string> { return this.latestLabels ?? this.pod.metadata.labels ?? {} }
+  private latestLabels: Record<string, string> | undefined
+
+  /**
    * A newer version of the pod. A kubelet would resize the containers' cgroups to a changed spec;
    * the simulator has none, so it only reports the new resources applied (no PodResizePending or
    * PodResizeInProgress condition) and the generation it has seen.
    */
   update(pod: KubeObject): void {
+    this.latestLabels = pod.metadata.labels ?? {}
     let changed = false
     for (const c of this.containers) {
       const now = (pod.spec.containers as any[]).find(s => s.name === c.spec.name)?.resources ?? {}
@@ -87,11 +126,99 @@ export class PodRunner {
 
   start(): void {
     hookExit()
-    for (const c of this.containers) this.startContainer(c)
-    this.report()
+    void this.prepare().then(() => {
+      for (const c of this.containers) this.startContainer(c)
+      this.report()
+    }, (err) => {
+      this.ctx.log(`${this.key}: not started: ${err}`)
+      for (const c of this.containers) c.state = { waiting: { reason: 'CreateContainerConfigError', message: String(err) } }
+      this.report()
+    })
   }
 
-  /** TERM every container's process group, KILL after graceMs; resolves when all have exited. */
+  /** The log file of a container (CRI format), and whether its process runs (kubelet-server.ts). */
+  logOf(container: string): { file: string, running(): boolean } | undefined {
+    const c = this.containers.find((x) => x.spec.name === container)
+    return c ? { file: this.logPath(c), running: () => !!c.proc && c.proc.exitCode === null && c.proc.signalCode === null } : undefined
+  }
+
+  private logPath(c: ContainerRun): string {
+    return join(this.ctx.logDir, `${this.pod.metadata.namespace}_${this.pod.metadata.name}_${c.spec.name}.log`)
+  }
+
+  /** What a kubelet does before it starts containers: env from Secrets and ConfigMaps, the pod's volume files. */
+  private async prepare(): Promise<void> {
+    const ns = this.pod.metadata.namespace!
+    for (const c of this.containers) {
+      for (const e of (c.spec.env ?? []) as any[]) {
+        const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef
+        if (!ref) continue
+        const kind = e.valueFrom.secretKeyRef ? 'secrets' : 'configmaps'
+        try {
+          const obj = await this.ctx.kube.get(`/api/v1/namespaces/${ns}/${kind}/${ref.name}`)
+          const v = kind === 'secrets' ? (obj.data?.[ref.key] !== undefined ? Buffer.from(obj.data[ref.key], 'base64').toString('utf8') : undefined) : obj.data?.[ref.key]
+          if (v === undefined && !ref.optional) throw new Error(`${kind} ${ref.name} has no key ${ref.key}`)
+          if (v !== undefined) this.refs.set(`${c.spec.name}/${e.name}`, v)
+        } catch (err) {
+          if (!ref.optional) throw err
+        }
+      }
+    }
+    if (!this.ctx.cluster) return
+    this.dir = join(this.ctx.logDir, 'pods', this.uid)
+    mkdirSync(this.dir, { recursive: true })
+    writeFileSync(join(this.dir, 'hosts'), this.ctx.cluster.hosts(ns))
+    const saName = this.pod.spec.serviceAccountName ?? 'default'
+    let automount = this.pod.spec.automountServiceAccountToken
+    if (automount === undefined) automount = (await this.ctx.kube.get(`/api/v1/namespaces/${ns}/serviceaccounts/${saName}`).catch(() => ({})))?.automountServiceAccountToken ?? true
+    if (!automount) return
+    // A token bound to this pod, as the kubelet's projected volume holds it (valid 2 h: longer than any test).
+    const tr = await this.ctx.kube.create(`/api/v1/namespaces/${ns}/serviceaccounts/${saName}/token`, {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+      spec: { expirationSeconds: 7200, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: this.pod.metadata.name, uid: this.uid } },
+    })
+    const sa = join(this.dir, 'serviceaccount')
+    mkdirSync(sa, { recursive: true })
+    writeFileSync(join(sa, 'token'), tr.status.token)
+    writeFileSync(join(sa, 'ca.crt'), this.ctx.kube.caPem ?? '')
+    writeFileSync(join(sa, 'namespace'), ns)
+    this.serviceAccount = true
+  }
+
+  /**
+   * The container's program, in a mount namespace of its own when the pod lives in a cluster: its
+   * /etc/hosts and ServiceAccount files bound over the host's (the host's stay as they are).
+   */
+  private wrap(argv: string[]): string[] {
+    if (!this.dir) return argv
+    const script = [
+      'set -e',
+      'mount --bind "$1" /etc/hosts',
+      ...(this.serviceAccount ? ['mkdir -p /run/secrets/kubernetes.io/serviceaccount', 'mount --bind "$2" /run/secrets/kubernetes.io/serviceaccount'] : []),
+      'shift 2',
+      'exec "$@"',
+    ].join('\n')
+    // emptyDir volumes at paths the host has (/tmp): a directory of the pod's own there, as a kubelet gives it.
+    const emptyDirs = new Set(((this.pod.spec.volumes ?? []) as any[]).filter((v) => v.emptyDir).map((v) => v.name))
+    const binds: string[] = []
+    for (const c of this.containers) {
+      for (const m of (c.spec.volumeMounts ?? []) as any[]) {
+        if (!emptyDirs.has(m.name) || !existsSync(m.mountPath)) continue
+        const src = join(this.dir, 'volumes', m.name)
+        mkdirSync(src, { recursive: true, mode: 0o1777 })
+        binds.push(`mount --bind '${src}' '${m.mountPath}'`)
+      }
+    }
+    const full = script.replace('shift 2', [...binds, 'shift 2'].join('\n'))
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', full, 'pod', join(this.dir, 'hosts'), join(this.dir, 'serviceaccount'), ...argv]
+  }
+
+  /**
+   * TERM every container's process group, KILL after graceMs; resolves when all have exited. No grace (a
+   * pod deleted with --grace-period=0 --force, or already gone from the API) is a KILL at once: a TERM
+   * first would let the process start its graceful stop before the KILL lands, which under load it may
+   * get far into (a killed executor deleting its Lease and pods as if it had been stopped).
+   */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopping = true
     await Promise.all(this.containers.map(async c => {
@@ -100,13 +227,14 @@ export class PodRunner {
       if (!proc?.pid || proc.exitCode !== null || proc.signalCode !== null) return
       const pid = proc.pid
       const exited = new Promise(r => proc.once('exit', r))
-      try { process.kill(-pid, 'SIGTERM') } catch { /* gone */ }
+      try { process.kill(-pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL') } catch { /* gone */ }
       const t = setTimeout(() => { try { process.kill(-pid, 'SIGKILL') } catch { /* gone */ } }, graceMs)
       await exited
       clearTimeout(t)
       try { process.kill(-pid, 'SIGKILL') } catch { /* group already gone */ }
     }))
     await this.reporting
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
   }
 
   private startContainer(c: ContainerRun): void {
@@ -118,13 +246,18 @@ export class PodRunner {
       return
     }
     c.argv = [...base, ...(c.spec.args ?? [])]
-    const logPath = join(this.ctx.logDir, `${this.pod.metadata.namespace}_${this.pod.metadata.name}_${c.spec.name}.log`)
-    const fd = openSync(logPath, 'a')
-    let proc: ChildProcess
-    try {
-      proc = spawn(c.argv[0]!, c.argv.slice(1), { cwd: this.ctx.cwd, env: this.envFor(c), detached: true, stdio: ['ignore', fd, fd] })
-    } finally {
-      closeSync(fd)
+    const logPath = this.logPath(c)
+    const argv = this.wrap(c.argv)
+    const proc: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd: this.ctx.cwd, env: this.envFor(c), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Each line as the kubelet's CRI log file has it: time, stream, full-line tag, text.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let rest = ''
+      proc[stream]!.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString('utf8')).split('\n')
+        rest = lines.pop()!
+        if (lines.length) appendFileSync(logPath, lines.map((l) => `${nanoTime()} ${stream} F ${l}\n`).join(''))
+      })
+      proc[stream]!.on('end', () => { if (rest) appendFileSync(logPath, `${nanoTime()} ${stream} F ${rest}\n`); rest = '' })
     }
     c.proc = proc
     c.startedAt = new Date().toISOString()
@@ -175,7 +308,13 @@ export class PodRunner {
     for (const e of (c.spec.env ?? []) as any[]) {
       if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_: string, v: string) => env[v] ?? `$(${v})`)
       else if (e.valueFrom?.fieldRef) { const v = field(e.valueFrom.fieldRef.fieldPath); if (v !== undefined) env[e.name] = v }
-      else this.ctx.log(`${this.key}/${c.spec.name}: env ${e.name}: only value and fieldRef are simulated`)
+      else if (this.refs.has(`${c.spec.name}/${e.name}`)) env[e.name] = this.refs.get(`${c.spec.name}/${e.name}`)
+      else if (!e.valueFrom?.secretKeyRef && !e.valueFrom?.configMapKeyRef) this.ctx.log(`${this.key}/${c.spec.name}: env ${e.name}: only value, fieldRef, secretKeyRef and configMapKeyRef are simulated`)
+    }
+    if (this.serviceAccount && this.ctx.cluster) {
+      // The API server itself: no kube-proxy here for the `kubernetes` Service.
+      env.KUBERNETES_SERVICE_HOST = this.ctx.cluster.apiServer.hostname
+      env.KUBERNETES_SERVICE_PORT = this.ctx.cluster.apiServer.port || '443'
     }
     return env
   }

@@ -12,6 +12,8 @@ import { LoopbackAddresses } from './addresses.js'
 import { KubeClient, KubeError, type KubeObject } from './kube-client.js'
 import { NodeHeartbeat, type SimNode } from './nodes.js'
 import { PodRunner, type ImageTable } from './pod-runner.js'
+import { startKubeletServer } from './kubelet-server.js'
+import { ServiceProxy, type Endpoint } from './services.js'
 
 export interface NodeSimulatorOptions {
   kubeconfigPath: string
@@ -29,6 +31,12 @@ export interface NodeSimulatorOptions {
   /** reported Node kubeletVersion */
   kubeletVersion?: string
   log?: (msg: string) => void
+  /**
+   * Pods live in a cluster: Services with loopback ClusterIPs are served (services.ts), each pod gets
+   * /etc/hosts with their DNS names and its ServiceAccount's token (pod-runner.ts; needs root, for the
+   * mount namespaces), and the nodes serve their containers' logs to the API server (kubelet-server.ts).
+   */
+  cluster?: boolean
 }
 
 export interface NodeSimulator {
@@ -51,9 +59,12 @@ export async function startNodeSimulator(opts: NodeSimulatorOptions): Promise<No
   const runners = new Map<string, PodRunner>() // by pod uid
   const finishing = new Set<string>() // uids whose deletion is being completed
   const abort = new AbortController()
+  let services: ServiceProxy | undefined
+  let kubelet: { port: number, close(): Promise<void> } | undefined
   const ctx = {
     kube, images: opts.images, cwd: opts.cwd ?? process.cwd(), logDir, log,
     baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+    ...(opts.cluster ? { cluster: { hosts: (ns: string) => services!.hosts(ns), apiServer: new URL(kube.server) } } : {}),
   }
 
   const forget = async (uid: string, graceMs: number): Promise<void> => {
@@ -109,6 +120,26 @@ export async function startNodeSimulator(opts: NodeSimulatorOptions): Promise<No
     }
   }
 
+  if (opts.cluster) {
+    /** Ready pods of a namespace matching a selector, at a target port (a number or a container port's name). */
+    const endpoints = (namespace: string, selector: Record<string, string>, target: number | string): Endpoint[] => {
+      const out: Endpoint[] = []
+      for (const r of runners.values()) {
+        const port = r.endpoint(namespace, selector, target)
+        if (port !== undefined) out.push({ ip: r.ip, port })
+      }
+      return out
+    }
+    services = new ServiceProxy(kube, endpoints, (m) => log(m))
+    await services.start()
+    kubelet = await startKubeletServer({
+      container: (ns, pod, container) => {
+        for (const r of runners.values()) if (r.key === `${ns}/${pod}`) return r.logOf(container)
+        return undefined
+      },
+    })
+    heartbeat.kubeletPort = kubelet.port
+  }
   await heartbeat.register()
   const loop = podLoop()
   let stopping: Promise<void> | undefined
@@ -126,6 +157,8 @@ export async function startNodeSimulator(opts: NodeSimulatorOptions): Promise<No
         heartbeat.stop()
         await loop
         await Promise.all([...runners.keys()].map(uid => forget(uid, 2_000)))
+        await services?.stop()
+        await kubelet?.close()
         addresses.dispose()
         await kube.close()
         if (ownLogDir) rmSync(logDir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { asyncFunctionPath, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
+import { asyncFunctionPath, brokerName, functionPath, kubeName, parseRef, refOf, refOfKubeName, refOfMeta, workflowPath } from '../../../core/refs.js'
 import { asyncSegment, parseAsyncFunctionUrl, parseFunctionUrl } from '../../../router/function-url.js'
 
 describe('refs', () => {
@@ -19,6 +19,14 @@ describe('refs', () => {
     expect(new Set(['a-b/c', 'a/b-c'].map(kubeName)).size).toBe(2)
   })
 
+  it('broker names use an underscore (illegal in Kiln names; NATS refuses dots), so two refs never share a consumer', () => {
+    expect(brokerName('orders')).toBe('orders')
+    expect(brokerName('team-a/orders')).toBe('team-a_orders')
+    const refs = ['a-b/c', 'a/b-c', 'a/b', 'ab', 'a-b']
+    expect(new Set(refs.map(brokerName)).size).toBe(refs.length)
+    for (const ref of refs) expect(brokerName(ref)).not.toMatch(/[./*> ]/)
+  })
+
   it('data-plane paths: /fn and /wf in default, /ns/NS/... elsewhere, each part encoded; the router reads them back', () => {
     expect(functionPath('hello')).toBe('/fn/hello')
     expect(functionPath('team-a/hello')).toBe('/ns/team-a/fn/hello')
@@ -35,12 +43,15 @@ describe('refs', () => {
   it('async paths: /async/fn in default, /ns/NS/async/fn elsewhere; the router reads them back', () => {
     expect(asyncFunctionPath('hello')).toBe('/async/fn/hello')
     expect(asyncFunctionPath('team-a/hello')).toBe('/ns/team-a/async/fn/hello')
-    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toEqual({ name: 'hello', path: '/rest?q=1' })
-    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toEqual({ name: 'team-a/hello', path: '/?x' })
-    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toEqual({ name: 'team-a/hello', path: '/' })
+    expect(parseAsyncFunctionUrl('/async/fn/hello/rest?q=1')).toMatchObject({ name: 'hello', path: '/rest?q=1', version: 0, alias: undefined })
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello?x')).toMatchObject({ name: 'team-a/hello', path: '/?x' })
+    expect(parseAsyncFunctionUrl(asyncFunctionPath('team-a/hello'))).toMatchObject({ name: 'team-a/hello', path: '/' })
     expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/team-b%2Fx')).toBeUndefined()
     expect(parseAsyncFunctionUrl('/ns/team-a/fn/hello')).toBeUndefined()
     expect(parseAsyncFunctionUrl('/ns//async/fn/hello')).toBeUndefined()
+    // An async call runs the main split: a version or an alias is not one.
+    expect(parseAsyncFunctionUrl('/async/fn/hello@2')).toBeUndefined()
+    expect(parseAsyncFunctionUrl('/ns/team-a/async/fn/hello@prod')).toBeUndefined()
     expect(asyncSegment('/ns/team-a/async/fn/x')).toBe(10)
     expect(asyncSegment('/async/fn/x')).toBe(-1)
   })
