@@ -1,8 +1,8 @@
 // Builds Kiln's programs as bundled JavaScript so nothing runs through a TypeScript loader at run time:
-// the CLI (which also hosts `kiln up`) and each runtime server. Code-split so that `kiln fn list`
+// the CLI (which also hosts `kiln up`), each runtime server, and the console's page (dist/ui). Code-split so that `kiln fn list`
 // does not load fastify.
 import { build } from 'esbuild'
-import { chmod, rm } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises'
 
 const requireShim = "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);"
 const common = {
@@ -17,6 +17,8 @@ const common = {
 
 // Chunk names carry content hashes: without this, every build leaves the previous chunks behind.
 await rm('dist/chunks', { recursive: true, force: true })
+await rm('dist/ui', { recursive: true, force: true })
+await mkdir('dist/ui', { recursive: true })
 await Promise.all([
   build({
     ...common,
@@ -33,5 +35,21 @@ await Promise.all([
   // The expression sandbox's worker thread; QuickJS stays in node_modules (it loads its .wasm beside itself).
   build({ ...common, entryPoints: { 'expression-worker': 'workflows/sandbox/worker.ts' }, outdir: 'dist', external: ['quickjs-emscripten-core', '@jitl/*'] }),
   build({ ...common, entryPoints: { 'relay/tcp-relay': 'cluster/local/sandbox/tcp-relay-main.ts' }, outdir: 'dist', sourcemap: false }),
+  // The operator console (console/, served at /ui): Preact and the page's code for browsers, one script
+  // and one stylesheet beside its page, nothing loaded from elsewhere at run time.
+  build({
+    entryPoints: [{ in: 'console/main.tsx', out: 'console' }, { in: 'console/style.css', out: 'console' }],
+    outdir: 'dist/ui/assets',
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  }),
+  copyFile('console/index.html', 'dist/ui/index.html'),
 ])
 await chmod('dist/kiln.js', 0o755)

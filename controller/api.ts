@@ -25,6 +25,8 @@ import { invocationRoutes } from './invocations.js'
 import { cronRoutes } from './cron.js'
 import { versionRoutes } from './version.js'
 import { mqTriggerRoutes } from './mqtriggers.js'
+import { seriesRoutes } from './series.js'
+import { watchRoutes } from './watch.js'
 
 export const API_PREFIX = '/v1'
 
@@ -57,4 +59,6 @@ export async function controlApi(app: FastifyInstance, c: ControlContext): Promi
   await releaseRoutes(app, c)
   await versionRoutes(app)
   await mqTriggerRoutes(app, c)
+  await seriesRoutes(app, c)
+  await watchRoutes(app, c)
 }

@@ -83,6 +83,10 @@ export const ROUTES: Record<string, Rule> = {
 
   'GET /events': list('events'),
 
+  // The console (docs/console.md): its live stream carries only what the token reads, topic by topic.
+  'GET /watch': list('functions'),
+  'GET /functions/:name/series': read('functions'),
+
   'POST /packages': write('packages'),
   'GET /packages/:sha': read('packages', { byPackage: true }),
   'GET /packages': read('packages-all'),

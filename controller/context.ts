@@ -10,7 +10,7 @@ import type { ResourceStore } from '../core/store/resource-store.js'
 import type { SecretStore } from '../core/store/secret-store.js'
 import type { TokenStore } from '../core/store/token-store.js'
 import type { FunctionResource, HTTPTriggerResource, NamespaceResource, QueueTriggerResource, Resource, RuntimeResource } from '../core/types.js'
-import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Protections, Routes, Workflows } from './read-models.js'
+import type { CronTriggers, Events, Executions, Instances, Invocations, LiveFunctions, Logs, Nodes, Pools, Protections, RequestSeriesView, Routes, Workflows } from './read-models.js'
 
 export interface ControlContext {
   functions: ResourceStore<FunctionResource>
@@ -51,4 +51,6 @@ export interface ControlContext {
   mqTriggers: ResourceStore<QueueTriggerResource>
   /** Queue triggers' consumers in this process, by the trigger's ref; absent where none run (the control API alone). */
   queues?: { status(ref: string): QueueTriggerStatus | undefined }
+  /** Per-function request rate and latency series, for the console (`GET /v1/functions/NAME/series`, `/v1/watch`). */
+  series: RequestSeriesView
 }

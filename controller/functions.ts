@@ -19,20 +19,22 @@ import { authorOf } from './releases.js'
 
 const truthy = (v: string | undefined) => v !== undefined && v !== '0' && v !== 'false'
 
-export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
-  /** The function with its live status, its newest version and what serves it. */
-  const view = (fn: FunctionResource) => {
-    const ref = refOfMeta(fn.metadata)
-    const t = c.releases.traffic(ref)?.spec
-    return {
-      ...fn,
-      status: {
-        ...c.live.status(ref),
-        latestVersion: c.releases.latest(ref),
-        ...(t ? { traffic: t.traffic.targets, ...(t.aliases ? { aliases: Object.fromEntries(Object.entries(t.aliases).map(([a, s]) => [a, s.targets])) } : {}), ...(t.canary?.state === 'running' ? { canary: { to: t.canary.to, weight: t.canary.weight } } : {}) } : {}),
-      },
-    }
+/** The function with its live status, its newest version and what serves it (also what /v1/watch sends). */
+export function functionView(c: ControlContext, fn: FunctionResource): FunctionResource & { status: Record<string, unknown> } {
+  const ref = refOfMeta(fn.metadata)
+  const t = c.releases.traffic(ref)?.spec
+  return {
+    ...fn,
+    status: {
+      ...c.live.status(ref),
+      latestVersion: c.releases.latest(ref),
+      ...(t ? { traffic: t.traffic.targets, ...(t.aliases ? { aliases: Object.fromEntries(Object.entries(t.aliases).map(([a, s]) => [a, s.targets])) } : {}), ...(t.canary?.state === 'running' ? { canary: { to: t.canary.to, weight: t.canary.weight } } : {}) } : {}),
+    },
   }
+}
+
+export async function functionRoutes(app: FastifyInstance, c: ControlContext): Promise<void> {
+  const view = (fn: FunctionResource) => functionView(c, fn)
   const promoted = (q: { promote?: string }) => q.promote !== 'false' && q.promote !== '0'
 
   async function check(body: unknown, ns: string, name?: string): Promise<FunctionResource> {

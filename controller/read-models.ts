@@ -3,6 +3,7 @@
 // (platform/read-models.ts). The controller never sees those classes, so a part can change inside
 // without the API changing, and the API can be served from parts that run elsewhere.
 import type { PlatformEvent } from '../core/events.js'
+import type { Series } from '../core/request-series.js'
 import type { CronTriggerResource, HTTPTriggerResource, WorkflowResource } from '../core/types.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { Execution, ExecutionEvent, ExecutionStatus, ExecutionSummary } from '../workflows/state/execution.js'
@@ -107,4 +108,10 @@ export interface CronTriggers {
   check(body: unknown, namespace: string, urlName?: string): CronTriggerResource
   /** `{nextRun, lastRun: {at, outcome, invocation, status}}` */
   status(t: CronTriggerResource): Promise<Record<string, unknown>>
+}
+
+/** Each function's request rate, error share and p50/p99 of the last minutes (core/request-series.ts). */
+export interface RequestSeriesView {
+  /** The function's points by its ref (none before its first interval). */
+  of(ref: string): Series
 }

@@ -9,7 +9,7 @@ import { validateResource } from '../core/validate.js'
 import type { ControlContext } from './context.js'
 import { deleted, inNamespace } from './namespaced.js'
 
-const RESERVED = /^\/(v1|fn|wf|ns|async|healthz|livez|readyz|metrics|internal)(\/|$)/
+const RESERVED = /^\/(v1|fn|wf|ns|async|healthz|livez|readyz|metrics|internal|ui)(\/|$)/
 
 /** A readable default name: `get-greet-name` for GET /greet/:name. */
 export function triggerName(method: string, path: string): string {
@@ -38,7 +38,7 @@ export async function triggerRoutes(app: FastifyInstance, c: ControlContext): Pr
     const t = inNamespace(validateResource<HTTPTriggerResource>('HTTPTrigger', withName), ns)
     if (urlName !== undefined && t.metadata.name !== urlName) throw new KilnError('KILN_ERR_VALIDATION', `metadata.name: "${t.metadata.name}" does not match the URL's "${urlName}"`)
     if (!t.spec.function === !t.spec.workflow) throw new KilnError('KILN_ERR_VALIDATION', 'spec: give exactly one of function or workflow')
-    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal)`)
+    if (RESERVED.test(t.spec.path)) throw new KilnError('KILN_ERR_VALIDATION', `spec.path: ${t.spec.path} is reserved by Kiln (/v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal, /ui)`)
     if (t.spec.function && !c.functions.get(refOf(ns, t.spec.function))) throw new KilnError('KILN_ERR_VALIDATION', `spec.function: no function "${t.spec.function}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`}`)
     if (t.spec.version !== undefined || t.spec.alias !== undefined) checkVersionTarget(t, ns)
     if (t.spec.workflow && !c.workflows.store.get(refOf(ns, t.spec.workflow))) throw new KilnError('KILN_ERR_VALIDATION', `spec.workflow: no workflow "${t.spec.workflow}"${ns === DEFAULT_NAMESPACE ? '' : ` in namespace "${ns}"`} (see \`kiln wf list\`)`)

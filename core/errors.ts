@@ -72,6 +72,7 @@ export const ERRORS = {
   KILN_ERR_KUBE_VERSION: { status: 500, message: 'the Kubernetes cluster is older than Kiln supports', hint: 'upgrade the cluster to the version named in the message or newer (docs/kubernetes.md, Requirements)' },
   // Queue triggers.
   KILN_ERR_MQ_TRIGGER_NOT_FOUND: { status: 404, message: 'no such queue trigger', hint: 'list queue triggers with `kiln mq list`' },
+  KILN_ERR_CONSOLE_NOT_BUILT: { status: 503, message: 'the console is not built', hint: 'build Kiln (`npm run build`), then start it again' },
 } as const satisfies Record<string, ErrorDef>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -37,6 +37,29 @@ export class Buckets {
   }
 }
 
+/**
+ * Prometheus' histogram_quantile over per-bucket (not cumulative) counts: linear within the bucket the
+ * rank falls in (from 0 for the first); the highest finite bound when it falls in +Inf. Read by the
+ * canary's judge (router/canary/window.ts) and the console's series (core/request-series.ts).
+ */
+export function quantile(bounds: readonly number[], counts: ArrayLike<number>, q: number): number | undefined {
+  let total = 0
+  for (let i = 0; i < counts.length; i++) total += counts[i]
+  if (total <= 0) return undefined
+  const rank = q * total
+  let seen = 0
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]
+    if (seen + c >= rank && c > 0) {
+      if (i >= bounds.length) return bounds[bounds.length - 1]
+      const lower = i === 0 ? 0 : bounds[i - 1]
+      return lower + (bounds[i] - lower) * ((rank - seen) / c)
+    }
+    seen += c
+  }
+  return bounds[bounds.length - 1]
+}
+
 /** Status classes in the order `FunctionCounters.requests` counts them. */
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 

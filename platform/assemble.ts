@@ -31,6 +31,8 @@ import type { ControlContext } from '../controller/context.js'
 import { metricsRoute } from '../controller/metrics.js'
 import { mountOpenApi } from '../controller/openapi/mount.js'
 import { probeRoutes } from '../controller/probes.js'
+import { consoleRoutes } from '../controller/console.js'
+import { RequestSeries } from '../core/request-series.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
@@ -204,7 +206,10 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     },
   })
   const canaries = new CanaryLoop({ executor, releases, events, logger, leads: o.leads })
-  metrics.readFrom(metricsSources(executor, pools, fleet))
+  const measured = metricsSources(executor, pools, fleet)
+  metrics.readFrom(measured)
+  // The console's sparklines: a point per function every 5 s from the same numbers (core/request-series.ts).
+  const series = new RequestSeries(measured.functions)
   const readiness = new Readiness()
   const ready = platformReadiness(readiness, { pools, fleet, runsInstances: o.dataPlane })
   // Advisory: a state store that is away (a Redis outage) pauses async work, cron and workflow steps,
@@ -246,6 +251,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     ...ev.read,
     ...(o.warnings ? { warnings: o.warnings } : {}),
     mqTriggers: stores.queueTriggers, queues: o.dataPlane ? queues : undefined,
+    series,
   }
 
   const dataPlane = createDataPlane({
@@ -281,6 +287,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         await mountOpenApi(v1)
         await controlApi(v1, ctx)
       }, { prefix: '/v1' })
+      await consoleRoutes(s)
     }
     if (o.routes && (!apiApart || !withApi)) await o.routes(s)
     if (o.dataPlane) {
@@ -305,6 +312,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         executor.start()
         monitor.start()
         canaries.start()
+        series.start()
         for (const s of sources) await s.start()
       }
       await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
@@ -333,6 +341,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       await o.invoker.close()
       monitor.stop()
       canaries.stop()
+      series.stop()
       unkeep?.()
       await executor.close()
       if (api !== app) await api.close()

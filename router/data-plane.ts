@@ -232,9 +232,9 @@ export function prefersAsync(prefer: string): boolean {
   return false
 }
 
-const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/async/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/']
-/** Served only by the API listener when it is apart (`--api-host/--api-port`). */
-export const API_PREFIXES = ['/v1/', '/metrics']
+const PLATFORM_PREFIXES = ['/v1/', '/wf/', '/ns/', '/async/', '/healthz', '/livez', '/readyz', '/metrics', '/internal/', '/ui/']
+/** Served only by the API listener when it is apart (`--api-host/--api-port`): the API, metrics and the console. */
+export const API_PREFIXES = ['/v1/', '/metrics', '/ui/']
 
 /** `/ns/NS/fn/...`: a namespaced function (with `/ns/NS/async/fn/...`, the `/ns/` paths the data plane serves itself). */
 function isNamespacedFunction(url: string): boolean {

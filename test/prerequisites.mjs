@@ -8,6 +8,8 @@ import { accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 
 const k8s = process.argv.includes('--k8s')
+// --browser (.ci/run): Chromium for the console's tests (test/helpers/browser.ts); without it they skip, saying so.
+const browser = process.argv.includes('--browser')
 const python = process.env.KILN_PYTHON ?? 'python3'
 
 function onPath(name) {
@@ -46,6 +48,10 @@ if (k8s) {
     ['etcd-server', 'the test control plane stores its state in etcd', process.env.KILN_ETCD !== undefined || onPath('etcd')],
     ['openssl', 'the test control plane\'s certificates', onPath('openssl')],
   )
+}
+
+if (browser) {
+  needs.push(['chromium', 'the console tests drive Debian\'s chromium with playwright-core', process.env.KILN_CHROMIUM !== undefined || onPath('chromium')])
 }
 
 const missing = needs.filter(([, , present]) => !present)

@@ -49,6 +49,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     querystring: Type.Object({
       tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 200 })),
       since: Type.Optional(Type.String({ description: 'an ISO time: only lines written at or after it' })),
+      follow: Type.Optional(Type.Boolean({ description: 'keep the answer open: the lines as plain text (`text/plain`, one a line), then each new one as it is written, until the client goes (`kiln fn logs -f`, the console\'s live tail)' })),
     }),
     response: { 200: { description: 'output lines, oldest first', schema: Type.Object({ function: Type.String(), lines: Type.Array(Type.String()) }) } },
   },
@@ -69,6 +70,30 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     }),
     response: { 200: { description: 'events, oldest first', schema: list('Event') } },
   },
+  'GET /v1/watch': {
+    tags: ['console'], summary: 'What the console shows, pushed as server-sent events while it is open',
+    description: 'Events: `hello` (`{topics, refused, namespace}`), then one event per topic whenever its state changed (checked each second): `functions` (as GET /v1/functions), `series` (function ref to its series), `events` (new platform events only), `pools`, `nodes`, `executions` (the newest 100), `invocations` (`{recent, dead}`, the newest 100 each); `problem` when a store could not be read. Each carries only what the token may read; a topic the token\'s role does not read is refused (named in `hello`), not an error.',
+    querystring: Type.Object({
+      topics: Type.Optional(Type.String({ description: 'comma-separated: functions, series, events, pools, nodes, executions, invocations (default: functions,series,events)' })),
+      namespace: Type.Optional(Type.String({ description: 'one namespace, or `*` for every namespace the token reads' })),
+    }),
+    response: { 200: { description: 'a stream of server-sent events', contentType: 'text/event-stream', schema: Type.String() } },
+  },
+  'GET /v1/functions/:name/series': {
+    tags: ['console'], summary: 'The function\'s request rate, 5xx share and p50/p99 latency of the last minutes', params: Name('function'),
+    response: {
+      200: {
+        description: 'one point per interval, oldest first; the last one ends at `end`',
+        schema: Type.Object({
+          intervalMs: Type.Integer(), end: Type.Integer({ description: 'ms since the epoch' }),
+          rate: Type.Array(Type.Number(), { description: 'answers per second' }),
+          errors: Type.Array(Type.Number(), { description: 'share of 5xx answers' }),
+          p50: Type.Array(Type.Union([Type.Number(), Type.Null()]), { description: 'median duration in ms; null without answers' }),
+          p99: Type.Array(Type.Union([Type.Number(), Type.Null()]), { description: '99th percentile duration in ms; null without answers' }),
+        }),
+      },
+    },
+  },
   'GET /v1/nodes': { tags: ['nodes'], summary: 'Nodes with their labels, taints, capacity, usage and instances', response: { 200: { description: 'every node', schema: list('Node') } } },
   'GET /v1/runtimes': { tags: ['runtimes'], summary: 'List runtimes with their pools', response: { 200: { description: 'every runtime', schema: list('Runtime') } } },
   'POST /v1/runtimes': { tags: ['runtimes'], summary: 'Register a runtime', body: ref('Runtime'), response: { 201: { description: 'created', schema: ref('Runtime') } } },
@@ -86,7 +111,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /v1/triggers': { tags: ['triggers'], summary: 'List HTTP routes', response: { 200: { description: 'every route', schema: list('HTTPTrigger') } } },
   'POST /v1/triggers': {
     tags: ['triggers'], summary: 'Add an HTTP route to a function or a workflow', body: ref('HTTPTrigger'),
-    description: '`metadata.name` may be left out (it is made from the method and path). Paths under /v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics and /internal are reserved.',
+    description: '`metadata.name` may be left out (it is made from the method and path). Paths under /v1, /fn, /wf, /ns, /async, /healthz, /livez, /readyz, /metrics, /internal and /ui are reserved.',
     response: { 201: { description: 'created', schema: ref('HTTPTrigger') } },
   },
   'GET /v1/triggers/:name': { tags: ['triggers'], summary: 'Read an HTTP route', params: Name('route'), response: { 200: { description: 'the route', schema: ref('HTTPTrigger') } } },

@@ -2,7 +2,7 @@
 // class: the function's own, and the router's own 502/504 for it) and their durations, as the
 // difference between the version's counters now and at the interval's start (executor/stats.ts).
 // No per-request work: the counters are the ones /metrics reads.
-import { STATUS_CLASSES } from '../../core/metrics.js'
+import { quantile, STATUS_CLASSES } from '../../core/metrics.js'
 import type { FunctionCounters } from '../../core/metrics.js'
 
 const FIVE_XX = STATUS_CLASSES.indexOf('5xx')
@@ -36,26 +36,4 @@ export class Window {
     const p99 = quantile(counters.duration.bounds, delta, 0.99)
     return { requests, errors, errorRate: requests > 0 ? errors / requests : 0, p99Ms: p99 === undefined ? undefined : Math.round(p99 * 1000 * 10) / 10 }
   }
-}
-
-/**
- * Prometheus' histogram_quantile over per-bucket (not cumulative) counts: linear within the bucket the
- * rank falls in (from 0 for the first); the highest finite bound when it falls in +Inf.
- */
-export function quantile(bounds: readonly number[], counts: ArrayLike<number>, q: number): number | undefined {
-  let total = 0
-  for (let i = 0; i < counts.length; i++) total += counts[i]
-  if (total <= 0) return undefined
-  const rank = q * total
-  let seen = 0
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]
-    if (seen + c >= rank && c > 0) {
-      if (i >= bounds.length) return bounds[bounds.length - 1]
-      const lower = i === 0 ? 0 : bounds[i - 1]
-      return lower + (bounds[i] - lower) * ((rank - seen) / c)
-    }
-    seen += c
-  }
-  return bounds[bounds.length - 1]
 }

@@ -13,6 +13,11 @@ export async function as(p: TestPlatform, token: string | undefined, method: str
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
+  // A stream (GET /v1/watch, logs?follow=true) never ends: its status and headers are the answer.
+  if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+    res.body.destroy()
+    return { status: res.statusCode, headers: res.headers, text: '', json: () => ({}) }
+  }
   const text = await res.body.text()
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
 }

@@ -12,7 +12,7 @@ declare module 'vitest' {
   }
 }
 
-export type Tier = 'k8s' | 'cgroups' | 'python' | 'sandbox'
+export type Tier = 'k8s' | 'cgroups' | 'python' | 'sandbox' | 'browser'
 
 /** The tiers this run must not skip (KILN_REQUIRE_TIERS: a comma-separated list, or `all`). */
 export function requiredTiers(env: NodeJS.ProcessEnv = process.env): Set<string> {

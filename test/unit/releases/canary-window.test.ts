@@ -1,9 +1,9 @@
 // What a canary judges: a version's answers and durations over its interval, and the bound they break.
 import { describe, expect, it } from 'vitest'
-import { DURATION_BUCKETS } from '../../../core/metrics.js'
+import { DURATION_BUCKETS, quantile } from '../../../core/metrics.js'
 import { FunctionStats } from '../../../executor/stats.js'
 import { breached } from '../../../router/canary/canary-loop.js'
-import { quantile, Window } from '../../../router/canary/window.js'
+import { Window } from '../../../router/canary/window.js'
 
 describe('canary window', () => {
   it('counts only what was answered since the window opened: requests, 5xx, error rate, p99', () => {
