@@ -21,6 +21,7 @@ import { kubectlOk } from './controlplane/kubectl.js'
 import { KubeClient } from './node-sim/kube-client.js'
 import { isolatedNode, type SimNode } from './node-sim/nodes.js'
 import { startNodeSimulator, type NodeSimulator } from './node-sim/simulator.js'
+import { reserveLoopbackOctet } from './node-sim/addresses.js'
 import { tier } from '../helpers/tier.js'
 import { BUILD_TIMEOUT_MS, DEPLOY, NODE_RUNTIME, REPO, ensureBinaries, plan } from './setup.js'
 import { waitUntil } from './wait.js'
@@ -70,6 +71,7 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
   let sim: NodeSimulator
   let server: string
   let dir: string
+  let octetReservation: { octet: number; release(): void } | undefined
   const kubectl = (...args: string[]) => kubectlOk(cp.kubeconfigPath, args)
   const json = async (...args: string[]) => JSON.parse(await kubectl(...args, '-o', 'json'))
   const pods = async (selector: string, ns = NS) => (await kube.get(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`)).items.filter((p: any) => !p.metadata.deletionTimestamp)
@@ -114,7 +116,8 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
     await ensureBinaries()
     dir = await mkdtemp(join(tmpdir(), 'kiln-chart-install-'))
     // Services get ClusterIPs in 127.<octet>.255.0/24, the pods 127.<octet>.x.y: the simulator listens on both.
-    const octet = 20 + Math.floor(Math.random() * 200)
+    octetReservation = reserveLoopbackOctet(20, 219)
+    const octet = octetReservation.octet
     cp = await startControlPlane({ serviceCidr: `127.${octet}.255.0/24`, apiserverFlags: ['--kubelet-preferred-address-types=InternalIP'] })
     kube = new KubeClient(cp.kubeconfigPath)
     sim = await startNodeSimulator({
@@ -161,6 +164,7 @@ describe('helm install on a cluster', INSTALL_TIER, () => {
 
   afterAll(async () => {
     await sim?.stop()
+    octetReservation?.release()
     await kube?.close()
     await cp?.stop()
     if (dir) await rm(dir, { recursive: true, force: true })

@@ -1,7 +1,10 @@
 // Pod IPs of the node simulator: one loopback address per pod, so pods share ports as in a cluster.
 import { createServer, type Server } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { LoopbackAddresses } from './node-sim/addresses.js'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LoopbackAddresses, reserveLoopbackOctet } from './node-sim/addresses.js'
 
 const listen = (host: string, port: number) => new Promise<Server>((resolve, reject) => {
   const s = createServer()
@@ -52,5 +55,25 @@ describe('LoopbackAddresses', () => {
       await Promise.all(servers.map(s => new Promise(r => s.close(r))))
       a.dispose()
     }
+  })
+
+  it('an octet is reserved for the machine by a file naming the holder; a dead holder\'s is taken over', () => {
+    const a = new LoopbackAddresses()
+    const file = join(tmpdir(), 'kiln-loopback-octets', String(a.octet))
+    try {
+      expect(readFileSync(file, 'utf8')).toBe(String(process.pid))
+    } finally { a.dispose() }
+    expect(existsSync(file)).toBe(false)
+    // A reservation left by a process that is gone (pid 2^22 + 1 is above Linux's largest pid_max),
+    // on an octet just free (reserved and released here, so no live simulator holds it).
+    const free = reserveLoopbackOctet()
+    free.release()
+    const stale = join(tmpdir(), 'kiln-loopback-octets', String(free.octet))
+    writeFileSync(stale, String(4_194_305))
+    const r = reserveLoopbackOctet(free.octet, free.octet)
+    try {
+      expect(r.octet).toBe(free.octet)
+      expect(readFileSync(stale, 'utf8')).toBe(String(process.pid))
+    } finally { r.release() }
   })
 })
