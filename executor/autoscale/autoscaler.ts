@@ -1,0 +1,146 @@
+// The autoscaler's loop: every `sampleMs` it records each function version's demand (requests in flight
+// plus queued), measures the CPU of the instances of functions under pressure (their cgroup or process
+// counters, ClusterBackend.sample) and the node's idle CPU, and runs the decision (decide.ts) into
+// the version's ScaleState. The executor reads that state on the request path (`mayGrow`: one compare),
+// in its tick (queued requests get an instance as soon as the cap allows) and in the reaper (instances
+// the stable window still asks for are kept through a dip: no cold starts after a ramp).
+import type { ClusterBackend, InstanceSample } from '../../cluster/backend.js'
+import type { InstanceRecord } from '../../poolmgr/instance.js'
+import type { FunctionState } from '../function-state.js'
+import { decide, DEFAULT_SCALE, type ScaleDecision, type ScaleSettings } from './decide.js'
+import type { NodeCpu } from './node-cpu.js'
+import { DemandWindow } from './window.js'
+
+/** One function version's scale state, kept on its FunctionState. */
+export class ScaleState {
+  readonly window = new DemandWindow()
+  /** Most instances the version may have now (the request path starts one only below it). */
+  cap = 1
+  /** Instances the demand asks for (stable window, or the panic window while panicking). */
+  desired = 0
+  panicUntil = 0
+  limitedBy: ScaleDecision['limitedBy'] = 'unmeasured'
+  /** Mean cores per measured instance, when measured. */
+  cpuPerInstance: number | undefined
+
+  describe(): Record<string, unknown> {
+    return {
+      desired: this.desired, cap: Number.isFinite(this.cap) ? this.cap : null, limitedBy: this.limitedBy, panic: this.panicUntil > Date.now(),
+      ...(this.cpuPerInstance === undefined ? {} : { cpuPerInstance: Math.round(this.cpuPerInstance * 1000) / 1000 }),
+    }
+  }
+}
+
+interface Measured { prev: InstanceSample; cores: number | undefined }
+
+export interface AutoscalerOptions {
+  backend: Pick<ClusterBackend, 'sample'>
+  /** The node's CPU where instances run on this machine; undefined: no CPU cap (remote nodes). */
+  nodeCpu: NodeCpu | undefined
+  settings: ScaleSettings
+  sampleMs: number
+  /** Every live function version, and its limits. */
+  functions(): Iterable<FunctionState>
+  maxInstances(fs: FunctionState): number
+  minInstances(fs: FunctionState): number
+  /** Called after each decision: the executor serves the queue when the cap now allows another instance. */
+  decided(fs: FunctionState): void
+}
+
+export class Autoscaler {
+  private readonly measured = new WeakMap<InstanceRecord, Measured>()
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  idleCores: number | undefined
+
+  constructor(private readonly o: AutoscalerOptions) {}
+
+  get settings(): ScaleSettings { return this.o.settings }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.o.sampleMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  async tick(now = Date.now()): Promise<void> {
+    if (this.running) return
+    this.running = true
+    try {
+      this.idleCores = this.o.nodeCpu?.idleCores()
+      for (const fs of this.o.functions()) {
+        await this.measure(fs)
+        this.decideFor(fs, now)
+        this.o.decided(fs)
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  /** Demand now: requests in flight on the version's instances, waiting for a boot, or queued. */
+  private demand(fs: FunctionState): number {
+    let n = fs.queue.length
+    for (const r of fs.instances) n += r.inflight
+    for (const p of fs.provisions) n += p.waiters.length
+    return n
+  }
+
+  /** Samples the CPU of instances of a version under pressure (most of its slots taken, or a queue). */
+  private async measure(fs: FunctionState): Promise<void> {
+    const sample = this.o.backend.sample
+    if (sample === undefined) return
+    const ready = fs.ready()
+    if (ready.length === 0) return
+    const busy = fs.queue.length > 0 || ready.some((r) => r.inflight * 2 >= fs.concurrency)
+    if (!busy) return
+    await Promise.all(ready.map(async (r) => {
+      const s = await sample.call(this.o.backend, r.id).catch(() => undefined)
+      if (s === undefined) return
+      const m = this.measured.get(r)
+      if (m === undefined) { this.measured.set(r, { prev: s, cores: undefined }); return }
+      const dt = (s.at - m.prev.at) / 1000
+      if (dt <= 0) return
+      m.cores = Math.max(0, (s.cpuUsageUsec - m.prev.cpuUsageUsec) / 1e6 / dt)
+      m.prev = s
+    }))
+  }
+
+  private decideFor(fs: FunctionState, now: number): void {
+    const st = fs.scale
+    const demand = this.demand(fs)
+    st.window.add(now, demand, this.o.settings.stableWindowMs)
+    const ready = fs.ready()
+    let sum = 0
+    let n = 0
+    for (const r of ready) {
+      const c = this.measured.get(r)?.cores
+      if (c !== undefined) { sum += c; n++ }
+    }
+    st.cpuPerInstance = n > 0 ? sum / n : undefined
+    const d = decide({
+      now,
+      stable: st.window.average(now, this.o.settings.stableWindowMs),
+      panic: st.window.average(now, this.o.settings.panicWindowMs),
+      perInstance: fs.concurrency,
+      ready: ready.length,
+      live: ready.length + fs.provisions.filter((p) => p.version === fs.version).length,
+      min: this.o.minInstances(fs),
+      max: this.o.maxInstances(fs),
+      cpuPerInstance: st.cpuPerInstance,
+      unmeasured: ready.length - n,
+      idleCores: this.idleCores,
+      cores: this.o.nodeCpu?.cores ?? 1,
+      panicUntil: st.panicUntil,
+    }, this.o.settings)
+    st.cap = d.cap
+    st.desired = d.desired
+    st.panicUntil = d.panicUntil
+    st.limitedBy = d.limitedBy
+  }
+}
+
+export { DEFAULT_SCALE }
