@@ -17,5 +17,5 @@ export function idleToReap(fs: FunctionState, strategy: Strategy, now: number, d
   fs.lastTickAt = now
   // Scale-in with hysteresis: the instances the autoscaler's stable window still asks for stay through a dip.
   const busy = fs.ready().length - idle.length
-  return idle.slice(Math.max(strategy.keepIdle(fs), fs.scale.desired - busy)).filter((rec) => now - rec.lastUsed >= idleTimeout)
+  return idle.slice(Math.max(strategy.keepIdle(fs), fs.scale.keep(now, idleTimeout, fs.concurrency) - busy)).filter((rec) => now - rec.lastUsed >= idleTimeout)
 }

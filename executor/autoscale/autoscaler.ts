@@ -7,7 +7,7 @@
 import type { ClusterBackend, InstanceSample } from '../../cluster/backend.js'
 import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { FunctionState } from '../function-state.js'
-import { decide, DEFAULT_SCALE, type ScaleDecision, type ScaleSettings } from './decide.js'
+import { decide, DEFAULT_SCALE, keepFor, type ScaleDecision, type ScaleSettings } from './decide.js'
 import type { NodeCpu } from './node-cpu.js'
 import { DemandWindow } from './window.js'
 
@@ -22,6 +22,18 @@ export class ScaleState {
   limitedBy: ScaleDecision['limitedBy'] = 'unmeasured'
   /** Mean cores per measured instance, when measured. */
   cpuPerInstance: number | undefined
+  private settings: ScaleSettings = DEFAULT_SCALE
+
+  /**
+   * Idle instances the reaper leaves alone: what the demand of the last `idleMs` (at most the stable
+   * window) keeps, with hysteresis. A function's own short idle timeout still lets its instances go soon.
+   */
+  keep(now: number, idleMs: number, perInstance: number): number {
+    return keepFor(this.window.average(now, Math.min(idleMs, this.settings.stableWindowMs)), perInstance, this.settings)
+  }
+
+  /** @internal the autoscaler's settings, for `keep` */
+  use(settings: ScaleSettings): void { this.settings = settings }
 
   describe(): Record<string, unknown> {
     return {
@@ -111,6 +123,7 @@ export class Autoscaler {
 
   private decideFor(fs: FunctionState, now: number): void {
     const st = fs.scale
+    st.use(this.o.settings)
     const demand = this.demand(fs)
     st.window.add(now, demand, this.o.settings.stableWindowMs)
     const ready = fs.ready()

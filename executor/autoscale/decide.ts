@@ -55,6 +55,15 @@ export interface ScaleDecision {
 /** Scale in only to a count that the stable demand fills to at most this share of the target. */
 const SCALE_IN_SHARE = 0.8
 
+/**
+ * Instances an average demand keeps (scale-in with hysteresis): an instance goes only once the rest
+ * would be at most SCALE_IN_SHARE of the target, so a load near a boundary, or a short dip in a steady
+ * one, does not take instances away only to boot them again.
+ */
+export function keepFor(demand: number, perInstance: number, s: ScaleSettings): number {
+  return Math.ceil(demand / (Math.max(1e-6, perInstance * s.targetUtilization) * SCALE_IN_SHARE) - 1e-9)
+}
+
 /** Idle CPU counted as a whole core when it is this close to one: a core's worth, less scheduling noise. */
 const IDLE_ROUNDING = 0.25
 
@@ -64,9 +73,7 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
   const wantPanic = Math.ceil(i.panic / target - 1e-9)
   let panicUntil = i.panicUntil > i.now ? i.panicUntil : 0
   if (wantPanic > 0 && wantPanic >= s.panicThreshold * Math.max(1, i.ready)) panicUntil = i.now + s.stableWindowMs
-  // Hysteresis: an instance goes only once the rest would be at most SCALE_IN_SHARE of the target, so a
-  // load near a boundary, or a short dip in a steady one, does not take instances away and boot them again.
-  const keep = Math.min(i.ready, Math.ceil(i.stable / (target * SCALE_IN_SHARE) - 1e-9))
+  const keep = Math.min(i.ready, keepFor(i.stable, i.perInstance, s))
   let desired = panicUntil > 0 ? Math.max(wantPanic, wantStable, i.ready) : Math.max(wantStable, keep)
   if (i.panic > 0 || i.stable > 0) desired = Math.max(desired, 1)
   desired = Math.min(i.max, Math.max(i.min, desired))

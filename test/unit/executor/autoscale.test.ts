@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { decide, DEFAULT_SCALE, type ScaleInput } from '../../../executor/autoscale/decide.js'
 import { DemandWindow } from '../../../executor/autoscale/window.js'
+import { ScaleState } from '../../../executor/autoscale/autoscaler.js'
 import { BootGate } from '../../../poolmgr/boot-gate.js'
 
 const base: ScaleInput = {
@@ -50,6 +51,15 @@ describe('autoscale decision', () => {
     expect(calm.panicUntil).toBe(0)
     expect(calm.desired).toBe(2) // 60 requests: one instance's target is 70, and scale-in leaves the rest at most 80% of it
     expect(decide({ ...base, ready: 6, live: 6, stable: 30, panic: 30, cpuPerInstance: 0.01, unmeasured: 0 }).desired).toBe(1)
+  })
+
+  it('the reaper keeps what the demand of the function\'s idle timeout (at most the stable window) asks for', () => {
+    const st = new ScaleState()
+    let t = 0
+    for (; t < 20_000; t += 250) st.window.add(t, 300, 30_000)
+    for (const end = t + 1_000; t < end; t += 250) st.window.add(t, 0, 30_000)
+    expect(st.keep(t, 120_000, 100)).toBeGreaterThanOrEqual(5) // the default idle timeout: the 30 s window remembers the load
+    expect(st.keep(t, 300, 100)).toBe(0) // a 300 ms idle timeout: only the last 300 ms count
   })
 
   it('keeps min and max', () => {
