@@ -61,7 +61,7 @@ const SCALE_IN_SHARE = 0.8
  * one, does not take instances away only to boot them again.
  */
 export function keepFor(demand: number, perInstance: number, s: ScaleSettings): number {
-  return Math.ceil(demand / (Math.max(1e-6, perInstance * s.targetUtilization) * SCALE_IN_SHARE) - 1e-9)
+  return Math.max(0, Math.ceil(demand / (Math.max(1e-6, perInstance * s.targetUtilization) * SCALE_IN_SHARE) - 1e-9))
 }
 
 /** Idle CPU counted as a whole core when it is this close to one: a core's worth, less scheduling noise. */
@@ -69,8 +69,8 @@ const IDLE_ROUNDING = 0.25
 
 export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDecision {
   const target = Math.max(1e-6, i.perInstance * s.targetUtilization)
-  const wantStable = Math.ceil(i.stable / target - 1e-9)
-  const wantPanic = Math.ceil(i.panic / target - 1e-9)
+  const wantStable = Math.max(0, Math.ceil(i.stable / target - 1e-9))
+  const wantPanic = Math.max(0, Math.ceil(i.panic / target - 1e-9))
   let panicUntil = i.panicUntil > i.now ? i.panicUntil : 0
   if (wantPanic > 0 && wantPanic >= s.panicThreshold * Math.max(1, i.ready)) panicUntil = i.now + s.stableWindowMs
   const keep = Math.min(i.ready, keepFor(i.stable, i.perInstance, s))
