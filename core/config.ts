@@ -88,6 +88,10 @@ export interface AutoscaleConfig {
   targetUtilization: number
   /** Cores an instance uses on average before the node's idle CPU limits how many the function gets. */
   cpuBoundCores: number
+  /** Idle cores the node needs for instances to be added without a throughput probe. */
+  idleCoresToGrow: number
+  /** How long a probe instance serves before its gain in throughput is judged. */
+  probeMs: number
   sampleMs: number
 }
 
@@ -122,7 +126,7 @@ export function defaultConfig(): KilnConfig {
     tracing: {},
     sandbox: defaultSandbox(),
     versionRetention: 10,
-    autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, sampleMs: 250 },
+    autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, sampleMs: 250 },
     ejection: { consecutive5xx: 5, probeTimeoutMs: 1000 },
   }
 }
@@ -233,14 +237,14 @@ function setting(key: string, v: unknown, where: string): unknown {
     }
     case 'autoscale': case 'ejection':
       return mapOf(v, where, Object.keys(defaultConfig()[key]), (k, x, at) => setting(`${key}.${k}`, x, at))
-    case 'autoscale.stableWindowMs': case 'autoscale.panicWindowMs': case 'autoscale.sampleMs': case 'ejection.probeTimeoutMs': {
+    case 'autoscale.stableWindowMs': case 'autoscale.panicWindowMs': case 'autoscale.sampleMs': case 'autoscale.probeMs': case 'ejection.probeTimeoutMs': {
       let n: number
       try { n = nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m)', v) }
       if (n < 1) throw invalid(where, 'a duration above 0', v)
       return n
     }
     case 'ejection.consecutive5xx': return nonNegativeInt(where, v, 1_000_000)
-    case 'autoscale.panicThreshold': case 'autoscale.targetUtilization': case 'autoscale.cpuBoundCores': {
+    case 'autoscale.panicThreshold': case 'autoscale.targetUtilization': case 'autoscale.cpuBoundCores': case 'autoscale.idleCoresToGrow': {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
       if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw invalid(where, 'a number above 0', v)
       if (key === 'autoscale.targetUtilization' && n > 1) throw invalid(where, 'a share from 0 to 1', v)

@@ -42,6 +42,12 @@ import { warmStrategy } from './strategies/warm.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
 
+/** Why a function has the instances it has, in a full queue's message. */
+const SCALE_LIMIT: Record<string, string> = {
+  max: 'its maximum', cpu: 'what the node\'s idle CPU can keep busy', first: 'its first one is being made ready',
+  probe: 'one more is being tried', throughput: 'more did not raise its throughput',
+}
+
 /** How long `whenApplied` waits for a deploy's version and traffic to reach this process's view. */
 const CATCH_UP_MS = 60_000
 
@@ -181,6 +187,7 @@ export class Executor {
     const now = rec.lastUsed = Date.now()
     const fs = this.stateOf(rec)
     if (outcome === 'ok') this.outliers.answered(rec, status, now, fs)
+    if (fs !== undefined) fs.scale.served++
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
       void this.o.fleet.retire(rec, 0)

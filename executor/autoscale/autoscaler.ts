@@ -7,7 +7,7 @@
 import type { ClusterBackend, InstanceSample } from '../../cluster/backend.js'
 import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { FunctionState } from '../function-state.js'
-import { decide, DEFAULT_SCALE, keepFor, type ScaleDecision, type ScaleSettings } from './decide.js'
+import { decide, DEFAULT_SCALE, keepFor, type Probe, type ScaleDecision, type ScaleSettings } from './decide.js'
 import type { NodeCpu } from './node-cpu.js'
 import { DemandWindow } from './window.js'
 
@@ -19,7 +19,12 @@ export class ScaleState {
   /** Instances the demand asks for (stable window, or the panic window while panicking). */
   desired = 0
   panicUntil = 0
-  limitedBy: ScaleDecision['limitedBy'] = 'unmeasured'
+  limitedBy: ScaleDecision['limitedBy'] = 'first'
+  probe: Probe | undefined
+  /** The instance count beyond which a probe found no gain (until the queue empties). */
+  ceiling: number | undefined
+  /** Requests the version's instances completed (counted by the executor's release). */
+  served = 0
   /** Mean cores per measured instance, when measured. */
   cpuPerInstance: number | undefined
   private settings: ScaleSettings = DEFAULT_SCALE
@@ -38,6 +43,7 @@ export class ScaleState {
   describe(): Record<string, unknown> {
     return {
       desired: this.desired, cap: Number.isFinite(this.cap) ? this.cap : null, limitedBy: this.limitedBy, panic: this.panicUntil > Date.now(),
+      ...(this.ceiling === undefined ? {} : { ceiling: this.ceiling }), ...(this.probe === undefined ? {} : { probing: this.probe.from + 1 }),
       ...(this.cpuPerInstance === undefined ? {} : { cpuPerInstance: Math.round(this.cpuPerInstance * 1000) / 1000 }),
     }
   }
@@ -148,11 +154,17 @@ export class Autoscaler {
       idleCores: this.idleCores,
       cores: this.o.nodeCpu?.cores ?? 1,
       panicUntil: st.panicUntil,
+      queued: fs.queue.length,
+      served: st.served,
+      probe: st.probe,
+      ceiling: st.ceiling,
     }, this.o.settings)
     st.cap = d.cap
     st.desired = d.desired
     st.panicUntil = d.panicUntil
     st.limitedBy = d.limitedBy
+    st.probe = d.probe
+    st.ceiling = d.ceiling
   }
 }
 

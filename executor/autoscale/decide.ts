@@ -1,11 +1,18 @@
 // The scale decision, a pure function of what was measured (unit-tested: test/unit/executor/autoscale.test.ts).
-// Two questions, as Knative's autoscaler asks the first: how many instances does the demand ask for
-// (`desired`: the stable window's average over a concurrency target, or in panic the panic window's,
-// never scaling down while panicking), and how many instances can the machine keep busy (`cap`: an
-// instance that spends real CPU gets company only where the node has idle CPU to give it). A request
-// that finds every slot taken starts an instance only below both `cap` and the function's maximum;
-// otherwise it waits in the function's bounded queue.
-
+// Two questions. How many instances does the demand ask for: as Knative's autoscaler, the stable
+// window's average demand over a concurrency target, or in panic (a burst: the panic window asks for
+// twice what is ready) the panic window's, never scaling down while panicking; with hysteresis on the
+// way down. And how many instances help (`cap`): a request that finds every slot taken starts an
+// instance only below the cap and the function's maximum, else it waits in the bounded queue.
+//  - nothing ready: the first instance alone (a cold burst waits for one boot, not one per 100 requests);
+//  - the node has idle CPU and the instances are measured: an instance that spends real CPU gets
+//    company for each idle core it could use, never more than the node's cores keep busy at its rate;
+//    one that spends little (it waits on I/O) scales on demand alone;
+//  - otherwise (the node's CPU is all in use, or the instances are not measured yet): one instance at
+//    a time, each kept as a step only if the function's throughput rose with it (a probe); the count
+//    where it stopped rising is the ceiling until the queue empties. Adding instances to a machine
+//    whose CPU is spent (a CPU-bound function, or a router serving a thousand connections) buys cold
+//    starts, not throughput.
 export interface ScaleSettings {
   /** The window whose average demand sets the instance count (and keeps instances through dips). */
   stableWindowMs: number
@@ -17,9 +24,22 @@ export interface ScaleSettings {
   targetUtilization: number
   /** Cores an instance must use on average before the node's idle CPU limits its count. */
   cpuBoundCores: number
+  /** Idle cores the node must have for instances to be added without a throughput probe. */
+  idleCoresToGrow: number
+  /** How long a probe instance serves before its gain in throughput is judged. */
+  probeMs: number
 }
 
-export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1 }
+export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000 }
+
+/**
+ * One instance added to learn whether another helps: `from` instances served `baseRate` requests/s
+ * while it was made ready (with requests queued); once it has served `probeMs` beside them, the rate
+ * since `readyAt` says. Gains of PROBE_GAIN or more make the next probe; less sets a ceiling.
+ */
+export interface Probe { from: number; startAt: number; startServed: number; readyAt: number; readyServed: number; baseRate: number }
+
+export const PROBE_GAIN = 1.1
 
 export interface ScaleInput {
   now: number
@@ -42,6 +62,13 @@ export interface ScaleInput {
   cores: number
   /** Until when the function is in panic mode (0: it is not). */
   panicUntil: number
+  /** Requests waiting in the function's queue now. */
+  queued: number
+  /** Requests its instances have completed so far (a counter). */
+  served: number
+  /** The probe under way, and the instance count that a probe found no gain beyond. */
+  probe: Probe | undefined
+  ceiling: number | undefined
 }
 
 export interface ScaleDecision {
@@ -49,7 +76,9 @@ export interface ScaleDecision {
   cap: number
   panicUntil: number
   /** Why the cap is what it is (shown by `kiln fn get`, for operators). */
-  limitedBy: 'max' | 'cpu' | 'unmeasured'
+  limitedBy: 'max' | 'cpu' | 'first' | 'probe' | 'throughput'
+  probe: Probe | undefined
+  ceiling: number | undefined
 }
 
 /** Scale in only to a count that the stable demand fills to at most this share of the target. */
@@ -78,27 +107,61 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
   if (i.panic > 0 || i.stable > 0) desired = Math.max(desired, 1)
   desired = Math.min(i.max, Math.max(i.min, desired))
 
-  let cap = i.max
-  let limitedBy: ScaleDecision['limitedBy'] = 'max'
+  let probe = i.probe
+  let ceiling = i.ceiling
+  // The load went down (nothing queued, the stable demand fits): what was learnt no longer applies.
+  if (i.queued === 0 && wantStable <= i.ready) { probe = undefined; ceiling = undefined }
+  let cap: number
+  let limitedBy: ScaleDecision['limitedBy']
+  const idle = i.idleCores
   if (i.ready === 0) {
-    // Nothing serves yet: the first instance is made before any other, so a burst at a cold function
-    // waits for one boot instead of starting one per `perInstance` requests.
     cap = Math.max(i.live, 1)
-    limitedBy = 'unmeasured'
-  } else if (i.cpuPerInstance === undefined || i.unmeasured > 0) {
-    // What another instance buys is not known until the ones serving have been measured: at most one
-    // unmeasured instance is added, and none while one is being made ready.
-    const c = i.live > i.ready || i.unmeasured > 1 ? i.live : i.ready + 1
-    if (c < cap) { cap = c; limitedBy = 'unmeasured' }
+    limitedBy = 'first'
+  } else if (idle !== undefined && idle >= s.idleCoresToGrow && i.cpuPerInstance !== undefined && i.unmeasured === 0) {
+    probe = undefined
+    if (i.cpuPerInstance >= s.cpuBoundCores) {
+      const extra = Math.floor((idle + IDLE_ROUNDING) / i.cpuPerInstance)
+      const byCores = Math.max(1, Math.floor(i.cores / i.cpuPerInstance + IDLE_ROUNDING))
+      cap = Math.min(i.ready + extra, byCores)
+      limitedBy = 'cpu'
+    } else {
+      cap = i.max
+      limitedBy = 'max'
+    }
+    if (ceiling !== undefined && cap > ceiling) ceiling = undefined // idle CPU again: the old ceiling is stale
+  } else if (ceiling !== undefined) {
+    cap = ceiling
+    limitedBy = 'throughput'
+  } else if (probe === undefined) {
+    // Demand beyond the instances: add one and watch.
+    if (i.queued > 0 && i.live === i.ready) {
+      probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: 0 }
+      cap = i.ready + 1
+    } else cap = i.live
+    limitedBy = 'probe'
+  } else {
+    limitedBy = 'probe'
+    cap = Math.max(i.live, probe.from + 1)
+    if (probe.readyAt === 0 && i.ready > probe.from) {
+      // The probe instance is ready: the rate while `from` instances served is the base.
+      const dt = i.now - probe.startAt
+      probe = { ...probe, readyAt: i.now, readyServed: i.served, baseRate: dt > 0 ? ((i.served - probe.startServed) * 1000) / dt : 0 }
+    } else if (probe.readyAt > 0 && i.now - probe.readyAt >= s.probeMs) {
+      const rate = ((i.served - probe.readyServed) * 1000) / (i.now - probe.readyAt)
+      if (i.queued === 0) {
+        probe = undefined // the demand, not the instances, set the rate: no verdict
+        cap = i.live
+      } else if (rate >= probe.baseRate * PROBE_GAIN) {
+        probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: 0 }
+        cap = i.ready + 1
+      } else {
+        probe = undefined
+        ceiling = i.ready
+        cap = i.ready
+        limitedBy = 'throughput'
+      }
+    }
   }
-  if (i.cpuPerInstance !== undefined && i.cpuPerInstance >= s.cpuBoundCores && i.idleCores !== undefined) {
-    // Each instance uses `cpuPerInstance` cores: another one only runs on cores the node has idle,
-    // and never more of them than the node's cores can keep busy at that rate.
-    const extra = Math.floor((Math.max(0, i.idleCores) + IDLE_ROUNDING) / i.cpuPerInstance)
-    const byCores = Math.max(1, Math.floor(i.cores / i.cpuPerInstance + IDLE_ROUNDING))
-    const c = Math.min(i.ready + extra, byCores)
-    if (c < cap) { cap = c; limitedBy = 'cpu' }
-  }
-  cap = Math.max(cap, i.min, 1)
-  return { desired, cap, panicUntil, limitedBy }
+  cap = Math.min(i.max, Math.max(cap, i.min, 1))
+  return { desired, cap, panicUntil, limitedBy, probe, ceiling }
 }

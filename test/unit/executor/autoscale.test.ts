@@ -8,39 +8,71 @@ import { BootGate } from '../../../poolmgr/boot-gate.js'
 const base: ScaleInput = {
   now: 100_000, stable: 0, panic: 0, perInstance: 100, ready: 1, live: 1, min: 0, max: Infinity,
   cpuPerInstance: undefined, unmeasured: 1, idleCores: 2, cores: 2, panicUntil: 0,
+  queued: 0, served: 0, probe: undefined, ceiling: undefined,
+}
+
+/** A flood on a node whose CPU is spent: `rateAt(n)` is the throughput with n instances. */
+function flood(rateAt: (n: number) => number, ticks = 40): { ready: number; caps: number[]; ceiling: number | undefined } {
+  let now = 0, served = 0, ready = 1, live = 1, readyAt = Infinity
+  let probe: ScaleInput['probe'], ceiling: number | undefined
+  const caps: number[] = []
+  for (let t = 0; t < ticks; t++) {
+    now += 250
+    served += (rateAt(ready) * 250) / 1000
+    if (live > ready && now >= readyAt) { ready = live; readyAt = Infinity } // the new instance is ready
+    const d = decide({ ...base, now, stable: 1000, panic: 1000, ready, live, cpuPerInstance: 0.3, unmeasured: 0, idleCores: 0.05, queued: 800, served, probe, ceiling })
+    probe = d.probe
+    ceiling = d.ceiling
+    caps.push(d.cap)
+    if (live < d.cap) { live++; readyAt = now + 500 } // a request found no slot: one instance is made (500 ms)
+  }
+  return { ready, caps, ceiling }
 }
 
 describe('autoscale decision', () => {
-  it('a CPU-bound function on a busy node gets no company, however many requests wait', () => {
-    const d = decide({ ...base, stable: 1000, panic: 1000, cpuPerInstance: 0.9, unmeasured: 0, idleCores: 0.1 })
-    expect(d.desired).toBeGreaterThanOrEqual(10)
-    expect(d.cap).toBe(1)
-    expect(d.limitedBy).toBe('cpu')
+  it('on a node whose CPU is spent, an instance that adds no throughput is the last one, however many requests wait', () => {
+    const r = flood(() => 2500) // the router or the CPU is the limit: more instances serve no more
+    expect(r.ready).toBe(2)
+    expect(r.ceiling).toBe(2)
+    expect(Math.max(...r.caps)).toBe(2)
   })
 
-  it('a CPU-bound function gets another instance for each idle core, never more than the cores keep busy', () => {
-    expect(decide({ ...base, stable: 1000, panic: 1000, cpuPerInstance: 0.95, unmeasured: 0, idleCores: 0.9 }).cap).toBe(2)
-    const many = decide({ ...base, ready: 2, live: 2, stable: 1000, panic: 1000, cpuPerInstance: 0.95, unmeasured: 0, idleCores: 8, cores: 2 })
-    expect(many.cap).toBe(2)
+  it('on a node whose CPU is spent, instances are added one at a time while each raises the throughput', () => {
+    const r = flood((n) => Math.min(n, 4) * 100) // e.g. waiting on I/O: 4 instances serve 4 times 1
+    expect(r.ready).toBe(5) // the fifth was the probe that showed no gain
+    expect(r.ceiling).toBe(5)
   })
 
-  it('an instance that spends little CPU (waiting on I/O) scales on demand alone', () => {
-    const d = decide({ ...base, perInstance: 1, stable: 40, panic: 40, cpuPerInstance: 0.01, unmeasured: 0, idleCores: 0, max: 50 })
-    expect(d.cap).toBe(50)
+  it('with idle CPU: a CPU-bound instance gets company for each idle core, never more than the cores keep busy', () => {
+    const d = decide({ ...base, stable: 1000, panic: 1000, cpuPerInstance: 0.95, unmeasured: 0, idleCores: 0.9, queued: 500 })
+    expect([d.cap, d.limitedBy]).toEqual([2, 'cpu'])
+    expect(decide({ ...base, ready: 2, live: 2, stable: 1000, panic: 1000, cpuPerInstance: 0.95, unmeasured: 0, idleCores: 8, cores: 2, queued: 500 }).cap).toBe(2)
+  })
+
+  it('with idle CPU: an instance that spends little CPU (it waits on I/O) scales on demand alone', () => {
+    const d = decide({ ...base, perInstance: 1, stable: 40, panic: 40, cpuPerInstance: 0.01, unmeasured: 0, idleCores: 1.5, max: 50, queued: 30 })
+    expect([d.cap, d.limitedBy]).toEqual([50, 'max'])
     expect(d.desired).toBe(50)
   })
 
-  it('before any measurement: the first instance alone, then one more at a time', () => {
-    expect(decide({ ...base, ready: 0, live: 1, stable: 500, panic: 500 }).cap).toBe(1)
-    expect(decide({ ...base, ready: 0, live: 0, stable: 500, panic: 500 }).cap).toBe(1)
-    expect(decide({ ...base, ready: 1, live: 1, stable: 500, panic: 500 }).cap).toBe(2)
-    // One is being made ready, or two serve unmeasured: no third until measured.
-    expect(decide({ ...base, ready: 1, live: 2, stable: 500, panic: 500 }).cap).toBe(2)
-    expect(decide({ ...base, ready: 2, live: 2, unmeasured: 2, stable: 500, panic: 500 }).cap).toBe(2)
+  it('nothing ready: the first instance alone; then, unmeasured, one probe at a time', () => {
+    expect(decide({ ...base, ready: 0, live: 1, stable: 500, panic: 500, queued: 400 }).cap).toBe(1)
+    expect(decide({ ...base, ready: 0, live: 0, stable: 500, panic: 500, queued: 400 }).cap).toBe(1)
+    const probe = decide({ ...base, ready: 1, live: 1, stable: 500, panic: 500, queued: 400 })
+    expect([probe.cap, probe.limitedBy, probe.probe?.from]).toEqual([2, 'probe', 1])
+    // While the probe instance is made ready, no other.
+    expect(decide({ ...base, ready: 1, live: 2, stable: 500, panic: 500, queued: 400, probe: probe.probe }).cap).toBe(2)
+  })
+
+  it('a ceiling holds while requests queue and is forgotten once the load fits', () => {
+    const held = decide({ ...base, ready: 2, live: 2, stable: 1000, panic: 1000, idleCores: 0, cpuPerInstance: 0.3, unmeasured: 0, queued: 700, ceiling: 2 })
+    expect([held.cap, held.limitedBy, held.ceiling]).toEqual([2, 'throughput', 2])
+    const calm = decide({ ...base, ready: 2, live: 2, stable: 50, panic: 50, idleCores: 0, cpuPerInstance: 0.3, unmeasured: 0, queued: 0, ceiling: 2 })
+    expect(calm.ceiling).toBeUndefined()
   })
 
   it('panics on a burst (panic window at twice the ready instances) and does not scale down while panicking', () => {
-    const burst = decide({ ...base, ready: 2, live: 2, stable: 50, panic: 400, cpuPerInstance: 0.01, unmeasured: 0 })
+    const burst = decide({ ...base, ready: 2, live: 2, stable: 50, panic: 400, cpuPerInstance: 0.01, unmeasured: 0, queued: 100 })
     expect(burst.panicUntil).toBe(base.now + DEFAULT_SCALE.stableWindowMs)
     expect(burst.desired).toBe(Math.ceil(400 / 70))
     // The burst is over, the panic lasts: the count holds at what is ready.
