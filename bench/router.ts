@@ -91,17 +91,15 @@ async function main(): Promise<void> {
   }
   // The load monitor would mark a function that uses more than half a core for a few seconds as noisy
   // and move it to a new instance mid-run; this bench measures the path, so its data dir's kiln.yaml
-  // turns isolation off (a later --data overrides the one startKiln passes).
-  const dataDir = join(tmp, 'data')
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(join(dataDir, 'kiln.yaml'), 'loadLimits:\n  cpuCores: 1000\n  cpuShare: 1000\n  throttleRatio: 2\n  memoryShare: 1000\n  window: 1000000\n')
+  // turns isolation off (in startKiln's own data dir, where it also reads the admin token from).
+  const kilnYaml = 'loadLimits:\n  cpuCores: 1000\n  cpuShare: 1000\n  throttleRatio: 2\n  memoryShare: 1000\n  window: 1000000\n'
   // `kiln up` inherits this process's environment.
   let otlp: OtlpSink | undefined
   if (OTLP) {
     otlp = await startOtlpSink()
     process.env.KILN_OTLP_ENDPOINT = otlp.url
   }
-  const k = await startKiln(['--pool-size', '1', '--budget', '16', '--data', dataDir], PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])
+  const k = await startKiln(['--pool-size', '1', '--budget', '16'], PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [], { kilnYaml })
   const rows: Row[] = []
   let frames: { frames: Frame[]; busyMs: number } | undefined
   try {
@@ -114,7 +112,7 @@ async function main(): Promise<void> {
     const first = await timedGet(`${k.url}/fn/hello`)
     if (first.status !== 200 || first.body !== 'hello') throw new Error(`hello answered ${first.status} ${first.body}`)
     const instanceOf = async () => {
-      const fn = await k.api<{ status: { instances: { id: string; url: string; pid: number }[] } }>('GET', '/functions/hello')
+      const fn = await k.api<{ status: { instances: { id: string; url: string; pid: number; socket?: string }[] } }>('GET', '/functions/hello')
       if (fn.status.instances.length !== 1) throw new Error(`expected one instance of hello, found ${fn.status.instances.length}`)
       return fn.status.instances[0]
     }
@@ -128,17 +126,19 @@ async function main(): Promise<void> {
     const fnOf: Partial<Record<Target, string>> = { 'kiln-fn': 'hello', 'kiln-route': 'hello', 'kiln-auto': 'hello-auto' }
     const statusOf = (fn: string) => k.api<{ status: { coldStarts: number; instances: { state: string }[] } }>('GET', `/functions/${fn}`).then((f) => f.status)
     if (!PROFILE && TARGETS.length === 0) {
-      urls.direct = `${inst.url}/`
-      const nginx = await startNginx({ dir: tmp, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      // An instance on a Unix socket (the local backend's) is out of wrk's reach: no direct row then,
+      // and the baselines reach it over the same socket as Kiln does.
+      if (inst.socket === undefined) urls.direct = `${inst.url}/`
+      const nginx = await startNginx({ dir: tmp, port: await freePort(), upstream: inst.url, socket: inst.socket, cpu: SERVER_CPU })
       baselines.push(nginx)
       urls.nginx = `${nginx.url}/`
       pids.nginx = nginx.child.pid
       const bin = await buildGoProxy(root, join(root, 'node_modules', '.cache', 'kiln-bench'))
-      const go = await startGoProxy({ bin, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      const go = await startGoProxy({ bin, port: await freePort(), upstream: inst.url, socket: inst.socket, cpu: SERVER_CPU })
       baselines.push(go)
       urls.goproxy = `${go.url}/`
       pids.goproxy = go.child.pid
-      const floor = await startNodeFloor({ root, port: await freePort(), upstream: inst.url, cpu: SERVER_CPU })
+      const floor = await startNodeFloor({ root, port: await freePort(), upstream: inst.url, socket: inst.socket, cpu: SERVER_CPU })
       baselines.push(floor)
       urls['node-floor'] = `${floor.url}/`
       pids['node-floor'] = floor.child.pid
