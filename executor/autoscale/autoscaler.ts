@@ -25,6 +25,25 @@ export class ScaleState {
   ceiling: number | undefined
   /** Requests the version's instances completed (counted by the executor's release). */
   served = 0
+  /** Since when the ready count has held and requests have been queued (0: not now). */
+  steadySince = 0
+  steadyReady = -1
+  /** (time, served) at each tick, for the settled rate. */
+  private readonly history: { at: number; served: number }[] = []
+
+  /** Records this tick; returns the rate over the last `ms` if the count held and requests queued all along. */
+  settle(now: number, ready: number, queued: number, ms: number): number | undefined {
+    this.history.push({ at: now, served: this.served })
+    while (this.history.length > 2 && now - this.history[1].at >= ms) this.history.shift()
+    if (queued === 0 || ready !== this.steadyReady) {
+      this.steadyReady = ready
+      this.steadySince = queued === 0 ? 0 : now
+      return undefined
+    }
+    const first = this.history[0]
+    if (this.steadySince === 0 || now - this.steadySince < ms || first.at < this.steadySince || now - first.at < ms * 0.75) return undefined
+    return ((this.served - first.served) * 1000) / (now - first.at)
+  }
   /** Mean cores per measured instance, when measured. */
   cpuPerInstance: number | undefined
   private settings: ScaleSettings = DEFAULT_SCALE
@@ -156,6 +175,7 @@ export class Autoscaler {
       panicUntil: st.panicUntil,
       queued: fs.queue.length,
       served: st.served,
+      settledRate: st.settle(now, ready.length, fs.queue.length, this.o.settings.probeMs),
       probe: st.probe,
       ceiling: st.ceiling,
     }, this.o.settings)

@@ -9,7 +9,7 @@
 //    company for each idle core it could use, never more than the node's cores keep busy at its rate;
 //    one that spends little (it waits on I/O) scales on demand alone;
 //  - otherwise (the node's CPU is all in use, or the instances are not measured yet): one instance at
-//    a time, each kept as a step only if the function's throughput rose with it (a probe); the count
+//    a time, each kept as a step only if the function's throughput rose 20% with it (a probe); the count
 //    where it stopped rising is the ceiling until the queue empties. Adding instances to a machine
 //    whose CPU is spent (a CPU-bound function, or a router serving a thousand connections) buys cold
 //    starts, not throughput.
@@ -39,7 +39,7 @@ export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindo
  */
 export interface Probe { from: number; startAt: number; startServed: number; readyAt: number; readyServed: number; baseRate: number }
 
-export const PROBE_GAIN = 1.1
+export const PROBE_GAIN = 1.2
 
 export interface ScaleInput {
   now: number
@@ -66,6 +66,11 @@ export interface ScaleInput {
   queued: number
   /** Requests its instances have completed so far (a counter). */
   served: number
+  /**
+   * Requests/s completed over the last probeMs, if the ready count held and requests were queued all
+   * that time (a rate the instances, not the demand or a boot, set); undefined otherwise.
+   */
+  settledRate: number | undefined
   /** The probe under way, and the instance count that a probe found no gain beyond. */
   probe: Probe | undefined
   ceiling: number | undefined
@@ -133,9 +138,11 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
     cap = ceiling
     limitedBy = 'throughput'
   } else if (probe === undefined) {
-    // Demand beyond the instances: add one and watch.
-    if (i.queued > 0 && i.live === i.ready) {
-      probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: 0 }
+    // Demand beyond the instances: add one and watch. The base is the rate the instances held before
+    // (a boot's own CPU would lower a rate taken meanwhile); only a lone first instance is probed at
+    // once, its base then taken while the probe boots.
+    if (i.queued > 0 && i.live === i.ready && (i.settledRate !== undefined || i.ready === 1)) {
+      probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: i.settledRate ?? -1 }
       cap = i.ready + 1
     } else cap = i.live
     limitedBy = 'probe'
@@ -143,16 +150,18 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
     limitedBy = 'probe'
     cap = Math.max(i.live, probe.from + 1)
     if (probe.readyAt === 0 && i.ready > probe.from) {
-      // The probe instance is ready: the rate while `from` instances served is the base.
+      // The probe instance is ready; without a settled base, the rate while it booted is the base.
       const dt = i.now - probe.startAt
-      probe = { ...probe, readyAt: i.now, readyServed: i.served, baseRate: dt > 0 ? ((i.served - probe.startServed) * 1000) / dt : 0 }
+      const baseRate = probe.baseRate >= 0 ? probe.baseRate : dt > 0 ? ((i.served - probe.startServed) * 1000) / dt : 0
+      probe = { ...probe, readyAt: i.now, readyServed: i.served, baseRate }
     } else if (probe.readyAt > 0 && i.now - probe.readyAt >= s.probeMs) {
       const rate = ((i.served - probe.readyServed) * 1000) / (i.now - probe.readyAt)
       if (i.queued === 0) {
         probe = undefined // the demand, not the instances, set the rate: no verdict
         cap = i.live
       } else if (rate >= probe.baseRate * PROBE_GAIN) {
-        probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: 0 }
+        // It helped: the next probe starts from this rate (settled over probeMs with the new count).
+        probe = { from: i.ready, startAt: i.now, startServed: i.served, readyAt: 0, readyServed: 0, baseRate: rate }
         cap = i.ready + 1
       } else {
         probe = undefined

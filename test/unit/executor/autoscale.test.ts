@@ -8,7 +8,7 @@ import { BootGate } from '../../../poolmgr/boot-gate.js'
 const base: ScaleInput = {
   now: 100_000, stable: 0, panic: 0, perInstance: 100, ready: 1, live: 1, min: 0, max: Infinity,
   cpuPerInstance: undefined, unmeasured: 1, idleCores: 2, cores: 2, panicUntil: 0,
-  queued: 0, served: 0, probe: undefined, ceiling: undefined,
+  queued: 0, served: 0, settledRate: undefined, probe: undefined, ceiling: undefined,
 }
 
 /** A flood on a node whose CPU is spent: `rateAt(n)` is the throughput with n instances. */
