@@ -126,7 +126,9 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
     probe = undefined
     if (i.cpuPerInstance >= s.cpuBoundCores) {
       const extra = Math.floor((idle + IDLE_ROUNDING) / i.cpuPerInstance)
-      const byCores = Math.max(1, Math.floor(i.cores / i.cpuPerInstance + IDLE_ROUNDING))
+      // An instance using half a core or more is CPU-heavy: it would use a whole one alone, so never
+      // more of them than cores.
+      const byCores = Math.max(1, Math.min(i.cpuPerInstance >= 0.5 ? i.cores : Infinity, Math.floor(i.cores / i.cpuPerInstance + IDLE_ROUNDING)))
       cap = Math.min(i.ready + extra, byCores)
       limitedBy = 'cpu'
     } else {
