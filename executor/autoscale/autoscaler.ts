@@ -4,6 +4,7 @@
 // the version's ScaleState. The executor reads that state on the request path (`mayGrow`: one compare),
 // in its tick (queued requests get an instance as soon as the cap allows) and in the reaper (instances
 // the stable window still asks for are kept through a dip: no cold starts after a ramp).
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import type { ClusterBackend, InstanceSample } from '../../cluster/backend.js'
 import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { FunctionState } from '../function-state.js'
@@ -68,6 +69,9 @@ export class ScaleState {
   }
 }
 
+/** Event loop utilization from which the router counts as the bottleneck. */
+const ROUTER_BUSY = 0.9
+
 interface Measured { prev: InstanceSample; cores: number | undefined }
 
 export interface AutoscalerOptions {
@@ -89,6 +93,9 @@ export class Autoscaler {
   private timer: NodeJS.Timeout | undefined
   private running = false
   idleCores: number | undefined
+  /** This process's event loop utilization over the last tick (the router shares it). */
+  private elu: EventLoopUtilization = performance.eventLoopUtilization()
+  routerBusy = false
 
   constructor(private readonly o: AutoscalerOptions) {}
 
@@ -108,6 +115,9 @@ export class Autoscaler {
     this.running = true
     try {
       this.idleCores = this.o.nodeCpu?.idleCores()
+      const elu = performance.eventLoopUtilization()
+      this.routerBusy = performance.eventLoopUtilization(elu, this.elu).utilization >= ROUTER_BUSY
+      this.elu = elu
       for (const fs of this.o.functions()) {
         await this.measure(fs)
         this.decideFor(fs, now)
@@ -171,6 +181,7 @@ export class Autoscaler {
       cpuPerInstance: st.cpuPerInstance,
       unmeasured: ready.length - n,
       idleCores: this.idleCores,
+      routerBusy: this.routerBusy,
       cores: this.o.nodeCpu?.cores ?? 1,
       panicUntil: st.panicUntil,
       queued: fs.queue.length,

@@ -8,7 +8,8 @@
 //  - the node has idle CPU and the instances are measured: an instance that spends real CPU gets
 //    company for each idle core it could use, never more than the node's cores keep busy at its rate;
 //    one that spends little (it waits on I/O) scales on demand alone;
-//  - otherwise (the node's CPU is all in use, or the instances are not measured yet): one instance at
+//  - otherwise (the node's CPU is all in use, the router's own event loop is, or the instances are not
+//    measured yet): one instance at
 //    a time, each kept as a step only if the function's throughput rose 20% with it (a probe); the count
 //    where it stopped rising is the ceiling until the queue empties. Adding instances to a machine
 //    whose CPU is spent (a CPU-bound function, or a router serving a thousand connections) buys cold
@@ -59,6 +60,11 @@ export interface ScaleInput {
   unmeasured: number
   /** The node's idle cores over the last sample; undefined where the node is not this machine. */
   idleCores: number | undefined
+  /**
+   * The platform's own event loop was busy (nearly) all the last sample: requests wait on the router,
+   * not on the instances, so another instance cannot raise throughput whatever the node's idle CPU.
+   */
+  routerBusy?: boolean
   cores: number
   /** Until when the function is in panic mode (0: it is not). */
   panicUntil: number
@@ -122,7 +128,7 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
   if (i.ready === 0) {
     cap = Math.max(i.live, 1)
     limitedBy = 'first'
-  } else if (idle !== undefined && idle >= s.idleCoresToGrow && i.cpuPerInstance !== undefined && i.unmeasured === 0) {
+  } else if (idle !== undefined && idle >= s.idleCoresToGrow && i.cpuPerInstance !== undefined && i.unmeasured === 0 && i.routerBusy !== true) {
     probe = undefined
     if (i.cpuPerInstance >= s.cpuBoundCores) {
       const extra = Math.floor((idle + IDLE_ROUNDING) / i.cpuPerInstance)

@@ -64,6 +64,11 @@ describe('autoscale decision', () => {
     expect(decide({ ...base, ready: 1, live: 2, stable: 500, panic: 500, queued: 400, probe: probe.probe }).cap).toBe(2)
   })
 
+  it('with idle CPU but the router\'s own event loop busy, instances that spend little CPU are probed one at a time', () => {
+    const d = decide({ ...base, ready: 2, live: 2, perInstance: 100, stable: 900, panic: 900, cpuPerInstance: 0.05, unmeasured: 0, idleCores: 1.2, queued: 800, routerBusy: true, settledRate: 9000 })
+    expect([d.cap, d.limitedBy, d.probe?.from, d.probe?.baseRate]).toEqual([3, 'probe', 2, 9000])
+  })
+
   it('a ceiling holds while requests queue and is forgotten once the load fits', () => {
     const held = decide({ ...base, ready: 2, live: 2, stable: 1000, panic: 1000, idleCores: 0, cpuPerInstance: 0.3, unmeasured: 0, queued: 700, ceiling: 2 })
     expect([held.cap, held.limitedBy, held.ceiling]).toEqual([2, 'throughput', 2])
