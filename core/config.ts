@@ -77,6 +77,30 @@ export interface KilnConfig {
   versionRetention: number
   /** Queue triggers: a message held this long by a stopped platform goes to another (Redis claim idle time, NATS ack wait). */
   queueLeaseMs: number
+  /** How instance counts follow demand and CPU (executor/autoscale/, docs/router.md "Under overload"). */
+  autoscale: AutoscaleConfig
+  /** When an instance that keeps failing is taken out of rotation (executor/outliers.ts). */
+  ejection: EjectionConfig
+}
+
+export interface AutoscaleConfig {
+  stableWindowMs: number
+  panicWindowMs: number
+  panicThreshold: number
+  targetUtilization: number
+  /** Cores an instance uses on average before the node's idle CPU limits how many the function gets. */
+  cpuBoundCores: number
+  /** Idle cores the node needs for instances to be added without a throughput probe. */
+  idleCoresToGrow: number
+  /** How long a probe instance serves before its gain in throughput is judged. */
+  probeMs: number
+  sampleMs: number
+}
+
+export interface EjectionConfig {
+  /** 5xx answers in a row before an instance's health is checked (0: never eject). */
+  consecutive5xx: number
+  probeTimeoutMs: number
 }
 
 export const DEFAULT_NODES: NodeConfig[] = [
@@ -105,6 +129,8 @@ export function defaultConfig(): KilnConfig {
     sandbox: defaultSandbox(),
     versionRetention: 10,
     queueLeaseMs: 30_000,
+    autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, sampleMs: 250 },
+    ejection: { consecutive5xx: 5, probeTimeoutMs: 1000 },
   }
 }
 
@@ -139,11 +165,13 @@ const ENV: Record<string, string> = {
   KILN_ASYNC_MAX_BODY: 'asyncMaxBodyBytes',
   KILN_VERSION_RETENTION: 'versionRetention',
   KILN_QUEUE_LEASE: 'queueLeaseMs',
+  KILN_AUTOSCALE_STABLE_WINDOW: 'autoscale.stableWindowMs', KILN_AUTOSCALE_PANIC_WINDOW: 'autoscale.panicWindowMs',
+  KILN_EJECT_AFTER_5XX: 'ejection.consecutive5xx',
   // One key of a map each: fromEnv puts them under `sandbox`.
   KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
 }
 /** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody`, `asyncMaxBody` and `queueLease` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention', 'queueLease', 'queueLeaseMs'])
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention', 'queueLease', 'queueLeaseMs', 'autoscale', 'ejection'])
 const SANDBOX_KEYS = ['enabled', 'network', 'uids', 'limits', 'mounts', 'programs']
 const SANDBOX_NETWORKS = ['egress', 'none', 'host']
 /** sandbox.limits.default|max keys: sizes (128Mi) or counts. */
@@ -217,6 +245,21 @@ function setting(key: string, v: unknown, where: string): unknown {
         if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw invalid(`${where}.${k}`, 'a non-negative number', x)
       }
       return v
+    }
+    case 'autoscale': case 'ejection':
+      return mapOf(v, where, Object.keys(defaultConfig()[key]), (k, x, at) => setting(`${key}.${k}`, x, at))
+    case 'autoscale.stableWindowMs': case 'autoscale.panicWindowMs': case 'autoscale.sampleMs': case 'autoscale.probeMs': case 'ejection.probeTimeoutMs': {
+      let n: number
+      try { n = nonNegativeInt(where, typeof v === 'string' ? parseDuration(v) : v) } catch { throw invalid(where, 'a duration (500ms, 30s, 5m)', v) }
+      if (n < 1) throw invalid(where, 'a duration above 0', v)
+      return n
+    }
+    case 'ejection.consecutive5xx': return nonNegativeInt(where, v, 1_000_000)
+    case 'autoscale.panicThreshold': case 'autoscale.targetUtilization': case 'autoscale.cpuBoundCores': case 'autoscale.idleCoresToGrow': {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
+      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw invalid(where, 'a number above 0', v)
+      if (key === 'autoscale.targetUtilization' && n > 1) throw invalid(where, 'a share from 0 to 1', v)
+      return n
     }
     case 'sandbox': return mapOf(v, where, SANDBOX_KEYS, (k, x, at) => setting(`sandbox.${k}`, x, at))
     case 'sandbox.enabled':
@@ -309,6 +352,8 @@ export function loadConfig(flags: Partial2<KilnConfig> = {}, env: NodeJS.Process
   const filePart = fromFile(dataDir)
   const merged = { ...base, ...filePart, ...envPart, ...flagPart, dataDir } as KilnConfig
   merged.loadLimits = { ...base.loadLimits, ...filePart.loadLimits, ...envPart.loadLimits, ...(flagPart.loadLimits as Partial<LoadLimitsConfig> | undefined) }
+  merged.autoscale = { ...base.autoscale, ...filePart.autoscale, ...envPart.autoscale, ...(flagPart.autoscale as Partial<AutoscaleConfig> | undefined) }
+  merged.ejection = { ...base.ejection, ...filePart.ejection, ...envPart.ejection, ...(flagPart.ejection as Partial<EjectionConfig> | undefined) }
   // KILN_OTLP_ENDPOINT sets the endpoint and keeps the rest of kiln.yaml's tracing map.
   merged.tracing = checkTracingConfig({ ...base.tracing, ...filePart.tracing, ...envPart.tracing, ...(flagPart.tracing as Partial<TracingConfig> | undefined) })
   merged.callbackHosts = checkHostPatterns(merged.callbackHosts)

@@ -81,6 +81,10 @@ export interface FunctionCounters {
   readonly specialization: Buckets
   /** By COLD_START_KINDS. */
   readonly coldStarts: Float64Array
+  /** Requests refused at once because the function's queue was full; instances ejected for failing; requests retried on another instance. */
+  readonly rejected?: number
+  readonly ejections?: number
+  readonly retries?: number
 }
 
 /** One live version of a function as a scrape sees it. */
@@ -182,6 +186,9 @@ export class Metrics {
     this.family('kiln_function_specialization_duration_seconds', 'Time to load a function\'s code into an instance (limits, code hand-over, specialize call, warm-up requests)', 'histogram',
       fns((e, f) => e.histogram({ function: f.name, version: f.version }, f.counters.specialization)))
     this.family('kiln_function_queue_depth', 'Requests waiting for an instance of the function now', 'gauge', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.queued)))
+    this.family('kiln_function_queue_rejections_total', 'Requests answered 503 KILN_ERR_QUEUE_FULL at once because the function\'s queue was full', 'counter', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.counters.rejected ?? 0)))
+    this.family('kiln_function_instance_ejections_total', 'Instances taken out of rotation because their answers kept failing (outlier ejection)', 'counter', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.counters.ejections ?? 0)))
+    this.family('kiln_function_retries_total', 'Requests replayed once on another instance because theirs failed before answering (never reached it, or an idempotent request)', 'counter', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.counters.retries ?? 0)))
     this.family('kiln_function_requests_in_flight', 'Requests being served by the function\'s instances now', 'gauge', fns((e, f) => e.sample({ function: f.name, version: f.version }, f.inflight)))
     this.family('kiln_function_instances', 'The function\'s instances by state (warming, ready, busy, draining)', 'gauge', fns((e, f) => {
       for (const state in f.instances) e.sample({ function: f.name, version: f.version, state }, f.instances[state])

@@ -21,7 +21,11 @@ import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
 import { buildRoute, FunctionEntry, type Route } from './function-entry.js'
 import { FunctionState, instanceLimits, type Isolation, type Provision, type Waiter } from './function-state.js'
+import { Autoscaler } from './autoscale/autoscaler.js'
+import { DEFAULT_SCALE, type ScaleSettings } from './autoscale/decide.js'
+import type { NodeCpu } from './autoscale/node-cpu.js'
 import { describeFunction } from './describe.js'
+import { Outliers, type EjectionSettings } from './outliers.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
@@ -37,6 +41,12 @@ import type { Strategy, StrategyContext } from './strategies/strategy.js'
 import { warmStrategy } from './strategies/warm.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
+
+/** Why a function has the instances it has, in a full queue's message. */
+const SCALE_LIMIT: Record<string, string> = {
+  max: 'its maximum', cpu: 'what the node\'s idle CPU can keep busy', first: 'its first one is being made ready',
+  probe: 'one more is being tried', throughput: 'more did not raise its throughput',
+}
 
 /** How long `whenApplied` waits for a deploy's version and traffic to reach this process's view. */
 const CATCH_UP_MS = 60_000
@@ -65,6 +75,12 @@ export interface ExecutorOptions {
    * Unset: it owns every function.
    */
   owns?(name: string): boolean
+  /** How instance counts follow demand and CPU (autoscale/); defaults: DEFAULT_SCALE, sampled every 250 ms, no node CPU cap. */
+  autoscale?: { settings?: ScaleSettings; sampleMs?: number; nodeCpu?: NodeCpu }
+  /** When an instance that keeps failing is taken out of rotation (outliers.ts). */
+  ejection?: EjectionSettings
+  /** An instance was ejected (metrics, events). */
+  onEject?(ref: string, rec: InstanceRecord, reason: string): void
 }
 
 export class Executor {
@@ -79,6 +95,8 @@ export class Executor {
   private unwatchSecrets: (() => void) | undefined
   private readonly delivery: DeliveryTarget
   private closing = false
+  private readonly scaler: Autoscaler
+  private readonly outliers: Outliers
 
   constructor(private readonly o: ExecutorOptions) {
     const backend = o.fleet.backend
@@ -93,6 +111,17 @@ export class Executor {
       provisionInBackground: (fs) => this.startProvision(fs, true).done,
       provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
     }
+    this.scaler = new Autoscaler({
+      backend,
+      nodeCpu: o.autoscale?.nodeCpu,
+      settings: o.autoscale?.settings ?? DEFAULT_SCALE,
+      sampleMs: o.autoscale?.sampleMs ?? 250,
+      functions: () => this.fns.values(),
+      maxInstances: (fs) => this.strategyOf(fs).maxInstances(fs),
+      minInstances: (fs) => this.strategyOf(fs).keepIdle(fs),
+      decided: (fs) => this.grow(fs),
+    })
+    this.outliers = new Outliers(o.ejection, (rec, reason) => this.eject(rec, reason))
   }
 
   start(): void {
@@ -112,6 +141,7 @@ export class Executor {
     this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
+    this.scaler.start()
   }
 
   // ---- hot path ----
@@ -150,11 +180,14 @@ export class Executor {
     return best
   }
 
-  release(rec: InstanceRecord, outcome: Outcome): void {
+  /** `status`: the instance's answer, when it gave one (5xx answers count toward ejection, outliers.ts). */
+  release(rec: InstanceRecord, outcome: Outcome, status = 0): void {
     rec.inflight--
     rec.requests++
     const now = rec.lastUsed = Date.now()
     const fs = this.stateOf(rec)
+    if (outcome === 'ok') this.outliers.answered(rec, status, now, fs)
+    if (fs !== undefined) fs.scale.served++
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
       void this.o.fleet.retire(rec, 0)
@@ -198,12 +231,15 @@ export class Executor {
       }
       const strategy = this.strategyOf(fs)
       const live = fs.instances.filter((r) => r.state === 'ready').length + fs.provisions.length
-      if (live < strategy.maxInstances(fs)) {
+      // Another instance only where it helps (autoscale/): below the function's maximum and the cap the
+      // autoscaler measured (CPU, instances not yet measured); else the request waits in the queue.
+      if (live === 0 || (live < strategy.maxInstances(fs) && live < fs.scale.cap)) {
         this.startProvision(fs, false).waiters.push(w)
         return
       }
       if (fs.queue.length >= fs.queueSize) {
-        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" is at its ${strategy.maxInstances(fs)} instance(s) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
+        fs.stats.rejected++ // [metrics]
+        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" has ${live} instance(s) busy (${fs.scale.limitedBy === 'max' ? 'its maximum' : fs.scale.limitedBy === 'cpu' ? 'all the node\'s CPU can keep busy' : 'more once measured'}) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
         return
       }
       fs.queue.push(w)
@@ -247,6 +283,29 @@ export class Executor {
       rec.inflight++
       fs.queue.shift()!.resolve(rec)
     }
+  }
+
+  /** After a scale decision: queued requests get another instance as soon as the cap allows one. */
+  private grow(fs: FunctionState): void {
+    if (fs.queue.length === 0 || fs.deleted || this.closing || fs.retired) return
+    const live = fs.ready().length + fs.provisions.filter((p) => p.version === fs.version).length
+    if (live >= Math.min(fs.scale.cap, this.strategyOf(fs).maxInstances(fs))) return
+    // Requests already waiting on a boot are served by it; only the queue beyond them needs another.
+    const p = this.startProvision(fs, false)
+    while (p.waiters.length < p.capacity && fs.queue.length > 0) p.waiters.push(fs.queue.shift()!)
+  }
+
+  /** Takes an instance that keeps failing out of rotation; the strategy and the queue replace it. */
+  private eject(rec: InstanceRecord, reason: string): void {
+    const fs = this.stateOf(rec)
+    if (fs === undefined || rec.state !== 'ready') return
+    this.o.logger.warn({ instance: rec.id, function: fs.name, reason }, 'instance ejected: it keeps failing')
+    fs.stats.ejections++ // [metrics]
+    this.o.onEject?.(fs.name, rec, reason)
+    // It serves no new request; what is in flight there finishes, then it stops (never back to a pool).
+    rec.state = 'draining'
+    if (rec.inflight === 0) void this.o.fleet.retire(rec, 0)
+    this.afterLoss(fs, rec)
   }
 
   private async load(rec: InstanceRecord, fs: FunctionState, background: boolean): Promise<void> {
@@ -631,6 +690,7 @@ export class Executor {
   async close(): Promise<void> {
     this.closing = true
     if (this.timer) clearInterval(this.timer)
+    this.scaler.stop()
     for (const u of this.unwatch) u()
     this.unwatchSecrets?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))

@@ -8,6 +8,7 @@ import { refOfMeta, versionKey } from '../core/refs.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
+import { ScaleState } from './autoscale/autoscaler.js'
 import { freshPolicy } from './reuse/fresh.js'
 import type { ReusePolicy } from './reuse/policy.js'
 import { recyclePolicy } from './reuse/recycle.js'
@@ -80,6 +81,8 @@ export class FunctionState {
   lastEvidence: Record<string, unknown> | undefined
   /** Instances being specialized for this function (shown as `warming`). */
   readonly loading = new Set<InstanceRecord>()
+  /** What the autoscaler decided for this version (autoscale/): instances wanted, and the most that help now. */
+  readonly scale = new ScaleState()
   /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
   applied: Promise<void> = Promise.resolve()
   /** The values of the secrets it lists (secret-delivery.ts): a change rolls it like a deploy. */

@@ -1,6 +1,6 @@
 // The shared idle reaper (one for every strategy, as Fission ended up with): which of a function's idle
 // instances to let go on this tick. The most recently used stay, as many as the strategy keeps; the
-// idle tail beyond them goes once idle past the function's idle timeout — at once under `minWarm: auto`,
+// idle tail beyond them (and beyond what the autoscaler's stable window asks for) goes once idle past the function's idle timeout — at once under `minWarm: auto`,
 // where the adaptive policy decides what stays warm.
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { FunctionState } from './function-state.js'
@@ -15,5 +15,7 @@ export function idleToReap(fs: FunctionState, strategy: Strategy, now: number, d
     idleTimeout = 0
   }
   fs.lastTickAt = now
-  return idle.slice(strategy.keepIdle(fs)).filter((rec) => now - rec.lastUsed >= idleTimeout)
+  // Scale-in with hysteresis: the instances the autoscaler's stable window still asks for stay through a dip.
+  const busy = fs.ready().length - idle.length
+  return idle.slice(Math.max(strategy.keepIdle(fs), fs.scale.keep(now, idleTimeout, fs.concurrency) - busy)).filter((rec) => now - rec.lastUsed >= idleTimeout)
 }

@@ -14,6 +14,10 @@ export class FunctionStats implements FunctionCounters {
   readonly queueWait = new Buckets(DURATION_BUCKETS)
   readonly specialization = new Buckets(SPECIALIZATION_BUCKETS)
   readonly coldStarts = new Float64Array(COLD_START_KINDS.length)
+  /** Requests refused with a full queue, instances ejected, requests retried on another instance. */
+  rejected = 0
+  ejections = 0
+  retries = 0
   /** The latest load of each instance (for the `kiln.specialize` span of the request that waited on it). */
   readonly loads = new WeakMap<InstanceRecord, LoadTiming>()
 

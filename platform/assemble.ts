@@ -36,6 +36,7 @@ import { RequestSeries } from '../core/request-series.js'
 import { Executor } from '../executor/executor.js'
 import { FunctionLogs } from '../executor/function-logs.js'
 import { LoadMonitor } from '../executor/load-monitor.js'
+import { NodeCpu } from '../executor/autoscale/node-cpu.js'
 import { namespaceSharing } from '../executor/namespace-reuse.js'
 import { InstanceBudget } from '../poolmgr/budget.js'
 import { Fleet } from '../poolmgr/fleet.js'
@@ -196,6 +197,12 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     secrets: functionSecrets(o.secrets), releases: releases.stores,
     // Whether an instance that ran one function's code may serve another: the namespaces say (reuse-boundary.ts).
     sharing: namespaceSharing(namespaces),
+    // The node's idle CPU bounds CPU-bound functions where instances run on this machine.
+    autoscale: { settings: config.autoscale, sampleMs: config.autoscale.sampleMs, nodeCpu: backend.name === 'local' ? new NodeCpu() : undefined },
+    ejection: config.ejection,
+    onEject(ref, rec, reason) {
+      events.add({ type: 'InstanceEjected', function: ref, reason, evidence: { instance: rec.id, node: rec.node } })
+    },
     onIsolation(ref, iso) {
       metrics.isolations.inc({ function: ref, by: iso.by })
       events.add({ type: 'FunctionIsolated', function: ref, reason: iso.reason, evidence: { by: iso.by, ...iso.evidence } })

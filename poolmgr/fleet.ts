@@ -21,6 +21,8 @@ export interface BootRequest extends PlacementRequest {
   urgent?: boolean
   /** Booted for this function alone (the `dedicated` strategy), see InstanceSpec.function. */
   function?: string
+  /** Who waits for the boot (a function version): urgent boots are shared fairly between them (boot-gate.ts). */
+  for?: string
 }
 
 export interface FleetEvents {
@@ -70,7 +72,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         limits: req.limits,
         warmup: !req.urgent,
         function: req.function,
-      }))
+      }), req.for ?? req.function)
       const rec = new InstanceRecord(inst, rt.metadata.name, req.function)
       this.records.set(id, rec)
       inst.exited.then((exit) => this.onExit(rec, exit))

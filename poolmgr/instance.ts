@@ -29,6 +29,10 @@ export class InstanceRecord {
   ranFor: CodeOwner | undefined
   /** False for an instance booted with a function's own boot-time limits: it never joins a generic pool. */
   poolable = true
+  /** Consecutive 5xx answers, since when, and the last good answer (executor/outliers.ts). */
+  failures = 0
+  failingSince = 0
+  lastOkAt = 0
   /** Latest load computed by the monitor from the instance's counters. */
   load: { cpuCores: number; throttleRatio: number; memoryBytes: number } | undefined
   readonly client: Pool

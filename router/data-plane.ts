@@ -85,8 +85,23 @@ export interface DataPlane {
 export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
-    release: (rec, outcome) => executor.release(rec, outcome),
+    release: (rec, outcome, status) => executor.release(rec, outcome, status),
     exitReason: (rec) => executor.exitOf(rec, 1000),
+    // Once, on another instance (the failed one is retired): proxy.ts says which requests qualify.
+    retry(req, res, f) {
+      const fs = f.fs!
+      fs.stats.retries++ // [metrics]
+      executor.acquire(fs).then(
+        (r) => {
+          if (res.destroyed) {
+            executor.release(r, 'aborted')
+            fs.stats.answered(499, performance.now() - f.startedAt)
+            f.trace?.end(499)
+          } else forward(req, res, { ...f, rec: r, retried: true }, callbacks)
+        },
+        (err) => refuse(req, res, fs, f.startedAt, f.trace, errorOf(err)),
+      )
+    },
   }
 
   // [metrics] [tracing] an answer the router gives itself instead of an instance's
@@ -147,7 +162,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     }
     const rec = executor.tryAcquire(fs)
     if (rec !== undefined) {
-      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
+      forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate, fs }, callbacks)
       return
     }
     executor.acquire(fs).then(
@@ -159,7 +174,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
           executor.release(r, 'aborted')
           fs.stats.answered(499, now - startedAt)
           trace?.end(499)
-        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate }, callbacks)
+        } else forward(req, res, { rec: r, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate, fs }, callbacks)
       },
       (err) => refuse(req, res, fs, startedAt, trace, errorOf(err)),
     )

@@ -6,14 +6,17 @@ import { Transform, type TransformCallback } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { KilnError } from '../core/errors.js'
 import type { Outcome } from '../executor/executor.js'
+import type { FunctionState } from '../executor/function-state.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { upstreamHeaders, withoutHopByHop } from './headers.js'
 import type { RequestTrace } from './request-trace.js'
 import { sendError } from './send-error.js'
 
 export interface ProxyCallbacks {
-  /** Called once per request, when the instance's slot can be given back. */
-  release(rec: InstanceRecord, outcome: Outcome): void
+  /** Called once per request, when the instance's slot can be given back (`status`: the instance's answer). */
+  release(rec: InstanceRecord, outcome: Outcome, status?: number): void
+  /** Sends the request again, to another instance of `o.fs` (see ForwardOptions.replayable); unset: never. */
+  retry?(req: IncomingMessage, res: ServerResponse, o: ForwardOptions): void
   /** Why the instance died, if it did (waits briefly for the exit to be reported). */
   exitReason(rec: InstanceRecord): Promise<{ oomKilled: boolean; reason: string } | undefined>
 }
@@ -92,7 +95,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     } else {
       this.res.end()
     }
-    this.cb.release(this.rec, 'ok')
+    this.cb.release(this.rec, 'ok', this.status)
     this.done(this.status)
   }
 
@@ -130,6 +133,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.done(this.res.statusCode)
       return
     }
+    // Nothing of the answer left the instance and replaying cannot repeat an effect: once, elsewhere.
+    if (this.cb.retry !== undefined && this.o.retried !== true && this.o.fs !== undefined && this.status === 0 && !this.res.headersSent && this.o.replayable
+      && (NEVER_REACHED.has(code ?? '') || IDEMPOTENT.has(this.req.method ?? ''))) {
+      this.cb.release(this.rec, 'crash')
+      this.cb.retry(this.req, this.res, this.o)
+      return
+    }
     // The instance broke the request (the client's own aborts are handled above): whether or not its
     // exit is known yet (on a busy machine it can take longer than the wait), it serves nothing more.
     void this.cb.exitReason(this.rec).then((exit) => {
@@ -159,9 +169,23 @@ export interface ForwardOptions {
   trace: RequestTrace | undefined
   /** A private function: the caller's token stays with the platform. */
   dropAuthorization?: boolean
+  /** The function version served: a failed attempt may be retried on another of its instances. */
+  fs?: FunctionState
+  /** This is the retry: it is not retried again. */
+  retried?: boolean
+  /**
+   * Set by forward: the request has no body (a streamed body is gone once sent, so it is never
+   * replayed). Such a request is retried once, when its instance failed before any byte of the answer,
+   * if the connection never opened (it never reached the instance) or it is a GET or HEAD.
+   */
+  replayable?: boolean
 }
 
 const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+/** Replayed when the instance died before answering: they have no effect to repeat (RFC 9110 9.2.2; PUT and DELETE are left out: a function's PUT is often not). */
+const IDEMPOTENT = new Set(['GET', 'HEAD'])
+/** The connection to the instance never opened: the request never reached it, whatever its method. */
+const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOENT', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
   const { headers, id } = upstreamHeaders(req, o.params, o.trace?.proxying(o.rec), o.dropAuthorization)
@@ -171,6 +195,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOpt
   let body: NodeJS.ReadableStream | null = null
   if (chunked) body = req.pipe(new BodyLimit(o.maxBodyBytes))
   else if (hasLength ? req.headers['content-length'] !== '0' : !NO_BODY.has(method)) body = hasLength ? req : null
+  o.replayable = body === null
   const handler = new ProxyHandler(req, res, o.rec, o.fnName, o.timeoutMs, id, cb, o)
   o.rec.client.dispatch({
     path: o.path,

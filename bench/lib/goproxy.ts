@@ -18,8 +18,8 @@ export async function buildGoProxy(root: string, cacheDir: string): Promise<stri
   return bin
 }
 
-export async function startGoProxy(o: { bin: string; port: number; upstream: string; cpu?: string }): Promise<Baseline> {
-  const args = ['-listen', `127.0.0.1:${o.port}`, '-target', o.upstream]
+export async function startGoProxy(o: { bin: string; port: number; upstream: string; socket?: string; cpu?: string }): Promise<Baseline> {
+  const args = ['-listen', `127.0.0.1:${o.port}`, '-target', o.upstream, ...(o.socket ? ['-socket', o.socket] : [])]
   const env = { ...process.env, GOMAXPROCS: '1' }
   const child = o.cpu ? spawn('taskset', ['-c', o.cpu, o.bin, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env }) : spawn(o.bin, args, { stdio: ['ignore', 'ignore', 'inherit'], env })
   const url = `http://127.0.0.1:${o.port}`

@@ -7,11 +7,14 @@ import { request } from 'undici'
 
 export interface Baseline { url: string; child: ChildProcess; stop(): Promise<void> }
 
-export async function startNginx(o: { dir: string; port: number; upstream: string; cpu?: string; bin?: string }): Promise<Baseline> {
+/** `socket`: the instance listens on this Unix socket (Kiln's local instances do), not on `upstream`'s port. */
+export async function startNginx(o: { dir: string; port: number; upstream: string; socket?: string; cpu?: string; bin?: string }): Promise<Baseline> {
   const dir = join(o.dir, 'nginx')
   for (const d of ['', 'logs', 'tmp']) mkdirSync(join(dir, d), { recursive: true })
   const up = new URL(o.upstream)
+  const server = o.socket ? `unix:${o.socket}` : `${up.hostname}:${up.port}`
   const conf = `# written by bench/router.ts
+${o.socket && process.getuid?.() === 0 ? 'user root; # the worker connects to a socket only its owner and root may open' : ''}
 worker_processes 1;
 daemon off;
 master_process on;
@@ -28,7 +31,7 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   keepalive_requests 1000000;
   upstream runtime {
-    server ${up.hostname}:${up.port};
+    server ${server};
     keepalive 1024;
     keepalive_requests 1000000;
   }

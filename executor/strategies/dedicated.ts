@@ -11,7 +11,7 @@ export const dedicatedStrategy: Strategy = {
   async provision(fs, ctx, background) {
     const rec = await ctx.fleet.boot({
       ...fs.placement(), runtime: ctx.runtime(fs), reclaim: !background, urgent: !background,
-      function: fs.name, limits: instanceLimits(fs.fn) ?? undefined,
+      function: fs.name, for: fs.key, limits: instanceLimits(fs.fn) ?? undefined,
     })
     try {
       await ctx.load(rec, fs, background)

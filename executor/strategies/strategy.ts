@@ -66,7 +66,7 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
   const owner = codeOwner(fs.fn)
   let rec = pool?.take((r) => mayReuse(r.ranFor, owner, ctx.sharing))
   if (rec === undefined) {
-    rec = await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background, ...(pooled ? {} : { limits: limits ?? undefined }) })
+    rec = await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background, for: fs.key, ...(pooled ? {} : { limits: limits ?? undefined }) })
     if (!pooled) rec.poolable = false
   }
   try {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -17,18 +18,24 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	target := flag.String("target", "", "upstream URL, e.g. http://127.0.0.1:9000")
+	socket := flag.String("socket", "", "connect to the upstream on this Unix socket instead (the URL then only names the host)")
 	flag.Parse()
 	u, err := url.Parse(*target)
 	if err != nil || *target == "" {
 		log.Fatalf("bad -target %q", *target)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if *socket != "" {
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return dialer.DialContext(ctx, "unix", *socket) }
+	}
 	proxy.Transport = &http.Transport{
 		MaxIdleConns:        8192,
 		MaxIdleConnsPerHost: 8192,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 	}
 	proxy.ErrorLog = log.New(os.Stderr, "goproxy: ", 0)
 	ln, err := net.Listen("tcp", *listen)

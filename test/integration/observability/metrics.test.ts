@@ -65,8 +65,9 @@ describe('metrics', () => {
     expect((await p.call('/fn/obs-dedicated')).status).toBe(200)
     await p.deploy('obs-warm', FN, { strategy: 'warm', minWarm: 1, concurrency: 1 })
     // The warm instance takes one; the warm set's refill (a second instance, at most) may take another;
-    // the others find none free and wait for a specialization: warm misses.
-    const all = await Promise.all([1, 2, 3, 4].map(() => p.call('/fn/obs-warm?ms=400')))
+    // the others find none free and wait in the queue until the autoscaler (a tick: 250 ms, longer on a
+    // loaded machine) adds an instance for them: warm misses. They last long enough for that to happen.
+    const all = await Promise.all([1, 2, 3, 4].map(() => p.call('/fn/obs-warm?ms=1500')))
     expect(all.map((r) => r.status)).toEqual([200, 200, 200, 200])
     const f = await scrape()
     expect(fnValue(f, 'kiln_function_cold_starts_total', 'obs-dedicated', { kind: 'no_pool' })).toBe(1)

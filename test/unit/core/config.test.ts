@@ -62,6 +62,13 @@ describe('configuration precedence: flags > KILN_* env > kiln.yaml > defaults', 
     expect(c.nodes).toEqual([{ name: 'solo', cpus: 1 }])
   })
 
+  it('autoscale and ejection: each key merges across layers on its own, durations as typed', async () => {
+    const d = await dataDir('autoscale: { stableWindowMs: 10s, targetUtilization: 0.5 }\nejection: { consecutive5xx: 3 }\n')
+    const c = loadConfig({ dataDir: d }, { KILN_AUTOSCALE_PANIC_WINDOW: '2s', KILN_EJECT_AFTER_5XX: '0' })
+    expect(c.autoscale).toEqual({ ...defaultConfig().autoscale, stableWindowMs: 10_000, panicWindowMs: 2_000, targetUtilization: 0.5 })
+    expect(c.ejection).toEqual({ ...defaultConfig().ejection, consecutive5xx: 0 })
+  })
+
   it('sandbox: each key merges across layers on its own (limits field by field); KILN_SANDBOX turns it off', async () => {
     const d = await dataDir('sandbox: { network: none, uids: 200000-265535, limits: { default: { tmp: 8Mi }, max: { memory: 1Gi } }, mounts: [{ source: /srv/m, target: /opt/m }] }\n')
     const c = loadConfig({ dataDir: d, sandbox: { limits: { default: { memory: '256Mi' } } } } as Partial<KilnConfig>, { KILN_SANDBOX_NETWORK: 'host' })
@@ -109,6 +116,10 @@ describe('bad values are KILN_ERR_VALIDATION naming the flag, variable or kiln.y
     { where: 'kiln.yaml not a map', yaml: '- 1\n- 2\n', names: /kiln\.yaml: must be a map of settings/ },
     { where: 'KILN_SANDBOX', env: { KILN_SANDBOX: 'maybe' }, names: /^KILN_SANDBOX: must be true or false/ },
     { where: 'KILN_SANDBOX_NETWORK', env: { KILN_SANDBOX_NETWORK: 'wide' }, names: /^KILN_SANDBOX_NETWORK: must be one of egress, none, host, got "wide"$/ },
+    { where: 'kiln.yaml autoscale key (a typo)', yaml: 'autoscale: { stableWindow: 10s }', names: /kiln\.yaml: autoscale\.stableWindow: must be one of .* \(unknown key\)/ },
+    { where: 'kiln.yaml autoscale share', yaml: 'autoscale: { targetUtilization: 1.5 }', names: /kiln\.yaml: autoscale\.targetUtilization: must be a share from 0 to 1, got 1\.5$/ },
+    { where: 'KILN_AUTOSCALE_STABLE_WINDOW', env: { KILN_AUTOSCALE_STABLE_WINDOW: 'soon' }, names: /^KILN_AUTOSCALE_STABLE_WINDOW: must be a duration/ },
+    { where: 'KILN_EJECT_AFTER_5XX', env: { KILN_EJECT_AFTER_5XX: '-1' }, names: /^KILN_EJECT_AFTER_5XX: must be an integer from 0 to 1000000/ },
     { where: 'kiln.yaml sandbox not a map', yaml: 'sandbox: on', names: /kiln\.yaml: sandbox: must be a map of enabled, network/ },
     { where: 'kiln.yaml sandbox key (a typo)', yaml: 'sandbox: { netwrk: none }', names: /kiln\.yaml: sandbox\.netwrk: must be one of .* \(unknown key\), got "none"$/ },
     { where: 'kiln.yaml sandbox.enabled', yaml: 'sandbox: { enabled: sometimes }', names: /kiln\.yaml: sandbox\.enabled: must be true or false/ },
