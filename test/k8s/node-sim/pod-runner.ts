@@ -200,7 +200,7 @@ export class PodRunner {
     ].join('\n')
     // emptyDir volumes at paths the host has (/tmp): a directory of the pod's own there, as a kubelet gives it.
     // The pods' programs live in the checkout (the images map to it): when it lies under such a path (a
-    // checkout in /tmp), it is bound back from the shell's working directory, which still holds it.
+    // checkout in /tmp), it is bound back from the shell's working directory, which still holds it (--no-canonicalize: mount would resolve `.` to the covered path).
     const emptyDirs = new Set(((this.pod.spec.volumes ?? []) as any[]).filter((v) => v.emptyDir).map((v) => v.name))
     const repo = this.ctx.cwd
     const binds: string[] = []
@@ -210,7 +210,7 @@ export class PodRunner {
         const src = join(this.dir, 'volumes', m.name)
         mkdirSync(src, { recursive: true, mode: 0o1777 })
         const covered = repo === m.mountPath || repo.startsWith(m.mountPath.endsWith('/') ? m.mountPath : `${m.mountPath}/`)
-        if (covered) binds.push(`cd '${repo}'`, `mount --bind '${src}' '${m.mountPath}'`, `mkdir -p '${repo}'`, `mount --bind . '${repo}'`, `cd '${repo}'`)
+        if (covered) binds.push(`cd '${repo}'`, `mount --bind '${src}' '${m.mountPath}'`, `mkdir -p '${repo}'`, `mount --no-canonicalize --bind . '${repo}'`, `cd '${repo}'`)
         else binds.push(`mount --bind '${src}' '${m.mountPath}'`)
       }
     }
