@@ -128,6 +128,13 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
   if (i.ready === 0) {
     cap = Math.max(i.live, 1)
     limitedBy = 'first'
+  } else if (idle === undefined) {
+    // No node CPU to read (Kubernetes: instances are pods spread over nodes with CPU of their own):
+    // the demand decides, as in Knative.
+    probe = undefined
+    ceiling = undefined
+    cap = i.max
+    limitedBy = 'max'
   } else if (idle !== undefined && idle >= s.idleCoresToGrow && i.cpuPerInstance !== undefined && i.unmeasured === 0 && i.routerBusy !== true) {
     probe = undefined
     if (i.cpuPerInstance >= s.cpuBoundCores) {

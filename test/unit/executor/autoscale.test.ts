@@ -128,4 +128,10 @@ describe('boot gate', () => {
     await Promise.all(all)
     expect(order.slice(0, 3)).toEqual(['hot', 'hot', 'victim'])
   })
+
+  it('without a node CPU signal (Kubernetes), the demand decides: no probe, no ceiling', () => {
+    const d = decide({ ...base, ready: 1, live: 1, perInstance: 1, stable: 3, panic: 3, idleCores: undefined, queued: 2, max: 10 })
+    expect([d.cap, d.limitedBy, d.probe]).toEqual([10, 'max', undefined])
+    expect(d.desired).toBeGreaterThanOrEqual(3)
+  })
 })
