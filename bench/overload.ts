@@ -33,29 +33,33 @@ const PIN = !flag('--no-pin') && cpus().length >= 2
 const SERVER_CPU = PIN ? '0' : undefined
 const WRK_CPU = PIN ? '1' : undefined
 
-interface Row extends WrkResult { fn: 'flood' | 'victim'; phase: 'quiet' | 'flooded'; instances: number; coldStarts: number }
+interface Row extends WrkResult { fn: 'flood' | 'victim'; phase: 'quiet' | 'flooded'; instances: number; coldStarts: number; scale: Record<string, unknown> | undefined }
 
 const fmt = (n: number | undefined, d = 2) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d))
 
 /** Runs wrk against `fn` and watches its instances (most seen) and cold starts while it runs. */
 async function measure(k: KilnProcess, reporter: string, fn: 'flood' | 'victim', connections: number, phase: Row['phase']): Promise<Row> {
-  const statusOf = () => k.api<{ status: { coldStarts: number; instances: { state: string }[] } }>('GET', `/functions/${fn}`).then((f) => f.status)
+  const statusOf = () => k.api<{ status: { coldStarts: number; instances: { state: string }[]; versions?: { scale?: Record<string, unknown> }[] } }>('GET', `/functions/${fn}`).then((f) => f.status)
   const live = (s: Awaited<ReturnType<typeof statusOf>>) => s.instances.filter((i) => i.state !== 'draining').length
   const before = await statusOf()
   let instances = live(before)
+  // The version's scale state halfway through (its in-flight limit, cap, what limits it).
+  let scale: Record<string, unknown> | undefined
+  const startedAt = Date.now()
   let polling = true
   const poll = (async () => {
     while (polling) {
       await new Promise((r) => setTimeout(r, 250))
       const s = await statusOf().catch(() => undefined)
       if (s) instances = Math.max(instances, live(s))
+      if (s && scale === undefined && Date.now() - startedAt >= (SECONDS * 1000) / 2) scale = s.versions?.at(-1)?.scale
     }
   })()
   const r = await wrk({ url: `${k.url}/fn/${fn}`, connections, seconds: SECONDS, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
   polling = false
   await poll
   const after = await statusOf()
-  return { fn, phase, ...r, instances, coldStarts: after.coldStarts - before.coldStarts }
+  return { fn, phase, ...r, instances, coldStarts: after.coldStarts - before.coldStarts, scale }
 }
 
 async function main(): Promise<void> {
@@ -77,7 +81,7 @@ async function main(): Promise<void> {
     await pinTree(k.child.pid!, SERVER_CPU)
     process.stderr.write(`overload bench: ${SECONDS}s per run after ${WARMUP}s warm-up, wrk 1 thread, --timeout ${TIMEOUT_S}s, flood c${FLOOD}, victim c${VICTIM}${PIN ? ', kiln and instances on CPU 0, wrk on CPU 1' : ', unpinned'}\n`)
     const warm = (fn: string, c: number) => (WARMUP > 0 ? wrk({ url: `${k.url}/fn/${fn}`, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S }) : undefined)
-    const log = (r: Row) => process.stderr.write(`  ${r.fn.padEnd(6)} ${r.phase.padEnd(7)} c=${String(r.connections).padStart(4)}  ${String(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors} (timeouts ${r.errorKinds.timeout})  instances ${r.instances}  cold starts ${r.coldStarts}\n`)
+    const log = (r: Row) => process.stderr.write(`  ${r.fn.padEnd(6)} ${r.phase.padEnd(7)} c=${String(r.connections).padStart(4)}  ${String(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors} (timeouts ${r.errorKinds.timeout})  instances ${r.instances}  cold starts ${r.coldStarts}  scale ${JSON.stringify(r.scale ?? {})}\n`)
 
     await warm('victim', VICTIM)
     rows.push(await measure(k, reporter, 'victim', VICTIM, 'quiet')); log(rows.at(-1)!)

@@ -95,6 +95,8 @@ export interface AutoscaleConfig {
   /** How long a probe instance serves before its gain in throughput is judged. */
   probeMs: number
   sampleMs: number
+  /** Each instance gets fewer requests than its concurrency while more would only wait inside it (executor/autoscale/inflight-limit.ts). */
+  adaptiveConcurrency: boolean
 }
 
 export interface EjectionConfig {
@@ -129,7 +131,7 @@ export function defaultConfig(): KilnConfig {
     sandbox: defaultSandbox(),
     versionRetention: 10,
     queueLeaseMs: 30_000,
-    autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, sampleMs: 250 },
+    autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, sampleMs: 250, adaptiveConcurrency: true },
     ejection: { consecutive5xx: 5, probeTimeoutMs: 1000 },
   }
 }
@@ -166,6 +168,7 @@ const ENV: Record<string, string> = {
   KILN_VERSION_RETENTION: 'versionRetention',
   KILN_QUEUE_LEASE: 'queueLeaseMs',
   KILN_AUTOSCALE_STABLE_WINDOW: 'autoscale.stableWindowMs', KILN_AUTOSCALE_PANIC_WINDOW: 'autoscale.panicWindowMs',
+  KILN_ADAPTIVE_CONCURRENCY: 'autoscale.adaptiveConcurrency',
   KILN_EJECT_AFTER_5XX: 'ejection.consecutive5xx',
   // One key of a map each: fromEnv puts them under `sandbox`.
   KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
@@ -262,7 +265,7 @@ function setting(key: string, v: unknown, where: string): unknown {
       return n
     }
     case 'sandbox': return mapOf(v, where, SANDBOX_KEYS, (k, x, at) => setting(`sandbox.${k}`, x, at))
-    case 'sandbox.enabled':
+    case 'sandbox.enabled': case 'autoscale.adaptiveConcurrency':
       if (v === true || ['true', '1', 'on'].includes(v as string)) return true
       if (v === false || ['false', '0', 'off'].includes(v as string)) return false
       throw invalid(where, 'true or false (on or off, 1 or 0)', v)

@@ -39,6 +39,6 @@ function describeVersion(entry: FunctionEntry, fs: FunctionState): Record<string
     version: fs.fnVersion, weight: entry.weightOf(fs.fnVersion), share: fs.share, routed: fs.routed,
     requests: fs.requests, coldStarts: fs.coldStarts, specializations: fs.specializations,
     instances: fs.instances.length, ready, warming: fs.loading.size, queued: fs.queue.length,
-    scale: fs.scale.describe(),
+    scale: { ...fs.scale.describe(), ...fs.inflightLimit.describe() },
   }
 }

@@ -166,7 +166,7 @@ export class Executor {
   }
 
   private pick(fs: FunctionState): InstanceRecord | undefined {
-    const c = fs.concurrency
+    const c = fs.slots
     const policy = fs.policy
     let best: InstanceRecord | undefined
     for (const r of fs.instances) {
@@ -180,14 +180,21 @@ export class Executor {
     return best
   }
 
-  /** `status`: the instance's answer, when it gave one (5xx answers count toward ejection, outliers.ts). */
-  release(rec: InstanceRecord, outcome: Outcome, status = 0): void {
+  /**
+   * `status`: the instance's answer, when it gave one (5xx answers count toward ejection, outliers.ts).
+   * `sentAt` (performance.now(); -1: unknown) and `sentInflight`: when the request left for the instance
+   * and how many it then had in flight, itself included (the round trip the adaptive limit reads).
+   */
+  release(rec: InstanceRecord, outcome: Outcome, status = 0, sentAt = -1, sentInflight = 0): void {
     rec.inflight--
     rec.requests++
     const now = rec.lastUsed = Date.now()
     const fs = this.stateOf(rec)
     if (outcome === 'ok') this.outliers.answered(rec, status, now, fs)
-    if (fs !== undefined) fs.scale.served++
+    if (fs !== undefined) {
+      fs.scale.served++
+      if (sentAt >= 0 && outcome === 'ok') fs.inflightLimit.answered(sentAt, sentInflight, performance.now())
+    }
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
       void this.o.fleet.retire(rec, 0)
@@ -237,7 +244,8 @@ export class Executor {
         this.startProvision(fs, false).waiters.push(w)
         return
       }
-      if (fs.queue.length >= fs.queueSize) {
+      // Requests the adaptive limit holds back (within the function's concurrency) do not count against its queue.
+      if (fs.queue.length >= fs.queueSize + live * (fs.concurrency - fs.slots)) {
         fs.stats.rejected++ // [metrics]
         reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" has ${live} instance(s) busy (${fs.scale.limitedBy === 'max' ? 'its maximum' : fs.scale.limitedBy === 'cpu' ? 'all the node\'s CPU can keep busy' : 'more once measured'}) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
         return
@@ -279,15 +287,21 @@ export class Executor {
   }
 
   private serveQueue(fs: FunctionState, rec: InstanceRecord): void {
-    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < fs.concurrency && fs.policy.accepts(rec)) {
+    const slots = fs.slots
+    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < slots && fs.policy.accepts(rec)) {
       rec.inflight++
       fs.queue.shift()!.resolve(rec)
     }
   }
 
-  /** After a scale decision: queued requests get another instance as soon as the cap allows one. */
+  /**
+   * After a scale decision: queued requests get the slots a raised in-flight limit opened, and another
+   * instance as soon as the cap allows one.
+   */
   private grow(fs: FunctionState): void {
     if (fs.queue.length === 0 || fs.deleted || this.closing || fs.retired) return
+    for (const r of fs.instances) if (fs.queue.length > 0 && r.inflight < fs.slots) this.serveQueue(fs, r)
+    if (fs.queue.length === 0) return
     const live = fs.ready().length + fs.provisions.filter((p) => p.version === fs.version).length
     if (live >= Math.min(fs.scale.cap, this.strategyOf(fs).maxInstances(fs))) return
     // Requests already waiting on a boot are served by it; only the queue beyond them needs another.

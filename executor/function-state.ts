@@ -9,6 +9,7 @@ import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
 import { ScaleState } from './autoscale/autoscaler.js'
+import { InflightLimit } from './autoscale/inflight-limit.js'
 import { freshPolicy } from './reuse/fresh.js'
 import type { ReusePolicy } from './reuse/policy.js'
 import { recyclePolicy } from './reuse/recycle.js'
@@ -83,6 +84,8 @@ export class FunctionState {
   readonly loading = new Set<InstanceRecord>()
   /** What the autoscaler decided for this version (autoscale/): instances wanted, and the most that help now. */
   readonly scale = new ScaleState()
+  /** How many requests each instance gets at once now (at most `concurrency`; autoscale/inflight-limit.ts). */
+  readonly inflightLimit: InflightLimit
   /** Settles when the latest spec is fully applied (old version drained, warm set rolled). */
   applied: Promise<void> = Promise.resolve()
   /** The values of the secrets it lists (secret-delivery.ts): a change rolls it like a deploy. */
@@ -92,6 +95,7 @@ export class FunctionState {
     this.secretsVersion = secretsVersion
     this.fnVersion = fnVersion
     this.update(fn)
+    this.inflightLimit = new InflightLimit(this.concurrency)
     this.key = versionKey(this.name, fnVersion)
   }
 
@@ -137,6 +141,9 @@ export class FunctionState {
   ready(): InstanceRecord[] {
     return this.instances.filter((r) => r.state === 'ready' && r.version === this.version)
   }
+
+  /** Requests one instance may have in flight now: its concurrency, or less while that only queues inside it. */
+  get slots(): number { return Math.min(this.concurrency, this.inflightLimit.slots) }
 
   idleReady(): InstanceRecord[] {
     return this.instances.filter((r) => r.state === 'ready' && r.version === this.version && r.inflight === 0)

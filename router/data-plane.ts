@@ -85,7 +85,7 @@ export interface DataPlane {
 export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
   const callbacks: ProxyCallbacks = {
-    release: (rec, outcome, status) => executor.release(rec, outcome, status),
+    release: (rec, outcome, status, sentAt, sentInflight) => executor.release(rec, outcome, status, sentAt, sentInflight),
     exitReason: (rec) => executor.exitOf(rec, 1000),
     // Once, on another instance (the failed one is retired): proxy.ts says which requests qualify.
     retry(req, res, f) {

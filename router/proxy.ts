@@ -13,8 +13,11 @@ import type { RequestTrace } from './request-trace.js'
 import { sendError } from './send-error.js'
 
 export interface ProxyCallbacks {
-  /** Called once per request, when the instance's slot can be given back (`status`: the instance's answer). */
-  release(rec: InstanceRecord, outcome: Outcome, status?: number): void
+  /**
+   * Called once per request, when the instance's slot can be given back (`status`: the instance's answer;
+   * `sentAt`, `sentInflight`: when it was sent and the instance's in-flight count then, for Executor.release).
+   */
+  release(rec: InstanceRecord, outcome: Outcome, status?: number, sentAt?: number, sentInflight?: number): void
   /** Sends the request again, to another instance of `o.fs` (see ForwardOptions.replayable); unset: never. */
   retry?(req: IncomingMessage, res: ServerResponse, o: ForwardOptions): void
   /** Why the instance died, if it did (waits briefly for the exit to be reported). */
@@ -39,6 +42,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   // The first chunk waits for the next one or the end, so a small answer leaves in one write with its headers.
   private held: Buffer | undefined
   private status = 0 // [metrics]
+  // The round trip the executor's adaptive in-flight limit reads.
+  private readonly sentAt = performance.now()
+  private readonly sentInflight: number
 
   constructor(
     private readonly req: IncomingMessage,
@@ -50,6 +56,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     private readonly cb: ProxyCallbacks,
     private readonly o: ForwardOptions,
   ) {
+    this.sentInflight = rec.inflight
     res.once('close', () => {
       if (this.finished) return
       this.clientGone = true
@@ -95,7 +102,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     } else {
       this.res.end()
     }
-    this.cb.release(this.rec, 'ok', this.status)
+    this.cb.release(this.rec, 'ok', this.status, this.sentAt, this.sentInflight)
     this.done(this.status)
   }
 

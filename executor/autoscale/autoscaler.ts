@@ -169,6 +169,7 @@ export class Autoscaler {
       if (c !== undefined) { sum += c; n++ }
     }
     st.cpuPerInstance = n > 0 ? sum / n : undefined
+    fs.inflightLimit.update(performance.now(), fs.concurrency, fs.queue.length > 0, this.o.settings.adaptiveConcurrency)
     const d = decide({
       now,
       stable: st.window.average(now, this.o.settings.stableWindowMs),
@@ -182,6 +183,7 @@ export class Autoscaler {
       unmeasured: ready.length - n,
       idleCores: this.idleCores,
       routerBusy: this.routerBusy,
+      slots: this.o.settings.adaptiveConcurrency ? fs.slots : undefined,
       cores: this.o.nodeCpu?.cores ?? 1,
       panicUntil: st.panicUntil,
       queued: fs.queue.length,

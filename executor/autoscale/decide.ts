@@ -8,12 +8,13 @@
 //  - the node has idle CPU and the instances are measured: an instance that spends real CPU gets
 //    company for each idle core it could use, never more than the node's cores keep busy at its rate;
 //    one that spends little (it waits on I/O) scales on demand alone;
-//  - otherwise (the node's CPU is all in use, the router's own event loop is, or the instances are not
-//    measured yet): one instance at
-//    a time, each kept as a step only if the function's throughput rose 20% with it (a probe); the count
-//    where it stopped rising is the ceiling until the queue empties. Adding instances to a machine
-//    whose CPU is spent (a CPU-bound function, or a router serving a thousand connections) buys cold
-//    starts, not throughput.
+//  - otherwise (the node's CPU is all in use, or the router's own event loop is): none until the
+//    instances are measured; none while the adaptive in-flight limit holds them below half their
+//    concurrency (more in flight only waits) or while the router's loop is full and they use little
+//    CPU; else one instance at a time, each kept as a step only if the function's throughput rose 20%
+//    with it (a probe); the count where it stopped rising is the ceiling until the queue empties.
+//    Adding instances to a machine whose CPU is spent (a CPU-bound function, or a router serving a
+//    thousand connections) buys cold starts, not throughput.
 export interface ScaleSettings {
   /** The window whose average demand sets the instance count (and keeps instances through dips). */
   stableWindowMs: number
@@ -29,9 +30,11 @@ export interface ScaleSettings {
   idleCoresToGrow: number
   /** How long a probe instance serves before its gain in throughput is judged. */
   probeMs: number
+  /** Each instance gets fewer than its concurrency at once while more only wait inside it (inflight-limit.ts). */
+  adaptiveConcurrency: boolean
 }
 
-export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000 }
+export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, adaptiveConcurrency: true }
 
 /**
  * One instance added to learn whether another helps: `from` instances served `baseRate` requests/s
@@ -65,6 +68,11 @@ export interface ScaleInput {
    * not on the instances, so another instance cannot raise throughput whatever the node's idle CPU.
    */
   routerBusy?: boolean
+  /**
+   * Requests each instance gets at once now (the adaptive in-flight limit, inflight-limit.ts); below half
+   * of `perInstance`, the round trip grows with what is in flight, so more in flight only waits.
+   */
+  slots?: number
   cores: number
   /** Until when the function is in panic mode (0: it is not). */
   panicUntil: number
@@ -87,7 +95,7 @@ export interface ScaleDecision {
   cap: number
   panicUntil: number
   /** Why the cap is what it is (shown by `kiln fn get`, for operators). */
-  limitedBy: 'max' | 'cpu' | 'first' | 'probe' | 'throughput'
+  limitedBy: 'max' | 'cpu' | 'first' | 'measuring' | 'latency' | 'router' | 'probe' | 'throughput'
   probe: Probe | undefined
   ceiling: number | undefined
 }
@@ -103,6 +111,9 @@ const SCALE_IN_SHARE = 0.8
 export function keepFor(demand: number, perInstance: number, s: ScaleSettings): number {
   return Math.max(0, Math.ceil(demand / (Math.max(1e-6, perInstance * s.targetUtilization) * SCALE_IN_SHARE) - 1e-9))
 }
+
+/** Below this many cores per instance, while the router is busy, the instances wait on the router. */
+const ROUTER_BOUND_CORES = 0.5
 
 /** Idle CPU counted as a whole core when it is this close to one: a core's worth, less scheduling noise. */
 const IDLE_ROUNDING = 0.25
@@ -125,6 +136,8 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
   let cap: number
   let limitedBy: ScaleDecision['limitedBy']
   const idle = i.idleCores
+  // Instances held below half their concurrency by the adaptive limit: more in flight only waits.
+  const latencyBound = i.slots !== undefined && i.slots < i.perInstance / 2
   if (i.ready === 0) {
     cap = Math.max(i.live, 1)
     limitedBy = 'first'
@@ -144,11 +157,30 @@ export function decide(i: ScaleInput, s: ScaleSettings = DEFAULT_SCALE): ScaleDe
       const byCores = Math.max(1, Math.min(i.cpuPerInstance >= 0.5 ? i.cores : Infinity, Math.floor(i.cores / i.cpuPerInstance + IDLE_ROUNDING)))
       cap = Math.min(i.ready + extra, byCores)
       limitedBy = 'cpu'
+    } else if (latencyBound) {
+      cap = i.live
+      limitedBy = 'latency'
     } else {
       cap = i.max
       limitedBy = 'max'
     }
     if (ceiling !== undefined && cap > ceiling) ceiling = undefined // idle CPU again: the old ceiling is stale
+  } else if (i.cpuPerInstance === undefined || i.unmeasured > 0) {
+    // No idle CPU to give, or not known what the instances use: no instance before they are measured
+    // (a quarter of a second; a probe's base rate would be taken while its own boot takes the CPU).
+    cap = i.live
+    limitedBy = 'measuring'
+  } else if (latencyBound) {
+    // The instances are held below their concurrency: more requests in flight only wait (inside them,
+    // or in the router's loop), so another instance would add a boot and CPU use, not throughput.
+    probe = undefined
+    cap = i.live
+    limitedBy = 'latency'
+  } else if (i.routerBusy === true && i.cpuPerInstance < ROUTER_BOUND_CORES) {
+    // The router's loop is full and the instances wait on it (none uses even half a core).
+    probe = undefined
+    cap = i.live
+    limitedBy = 'router'
   } else if (ceiling !== undefined) {
     cap = ceiling
     limitedBy = 'throughput'

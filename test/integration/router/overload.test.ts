@@ -68,6 +68,34 @@ describe('overload: a CPU-bound flood', () => {
   })
 })
 
+describe('overload: the adaptive in-flight limit', () => {
+  it('holds a CPU-bound function below its concurrency per instance; what it holds back is queued, never refused for it', async () => {
+    // One instance, 100 slots, a queue of 50: 150 connections would overflow the queue if the instance
+    // took only what its concurrency allows and the limit's held-back requests counted as queued.
+    await p.deploy('busy', fixture('spin.mjs'), { concurrency: 100, queueSize: 50, maxScale: 1 })
+    expect((await p.call('/fn/busy')).text).toBe('spun')
+    const fs = () => p.ctx.executor.state('busy')!
+    let least = Infinity
+    let most = 0
+    const watching = setInterval(() => {
+      least = Math.min(least, fs().slots)
+      for (const r of fs().instances) most = Math.max(most, r.inflight)
+    }, 20)
+    let t: Tally
+    try {
+      t = await flood('/fn/busy?ms=1', 'spun', 150, 15)
+    } finally {
+      clearInterval(watching)
+    }
+    expect(t.other).toEqual([])
+    expect(t.refused).toBe(0)
+    expect(t.ok).toBe(150 * 15)
+    // Each request in flight adds a millisecond to the round trip: the limit went well below 100.
+    expect(least).toBeLessThan(50)
+    expect(most).toBeGreaterThan(0)
+  })
+})
+
 describe('overload: fairness', () => {
   it('another function, and another function\'s first request, are served while one is flooded', async () => {
     await p.deploy('hot', fixture('spin.mjs'), { concurrency: 4, queueSize: 2000, maxScale: 50 })

@@ -67,6 +67,9 @@ describe('configuration precedence: flags > KILN_* env > kiln.yaml > defaults', 
     const c = loadConfig({ dataDir: d }, { KILN_AUTOSCALE_PANIC_WINDOW: '2s', KILN_EJECT_AFTER_5XX: '0' })
     expect(c.autoscale).toEqual({ ...defaultConfig().autoscale, stableWindowMs: 10_000, panicWindowMs: 2_000, targetUtilization: 0.5 })
     expect(c.ejection).toEqual({ ...defaultConfig().ejection, consecutive5xx: 0 })
+    expect(c.autoscale.adaptiveConcurrency).toBe(true)
+    expect(loadConfig({ dataDir: d }, { KILN_ADAPTIVE_CONCURRENCY: 'off' }).autoscale.adaptiveConcurrency).toBe(false)
+    expect(() => loadConfig({ dataDir: d }, { KILN_ADAPTIVE_CONCURRENCY: 'maybe' })).toThrow(/KILN_ADAPTIVE_CONCURRENCY: must be true or false/)
   })
 
   it('sandbox: each key merges across layers on its own (limits field by field); KILN_SANDBOX turns it off', async () => {

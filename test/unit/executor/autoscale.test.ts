@@ -55,18 +55,32 @@ describe('autoscale decision', () => {
     expect(d.desired).toBe(50)
   })
 
-  it('nothing ready: the first instance alone; then, unmeasured, one probe at a time', () => {
+  it('nothing ready: the first instance alone; then none until it is measured, then one probe at a time', () => {
     expect(decide({ ...base, ready: 0, live: 1, stable: 500, panic: 500, queued: 400 }).cap).toBe(1)
     expect(decide({ ...base, ready: 0, live: 0, stable: 500, panic: 500, queued: 400 }).cap).toBe(1)
-    const probe = decide({ ...base, ready: 1, live: 1, stable: 500, panic: 500, queued: 400 })
+    const unmeasured = decide({ ...base, ready: 1, live: 1, stable: 500, panic: 500, queued: 400, idleCores: 0.1 })
+    expect([unmeasured.cap, unmeasured.limitedBy, unmeasured.probe]).toEqual([1, 'measuring', undefined])
+    const probe = decide({ ...base, ready: 1, live: 1, stable: 500, panic: 500, queued: 400, idleCores: 0.1, cpuPerInstance: 0.6, unmeasured: 0 })
     expect([probe.cap, probe.limitedBy, probe.probe?.from]).toEqual([2, 'probe', 1])
     // While the probe instance is made ready, no other.
-    expect(decide({ ...base, ready: 1, live: 2, stable: 500, panic: 500, queued: 400, probe: probe.probe }).cap).toBe(2)
+    expect(decide({ ...base, ready: 1, live: 2, stable: 500, panic: 500, queued: 400, idleCores: 0.1, cpuPerInstance: 0.6, unmeasured: 0, probe: probe.probe }).cap).toBe(2)
   })
 
-  it('with idle CPU but the router\'s own event loop busy, instances that spend little CPU are probed one at a time', () => {
+  it('with idle CPU but the router\'s own event loop busy, instances that spend little CPU get no company (they wait on the router)', () => {
     const d = decide({ ...base, ready: 2, live: 2, perInstance: 100, stable: 900, panic: 900, cpuPerInstance: 0.05, unmeasured: 0, idleCores: 1.2, queued: 800, routerBusy: true, settledRate: 9000 })
-    expect([d.cap, d.limitedBy, d.probe?.from, d.probe?.baseRate]).toEqual([3, 'probe', 2, 9000])
+    expect([d.cap, d.limitedBy, d.probe]).toEqual([2, 'router', undefined])
+    // Instances that use most of a core are probed even so.
+    expect(decide({ ...base, ready: 2, live: 2, stable: 900, panic: 900, cpuPerInstance: 0.8, unmeasured: 0, idleCores: 1.2, queued: 800, routerBusy: true, settledRate: 9000 }).limitedBy).toBe('probe')
+  })
+
+  it('instances the adaptive limit holds below half their concurrency get no company, unless they are CPU-bound with idle cores', () => {
+    const light = { ...base, ready: 1, live: 1, stable: 900, panic: 900, cpuPerInstance: 0.05, unmeasured: 0, queued: 800, slots: 8 }
+    expect([decide({ ...light, idleCores: 1.5 }).cap, decide({ ...light, idleCores: 1.5 }).limitedBy]).toEqual([1, 'latency'])
+    expect([decide({ ...light, idleCores: 0 }).cap, decide({ ...light, idleCores: 0 }).limitedBy]).toEqual([1, 'latency'])
+    // Near its concurrency the limit says nothing: an I/O-bound function scales on demand.
+    expect(decide({ ...light, idleCores: 1.5, slots: 80 }).limitedBy).toBe('max')
+    // A CPU-bound instance with a core idle beside it: another one helps, whatever the round trip says.
+    expect([decide({ ...light, cpuPerInstance: 0.95, idleCores: 0.9 }).cap, decide({ ...light, cpuPerInstance: 0.95, idleCores: 0.9 }).limitedBy]).toEqual([2, 'cpu'])
   })
 
   it('a ceiling holds while requests queue and is forgotten once the load fits', () => {
