@@ -35,6 +35,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private seq = 0
   private readonly prefix = randomBytes(3).toString('hex')
   private readonly gate = new BootGate()
+  /** Set by close: a boot that fails from here on was cut short by the shutdown, not broken. */
+  closing = false
 
   constructor(
     readonly backend: ClusterBackend,
@@ -80,7 +82,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
     } catch (e) {
       this.perNode.set(node.name, this.nodeLoad(node.name) - 1)
       this.budget.release()
-      this.logger.error({ err: e, runtime: rt.metadata.name }, 'instance failed to boot')
+      if (this.closing) this.logger.debug({ err: e, runtime: rt.metadata.name }, 'boot cut short by the shutdown')
+      else this.logger.error({ err: e, runtime: rt.metadata.name }, 'instance failed to boot')
       throw e instanceof KilnError ? e : new KilnError('KILN_ERR_NO_CAPACITY', (e as Error).message)
     }
   }
@@ -104,6 +107,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     for (const rec of this.records.values()) rec.retiring = true
     await this.backend.close()
   }

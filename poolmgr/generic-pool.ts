@@ -112,6 +112,7 @@ export class GenericPool {
         },
         (err) => {
           this.booting--
+          if (this.fleet.closing) return
           this.failures++
           this.logger.error({ err, runtime: this.runtime.metadata.name }, 'generic pool could not boot an instance')
           if (this.failures <= 3) setTimeout(() => this.reconcile(), 200 * this.failures).unref()
