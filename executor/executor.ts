@@ -138,7 +138,7 @@ export class Executor {
     this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
       for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.refresh(fs)
     })
-    this.o.fleet.budget.setReclaimer(() => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger))
+    this.o.fleet.budget.setReclaimer((minIdleMs) => reclaimOne(this.fns.values(), this.o.pools, this.o.fleet, this.o.logger, minIdleMs))
     this.timer = setInterval(() => this.tick(), 1000)
     this.timer.unref()
     this.scaler.start()
@@ -276,6 +276,13 @@ export class Executor {
       },
       (err: Error) => {
         fs.provisions.splice(fs.provisions.indexOf(p), 1)
+        // No room for another instance (the budget is full of busy ones), but the version has instances:
+        // its requests wait for their slots, as if it had not tried to grow.
+        if (p.waiters.length > 0 && (err as KilnError).code === 'KILN_ERR_NO_CAPACITY' && fs.instances.some((r) => r.state === 'ready' && r.version === fs.version)) {
+          fs.queue.unshift(...p.waiters)
+          for (const r of fs.instances) if (fs.queue.length > 0) this.serveQueue(fs, r)
+          return
+        }
         if (p.waiters.length === 0) this.o.logger.warn({ err, function: fs.name }, 'background specialization failed')
         for (const w of p.waiters) w.reject(err)
         // Queued requests waited for a slot that this provision would have made: let them fail alike

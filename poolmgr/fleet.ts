@@ -15,8 +15,12 @@ import { chooseNode, type PlacementRequest } from './placement.js'
 export interface BootRequest extends PlacementRequest {
   runtime: RuntimeResource
   limits?: InstanceLimits
-  /** May the budget reclaim an idle instance to make room (true for requests, false for background refill). */
-  reclaim?: boolean
+  /**
+   * May the budget reclaim an idle instance to make room: true for a function's first instance (any idle
+   * one), 'idle' for another instance of a function that has some (only one idle for a while:
+   * budget.ts RECLAIM_IDLE_MS), false for background refills.
+   */
+  reclaim?: boolean | 'idle'
   /** A request waits for this boot: skip the runtime's self warm-up. */
   urgent?: boolean
   /** Booted for this function alone (the `dedicated` strategy), see InstanceSpec.function. */

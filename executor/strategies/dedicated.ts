@@ -4,13 +4,13 @@
 // sets (a Deployment per function on Kubernetes) starts the instance there, sized for it. During a split
 // each version with traffic keeps its share of minScale (at least one when minScale is).
 import { instanceLimits } from '../function-state.js'
-import { proportional, type Strategy } from './strategy.js'
+import { proportional, reclaimFor, type Strategy } from './strategy.js'
 
 export const dedicatedStrategy: Strategy = {
   name: 'dedicated',
   async provision(fs, ctx, background) {
     const rec = await ctx.fleet.boot({
-      ...fs.placement(), runtime: ctx.runtime(fs), reclaim: !background, urgent: !background,
+      ...fs.placement(), runtime: ctx.runtime(fs), reclaim: reclaimFor(fs, background), urgent: !background,
       function: fs.name, for: fs.key, limits: instanceLimits(fs.fn) ?? undefined,
     })
     try {

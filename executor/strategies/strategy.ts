@@ -66,7 +66,7 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
   const owner = codeOwner(fs.fn)
   let rec = pool?.take((r) => mayReuse(r.ranFor, owner, ctx.sharing))
   if (rec === undefined) {
-    rec = await ctx.fleet.boot({ ...placement, runtime, reclaim: !background, urgent: !background, for: fs.key, ...(pooled ? {} : { limits: limits ?? undefined }) })
+    rec = await ctx.fleet.boot({ ...placement, runtime, reclaim: reclaimFor(fs, background), urgent: !background, for: fs.key, ...(pooled ? {} : { limits: limits ?? undefined }) })
     if (!pooled) rec.poolable = false
   }
   try {
@@ -77,4 +77,11 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
     throw e
   }
   return rec
+}
+
+/** What a boot for this version may reclaim from the budget (poolmgr/fleet.ts BootRequest.reclaim). */
+export function reclaimFor(fs: FunctionState, background: boolean): boolean | 'idle' {
+  if (background) return false
+  for (const r of fs.instances) if (r.state === 'ready') return 'idle'
+  return true
 }

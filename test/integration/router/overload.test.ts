@@ -96,6 +96,54 @@ describe('overload: the adaptive in-flight limit', () => {
   })
 })
 
+describe('overload: a full instance budget', () => {
+  let small: TestPlatform
+  beforeAll(async () => { small = await routerPlatform({ poolSize: 0, instanceBudget: 2 }) }, 120_000)
+  afterAll(async () => { await small?.stop() })
+
+  it('a function growing past its first instance never takes the instance of one served between its requests; its requests wait instead', async () => {
+    await small.deploy('steady', fixture('hello.mjs'), {})
+    await small.deploy('grower', fixture('slow-ok.mjs'), { concurrency: 1, queueSize: 1000 })
+    expect((await small.call('/fn/steady')).text).toBe('hello')
+    expect((await small.call('/fn/grower')).text).toBe('ok-body')
+    // The budget holds one more instance: grower takes it, and wants more (each waits 20 ms on a timer).
+    const stop = { stopped: false }
+    let steadyOk = 0
+    const steadyOther: string[] = []
+    const steady = (async () => {
+      while (!stop.stopped) {
+        const r = await request(`${small.url}/fn/steady`)
+        const text = await r.body.text()
+        if (r.statusCode === 200 && text === 'hello') steadyOk++
+        else steadyOther.push(`${r.statusCode} ${text}`)
+      }
+    })()
+    const pool = new Pool(small.url, { connections: 8 })
+    const growerOther: string[] = []
+    let growerOk = 0
+    try {
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 40; i++) {
+          const r = await pool.request({ path: '/fn/grower', method: 'GET' })
+          const text = await r.body.text()
+          if (r.statusCode === 200 && text === 'ok-body') growerOk++
+          else growerOther.push(`${r.statusCode} ${text}`)
+        }
+      }))
+    } finally {
+      stop.stopped = true
+      await steady
+      await pool.destroy()
+    }
+    expect(growerOther).toEqual([])
+    expect(growerOk).toBe(8 * 40)
+    expect(steadyOther).toEqual([])
+    expect(steadyOk).toBeGreaterThan(0)
+    // steady kept its one instance all along: no cold start after its first.
+    expect(small.ctx.executor.state('steady')!.coldStarts).toBe(1)
+  })
+})
+
 describe('overload: fairness', () => {
   it('another function, and another function\'s first request, are served while one is flooded', async () => {
     await p.deploy('hot', fixture('spin.mjs'), { concurrency: 4, queueSize: 2000, maxScale: 50 })
