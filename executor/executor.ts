@@ -22,7 +22,7 @@ import type { PoolManager } from '../poolmgr/manager.js'
 import { buildRoute, FunctionEntry, type Route } from './function-entry.js'
 import { FunctionState, instanceLimits, type Isolation, type Provision, type Waiter } from './function-state.js'
 import { Autoscaler } from './autoscale/autoscaler.js'
-import { DEFAULT_SCALE, type ScaleSettings } from './autoscale/decide.js'
+import { DEFAULT_SCALE, type ScaleDecision, type ScaleSettings } from './autoscale/decide.js'
 import type { NodeCpu } from './autoscale/node-cpu.js'
 import { describeFunction } from './describe.js'
 import { Outliers, type EjectionSettings } from './outliers.js'
@@ -52,6 +52,12 @@ const SCALE_LIMIT: Record<string, string> = {
 const CATCH_UP_MS = 60_000
 
 export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
+
+/** Why a version has no more instances, for the queue-full message (autoscale/decide.ts limitedBy). */
+const WHY_NO_MORE: Record<ScaleDecision['limitedBy'], string> = {
+  max: 'its maximum', cpu: 'all the node\'s CPU can keep busy', first: 'its first is booting', measuring: 'more once measured',
+  latency: 'more in flight only waits', router: 'the router is the bottleneck', probe: 'one more is being tried', throughput: 'more did not raise throughput',
+}
 
 export interface ExecutorOptions {
   functions: ResourceStore<FunctionResource>
@@ -247,7 +253,7 @@ export class Executor {
       // Requests the adaptive limit holds back (within the function's concurrency) do not count against its queue.
       if (fs.queue.length >= fs.queueSize + live * (fs.concurrency - fs.slots)) {
         fs.stats.rejected++ // [metrics]
-        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" has ${live} instance(s) busy (${fs.scale.limitedBy === 'max' ? 'its maximum' : fs.scale.limitedBy === 'cpu' ? 'all the node\'s CPU can keep busy' : 'more once measured'}) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
+        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" has ${live} instance(s) busy (${WHY_NO_MORE[fs.scale.limitedBy]}) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
         return
       }
       fs.queue.push(w)

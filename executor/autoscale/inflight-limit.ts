@@ -88,10 +88,13 @@ export class InflightLimit {
       const full = this.low.length >= this.s.minRttSamples
       // A slow function may not give a full set in time: what came is kept, if anything did.
       if (!full && now - this.measuringSince < this.s.minRttMaxMs) return
-      if (this.low.length > 0) this.minRtt = median(this.low)
-      // The first time, the limit starts from its least and climbs (at most doubling each window) as
-      // far as the round trip allows: the concurrency it had was never measured.
-      if (this.measuredAt === 0) this.limit = this.s.minLimit
+      if (this.low.length > 0) {
+        // The first time, the limit starts from its least and climbs (at most doubling each window) as
+        // far as the round trip allows: the concurrency it had was never measured.
+        if (this.minRtt === undefined) this.limit = this.s.minLimit
+        this.minRtt = median(this.low)
+      }
+      // No answer came (WebSocket sessions hold the slots, or nothing finished in time): nothing learnt.
       this.lowNew = false
       this.measuredAt = now
       this.measuringSince = 0
@@ -106,8 +109,9 @@ export class InflightLimit {
       this.lowNew = false
     }
     // Under a queue it is measured for real (it may rise): at the first queue, again soon after (the
-    // first may catch a ramp's boots and backlog), then at doubling waits up to the interval.
-    if (pressed && (this.measuredAt === 0 || now - this.measuredAt > this.nextMeasureMs)) {
+    // first may catch a ramp's boots and backlog), then at doubling waits up to the interval. Only
+    // while answers come (WebSocket sessions give none: holding their slots back would teach nothing).
+    if (pressed && this.window.length > 0 && (this.measuredAt === 0 || now - this.measuredAt > this.nextMeasureMs)) {
       this.nextMeasureMs = Math.min(this.s.minRttIntervalMs, Math.max(FIRST_REMEASURE_MS, this.nextMeasureMs * 2))
       // Measure at low concurrency: the limit drops to its least until enough answers come back.
       this.measuringSince = now

@@ -36,6 +36,7 @@ describe('adaptive in-flight limit', () => {
 
   it('under a queue it measures the round trip at low concurrency first, counting only what was sent after it dropped', () => {
     const l = new InflightLimit(100)
+    l.answered(900, 50, 950)
     l.update(1000, 100, true)
     expect([l.measuring, l.slots]).toEqual([true, DEFAULT_INFLIGHT.minLimit])
     // Sent before the limit dropped, or while the instance still had many in flight: not a low-concurrency answer.
@@ -67,6 +68,7 @@ describe('adaptive in-flight limit', () => {
 
   it('a slow function ends its measurement after minRttMaxMs with the answers it got', () => {
     const l = new InflightLimit(100)
+    l.answered(0, 50, 900)
     l.update(1000, 100, true)
     l.answered(1001, 1, 1801)
     l.update(1500, 100, true)
@@ -74,6 +76,19 @@ describe('adaptive in-flight limit', () => {
     l.update(1000 + DEFAULT_INFLIGHT.minRttMaxMs + 1, 100, true)
     expect(l.measuring).toBe(false)
     expect(l.minRtt).toBe(800)
+  })
+
+  it('a measurement that gets no answer (WebSocket sessions hold the slots) gives the slots back as they were', () => {
+    const l = new InflightLimit(100)
+    l.update(900, 100, true)
+    expect(l.measuring).toBe(false) // nothing answered yet: nothing to measure
+    l.answered(950, 80, 960)
+    l.update(1000, 100, true)
+    expect(l.slots).toBe(DEFAULT_INFLIGHT.minLimit)
+    l.update(1000 + DEFAULT_INFLIGHT.minRttMaxMs + 1, 100, true)
+    expect([l.measuring, l.slots, l.minRtt]).toEqual([false, 100, undefined])
+    l.update(1000 + DEFAULT_INFLIGHT.minRttMaxMs + 300, 100, true)
+    expect(l.slots).toBe(100)
   })
 
   it('never above the concurrency, and off when adaptive concurrency is off', () => {
