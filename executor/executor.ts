@@ -225,7 +225,7 @@ export class Executor {
         if (p.version === fs.version && p.waiters.length < p.capacity) { p.waiters.push(w); return }
       }
       const strategy = this.strategyOf(fs)
-      const live = fs.instances.filter((r) => r.state === 'ready').length + fs.provisions.length
+      const live = fs.readyCount + fs.provisions.length
       // Another instance only where it helps (autoscale/): below the function's maximum and the cap the
       // autoscaler measured (CPU, instances not yet measured); else the request waits in the queue.
       if (live === 0 || (live < strategy.maxInstances(fs) && live < fs.scale.cap)) {
@@ -255,7 +255,7 @@ export class Executor {
           for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
           return
         }
-        fs.instances.push(rec)
+        fs.add(rec)
         rec.inflight += p.waiters.length
         for (const w of p.waiters) w.resolve(rec)
         if (rec.version !== fs.version) this.drain(rec, fs)
@@ -346,7 +346,7 @@ export class Executor {
     const work = this.reconcile(fs)
     // A function in use keeps one instance ready across the roll (pool strategy too), so requests
     // arriving meanwhile wait for a new instance rather than fail.
-    if (work.length === 0 && this.owned(fs) && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
+    if (work.length === 0 && this.owned(fs) && fs.readyCount > 0) work.push(this.ctx.provisionInBackground(fs))
     await Promise.allSettled(work) // failures are logged where they happen
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }

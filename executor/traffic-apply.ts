@@ -117,7 +117,7 @@ export class TrafficApplier {
     // the function first): nothing to serve until it arrives.
     if (t === undefined) return
     const shares = sharesOf(t)
-    const inUse = [...entry.states.values()].some((fs) => fs.instances.some((r) => r.state === 'ready'))
+    const inUse = [...entry.states.values()].some((fs) => fs.readyCount > 0)
     const work: Promise<void>[] = []
     for (const [n, share] of shares) {
       const fs = entry.states.get(n) ?? this.openState(entry, n)
