@@ -225,6 +225,7 @@ export class Executor {
         if (p.version === fs.version && p.waiters.length < p.capacity) { p.waiters.push(w); return }
       }
       const strategy = this.strategyOf(fs)
+      // Ready instances (a count FunctionState keeps: no scan per request) and boots under way.
       const live = fs.readyCount + fs.provisions.length
       // Another instance only where it helps (autoscale/): below the function's maximum and the cap the
       // autoscaler measured (CPU, instances not yet measured); else the request waits in the queue.
