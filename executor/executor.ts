@@ -4,14 +4,12 @@
 // version on a route (router/version-pick.ts), and acquires there.
 // Hot path: an already specialized instance is a map lookup and a scan of the version's few instances,
 // with no await and no allocation. Everything else (specialization, queueing, reuse policies, applying
-// a new traffic split, rolling a version to new secrets or nodes, reaping idle instances) happens off
-// that path.
+// a new traffic split (traffic-apply.ts), rolling a version to new secrets or nodes, reaping idle
+// instances) happens off that path.
 import type { Logger } from 'pino'
 import type { ExitInfo } from '../cluster/backend.js'
 import { KilnError } from '../core/errors.js'
-import { DEFAULT_NAMESPACE, parseRef, refOfMeta } from '../core/refs.js'
-import { functionRefOf, versionRef, type ReleaseStores } from '../core/releases/releases.js'
-import { sameJson, sharesOf } from '../core/releases/splits.js'
+import type { ReleaseStores } from '../core/releases/releases.js'
 import type { ResourceStore } from '../core/store/resource-store.js'
 import type { PackageStore } from '../core/store/package-store.js'
 import { listsSecret } from '../core/store/secret-store.js'
@@ -19,37 +17,28 @@ import type { FunctionResource, RuntimeResource } from '../core/types.js'
 import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
-import { buildRoute, FunctionEntry, type Route } from './function-entry.js'
-import { FunctionState, instanceLimits, type Isolation, type Provision, type Waiter } from './function-state.js'
+import type { FunctionEntry } from './function-entry.js'
+import type { FunctionState, Isolation, Provision, Waiter } from './function-state.js'
 import { Autoscaler } from './autoscale/autoscaler.js'
 import { DEFAULT_SCALE, type ScaleDecision, type ScaleSettings } from './autoscale/decide.js'
 import type { NodeCpu } from './autoscale/node-cpu.js'
 import { describeFunction } from './describe.js'
+import { loadCode, type LoadDeps } from './load-code.js'
 import { Outliers, type EjectionSettings } from './outliers.js'
 import { idleToReap } from './reaper.js'
 import { reclaimOne } from './reclaim.js'
 import { returnOrRetire } from './return-to-pool.js'
 import { NO_SHARING, type NamespaceSharing } from './namespace-reuse.js'
 import { codeOwner, sameOwner } from './reuse-boundary.js'
-import { deliverSecrets, withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
-import { warmUp } from './warm-up.js'
-import { specialize } from './specialize.js'
+import { withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
 import { coldStartKind } from './stats.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
 import { warmStrategy } from './strategies/warm.js'
+import { TrafficApplier } from './traffic-apply.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
-
-/** Why a function has the instances it has, in a full queue's message. */
-const SCALE_LIMIT: Record<string, string> = {
-  max: 'its maximum', cpu: 'what the node\'s idle CPU can keep busy', first: 'its first one is being made ready',
-  probe: 'one more is being tried', throughput: 'more did not raise its throughput',
-}
-
-/** How long `whenApplied` waits for a deploy's version and traffic to reach this process's view. */
-const CATCH_UP_MS = 60_000
 
 export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
 
@@ -95,25 +84,25 @@ export class Executor {
   /** Every function, by ref: its versions and routes. */
   private readonly entries = new Map<string, FunctionEntry>()
   private readonly ctx: StrategyContext
-  private readonly exits = new Map<string, ExitInfo>()
   private timer: NodeJS.Timeout | undefined
-  private unwatch: (() => void)[] = []
   private unwatchSecrets: (() => void) | undefined
   private readonly delivery: DeliveryTarget
   private closing = false
   private readonly scaler: Autoscaler
   private readonly outliers: Outliers
+  private readonly traffic: TrafficApplier
 
   constructor(private readonly o: ExecutorOptions) {
     const backend = o.fleet.backend
     this.delivery = { place: backend.placeSecrets ? (id, files) => backend.placeSecrets!(id, files) : undefined }
+    const loadDeps: LoadDeps = { backend, packages: o.packages, secrets: o.secrets, delivery: this.delivery, logger: o.logger, runtime: (fs) => this.runtimeOf(fs) }
     this.ctx = {
       pools: o.pools,
       fleet: o.fleet,
       logger: o.logger,
       sharing: o.sharing ?? NO_SHARING,
       runtime: (fs) => this.runtimeOf(fs),
-      load: (rec, fs, background) => this.load(rec, fs, background),
+      load: (rec, fs, background) => loadCode(rec, fs, background, loadDeps),
       provisionInBackground: (fs) => this.startProvision(fs, true).done,
       provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
     }
@@ -128,18 +117,24 @@ export class Executor {
       decided: (fs) => this.grow(fs),
     })
     this.outliers = new Outliers(o.ejection, (rec, reason) => this.eject(rec, reason))
+    this.traffic = new TrafficApplier({
+      functions: o.functions, runtimes: o.runtimes, releases: o.releases, secrets: o.secrets, backend, logger: o.logger,
+      entries: this.entries, states: this.fns,
+      host: {
+        closing: () => this.closing,
+        owned: (fs) => this.owned(fs),
+        reconcile: (fs) => this.reconcile(fs),
+        provisioning: this.ctx.provisioning,
+        provisionInBackground: this.ctx.provisionInBackground,
+        drain: (rec, fs) => this.drain(rec, fs),
+        remove: (entry) => this.removeEntry(entry),
+      },
+    })
   }
 
   start(): void {
-    for (const fn of this.o.functions.list()) this.sync(refOfMeta(fn.metadata))
-    this.unwatch = [
-      this.o.functions.watch((ev) => this.sync(refOfMeta(ev.object.metadata))),
-      this.o.releases.traffic.watch((ev) => this.sync(functionRefOf(ev.object))),
-      // A version the traffic names may reach this process's view after the traffic does; a deleted one
-      // (retention) is served no more.
-      this.o.releases.versions.watch((ev) => (ev.type === 'put' ? this.sync(functionRefOf(ev.object)) : this.versionGone(functionRefOf(ev.object), ev.object.spec.version))),
-    ]
-    this.o.fleet.on('gone', (rec, exit) => this.onGone(rec, exit))
+    this.traffic.start()
+    this.o.fleet.on('gone', (rec) => this.onGone(rec))
     // A secret's new values roll the versions that list it, as a deploy does.
     this.unwatchSecrets = this.o.secrets?.watch((ns, name) => {
       for (const fs of this.fns.values()) if (listsSecret(fs.fn, ns, name)) this.refresh(fs)
@@ -243,7 +238,8 @@ export class Executor {
         if (p.version === fs.version && p.waiters.length < p.capacity) { p.waiters.push(w); return }
       }
       const strategy = this.strategyOf(fs)
-      const live = fs.instances.filter((r) => r.state === 'ready').length + fs.provisions.length
+      // Ready instances (a count FunctionState keeps: no scan per request) and boots under way.
+      const live = fs.readyCount + fs.provisions.length
       // Another instance only where it helps (autoscale/): below the function's maximum and the cap the
       // autoscaler measured (CPU, instances not yet measured); else the request waits in the queue.
       if (live === 0 || (live < strategy.maxInstances(fs) && live < fs.scale.cap)) {
@@ -274,7 +270,7 @@ export class Executor {
           for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
           return
         }
-        fs.instances.push(rec)
+        fs.add(rec)
         rec.inflight += p.waiters.length
         for (const w of p.waiters) w.resolve(rec)
         if (rec.version !== fs.version) this.drain(rec, fs)
@@ -335,66 +331,7 @@ export class Executor {
     this.afterLoss(fs, rec)
   }
 
-  private async load(rec: InstanceRecord, fs: FunctionState, background: boolean): Promise<void> {
-    const version = fs.version
-    const fn = fs.fn
-    rec.state = 'specializing'
-    rec.fn = fs.name
-    // From here on the instance may have run this function's code (reuse-boundary.ts).
-    rec.ranFor ??= codeOwner(fn)
-    rec.fnVersion = fs.fnVersion
-    fs.loading.add(rec)
-    const loadStartedAt = performance.now() // [metrics]
-    try {
-      // The function's limits hold from the moment its code loads (no cgroup writes when there are none).
-      const limits = instanceLimits(fn)
-      if (limits || rec.limited) {
-        await this.o.fleet.backend.setLimits?.(rec.id, limits)
-        rec.limited = limits !== null
-      }
-      const sha = fn.spec.package.sha256
-      const backend = this.o.fleet.backend
-      const url = backend.codeUrl?.(sha)
-      // The backend hands the code over verified, where the instance sees it (the sandbox's code path).
-      const code = url ? { url } : { path: backend.stageCode ? await backend.stageCode(rec.id, sha) : await this.o.packages.unpacked(sha) }
-      const env = await deliverSecrets(rec, fn, this.o.secrets, this.delivery)
-      await specialize({ rec, fn, version, runtime: this.runtimeOf(fs), code, env })
-      // Before anyone is served: the first real request then runs JIT-warm code, not the interpreter.
-      if (background && fn.spec.warmup) await warmUp(rec, fs, fn.spec.warmup, this.o.logger)
-    } catch (e) {
-      if (rec.state === 'specializing') { rec.state = 'generic'; rec.fn = undefined }
-      throw e
-    } finally {
-      fs.loading.delete(rec)
-    }
-    if (rec.state !== 'specializing') throw new KilnError('KILN_ERR_FUNCTION_CRASHED', `instance ${rec.id} died while loading "${fs.name}"`)
-    rec.state = 'ready'
-    rec.version = version
-    rec.specializedAt = Date.now()
-    rec.lastUsed = rec.specializedAt
-    fs.specializations++
-    fs.stats.loaded(rec, loadStartedAt, performance.now()) // [metrics]
-  }
-
-  // ---- functions, their versions and their traffic ----
-
-  /**
-   * Level-triggered: the function `ref` as the stores say it is now (the function, its traffic record,
-   * its versions) becomes what this executor serves. Called on every change of any of them.
-   */
-  private sync(ref: string): void {
-    if (this.closing) return
-    const fn = this.o.functions.get(ref)
-    let entry = this.entries.get(ref)
-    if (fn === undefined) {
-      if (entry) this.removeEntry(entry)
-      return
-    }
-    if (entry === undefined) this.entries.set(ref, entry = new FunctionEntry(fn))
-    entry.fn = fn
-    entry.desired = this.o.releases.traffic.get(ref)?.spec
-    this.scheduleApply(entry)
-  }
+  // ---- versions: ownership, traffic (traffic-apply.ts), rolls, deletion, isolation ----
 
   private owned(fs: FunctionState): boolean {
     return this.o.owns?.(fs.name) ?? true
@@ -410,109 +347,20 @@ export class Executor {
     if (!this.closing) this.tick()
   }
 
-  /** One apply at a time per function; a change meanwhile is applied right after (latest wins). */
-  private scheduleApply(entry: FunctionEntry): void {
-    entry.dirty = true
-    if (entry.applying) return
-    entry.applying = true
-    entry.applied = (async () => {
-      try {
-        while (entry.dirty && !entry.deleted && !this.closing) {
-          entry.dirty = false
-          await this.applyTraffic(entry)
-        }
-      } catch (err) {
-        this.o.logger.error({ err, function: entry.ref }, 'traffic not applied')
-      } finally {
-        entry.applying = false
-        for (const w of entry.waiters.splice(0)) w()
-      }
-    })()
-  }
-
-  /**
-   * Makes the traffic record true: each version a split gives traffic gets its state and, where its
-   * strategy keeps instances ready, its share of them, warm before any request is routed there; then the
-   * routes switch at once; then versions no split serves any more drain (in-flight requests finish).
-   * A function in use keeps an instance ready for every version with traffic (the `pool` strategy too),
-   * so a switch never leaves requests waiting for a cold start.
-   */
-  private async applyTraffic(entry: FunctionEntry): Promise<void> {
-    const t = entry.desired
-    for (const fs of entry.states.values()) fs.rootPath = this.rootPathOf(fs.fn)
-    // No traffic record yet (the controller writes it before the function; another process may see
-    // the function first): nothing to serve until it arrives.
-    if (t === undefined) return
-    const shares = sharesOf(t)
-    const inUse = [...entry.states.values()].some((fs) => fs.instances.some((r) => r.state === 'ready'))
-    const work: Promise<void>[] = []
-    for (const [n, share] of shares) {
-      const fs = entry.states.get(n) ?? this.openState(entry, n)
-      if (fs === undefined) continue // not in this process's view yet: its store event brings us back
-      fs.share = share
-      if (share <= 0) continue
-      const started = this.reconcile(fs)
-      if (started.length === 0 && inUse && this.owned(fs) && fs.ready().length === 0 && this.ctx.provisioning(fs) === 0) started.push(this.ctx.provisionInBackground(fs))
-      work.push(...started)
-    }
-    await settle(work)
-    if (entry.deleted || this.closing) return
-    const stateOf = (n: number) => entry.states.get(n)
-    entry.route = buildRoute(t.traffic, stateOf)
-    const aliases = new Map<string, Route>()
-    for (const [alias, split] of Object.entries(t.aliases ?? {})) {
-      const r = buildRoute(split, stateOf)
-      if (r) aliases.set(alias, r)
-    }
-    entry.aliases = aliases
-    entry.appliedTraffic = t
-    for (const fs of entry.states.values()) {
-      const share = shares.get(fs.fnVersion) ?? 0
-      const wasRouted = fs.routed
-      fs.share = share
-      fs.routed = share > 0
-      if (wasRouted && !fs.routed) for (const r of [...fs.instances]) this.drain(r, fs)
-    }
-  }
-
   /**
    * The state of version `n`, opened for a request that names it (`/fn/NAME@N`) when no split serves
    * it: it keeps no instances ready, and goes once idle. Undefined when there is no such version.
    */
   openVersion(entry: FunctionEntry, n: number): FunctionState | undefined {
-    const fs = entry.states.get(n)
-    if (fs !== undefined) return fs.retired ? undefined : fs
-    return this.openState(entry, n)
+    return this.traffic.openVersion(entry, n)
   }
 
-  /** A version was deleted: its state (if no split serves it) drains and goes. */
-  private versionGone(ref: string, n: number): void {
-    const fs = this.entries.get(ref)?.states.get(n)
-    if (fs === undefined || fs.routed) return
-    fs.retired = true
-    for (const r of [...fs.instances]) this.drain(r, fs)
-  }
-
-  private openState(entry: FunctionEntry, n: number): FunctionState | undefined {
-    if (entry.deleted) return undefined
-    const v = this.o.releases.versions.get(versionRef(entry.ref, n))
-    if (v === undefined) return undefined
-    // Verify its package now, so its first request does not wait for that.
-    this.o.fleet.backend.prepareCode?.(v.spec.spec.package.sha256).catch((err: Error) => this.o.logger.warn({ err, function: entry.ref, version: n }, 'code package could not be verified'))
-    // The version's spec under the function's own metadata: logs, secrets and instances know the function.
-    const fn: FunctionResource = { apiVersion: 'kiln.dev/v1', kind: 'Function', metadata: entry.fn.metadata, spec: v.spec.spec }
-    const fs = new FunctionState(fn, this.o.secrets?.version(fn) ?? '', n)
-    fs.share = 0
-    fs.routed = false
-    fs.rootPath = this.rootPathOf(fn)
-    if (entry.isolation) fs.setIsolation(entry.isolation)
-    entry.states.set(n, fs)
-    this.fns.set(fs.key, fs)
-    return fs
-  }
-
-  private rootPathOf(fn: FunctionResource): boolean {
-    return this.o.runtimes.get(fn.spec.runtime)?.spec.protocol === 'fission'
+  /**
+   * Settles when the function's latest traffic is applied (the versions it names warm, the routes
+   * switched, versions no split serves out of service) and every version's latest roll is done.
+   */
+  whenApplied(name: string): Promise<void> {
+    return this.traffic.whenApplied(name)
   }
 
   /** A version's secrets changed: its instances roll to the new values, as on a deploy. */
@@ -526,8 +374,8 @@ export class Executor {
     const work = this.reconcile(fs)
     // A function in use keeps one instance ready across the roll (pool strategy too), so requests
     // arriving meanwhile wait for a new instance rather than fail.
-    if (work.length === 0 && this.owned(fs) && fs.instances.some((r) => r.state === 'ready')) work.push(this.ctx.provisionInBackground(fs))
-    await settle(work)
+    if (work.length === 0 && this.owned(fs) && fs.readyCount > 0) work.push(this.ctx.provisionInBackground(fs))
+    await Promise.allSettled(work) // failures are logged where they happen
     for (const r of [...fs.instances]) if (r.version !== version) this.drain(r, fs)
   }
 
@@ -580,42 +428,7 @@ export class Executor {
     return this.whenApplied(name)
   }
 
-  /**
-   * Settles when the function's latest traffic is applied (the versions it names warm, the routes
-   * switched, versions no split serves out of service) and every version's latest roll is done.
-   */
-  async whenApplied(name: string): Promise<void> {
-    const entry = this.entries.get(name)
-    if (!entry) return
-    // Catching up waits for the stores' events, within a bound: a caller is never held forever.
-    const until = Date.now() + CATCH_UP_MS
-    for (;;) {
-      await entry.applied
-      await Promise.all([...entry.states.values()].map((fs) => fs.applied))
-      if (entry.deleted || this.caughtUp(entry) || Date.now() >= until) return
-      await new Promise<void>((r) => {
-        entry.waiters.push(r)
-        setTimeout(r, 1000).unref()
-      })
-    }
-  }
-
-  /**
-   * Whether the traffic applied is at least as new as the deploy that wrote the function's spec. Where
-   * the stores are watched apart (Kubernetes informers), the function can arrive before its version
-   * and traffic: until they do, its deploy is not applied here.
-   */
-  private caughtUp(entry: FunctionEntry): boolean {
-    const t = entry.appliedTraffic
-    if (t === undefined) return false
-    if (t.latestVersion === undefined) return true
-    const { namespace, name } = parseRef(entry.ref)
-    let deployed = 0
-    for (const v of this.o.releases.versions.list()) {
-      if (v.spec.function === name && (v.metadata.namespace ?? DEFAULT_NAMESPACE) === namespace && v.spec.version > deployed && sameJson(v.spec.spec, entry.fn.spec)) deployed = v.spec.version
-    }
-    return deployed > 0 && t.latestVersion >= deployed
-  }
+  // ---- instances leaving ----
 
   private drain(rec: InstanceRecord, fs: FunctionState): void {
     if (rec.state === 'gone') return
@@ -643,12 +456,8 @@ export class Executor {
     }
   }
 
-  private onGone(rec: InstanceRecord, exit: ExitInfo): void {
+  private onGone(rec: InstanceRecord): void {
     void withdrawSecrets(rec, this.delivery).catch((err: Error) => this.o.logger.warn({ err, instance: rec.id }, 'secret files not removed'))
-    if (!rec.retiring) {
-      this.exits.set(rec.id, exit)
-      setTimeout(() => this.exits.delete(rec.id), 60_000).unref()
-    }
     const fs = this.stateOf(rec)
     if (!fs) return
     fs.remove(rec)
@@ -718,14 +527,9 @@ export class Executor {
     this.closing = true
     if (this.timer) clearInterval(this.timer)
     this.scaler.stop()
-    for (const u of this.unwatch) u()
+    this.traffic.stop()
     this.unwatchSecrets?.()
     for (const fs of this.fns.values()) fs.rejectAll(new KilnError('KILN_ERR_SHUTTING_DOWN'))
   }
-}
-
-/** Waits for background work without failing on it (failures are logged where they happen). */
-async function settle(work: Promise<void>[]): Promise<void> {
-  await Promise.allSettled(work)
 }
 

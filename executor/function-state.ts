@@ -6,7 +6,7 @@ import { functionLimits } from '../cluster/limits.js'
 import { KilnError } from '../core/errors.js'
 import { refOfMeta, versionKey } from '../core/refs.js'
 import { FUNCTION_DEFAULTS, type FunctionResource } from '../core/types.js'
-import type { InstanceRecord } from '../poolmgr/instance.js'
+import type { InstanceRecord, InstanceState, StateObserver } from '../poolmgr/instance.js'
 import { AdaptiveWarm } from './adaptive-warm.js'
 import { ScaleState } from './autoscale/autoscaler.js'
 import { InflightLimit } from './autoscale/inflight-limit.js'
@@ -37,7 +37,7 @@ const ISOLATED_PLACEMENT = {
   nodeSelector: { 'kiln.dev/pool': 'isolated' },
 }
 
-export class FunctionState {
+export class FunctionState implements StateObserver {
   fn!: FunctionResource
   /** The code version (a hash of what runs: spec, secrets, placement): instances of another one drain. */
   version = ''
@@ -54,8 +54,11 @@ export class FunctionState {
   concurrency = 1
   /** What happens to an instance between requests (`spec.reuse`). */
   policy: ReusePolicy = reusePolicy
-  /** Specialized instances, ready or draining. */
-  readonly instances: InstanceRecord[] = []
+  private readonly members: InstanceRecord[] = []
+  /** Specialized instances, ready or draining; they join with `add` and leave with `remove`. */
+  readonly instances: readonly InstanceRecord[] = this.members
+  /** How many of `instances` are ready (any version), kept as they join, leave and change state. */
+  private readyN = 0
   readonly provisions: Provision[] = []
   readonly queue: Waiter[] = []
   specializations = 0
@@ -154,9 +157,27 @@ export class FunctionState {
     return this.instances.length === 0 && this.provisions.length === 0 && this.queue.length === 0 && this.loading.size === 0
   }
 
+  /** Instances ready now, of any version: the slow path's count, without a scan. */
+  get readyCount(): number { return this.readyN }
+
+  add(rec: InstanceRecord): void {
+    this.members.push(rec)
+    rec.observer = this
+    if (rec.state === 'ready') this.readyN++
+  }
+
   remove(rec: InstanceRecord): void {
-    const i = this.instances.indexOf(rec)
-    if (i >= 0) this.instances.splice(i, 1)
+    const i = this.members.indexOf(rec)
+    if (i < 0) return
+    this.members.splice(i, 1)
+    if (rec.observer === this) rec.observer = undefined
+    if (rec.state === 'ready') this.readyN--
+  }
+
+  /** One of its instances changed state (InstanceRecord's setter: the executor's, the fleet's, a reclaim's). */
+  stateChanged(_rec: InstanceRecord, from: InstanceState, to: InstanceState): void {
+    if (from === 'ready') this.readyN--
+    else if (to === 'ready') this.readyN++
   }
 
   rejectAll(err: KilnError): void {

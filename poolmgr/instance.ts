@@ -8,8 +8,13 @@ export type InstanceState = 'generic' | 'specializing' | 'ready' | 'draining' | 
 /** The function whose code an instance has run (executor/reuse-boundary.ts decides who may follow it). */
 export interface CodeOwner { readonly namespace: string; readonly name: string; readonly uid: string }
 
+/** Told of every change of an instance's state (executor/function-state.ts keeps its ready count so). */
+export interface StateObserver { stateChanged(rec: InstanceRecord, from: InstanceState, to: InstanceState): void }
+
 export class InstanceRecord {
-  state: InstanceState = 'generic'
+  private current: InstanceState = 'generic'
+  /** Who counts this instance by its state: the function version whose instances it is among, if any. */
+  observer: StateObserver | undefined
   fn: string | undefined
   /** The function version (1, 2, ...) it serves, while `fn` is set. */
   fnVersion = 0
@@ -46,6 +51,15 @@ export class InstanceRecord {
       keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 },
       ...(inst.socketPath === undefined ? {} : { socketPath: inst.socketPath }),
     })
+  }
+
+  /** generic → specializing → ready → draining → gone (draining → generic: back to a pool). */
+  get state(): InstanceState { return this.current }
+  set state(to: InstanceState) {
+    const from = this.current
+    if (from === to) return
+    this.current = to
+    this.observer?.stateChanged(this, from, to)
   }
 
   get id(): string { return this.inst.id }

@@ -17,6 +17,7 @@ import { kubeName } from '../../core/refs.js'
 import { clusterForbidden } from '../../core/store/crd-store.js'
 import type { RuntimeResource } from '../../core/types.js'
 import type { FunctionSets } from './function-sets.js'
+import { exitOf, isReady, restarts } from './pod-status.js'
 import { COMPONENT, LABEL, portOf, type PoolKey } from './pod-template.js'
 import type { PodLoads } from './pod-loads.js'
 import type { PoolDeployments } from './pools.js'
@@ -57,8 +58,6 @@ interface Held {
 const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost'
 
 const esc = (label: string) => label.replace('~', '~0').replace('/', '~1')
-export const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
-const restarts = (p: V1Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0)
 
 export class KubernetesBackend implements ClusterBackend {
   readonly name = 'kubernetes'
@@ -397,13 +396,4 @@ export class KubernetesBackend implements ClusterBackend {
     await Promise.all([...this.held.keys()].map((id) => this.stop(id, 500)))
     await this.informer?.stop()
   }
-}
-
-function exitOf(p: V1Pod): ExitInfo {
-  const term = (p.status?.containerStatuses ?? []).map((c) => c.state?.terminated ?? c.lastState?.terminated).find(Boolean)
-  if (term) {
-    const oomKilled = term.reason === 'OOMKilled'
-    return { code: term.exitCode ?? null, signal: term.signal ? String(term.signal) : null, oomKilled, reason: oomKilled ? 'out of memory' : `${term.reason ?? 'terminated'} (exit ${term.exitCode})` }
-  }
-  return { code: null, signal: null, oomKilled: false, reason: p.metadata?.deletionTimestamp ? 'pod deleted' : `pod ${p.status?.phase ?? 'gone'}` }
 }

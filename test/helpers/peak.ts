@@ -29,6 +29,17 @@ export function trackPeak(fleet: Fleet, counts: (r: InstanceRecord) => boolean):
     if (instrumented.has(r)) return
     instrumented.add(r)
     for (const key of WATCHED) {
+      // A class accessor (InstanceRecord.state tells the function that counts it) keeps working underneath.
+      const accessor = classAccessor(r, key)
+      if (accessor) {
+        Object.defineProperty(r, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => accessor.get!.call(r),
+          set: (v) => { accessor.set!.call(r, v); recount() },
+        })
+        continue
+      }
       let value = r[key]
       Object.defineProperty(r, key, {
         configurable: true,
@@ -52,6 +63,10 @@ export function trackPeak(fleet: Fleet, counts: (r: InstanceRecord) => boolean):
       delete (records as { delete?: unknown }).delete
       for (const r of instrumented) {
         for (const key of WATCHED) {
+          if (classAccessor(r, key)) {
+            Reflect.deleteProperty(r, key) // the class accessor shows again
+            continue
+          }
           const value = r[key]
           Object.defineProperty(r, key, { configurable: true, enumerable: true, writable: true, value })
         }
@@ -59,4 +74,10 @@ export function trackPeak(fleet: Fleet, counts: (r: InstanceRecord) => boolean):
       return max
     },
   }
+}
+
+/** The getter and setter the record's class defines for `key`, if it is an accessor there. */
+function classAccessor(r: InstanceRecord, key: string): PropertyDescriptor | undefined {
+  const d = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(r), key)
+  return d?.set !== undefined ? d : undefined
 }

@@ -1,8 +1,9 @@
 // Executor strategies and reuse policies against real runtime processes.
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPlatform, type TestPlatform } from '../../helpers/platform.js'
 import { trackPeak } from '../../helpers/peak.js'
+import { expectReadyCountsTrue } from '../../helpers/ready-counts.js'
 import { until } from '../../helpers/until.js'
 
 const FX = join(import.meta.dirname, '..', '..', 'fixtures', 'executor')
@@ -15,6 +16,7 @@ describe('executor strategies and reuse policies', () => {
   let p: TestPlatform
   beforeAll(async () => { p = await startTestPlatform({ poolSize: 2, instanceBudget: 40 }) })
   afterAll(async () => { await p?.stop() })
+  afterEach(() => { if (p) expectReadyCountsTrue(p.ctx.executor) })
 
   const status = async (name: string) => (await p.call(`/v1/functions/${name}`)).json().status
 
@@ -166,6 +168,7 @@ describe('instance budget', () => {
     await p.call('/v1/pools/python', { method: 'PUT', body: JSON.stringify({ size: 0 }), headers: { 'content-type': 'application/json' } })
   })
   afterAll(async () => { await p?.stop() })
+  afterEach(() => { if (p) expectReadyCountsTrue(p.ctx.executor) })
 
   it('never exceeds the budget: the least recently used idle instance is reclaimed for a new function', async () => {
     // Every instance the fleet holds (booted and not yet exited), counted at each change.

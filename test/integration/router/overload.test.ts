@@ -6,10 +6,11 @@
 // function whose every answer fails keeps its instance.
 import { availableParallelism } from 'node:os'
 import { Pool, request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { TestPlatform } from '../../helpers/platform.js'
 import { eventually } from '../../helpers/http.js'
 import { trackPeak } from '../../helpers/peak.js'
+import { expectReadyCountsTrue } from '../../helpers/ready-counts.js'
 import { describeFn, fixture, routerPlatform, until } from './setup.js'
 
 let p: TestPlatform
@@ -17,6 +18,7 @@ beforeAll(async () => {
   p = await routerPlatform({ instanceBudget: 32 })
 }, 120_000)
 afterAll(async () => { await p?.stop() })
+afterEach(() => { if (p) expectReadyCountsTrue(p.ctx.executor) })
 
 interface Tally { ok: number; refused: number; noRetryAfter: number; other: string[] }
 
