@@ -82,6 +82,5 @@ export async function specializeFromPool(fs: FunctionState, ctx: StrategyContext
 /** What a boot for this version may reclaim from the budget (poolmgr/fleet.ts BootRequest.reclaim). */
 export function reclaimFor(fs: FunctionState, background: boolean): boolean | 'idle' {
   if (background) return false
-  for (const r of fs.instances) if (r.state === 'ready') return 'idle'
-  return true
+  return fs.readyCount > 0 ? 'idle' : true
 }
