@@ -198,6 +198,7 @@ export class Executor {
     }
     if (outcome === 'timeout' || outcome === 'crash') {
       // It blocked past its deadline or broke mid-request: it cannot be trusted with another one.
+      if (rec.state !== 'draining' && rec.state !== 'gone') this.o.logger.warn({ instance: rec.id, function: fs?.name, outcome, inflight: rec.inflight }, 'instance retired: a request to it failed')
       void this.o.fleet.retire(rec, 0)
       if (fs) this.afterLoss(fs, rec)
       return

@@ -140,11 +140,20 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.done(this.res.statusCode)
       return
     }
+    // The instance's accept queue is full (a Unix socket's connect says EAGAIN): it is alive and the
+    // request never reached it. Not a crash: retiring it would fail everything in flight there.
+    const busy = code === 'EAGAIN'
     // Nothing of the answer left the instance and replaying cannot repeat an effect: once, elsewhere.
     if (this.cb.retry !== undefined && this.o.retried !== true && this.o.fs !== undefined && this.status === 0 && !this.res.headersSent && this.o.replayable
-      && (NEVER_REACHED.has(code ?? '') || IDEMPOTENT.has(this.req.method ?? ''))) {
-      this.cb.release(this.rec, 'crash')
+      && (busy || NEVER_REACHED.has(code ?? '') || IDEMPOTENT.has(this.req.method ?? ''))) {
+      this.cb.release(this.rec, busy ? 'aborted' : 'crash')
       this.cb.retry(this.req, this.res, this.o)
+      return
+    }
+    if (busy) {
+      this.cb.release(this.rec, 'aborted')
+      sendError(this.res, new KilnError('KILN_ERR_QUEUE_FULL', `function "${this.fnName}" instance ${this.rec.id} refused the connection: its accept queue is full`, { function: this.fnName, retryAfter: 1 }), this.id)
+      this.done(this.res.statusCode)
       return
     }
     // The instance broke the request (the client's own aborts are handled above): whether or not its

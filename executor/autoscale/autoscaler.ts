@@ -9,6 +9,7 @@ import type { ClusterBackend, InstanceSample } from '../../cluster/backend.js'
 import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { FunctionState } from '../function-state.js'
 import { decide, DEFAULT_SCALE, keepFor, type Probe, type ScaleDecision, type ScaleSettings } from './decide.js'
+import { PRESSED_INFLIGHT } from './inflight-limit.js'
 import type { NodeCpu } from './node-cpu.js'
 import { DemandWindow } from './window.js'
 
@@ -164,12 +165,14 @@ export class Autoscaler {
     const ready = fs.ready()
     let sum = 0
     let n = 0
+    let most = 0
     for (const r of ready) {
       const c = this.measured.get(r)?.cores
       if (c !== undefined) { sum += c; n++ }
+      if (r.inflight > most) most = r.inflight
     }
     st.cpuPerInstance = n > 0 ? sum / n : undefined
-    fs.inflightLimit.update(performance.now(), fs.concurrency, fs.queue.length > 0, this.o.settings.adaptiveConcurrency)
+    fs.inflightLimit.update(performance.now(), fs.concurrency, fs.queue.length > 0 || most > PRESSED_INFLIGHT, this.o.settings.adaptiveConcurrency)
     const d = decide({
       now,
       stable: st.window.average(now, this.o.settings.stableWindowMs),

@@ -30,6 +30,11 @@ export const DEFAULT_INFLIGHT: InflightSettings = {
 }
 
 const RING = 256
+/**
+ * In flight on one instance beyond which the limit counts as pressed even without a queue (a function
+ * whose concurrency is set far above it): a hundred answers in one loop turn already make it long.
+ */
+export const PRESSED_INFLIGHT = 100
 /** Answers at low concurrency before they say anything of the round trip outside a measurement. */
 const NATURAL_SAMPLES = 5
 /** Under a queue, the wait before the second measurement (then doubled each time, up to the interval). */
@@ -79,8 +84,8 @@ export class InflightLimit {
 
   /**
    * Once per window (the autoscaler's tick, `now` from performance.now()): moves the limit. `pressed`:
-   * requests are queued for the version now (only then does the limit hold anything back, or need a
-   * fresh minRtt). `enabled` false (`autoscale.adaptiveConcurrency: false`): the concurrency is the limit.
+   * requests are queued for the version now, or an instance has more than PRESSED_INFLIGHT in flight
+   * (only then does the limit hold anything back, or need a fresh minRtt). `enabled` false (`autoscale.adaptiveConcurrency: false`): the concurrency is the limit.
    */
   update(now: number, concurrency: number, pressed: boolean, enabled = true): void {
     if (!enabled) { this.limit = this.slots = concurrency; this.measuringSince = 0; return }

@@ -135,9 +135,12 @@ const onListening = async () => {
     }
   }
 }
+// Room for a burst of new connections from the platform (Node's default is 511; the kernel caps it at
+// net.core.somaxconn): past it, a Unix socket's connect fails at once with EAGAIN.
+const BACKLOG = 4096
 if (socketPath !== undefined) {
   try { unlinkSync(socketPath) } catch { /* not there */ }
-  server.listen(socketPath, onListening)
+  server.listen({ path: socketPath, backlog: BACKLOG }, onListening)
 } else {
-  server.listen(port, host, onListening)
+  server.listen({ port, host, backlog: BACKLOG }, onListening)
 }

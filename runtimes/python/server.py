@@ -22,6 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kiln_runtime.app import App  # noqa: E402
 from kiln_runtime.http11 import MAX_HEAD  # noqa: E402
 
+# Room for a burst of new connections from the platform (the kernel caps it at net.core.somaxconn):
+# past it, a Unix socket's connect fails at once with EAGAIN.
+BACKLOG = 4096
+
 
 EXHAUSTED_EXIT = 70
 
@@ -90,10 +94,10 @@ async def serve():
             os.unlink(sock_path)
         except FileNotFoundError:
             pass
-        server = await asyncio.start_unix_server(app.handle_connection, path=sock_path, limit=MAX_HEAD, backlog=1024)
+        server = await asyncio.start_unix_server(app.handle_connection, path=sock_path, limit=MAX_HEAD, backlog=BACKLOG)
         where = {'socket': sock_path}
     else:
-        server = await asyncio.start_server(app.handle_connection, host, port, limit=MAX_HEAD, backlog=1024)
+        server = await asyncio.start_server(app.handle_connection, host, port, limit=MAX_HEAD, backlog=BACKLOG)
         where = {'port': server.sockets[0].getsockname()[1]}
     stop = asyncio.Event()
 
