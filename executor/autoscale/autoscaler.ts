@@ -70,6 +70,9 @@ export class ScaleState {
   }
 }
 
+/** Samples of the node's idle CPU whose least counts (4 × 250 ms: a second). */
+const IDLE_TICKS = 4
+
 /** Event loop utilization from which the router counts as the bottleneck. */
 const ROUTER_BUSY = 0.9
 
@@ -93,7 +96,9 @@ export class Autoscaler {
   private readonly measured = new WeakMap<InstanceRecord, Measured>()
   private timer: NodeJS.Timeout | undefined
   private running = false
+  /** The node's idle cores: the least of the last IDLE_TICKS samples (idle CPU that lasted). */
   idleCores: number | undefined
+  private readonly idleSamples: number[] = []
   /** This process's event loop utilization over the last tick (the router shares it). */
   private elu: EventLoopUtilization = performance.eventLoopUtilization()
   routerBusy = false
@@ -115,7 +120,7 @@ export class Autoscaler {
     if (this.running) return
     this.running = true
     try {
-      this.idleCores = this.o.nodeCpu?.idleCores()
+      this.idleCores = this.lastingIdle(this.o.nodeCpu?.idleCores())
       const elu = performance.eventLoopUtilization()
       this.routerBusy = performance.eventLoopUtilization(elu, this.elu).utilization >= ROUTER_BUSY
       this.elu = elu
@@ -127,6 +132,18 @@ export class Autoscaler {
     } finally {
       this.running = false
     }
+  }
+
+  /**
+   * A gap in the load (a client reconnecting, a quarter second between two bursts) leaves a core idle
+   * for one sample; instances booted for it would find the CPU taken again. Only idle CPU seen in each
+   * of the last second's samples counts.
+   */
+  private lastingIdle(idle: number | undefined): number | undefined {
+    if (idle === undefined) return undefined
+    this.idleSamples.push(idle)
+    if (this.idleSamples.length > IDLE_TICKS) this.idleSamples.shift()
+    return Math.min(...this.idleSamples)
   }
 
   /** Demand now: requests in flight on the version's instances, waiting for a boot, or queued. */
