@@ -10,7 +10,7 @@ import type { InstanceRecord } from '../../poolmgr/instance.js'
 import type { FunctionState } from '../function-state.js'
 import { decide, DEFAULT_SCALE, keepFor, type Probe, type ScaleDecision, type ScaleSettings } from './decide.js'
 import { PRESSED_INFLIGHT } from './inflight-limit.js'
-import type { NodeCpu } from './node-cpu.js'
+import { LastingIdle, type NodeCpu } from './node-cpu.js'
 import { DemandWindow } from './window.js'
 
 /** One function version's scale state, kept on its FunctionState. */
@@ -96,9 +96,9 @@ export class Autoscaler {
   private readonly measured = new WeakMap<InstanceRecord, Measured>()
   private timer: NodeJS.Timeout | undefined
   private running = false
-  /** The node's idle cores: the least of the last IDLE_TICKS samples (idle CPU that lasted). */
+  /** The node's idle cores: the least of the last second's samples (idle CPU that lasted). */
   idleCores: number | undefined
-  private readonly idleSamples: number[] = []
+  private readonly idle = new LastingIdle(IDLE_TICKS)
   /** This process's event loop utilization over the last tick (the router shares it). */
   private elu: EventLoopUtilization = performance.eventLoopUtilization()
   routerBusy = false
@@ -120,7 +120,8 @@ export class Autoscaler {
     if (this.running) return
     this.running = true
     try {
-      this.idleCores = this.lastingIdle(this.o.nodeCpu?.idleCores())
+      const sample = this.o.nodeCpu?.idleCores()
+      this.idleCores = sample === undefined ? undefined : this.idle.add(sample)
       const elu = performance.eventLoopUtilization()
       this.routerBusy = performance.eventLoopUtilization(elu, this.elu).utilization >= ROUTER_BUSY
       this.elu = elu
@@ -132,18 +133,6 @@ export class Autoscaler {
     } finally {
       this.running = false
     }
-  }
-
-  /**
-   * A gap in the load (a client reconnecting, a quarter second between two bursts) leaves a core idle
-   * for one sample; instances booted for it would find the CPU taken again. Only idle CPU seen in each
-   * of the last second's samples counts.
-   */
-  private lastingIdle(idle: number | undefined): number | undefined {
-    if (idle === undefined) return undefined
-    this.idleSamples.push(idle)
-    if (this.idleSamples.length > IDLE_TICKS) this.idleSamples.shift()
-    return Math.min(...this.idleSamples)
   }
 
   /** Demand now: requests in flight on the version's instances, waiting for a boot, or queued. */

@@ -41,6 +41,21 @@ export class NodeCpu {
   }
 }
 
+/**
+ * Idle CPU that lasted: the least of the last `n` samples. A gap in the load (a client reconnecting, a
+ * quarter second between two bursts) leaves a core idle for one sample; instances booted for it would
+ * find the CPU taken again.
+ */
+export class LastingIdle {
+  private readonly samples: number[] = []
+  constructor(private readonly n: number) {}
+  add(idle: number): number {
+    this.samples.push(idle)
+    if (this.samples.length > this.n) this.samples.shift()
+    return Math.min(...this.samples)
+  }
+}
+
 /** CPU numbers in this process's affinity mask (`Cpus_allowed_list`: "0-3,6"); all of them where unknown. */
 export function allowedCpus(count: number): number[] {
   try {

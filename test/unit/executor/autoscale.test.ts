@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { decide, DEFAULT_SCALE, type ScaleInput } from '../../../executor/autoscale/decide.js'
 import { DemandWindow } from '../../../executor/autoscale/window.js'
 import { ScaleState } from '../../../executor/autoscale/autoscaler.js'
+import { LastingIdle } from '../../../executor/autoscale/node-cpu.js'
 import { BootGate } from '../../../poolmgr/boot-gate.js'
 
 const base: ScaleInput = {
@@ -125,6 +126,16 @@ describe('autoscale decision', () => {
     for (const end = t + 3_000; t < end; t += 250) w.add(t, 0, 30_000) // 3 s without requests
     const d = decide({ ...base, now: t, ready: 5, live: 5, stable: w.average(t, 30_000), panic: w.average(t, 3_000), cpuPerInstance: 0.01, unmeasured: 0 })
     expect(d.desired).toBe(5)
+  })
+})
+
+describe('idle CPU that lasted', () => {
+  it('a core idle for one sample in a busy second does not count; one idle for all of them does', () => {
+    const idle = new LastingIdle(4)
+    for (const x of [0.05, 0.02, 0.04]) idle.add(x)
+    expect(idle.add(1.2)).toBeCloseTo(0.02) // a gap between two bursts
+    for (const x of [1.1, 1.3, 1.0]) idle.add(x)
+    expect(idle.add(1.2)).toBeCloseTo(1.0)
   })
 })
 
