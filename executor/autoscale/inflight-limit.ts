@@ -66,7 +66,7 @@ export class InflightLimit {
   get measuring(): boolean { return this.measuringSince > 0 }
 
   /**
-   * One answer (on the request path: two compares and a store): sent at `sentAt` (performance.now())
+   * One answer (on the request path: a few compares and an array store): sent at `sentAt` (performance.now())
    * while its instance had `sentInflight` requests in flight, this one included; answered at `now`.
    */
   answered(sentAt: number, sentInflight: number, now: number): void {
@@ -85,7 +85,8 @@ export class InflightLimit {
   /**
    * Once per window (the autoscaler's tick, `now` from performance.now()): moves the limit. `pressed`:
    * requests are queued for the version now, or an instance has more than PRESSED_INFLIGHT in flight
-   * (only then does the limit hold anything back, or need a fresh minRtt). `enabled` false (`autoscale.adaptiveConcurrency: false`): the concurrency is the limit.
+   * (only then does the limit hold anything back, or need a fresh minRtt). `enabled` false
+   * (`autoscale.adaptiveConcurrency: false`): the concurrency is the limit.
    */
   update(now: number, concurrency: number, pressed: boolean, enabled = true): void {
     if (!enabled) { this.limit = this.slots = concurrency; this.measuringSince = 0; return }
