@@ -109,10 +109,19 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
-  const { url, apiUrl } = await a.listen({
-    backlog: 4096,
-    beforeWorkflows: (u) => logger.info({ url: u, dataDir: config.dataDir, cgroups: cgroups.mode, poolSize: config.poolSize }, 'kiln is up'),
-  })
+  let listening: { url: string; apiUrl: string }
+  try {
+    listening = await a.listen({
+      backlog: 4096,
+      beforeWorkflows: (u) => logger.info({ url: u, dataDir: config.dataDir, cgroups: cgroups.mode, poolSize: config.poolSize }, 'kiln is up'),
+    })
+  } catch (e) {
+    // The port is taken (or the like): what started before the listen (pools booting, their cgroups,
+    // the sandbox's folders) goes with it, as at any stop; a cgroup root left here had no next start to sweep it.
+    await close().catch((err: Error) => logger.warn({ err }, 'kiln did not stop cleanly after a failed start'))
+    throw e
+  }
+  const { url, apiUrl } = listening
   if (apiUrl !== url) logger.info({ apiUrl }, 'the control API listens apart')
   const port = (a.app.server.address() as { port: number }).port
 
