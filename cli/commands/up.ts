@@ -49,7 +49,10 @@ export function registerUp(program: Command): void {
         if (stopping) return
         stopping = true
         process.stderr.write(`\n${signal}: stopping kiln and its instances\n`)
-        platform.close().then(() => process.exit(0), () => process.exit(1))
+        platform.close().then(() => process.exit(0), (err: Error) => {
+          process.stderr.write(`kiln did not stop cleanly: ${err.message}\n`)
+          process.exit(1)
+        })
       }
       process.on('SIGINT', () => stop('SIGINT'))
       process.on('SIGTERM', () => stop('SIGTERM'))

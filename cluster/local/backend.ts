@@ -197,8 +197,16 @@ export class LocalBackend implements ClusterBackend {
 
   async close(): Promise<void> {
     this.closed = true
-    await Promise.all([...this.instances.keys()].map((id) => this.stop(id, 500)))
-    await Promise.all([...this.cleanups])
+    // The exits come back over the spawner's channel, which does not hold the process open: without a
+    // handle of its own, a platform waiting here for an instance past its grace ran out of work and
+    // exited on the spot, before its cgroups and sandbox folders were removed.
+    const hold = setInterval(() => undefined, 1000)
+    try {
+      await Promise.all([...this.instances.keys()].map((id) => this.stop(id, 500)))
+      await Promise.all([...this.cleanups])
+    } finally {
+      clearInterval(hold)
+    }
   }
 }
 

@@ -4,15 +4,13 @@
 // following logs, delete refusal, allowed values, data from a file or stdin, versions, completion, the
 // `fn get` view, a port in use, and the local dev loop.
 import { spawn, spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { childrenOf, freePort, kiln, KILN, ROOT } from '../helpers/cli.js'
+import { cgroupRootsOf, childrenOf, freePort, kiln, KILN, ROOT } from '../helpers/cli.js'
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { until } from '../helpers/until.js'
 
@@ -234,10 +232,8 @@ describe('the CLI never surprises', () => {
       expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is in use`)
       expect(r.stderr).not.toMatch(/\n\s+at /)
       // What it started before the listen failed (pools booting in their cgroups) went with it: no
-      // cgroup root of its data dir is left in any hierarchy (none to find where cgroups are not mounted).
-      const rootName = `kiln-${createHash('sha256').update(resolve(join(dir, 'up-data'))).digest('hex').slice(0, 8)}`
-      const hierarchies = existsSync('/sys/fs/cgroup') ? ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))] : []
-      expect(hierarchies.filter((h) => existsSync(join(h, rootName)))).toEqual([])
+      // cgroup root of its data dir is left in any hierarchy.
+      expect(cgroupRootsOf(join(dir, 'up-data'))).toEqual([])
     } finally {
       held.close()
     }

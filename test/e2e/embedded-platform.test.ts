@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { alive, cmdline, descendantsOf, get, KILN, kiln, kilnUp, rawRequest, ROOT, type UpProcess, cliEnv } from '../helpers/cli.js'
+import { alive, cgroupRootsOf, cmdline, descendantsOf, get, KILN, kiln, kilnUp, rawRequest, ROOT, type UpProcess, cliEnv } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 
 const F = join(ROOT, 'test', 'e2e', 'fixtures')
@@ -233,5 +233,15 @@ describe('kiln up + kiln CLI', () => {
     expect(JSON.parse(res.text)).toEqual({ version: 2, name: 'again' })
     expect((await get(`${up.url}/greet/Ada`)).status).toBe(200)
     expect((await get(`${up.url}/fn/thrower`)).status).toBe(404)
+  })
+  it('stops cleanly while an instance ignores SIGTERM past its grace: it is killed, and the cgroup root goes too', async () => {
+    expect((await kiln(['fn', 'deploy', 'stubborn', '--code', join(F, 'ignores-sigterm.mjs')], env)).code).toBe(0)
+    expect((await get(`${up.url}/fn/stubborn`)).text).toBe('stubborn')
+    const tree = await processTree()
+    expect(await up.stop('SIGTERM')).toBe(0)
+    await allDead(tree.all)
+    // Before, kiln up exited while it waited for the killed instance (nothing held its event loop open),
+    // before it removed its cgroups.
+    expect(cgroupRootsOf(dataDir)).toEqual([])
   })
 })

@@ -4,11 +4,12 @@
 // fallback), while `get` sends that token with `/v1` requests. The CLI never sees the developer's own
 // ~/.config/kiln or KILN_TOKEN (each run gets an empty config home unless a test gives one).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { request } from 'undici'
 
 const require = createRequire(import.meta.url)
@@ -218,4 +219,15 @@ export async function processesMatching(needle: string): Promise<number[]> {
     } catch { /* gone */ }
   }
   return out
+}
+
+/**
+ * The cgroup directories a `kiln up` on `dataDir` made (its root, kiln-<hash of the data dir>, in each
+ * hierarchy) that still exist: none once it has stopped cleanly, none at all where cgroups are not mounted.
+ */
+export function cgroupRootsOf(dataDir: string): string[] {
+  const rootName = `kiln-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 8)}`
+  if (!existsSync('/sys/fs/cgroup')) return []
+  const hierarchies = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))]
+  return hierarchies.map((h) => join(h, rootName)).filter((d) => existsSync(d))
 }
