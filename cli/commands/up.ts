@@ -46,9 +46,14 @@ export function registerUp(program: Command): void {
       }
       let stopping = false
       const stop = (signal: string) => {
-        if (stopping) return
+        if (stopping) {
+          // A second signal while requests drain (a function may take its whole timeout): stop now. The
+          // instances go with this process (their stdin pipe closes); the next start sweeps the cgroups.
+          process.stderr.write(`\n${signal} again: stopping now, without waiting for requests in flight\n`)
+          process.exit(130)
+        }
         stopping = true
-        process.stderr.write(`\n${signal}: stopping kiln and its instances\n`)
+        process.stderr.write(`\n${signal}: stopping kiln and its instances (waiting for requests in flight; ${signal} again to stop now)\n`)
         platform.close().then(() => process.exit(0), (err: Error) => {
           process.stderr.write(`kiln did not stop cleanly: ${err.message}\n`)
           process.exit(1)

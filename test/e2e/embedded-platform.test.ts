@@ -244,4 +244,25 @@ describe('kiln up + kiln CLI', () => {
     // before it removed its cgroups.
     expect(cgroupRootsOf(dataDir)).toEqual([])
   })
+  it('a second SIGTERM stops at once while a request is still in flight', async () => {
+    up = await kilnUp(dataDir)
+    env.KILN_URL = up.url
+    expect((await kiln(['fn', 'deploy', 'waits', '--code', join(F, 'waits.mjs'), '--timeout', '2m'], env)).code).toBe(0)
+    void get(`${up.url}/fn/waits`).catch(() => undefined)
+    await until('the request to be in flight', async () => {
+      const fn = JSON.parse((await kiln(['fn', 'get', 'waits', '-o', 'json'], env)).stdout)
+      return fn.status.instances.some((i: { state: string }) => i.state === 'busy') ? true : undefined
+    })
+    const tree = await processTree()
+    up.child.kill('SIGTERM')
+    await until('kiln up to wait for the request', async () => (up.output().includes('SIGTERM again to stop now') ? true : undefined))
+    // The first stop waits for the request (up to the function's timeout); the second does not.
+    expect(await up.stop('SIGTERM')).toBe(130)
+    expect(up.output()).toContain('stopping now, without waiting for requests in flight')
+    await allDead(tree.all)
+    // What a forced stop leaves (its cgroups) the next start on the data dir sweeps, and a clean stop removes.
+    up = await kilnUp(dataDir)
+    expect(await up.stop('SIGTERM')).toBe(0)
+    expect(cgroupRootsOf(dataDir)).toEqual([])
+  })
 })
