@@ -84,9 +84,13 @@ export interface KilnConfig {
 }
 
 export interface AutoscaleConfig {
+  /** The window whose average demand sets the instance count (and keeps instances through dips). */
   stableWindowMs: number
+  /** The short window that detects a burst. */
   panicWindowMs: number
+  /** Panic when the panic window asks for this many times the ready instances. */
   panicThreshold: number
+  /** The share of an instance's slots (its concurrency) the count aims to fill. */
   targetUtilization: number
   /** Cores an instance uses on average before the node's idle CPU limits how many the function gets. */
   cpuBoundCores: number
@@ -94,6 +98,7 @@ export interface AutoscaleConfig {
   idleCoresToGrow: number
   /** How long a probe instance serves before its gain in throughput is judged. */
   probeMs: number
+  /** How often demand and CPU are sampled and the decision made. */
   sampleMs: number
   /** Each instance gets fewer requests than its concurrency while more would only wait inside it (executor/autoscale/inflight-limit.ts). */
   adaptiveConcurrency: boolean

@@ -15,26 +15,16 @@
 //    with it (a probe); the count where it stopped rising is the ceiling until the queue empties.
 //    Adding instances to a machine whose CPU is spent (a CPU-bound function, or a router serving a
 //    thousand connections) buys cold starts, not throughput.
-export interface ScaleSettings {
-  /** The window whose average demand sets the instance count (and keeps instances through dips). */
-  stableWindowMs: number
-  /** The short window that detects a burst. */
-  panicWindowMs: number
-  /** Panic when the panic window asks for this many times the ready instances. */
-  panicThreshold: number
-  /** The share of an instance's slots (its concurrency) the count aims to fill. */
-  targetUtilization: number
-  /** Cores an instance must use on average before the node's idle CPU limits its count. */
-  cpuBoundCores: number
-  /** Idle cores the node must have for instances to be added without a throughput probe. */
-  idleCoresToGrow: number
-  /** How long a probe instance serves before its gain in throughput is judged. */
-  probeMs: number
-  /** Each instance gets fewer than its concurrency at once while more only wait inside it (inflight-limit.ts). */
-  adaptiveConcurrency: boolean
-}
+import { defaultConfig, type AutoscaleConfig } from '../../core/config.js'
 
-export const DEFAULT_SCALE: ScaleSettings = { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, adaptiveConcurrency: true }
+/**
+ * The settings the decision reads: kiln.yaml's `autoscale` (core/config.ts AutoscaleConfig, where each
+ * is described) but how often it is sampled.
+ */
+export type ScaleSettings = Omit<AutoscaleConfig, 'sampleMs'>
+
+const { sampleMs: _sampleMs, ...defaults } = defaultConfig().autoscale
+export const DEFAULT_SCALE: ScaleSettings = defaults
 
 /**
  * One instance added to learn whether another helps: `from` instances served `baseRate` requests/s
