@@ -18,9 +18,9 @@ import type { Fleet } from '../poolmgr/fleet.js'
 import type { InstanceRecord } from '../poolmgr/instance.js'
 import type { PoolManager } from '../poolmgr/manager.js'
 import type { FunctionEntry } from './function-entry.js'
-import type { FunctionState, Isolation, Provision, Waiter } from './function-state.js'
+import type { FunctionState, Isolation } from './function-state.js'
 import { Autoscaler } from './autoscale/autoscaler.js'
-import { DEFAULT_SCALE, type ScaleDecision, type ScaleSettings } from './autoscale/decide.js'
+import { DEFAULT_SCALE, type ScaleSettings } from './autoscale/decide.js'
 import type { NodeCpu } from './autoscale/node-cpu.js'
 import { describeFunction } from './describe.js'
 import { loadCode, type LoadDeps } from './load-code.js'
@@ -31,22 +31,16 @@ import { returnOrRetire } from './return-to-pool.js'
 import { NO_SHARING, type NamespaceSharing } from './namespace-reuse.js'
 import { codeOwner, sameOwner } from './reuse-boundary.js'
 import { withdrawSecrets, type DeliveryTarget, type FunctionSecrets } from './secret-delivery.js'
-import { coldStartKind } from './stats.js'
 import { dedicatedStrategy } from './strategies/dedicated.js'
 import { poolStrategy } from './strategies/pool.js'
 import type { Strategy, StrategyContext } from './strategies/strategy.js'
 import { warmStrategy } from './strategies/warm.js'
+import { Provisioner } from './provisioning.js'
 import { TrafficApplier } from './traffic-apply.js'
 
 const STRATEGIES: Record<string, Strategy> = { pool: poolStrategy, warm: warmStrategy, dedicated: dedicatedStrategy }
 
 export type Outcome = 'ok' | 'timeout' | 'crash' | 'aborted'
-
-/** Why a version has no more instances, for the queue-full message (autoscale/decide.ts limitedBy). */
-const WHY_NO_MORE: Record<ScaleDecision['limitedBy'], string> = {
-  max: 'its maximum', cpu: 'all the node\'s CPU can keep busy', first: 'its first is booting', measuring: 'more once measured',
-  latency: 'more in flight only waits', router: 'the router is the bottleneck', probe: 'one more is being tried', throughput: 'more did not raise throughput',
-}
 
 export interface ExecutorOptions {
   functions: ResourceStore<FunctionResource>
@@ -91,6 +85,7 @@ export class Executor {
   private readonly scaler: Autoscaler
   private readonly outliers: Outliers
   private readonly traffic: TrafficApplier
+  private readonly provisioner: Provisioner
 
   constructor(private readonly o: ExecutorOptions) {
     const backend = o.fleet.backend
@@ -103,9 +98,13 @@ export class Executor {
       sharing: o.sharing ?? NO_SHARING,
       runtime: (fs) => this.runtimeOf(fs),
       load: (rec, fs, background) => loadCode(rec, fs, background, loadDeps),
-      provisionInBackground: (fs) => this.startProvision(fs, true).done,
+      provisionInBackground: (fs) => this.provisioner.start(fs, true).done,
       provisioning: (fs) => fs.provisions.filter((p) => p.version === fs.version).length,
     }
+    this.provisioner = new Provisioner({
+      ctx: this.ctx, logger: o.logger, strategyOf: (fs) => this.strategyOf(fs), closing: () => this.closing,
+      drain: (rec, fs) => this.drain(rec, fs), retire: (rec) => void o.fleet.retire(rec),
+    })
     this.scaler = new Autoscaler({
       backend,
       nodeCpu: o.autoscale?.nodeCpu,
@@ -114,7 +113,7 @@ export class Executor {
       functions: () => this.fns.values(),
       maxInstances: (fs) => this.strategyOf(fs).maxInstances(fs),
       minInstances: (fs) => this.strategyOf(fs).keepIdle(fs),
-      decided: (fs) => this.grow(fs),
+      decided: (fs) => this.provisioner.grow(fs),
     })
     this.outliers = new Outliers(o.ejection, (rec, reason) => this.eject(rec, reason))
     this.traffic = new TrafficApplier({
@@ -211,7 +210,7 @@ export class Executor {
       this.drain(rec, fs)
       return
     }
-    if (fs.queue.length > 0) this.serveQueue(fs, rec)
+    if (fs.queue.length > 0) this.provisioner.serve(fs, rec)
   }
 
   /** The version an instance serves. */
@@ -219,11 +218,10 @@ export class Executor {
     return rec.fn === undefined ? undefined : this.entries.get(rec.fn)?.states.get(rec.fnVersion)
   }
 
-  // ---- slow path ----
+  // ---- slow path (the waiting itself: provisioning.ts) ----
 
   acquire(fs: FunctionState): Promise<InstanceRecord> {
-    const name = fs.name
-    if (fs.deleted) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" was deleted`))
+    if (fs.deleted) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
     if (this.closing) return Promise.reject(new KilnError('KILN_ERR_SHUTTING_DOWN'))
     const rec = this.tryAcquire(fs)
     if (rec) return Promise.resolve(rec)
@@ -233,90 +231,7 @@ export class Executor {
       fs.adaptive.observe(fs.lastRequestAt)
       fs.adaptive.coldStarts++
     }
-    return new Promise<InstanceRecord>((resolve, reject) => {
-      const w: Waiter = { resolve, reject }
-      for (const p of fs.provisions) {
-        if (p.version === fs.version && p.waiters.length < p.capacity) { p.waiters.push(w); return }
-      }
-      const strategy = this.strategyOf(fs)
-      // Ready instances (a count FunctionState keeps: no scan per request) and boots under way.
-      const live = fs.readyCount + fs.provisions.length
-      // Another instance only where it helps (autoscale/): below the function's maximum and the cap the
-      // autoscaler measured (CPU, instances not yet measured); else the request waits in the queue.
-      if (live === 0 || (live < strategy.maxInstances(fs) && live < fs.scale.cap)) {
-        this.startProvision(fs, false).waiters.push(w)
-        return
-      }
-      // Requests the adaptive limit holds back (within the function's concurrency) do not count against its queue.
-      if (fs.queue.length >= fs.queueSize + live * (fs.concurrency - fs.slots)) {
-        fs.stats.rejected++ // [metrics]
-        reject(new KilnError('KILN_ERR_QUEUE_FULL', `function "${name}" has ${live} instance(s) busy (${WHY_NO_MORE[fs.scale.limitedBy]}) and its queue of ${fs.queueSize} is full`, { retryAfter: 1 }))
-        return
-      }
-      fs.queue.push(w)
-    })
-  }
-
-  private startProvision(fs: FunctionState, background: boolean): Provision {
-    const p: Provision = { version: fs.version, capacity: fs.concurrency, waiters: [], done: Promise.resolve() }
-    fs.provisions.push(p)
-    if (!background) fs.coldStarts++
-    const startedAt = Date.now() // [metrics] an instance started after this was booted for it
-    p.done = this.strategyOf(fs).provision(fs, this.ctx, background).then(
-      (rec) => {
-        fs.provisions.splice(fs.provisions.indexOf(p), 1)
-        if (p.waiters.length > 0) fs.stats.coldStart(rec, coldStartKind(this.strategyOf(fs).keepIdle(fs) > 0, rec, startedAt)) // [metrics]
-        if (fs.deleted || this.closing) {
-          void this.o.fleet.retire(rec)
-          for (const w of p.waiters) w.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${fs.name}" was deleted`))
-          return
-        }
-        fs.add(rec)
-        rec.inflight += p.waiters.length
-        for (const w of p.waiters) w.resolve(rec)
-        if (rec.version !== fs.version) this.drain(rec, fs)
-        else if (fs.queue.length > 0) this.serveQueue(fs, rec)
-      },
-      (err: Error) => {
-        fs.provisions.splice(fs.provisions.indexOf(p), 1)
-        // No room for another instance (the budget is full of busy ones), but the version has instances:
-        // its requests wait for their slots, as if it had not tried to grow.
-        if (p.waiters.length > 0 && (err as KilnError).code === 'KILN_ERR_NO_CAPACITY' && fs.instances.some((r) => r.state === 'ready' && r.version === fs.version)) {
-          fs.queue.unshift(...p.waiters)
-          for (const r of fs.instances) if (fs.queue.length > 0) this.serveQueue(fs, r)
-          return
-        }
-        if (p.waiters.length === 0) this.o.logger.warn({ err, function: fs.name }, 'background specialization failed')
-        for (const w of p.waiters) w.reject(err)
-        // Queued requests waited for a slot that this provision would have made: let them fail alike
-        // rather than hang, unless an instance remains to serve them.
-        if (fs.instances.length === 0 && fs.provisions.length === 0) for (const w of fs.queue.splice(0)) w.reject(err)
-      },
-    )
-    return p
-  }
-
-  private serveQueue(fs: FunctionState, rec: InstanceRecord): void {
-    const slots = fs.slots
-    while (fs.queue.length > 0 && rec.state === 'ready' && rec.version === fs.version && rec.inflight < slots && fs.policy.accepts(rec)) {
-      rec.inflight++
-      fs.queue.shift()!.resolve(rec)
-    }
-  }
-
-  /**
-   * After a scale decision: queued requests get the slots a raised in-flight limit opened, and another
-   * instance as soon as the cap allows one.
-   */
-  private grow(fs: FunctionState): void {
-    if (fs.queue.length === 0 || fs.deleted || this.closing || fs.retired) return
-    for (const r of fs.instances) if (fs.queue.length > 0 && r.inflight < fs.slots) this.serveQueue(fs, r)
-    if (fs.queue.length === 0) return
-    const live = fs.ready().length + fs.provisions.filter((p) => p.version === fs.version).length
-    if (live >= Math.min(fs.scale.cap, this.strategyOf(fs).maxInstances(fs))) return
-    // Requests already waiting on a boot are served by it; only the queue beyond them needs another.
-    const p = this.startProvision(fs, false)
-    while (p.waiters.length < p.capacity && fs.queue.length > 0) p.waiters.push(fs.queue.shift()!)
+    return this.provisioner.wait(fs)
   }
 
   /** Takes an instance that keeps failing out of rotation; the strategy and the queue replace it. */
@@ -451,10 +366,7 @@ export class Executor {
     if (rec.inflight === 0) fs.remove(rec)
     if (!fs.deleted && !this.closing) this.reconcile(fs)
     // Requests queued on an instance that went away need another one.
-    if (fs.queue.length > 0 && fs.ready().length === 0 && fs.provisions.length === 0 && !fs.deleted) {
-      const p = this.startProvision(fs, false)
-      while (p.waiters.length < p.capacity && fs.queue.length > 0) p.waiters.push(fs.queue.shift()!)
-    }
+    if (fs.queue.length > 0 && fs.ready().length === 0 && fs.provisions.length === 0 && !fs.deleted) this.provisioner.bootForQueue(fs)
   }
 
   private onGone(rec: InstanceRecord): void {
