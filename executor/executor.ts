@@ -319,13 +319,10 @@ export class Executor {
   isolate(name: string, iso: Isolation): Promise<void> {
     const entry = this.entries.get(name)
     if (!entry) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
-    if (entry.isolation) return this.whenApplied(name)
-    entry.isolation = iso
-    for (const fs of entry.states.values()) {
-      fs.setIsolation(iso)
-      fs.applied = this.roll(fs)
+    if (!entry.isolation) {
+      this.place(entry, iso)
+      this.o.onIsolation?.(name, iso)
     }
-    this.o.onIsolation?.(name, iso)
     return this.whenApplied(name)
   }
 
@@ -334,14 +331,20 @@ export class Executor {
     const entry = this.entries.get(name)
     if (!entry) return Promise.reject(new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
     const was = entry.isolation
-    if (!was) return this.whenApplied(name)
-    entry.isolation = undefined
+    if (was) {
+      this.place(entry, undefined)
+      this.o.onRelease?.(name, was, by)
+    }
+    return this.whenApplied(name)
+  }
+
+  /** Every version of the function rolls onto isolated nodes (`iso`) or back onto general ones. */
+  private place(entry: FunctionEntry, iso: Isolation | undefined): void {
+    entry.isolation = iso
     for (const fs of entry.states.values()) {
-      fs.setIsolation(undefined)
+      fs.setIsolation(iso)
       fs.applied = this.roll(fs)
     }
-    this.o.onRelease?.(name, was, by)
-    return this.whenApplied(name)
   }
 
   // ---- instances leaving ----
