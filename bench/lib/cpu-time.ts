@@ -15,7 +15,8 @@ function ticksOf(pid: number): number {
   }
 }
 
-function childrenOf(pid: number): number[] {
+/** The pids of a process's children (every thread's), from /proc. */
+export function childrenOf(pid: number): number[] {
   const out: number[] = []
   for (const task of safeReaddir(`/proc/${pid}/task`)) {
     try {
