@@ -60,6 +60,8 @@ interface Row extends WrkResult {
   served?: number[]
   servedSpread?: number
   workersAlive?: number
+  /** Router processes that died and were started again during the run. */
+  workerRestarts?: number
   /** The instance that served the run changed under it (its CPU then is not all counted). */
   instanceChanged?: boolean
 }
@@ -77,7 +79,7 @@ interface Model {
   measured: { placement: Placement; cores: number; ratio: number; model: number }[]
 }
 
-interface Health { routers?: { processes: number; alive: number; served: number[] } }
+interface Health { routers?: { processes: number; alive: number; served: number[]; restarts?: number } }
 
 const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits))
 const round1 = (x: number) => Math.round(x * 10) / 10
@@ -199,9 +201,10 @@ async function main(): Promise<void> {
             const least = Math.min(...row.served)
             if (least > 0) row.servedSpread = ratio(Math.max(...row.served), least)
             row.workersAlive = h1.routers.alive
+            if (h1.routers.restarts !== undefined) row.workerRestarts = h1.routers.restarts - (h0.routers.restarts ?? 0)
           }
           rows.push(row)
-          const served = row.served ? `  served ${row.served.join('/')} (max/min ${fmt(row.servedSpread)}, ${row.workersAlive} alive)` : ''
+          const served = row.served ? `  served ${row.served.join('/')} (max/min ${fmt(row.servedSpread)}, ${row.workersAlive} alive${row.workerRestarts ? `, ${row.workerRestarts} RESTARTED` : ''})` : ''
           process.stderr.write(`  N=${n} ${placement.padEnd(9)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors} (timeouts ${r.errorKinds.timeout})  cpu µs/req primary ${fmt(parts.primary, 1)} workers ${fmt(parts.workers, 1)} instance ${fmt(parts.instance, 1)} other ${fmt(parts.other, 1)}${served}  load ${loadavg1}\n`)
           if (instanceChanged) process.stderr.write(`warning: the instance changed during the run (${inst.id}): its CPU is not all counted\n`)
         }
@@ -242,7 +245,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     const cu = r.cpuUsPerRequest
     const served = r.served ? `${r.served.join('/')} (${fmt(r.servedSpread)})` : '-'
-    console.log(`${String(r.processes).padEnd(2)} ${r.placement.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.errorKinds.timeout).padStart(9)} | ${fmt(cu.primary, 1).padStart(20)} ${fmt(cu.workers, 1).padStart(8)} ${fmt(cu.instance, 1).padStart(9)} ${fmt(cu.other, 1).padStart(6)} ${fmt(cu.total, 1).padStart(6)} | ${served.padEnd(28)} ${r.loadavg1}${r.instanceChanged ? '  (instance changed)' : ''}`)
+    console.log(`${String(r.processes).padEnd(2)} ${r.placement.padEnd(10)} ${String(r.connections).padStart(6)} ${String(r.rps).padStart(8)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.errorKinds.timeout).padStart(9)} | ${fmt(cu.primary, 1).padStart(20)} ${fmt(cu.workers, 1).padStart(8)} ${fmt(cu.instance, 1).padStart(9)} ${fmt(cu.other, 1).padStart(6)} ${fmt(cu.total, 1).padStart(6)} | ${served.padEnd(28)} ${r.loadavg1}${r.instanceChanged ? '  (instance changed)' : ''}${r.workerRestarts ? `  (${r.workerRestarts} worker restarts)` : ''}`)
   }
   const idle = rows.filter((r) => r.served?.some((s) => s <= 0))
   if (idle.length > 0) console.log(`\nWORKERS THAT SERVED NOTHING: ${idle.map((r) => `N=${r.processes} ${r.placement} c${r.connections}: ${r.served!.join('/')}`).join('; ')}`)
