@@ -26,7 +26,7 @@ import { childrenOf, cpuUs } from './lib/cpu-time.js'
 import { crossover, nProcesses, oneProcess, type CrossoverRow, type MultiCost, type OneCost } from './lib/crossover.js'
 import { findRoot, startKiln, timedGet, type KilnProcess } from './lib/kiln-process.js'
 import { ratio } from './lib/percentiles.js'
-import { pinTree } from './lib/pin.js'
+import { pin, pinTree } from './lib/pin.js'
 import { run, wrk, type WrkResult } from './lib/wrk.js'
 
 const argv = process.argv.slice(2)
@@ -180,6 +180,7 @@ async function main(): Promise<void> {
       for (const placement of PLACEMENTS) {
         // The whole tree: primary, workers, spawner and the instance (later instances inherit it).
         await pinTree(primary, SERVER_CPUS[placement])
+        await pin((await instanceOf()).pid, SERVER_CPUS[placement])
         for (const c of CONNS) {
           if (WARMUP > 0) await wrk({ url, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
           const inst = await instanceOf()
