@@ -32,6 +32,8 @@ await Promise.all([
   }),
   build({ ...common, entryPoints: { 'runtimes/node': 'runtimes/node/server.ts' }, outdir: 'dist', sourcemap: false }),
   build({ ...common, entryPoints: { spawner: 'cluster/local/spawner-main.ts' }, outdir: 'dist', sourcemap: false }),
+  // A router process of `kiln up --router-processes N` (router/workers/).
+  build({ ...common, entryPoints: { 'router-worker': 'router/workers/worker-main.ts' }, outdir: 'dist' }),
   // The expression sandbox's worker thread; QuickJS stays in node_modules (it loads its .wasm beside itself).
   build({ ...common, entryPoints: { 'expression-worker': 'workflows/sandbox/worker.ts' }, outdir: 'dist', external: ['quickjs-emscripten-core', '@jitl/*'] }),
   build({ ...common, entryPoints: { 'relay/tcp-relay': 'cluster/local/sandbox/tcp-relay-main.ts' }, outdir: 'dist', sourcemap: false }),

@@ -81,6 +81,8 @@ export interface KilnConfig {
   autoscale: AutoscaleConfig
   /** When an instance that keeps failing is taken out of rotation (executor/outliers.ts). */
   ejection: EjectionConfig
+  /** Router processes of `kiln up` (router/workers/): 1 serves every request in the platform's own process. */
+  routerProcesses: number
 }
 
 export interface AutoscaleConfig {
@@ -138,6 +140,7 @@ export function defaultConfig(): KilnConfig {
     queueLeaseMs: 30_000,
     autoscale: { stableWindowMs: 30_000, panicWindowMs: 3_000, panicThreshold: 2, targetUtilization: 0.7, cpuBoundCores: 0.1, idleCoresToGrow: 0.5, probeMs: 1000, sampleMs: 250, adaptiveConcurrency: true },
     ejection: { consecutive5xx: 5, probeTimeoutMs: 1000 },
+    routerProcesses: 1,
   }
 }
 
@@ -163,6 +166,7 @@ const CGROUP_MODES = ['auto', 'v2', 'v1', 'none']
 const FLAGS: Record<string, string> = {
   port: '--port', host: '--host', dataDir: '--data', poolSize: '--pool-size', idleTimeoutMs: '--idle-timeout', instanceBudget: '--budget',
   cgroups: '--cgroups', redisUrl: '--redis', accessLog: '--access-log', logLevel: '--log-level', apiHost: '--api-host', apiPort: '--api-port',
+  routerProcesses: '--router-processes',
 }
 const ENV: Record<string, string> = {
   KILN_PORT: 'port', KILN_HOST: 'host', KILN_DATA: 'dataDir', KILN_POOL_SIZE: 'poolSize', KILN_IDLE_TIMEOUT: 'idleTimeoutMs',
@@ -175,11 +179,12 @@ const ENV: Record<string, string> = {
   KILN_AUTOSCALE_STABLE_WINDOW: 'autoscale.stableWindowMs', KILN_AUTOSCALE_PANIC_WINDOW: 'autoscale.panicWindowMs',
   KILN_ADAPTIVE_CONCURRENCY: 'autoscale.adaptiveConcurrency',
   KILN_EJECT_AFTER_5XX: 'ejection.consecutive5xx',
+  KILN_ROUTER_PROCESSES: 'routerProcesses',
   // One key of a map each: fromEnv puts them under `sandbox`.
   KILN_SANDBOX: 'sandbox.enabled', KILN_SANDBOX_NETWORK: 'sandbox.network',
 }
 /** kiln.yaml keys: the settings, with `idleTimeout`, `maxBody`, `asyncMaxBody` and `queueLease` as the quantities users type. */
-const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention', 'queueLease', 'queueLeaseMs', 'autoscale', 'ejection'])
+const FILE_KEYS = new Set(['port', 'host', 'poolSize', 'idleTimeout', 'idleTimeoutMs', 'instanceBudget', 'maxBody', 'maxBodyBytes', 'logLevel', 'accessLog', 'cgroups', 'cgroupRoot', 'redisUrl', 'nodes', 'loadLimits', 'apiHost', 'apiPort', 'callbackHosts', 'tracing', 'asyncMaxBody', 'asyncMaxBodyBytes', 'sandbox', 'versionRetention', 'queueLease', 'queueLeaseMs', 'autoscale', 'ejection', 'routerProcesses'])
 const SANDBOX_KEYS = ['enabled', 'network', 'uids', 'limits', 'mounts', 'programs']
 const SANDBOX_NETWORKS = ['egress', 'none', 'host']
 /** sandbox.limits.default|max keys: sizes (128Mi) or counts. */
@@ -263,6 +268,11 @@ function setting(key: string, v: unknown, where: string): unknown {
       return n
     }
     case 'ejection.consecutive5xx': return nonNegativeInt(where, v, 1_000_000)
+    case 'routerProcesses': {
+      const n = nonNegativeInt(where, v, 64)
+      if (n < 1) throw invalid(where, 'an integer from 1 to 64', v)
+      return n
+    }
     case 'autoscale.panicThreshold': case 'autoscale.targetUtilization': case 'autoscale.cpuBoundCores': case 'autoscale.idleCoresToGrow': {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
       if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw invalid(where, 'a number above 0', v)

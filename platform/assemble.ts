@@ -4,8 +4,11 @@
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { hostname } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend, Protection } from '../cluster/backend.js'
@@ -44,6 +47,8 @@ import { PoolManager } from '../poolmgr/manager.js'
 import { createDataPlane, dataPlaneFirst } from '../router/data-plane.js'
 import { routerPlugin } from '../router/plugin.js'
 import { attachUpgrades } from '../router/websocket.js'
+import { startRouterProcesses, type RouterProcesses } from '../router/workers/supervisor.js'
+import { distDir } from '../core/paths.js'
 import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../triggers/queue/source.js'
@@ -163,7 +168,9 @@ export interface Assembly {
    * Starts the loops, listens, then `beforeWorkflows(url)` and resumes workflows; the data plane's URL
    * and the control API's (the same one unless it listens apart).
    */
-  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<{ url: string; apiUrl: string }>
+  listen(o: { backlog?: number; beforeWorkflows?(url: string): void }): Promise<{ url: string; apiUrl: string; port: number }>
+  /** The router processes serving the data plane (`routerProcesses` > 1, once listening); undefined: this process serves it. */
+  readonly routers: RouterProcesses | undefined
   /** Stops in dependency order: `first` before anything, `last` after the instances are gone. */
   close(o?: { first?(): Promise<void>; last?(): Promise<void> }): Promise<void>
 }
@@ -285,7 +292,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     s.get('/healthz', async () => {
       const h = o.health(fleet!, pools)
       const st = o.state.health.view()
-      return { ...h, ok: h.ok !== false && st.up, state: st }
+      return { ...h, ok: h.ok !== false && st.up, state: st, ...(routers === undefined ? {} : { routers: routers.view() }) }
     })
     probeRoutes(s, readiness)
     if (withApi) {
@@ -309,9 +316,12 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
 
   let closing: Promise<void> | undefined
   let unkeep: (() => void) | undefined
+  let routers: RouterProcesses | undefined
+  let routerDir: string | undefined
   const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`
   return {
     app, api, parts, executor, fleet, pools, wf,
+    get routers() { return routers },
     async listen({ backlog, beforeWorkflows }) {
       if (o.keepsReleases ?? true) unkeep = await keepReleases(functions, releases, logger)
       if (o.dataPlane) {
@@ -322,8 +332,27 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         series.start()
         for (const s of sources) await s.start()
       }
-      await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
-      const url = urlOf(app, config.host)
+      let port: number
+      if (o.dataPlane && config.routerProcesses > 1) {
+        // Router processes (router/workers/) take the public port; this process's own server listens on a
+        // private Unix socket for what they pass on (and for connections while none is alive).
+        const script = join(distDir(), 'router-worker.js')
+        if (!existsSync(script)) throw new Error(`routerProcesses ${config.routerProcesses} needs the built router program ${script}: run npm run build`)
+        routerDir = await mkdtemp(join(tmpdir(), 'kiln-routers-'))
+        const platformSocket = join(routerDir, 'platform.sock')
+        await app.listen({ path: platformSocket })
+        routers = await startRouterProcesses({
+          count: config.routerProcesses, host: config.host, port: config.port, backlog: backlog ?? 511, script, platformSocket,
+          dataPlane, executor, logger, logLevel: config.logLevel, accessLog: config.accessLog,
+          fallback: (socket) => { app.server.emit('connection', socket); socket.resume() },
+        })
+        port = routers.port
+        if (o.tracing !== undefined) logger.warn('tracing: requests that router processes serve make no kiln.* spans (their callers\' traceparent still reaches the function); run one router process to trace them')
+      } else {
+        await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
+        port = (app.server.address() as { port: number }).port
+      }
+      const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
       let apiUrl = url
       if (apiApart) {
         const apiHost = config.apiHost ?? '127.0.0.1'
@@ -335,7 +364,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       beforeWorkflows?.(url)
       if (o.dataPlane) await wf.start()
       ready.started()
-      return { url, apiUrl }
+      return { url, apiUrl, port }
     },
     close: ({ first, last } = {}) => closing ??= (async () => {
       ready.closing()
@@ -350,9 +379,12 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       canaries.stop()
       series.stop()
       unkeep?.()
+      // Their requests in flight end before the executor that holds their slots stops.
+      await routers?.close()
       await executor.close()
       if (api !== app) await api.close()
       await app.close()
+      if (routerDir !== undefined) await rm(routerDir, { recursive: true, force: true })
       await dataPlane.close()
       await pools.close()
       await fleet!.close()

@@ -24,6 +24,7 @@ import type { CronTriggerResource, FunctionResource, FunctionTrafficResource, Fu
 import { BUILTIN_RUNTIMES } from './builtin-runtimes.js'
 import { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { mountWorkflows } from '../workflows/platform/mount.js'
+import type { RouterProcesses } from '../router/workers/supervisor.js'
 import { assemble, type PlatformParts } from './assemble.js'
 import { openPlatformState } from './state.js'
 
@@ -40,6 +41,8 @@ export interface Platform {
   readonly cgroups: CgroupDriver
   /** What each instance runs in (docs/sandbox.md). */
   readonly sandbox: Sandbox
+  /** The router processes (`routerProcesses` > 1); undefined: this process serves the data plane. */
+  readonly routers: RouterProcesses | undefined
   close(): Promise<void>
 }
 
@@ -109,7 +112,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     tracing: await startTracing({ config: config.tracing, exporter: opts.spanExporter, version: KILN_VERSION }),
   })
   // A deep accept queue: a burst of connections (1000 clients connecting at once) must wait, not be dropped.
-  let listening: { url: string; apiUrl: string }
+  let listening: { url: string; apiUrl: string; port: number }
   try {
     listening = await a.listen({
       backlog: 4096,
@@ -121,9 +124,8 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     await close().catch((err: Error) => logger.warn({ err }, 'kiln did not stop cleanly after a failed start'))
     throw e
   }
-  const { url, apiUrl } = listening
+  const { url, apiUrl, port } = listening
   if (apiUrl !== url) logger.info({ apiUrl }, 'the control API listens apart')
-  const port = (a.app.server.address() as { port: number }).port
 
   async function close(): Promise<void> {
     await a.close({
@@ -138,5 +140,5 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     logger.flush?.()
   }
 
-  return { url, apiUrl, port, config, app: a.app, ctx: a.parts, cgroups, sandbox, close }
+  return { url, apiUrl, port, config, app: a.app, ctx: a.parts, cgroups, sandbox, routers: a.routers, close }
 }

@@ -11,6 +11,14 @@ export interface CodeOwner { readonly namespace: string; readonly name: string; 
 /** Told of every change of an instance's state (executor/function-state.ts keeps its ready count so). */
 export interface StateObserver { stateChanged(rec: InstanceRecord, from: InstanceState, to: InstanceState): void }
 
+/** Keep-alive connections to one instance (its Unix socket, or its URL): the platform's and each router process's. */
+export function instancePool(url: string, socketPath: string | undefined): Pool {
+  return new Pool(url, {
+    keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 },
+    ...(socketPath === undefined ? {} : { socketPath }),
+  })
+}
+
 export class InstanceRecord {
   private current: InstanceState = 'generic'
   /** Who counts this instance by its state: the function version whose instances it is among, if any. */
@@ -47,10 +55,7 @@ export class InstanceRecord {
    * generic pool, whatever that function's strategy is by the time it leaves.
    */
   constructor(readonly inst: Instance, readonly runtime: string, readonly bootedFor?: string) {
-    this.client = new Pool(inst.url, {
-      keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, pipelining: 1, connect: { timeout: 5000 },
-      ...(inst.socketPath === undefined ? {} : { socketPath: inst.socketPath }),
-    })
+    this.client = instancePool(inst.url, inst.socketPath)
   }
 
   /** generic → specializing → ready → draining → gone (draining → generic: back to a pool). */

@@ -8,7 +8,7 @@
 // (version-pick.ts); the version's own instances serve it. Functions are public unless
 // deployed `private`: then the caller needs a token that may invoke in the function's namespace, and
 // the platform's token never reaches the function (its Authorization header is dropped).
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Tracer } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import type { Identity } from '../core/auth/authenticate.js'
@@ -78,13 +78,24 @@ export interface DataPlane {
   onAsync(req: IncomingMessage, res: ServerResponse): void
   /** A user route; false when none matches (the caller answers). */
   onRoute(req: IncomingMessage, res: ServerResponse): boolean
+  /**
+   * The checks a request to a function passes before it may take a slot: the function and its version,
+   * a private function's caller, the body's declared size, the path. Router processes (router/workers/)
+   * ask the platform's process through it.
+   */
+  admit(name: string, alias: string | undefined, version: number, path: string, headers: IncomingHttpHeaders): Admitted | Refused
   /** Closes the connections relays to other replicas keep. */
   close(): Promise<void>
 }
 
+/** A request a version may serve: the path its instance sees, its body limit, whether the caller's token stays here. */
+export interface Admitted { fs: FunctionState; path: string; maxBodyBytes: number; isPrivate: boolean; error: undefined }
+/** A request refused, with the version it was counted against (undefined: the function or version was not found). */
+export interface Refused { error: KilnError; fs: FunctionState | undefined }
+
 export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const { executor } = o
-  const callbacks: ProxyCallbacks = {
+  const callbacks: ProxyCallbacks<InstanceRecord> = {
     release: (rec, outcome, status, sentAt, sentInflight) => executor.release(rec, outcome, status, sentAt, sentInflight),
     exitReason: (rec) => executor.exitOf(rec, 1000),
     // Once, on another instance (the failed one is retired): proxy.ts says which requests qualify.
@@ -115,40 +126,21 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
   const relayed = { [RELAYED_HEADER]: '1' }
 
   /** `alias`/`version` (0: none) name a version; neither: the function's main split picks one. */
-  function dispatch(name: string, alias: string | undefined, version: number, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
-    // Another replica owns it: relay once (a relayed request is served here, whatever this replica thinks).
-    if (relay !== undefined && req.headers[RELAYED_HEADER] === undefined) {
-      const origin = o.owner!(name)
-      if (origin !== undefined) { relay(origin, req, res, relayed); return }
-    }
-    const startedAt = performance.now() // [metrics]
+  function admit(name: string, alias: string | undefined, version: number, path: string, headers: IncomingHttpHeaders): Admitted | Refused {
     const entry = executor.entry(name)
-    if (entry === undefined) {
-      sendError(res, new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`))
-      req.resume()
-      return
-    }
-    const fs = pickVersion(executor, entry, alias, version, req.headers)
-    if (fs instanceof KilnError) {
-      sendError(res, fs)
-      req.resume()
-      return
-    }
-    const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
+    if (entry === undefined) return { error: new KilnError('KILN_ERR_FUNCTION_NOT_FOUND', `function "${name}" not found`), fs: undefined }
+    const fs = pickVersion(executor, entry, alias, version, headers)
+    if (fs instanceof KilnError) return { error: fs, fs: undefined }
     // Access is the function's, never a version's: a rollback does not open a private function.
     const isPrivate = entry.fn.spec.private === true
     if (isPrivate) {
-      const refused = privateCallRefused(o.auth, req.headers.authorization, name)
-      if (refused) {
-        refuse(req, res, fs, startedAt, trace, refused)
-        return
-      }
+      const refused = privateCallRefused(o.auth, headers.authorization, name)
+      if (refused) return { error: refused, fs }
     }
     const maxBodyBytes = Math.min(fs.fn.spec.maxBodyBytes ?? FUNCTION_DEFAULTS.maxBodyBytes, o.maxBodyBytes)
-    const len = req.headers['content-length']
+    const len = headers['content-length']
     if (len !== undefined && Number(len) > maxBodyBytes) {
-      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`))
-      return
+      return { error: new KilnError('KILN_ERR_BODY_TOO_LARGE', `request body of ${len} bytes is over the limit of ${maxBodyBytes} bytes`), fs }
     }
     if (fs.rootPath) {
       // Fission environment servers answer only on `/`; keep the query, as Fission's router does.
@@ -157,9 +149,30 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     } else if (runtimePlatformPath(path)) {
       // The runtime's own endpoints (unload, specialize: a caller could load other code into an
       // instance that serves everyone's requests) are the platform's alone, never a caller's.
-      refuse(req, res, fs, startedAt, trace, new KilnError('KILN_ERR_NOT_FOUND', `${path.split('?')[0]} is not a path a function serves`))
+      return { error: new KilnError('KILN_ERR_NOT_FOUND', `${path.split('?')[0]} is not a path a function serves`), fs }
+    }
+    return { fs, path, maxBodyBytes, isPrivate, error: undefined }
+  }
+
+  function dispatch(name: string, alias: string | undefined, version: number, path: string, params: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    // Another replica owns it: relay once (a relayed request is served here, whatever this replica thinks).
+    if (relay !== undefined && req.headers[RELAYED_HEADER] === undefined) {
+      const origin = o.owner!(name)
+      if (origin !== undefined) { relay(origin, req, res, relayed); return }
+    }
+    const startedAt = performance.now() // [metrics]
+    const a = admit(name, alias, version, path, req.headers)
+    if (a.error !== undefined) {
+      if (a.fs === undefined) {
+        sendError(res, a.error)
+        req.resume()
+      } else refuse(req, res, a.fs, startedAt, o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt), a.error)
       return
     }
+    const fs = a.fs
+    const trace = o.tracer === undefined ? undefined : new RequestTrace(o.tracer, req, name, startedAt) // [tracing]
+    const { maxBodyBytes, isPrivate } = a
+    path = a.path
     const rec = executor.tryAcquire(fs)
     if (rec !== undefined) {
       forward(req, res, { rec, fnName: name, path, params, timeoutMs: fs.timeoutMs, maxBodyBytes, stats: fs.stats, startedAt, trace, dropAuthorization: isPrivate, fs }, callbacks)
@@ -234,7 +247,7 @@ export function createDataPlane(o: DataPlaneOptions): DataPlane {
     return true
   }
 
-  return { onFunction, onAsync, onRoute, close: async () => { await relay?.close() } }
+  return { onFunction, onAsync, onRoute, admit, close: async () => { await relay?.close() } }
 }
 
 const RESPOND_ASYNC = /respond-async/i

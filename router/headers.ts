@@ -45,8 +45,9 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
     const drop = new Set(extraHop.split(',').map((s) => s.trim()))
     for (let i = out.length - 2; i >= 0; i -= 2) if (drop.has(out[i].toLowerCase())) out.splice(i, 2)
   }
-  const remote = req.socket.remoteAddress ?? ''
-  out.push('x-forwarded-for', xff ? `${xff}, ${remote}` : remote)
+  // No address: a router process's relay over the platform's own Unix socket, which already set the caller's.
+  const remote = req.socket.remoteAddress
+  out.push('x-forwarded-for', remote === undefined ? xff ?? '' : xff ? `${xff}, ${remote}` : remote)
   out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http')
   out.push('x-forwarded-host', req.headers.host ?? '')
   if (id === undefined) { id = requestId(); out.push('x-request-id', id) }

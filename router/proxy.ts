@@ -7,21 +7,27 @@ import type { Dispatcher } from 'undici'
 import { KilnError } from '../core/errors.js'
 import type { Outcome } from '../executor/executor.js'
 import type { FunctionState } from '../executor/function-state.js'
-import type { InstanceRecord } from '../poolmgr/instance.js'
 import { upstreamHeaders, withoutHopByHop } from './headers.js'
 import type { RequestTrace } from './request-trace.js'
 import { sendError } from './send-error.js'
 
-export interface ProxyCallbacks {
+/**
+ * Where a request goes: an instance (poolmgr/instance.ts InstanceRecord in the platform's process; a
+ * router process's lease of a slot, router/workers/) — its id, its pooled connections, and its requests
+ * in flight once this one is counted.
+ */
+export interface ProxyTarget { readonly id: string; readonly node?: string; readonly client: Dispatcher; readonly inflight: number }
+
+export interface ProxyCallbacks<R extends ProxyTarget = ProxyTarget> {
   /**
    * Called once per request, when the instance's slot can be given back (`status`: the instance's answer;
    * `sentAt`, `sentInflight`: when it was sent and the instance's in-flight count then, for Executor.release).
    */
-  release(rec: InstanceRecord, outcome: Outcome, status?: number, sentAt?: number, sentInflight?: number): void
-  /** Sends the request again, to another instance of `o.fs` (see ForwardOptions.replayable); unset: never. */
-  retry?(req: IncomingMessage, res: ServerResponse, o: ForwardOptions): void
+  release(rec: R, outcome: Outcome, status?: number, sentAt?: number, sentInflight?: number): void
+  /** Sends the request again, to another instance of the same version (see ForwardOptions.replayable); unset: never. */
+  retry?(req: IncomingMessage, res: ServerResponse, o: ForwardOptions<R>): void
   /** Why the instance died, if it did (waits briefly for the exit to be reported). */
-  exitReason(rec: InstanceRecord): Promise<{ oomKilled: boolean; reason: string } | undefined>
+  exitReason(rec: R): Promise<{ oomKilled: boolean; reason: string } | undefined>
 }
 
 class BodyLimit extends Transform {
@@ -34,7 +40,7 @@ class BodyLimit extends Transform {
   }
 }
 
-class ProxyHandler implements Dispatcher.DispatchHandler {
+class ProxyHandler<R extends ProxyTarget> implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined
   private finished = false
   private clientGone = false
@@ -49,12 +55,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly rec: InstanceRecord,
+    private readonly rec: R,
     private readonly fnName: string,
     private readonly timeoutMs: number,
     private readonly id: string,
-    private readonly cb: ProxyCallbacks,
-    private readonly o: ForwardOptions,
+    private readonly cb: ProxyCallbacks<R>,
+    private readonly o: ForwardOptions<R>,
   ) {
     this.sentInflight = rec.inflight
     res.once('close', () => {
@@ -144,7 +150,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     // request never reached it. Not a crash: retiring it would fail everything in flight there.
     const busy = code === 'EAGAIN'
     // Nothing of the answer left the instance and replaying cannot repeat an effect: once, elsewhere.
-    if (this.cb.retry !== undefined && this.o.retried !== true && this.o.fs !== undefined && this.status === 0 && !this.res.headersSent && this.o.replayable
+    if (this.cb.retry !== undefined && this.o.retried !== true && this.status === 0 && !this.res.headersSent && this.o.replayable
       && (busy || NEVER_REACHED.has(code ?? '') || IDEMPOTENT.has(this.req.method ?? ''))) {
       this.cb.release(this.rec, busy ? 'aborted' : 'crash')
       this.cb.retry(this.req, this.res, this.o)
@@ -169,8 +175,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-export interface ForwardOptions {
-  rec: InstanceRecord
+export interface ForwardOptions<R extends ProxyTarget = ProxyTarget> {
+  rec: R
   fnName: string
   path: string
   params: string | undefined
@@ -185,7 +191,7 @@ export interface ForwardOptions {
   trace: RequestTrace | undefined
   /** A private function: the caller's token stays with the platform. */
   dropAuthorization?: boolean
-  /** The function version served: a failed attempt may be retried on another of its instances. */
+  /** The function version served (in the platform's process): a failed attempt may be retried on another of its instances. */
   fs?: FunctionState
   /** This is the retry: it is not retried again. */
   retried?: boolean
@@ -203,7 +209,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD'])
 /** The connection to the instance never opened: the request never reached it, whatever its method. */
 const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOENT', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 
-export function forward(req: IncomingMessage, res: ServerResponse, o: ForwardOptions, cb: ProxyCallbacks): void {
+export function forward<R extends ProxyTarget>(req: IncomingMessage, res: ServerResponse, o: ForwardOptions<R>, cb: ProxyCallbacks<R>): void {
   const { headers, id } = upstreamHeaders(req, o.params, o.trace?.proxying(o.rec), o.dropAuthorization)
   const method = req.method ?? 'GET'
   const hasLength = req.headers['content-length'] !== undefined

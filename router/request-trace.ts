@@ -54,8 +54,8 @@ export class RequestTrace {
   }
 
   /** Starts the call to the instance; returns the `traceparent` the function receives. */
-  proxying(rec: InstanceRecord): string {
-    const span = this.proxy = this.tracer.startSpan('kiln.proxy', { kind: SpanKind.CLIENT, attributes: { 'kiln.instance': rec.id, 'kiln.node': rec.node } }, this.ctx)
+  proxying(rec: { id: string; node?: string }): string {
+    const span = this.proxy = this.tracer.startSpan('kiln.proxy', { kind: SpanKind.CLIENT, attributes: { 'kiln.instance': rec.id, 'kiln.node': rec.node ?? '' } }, this.ctx)
     const sc = span.spanContext()
     return `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`
   }

@@ -11,7 +11,7 @@ export function addressInUse(e: unknown): CliError | undefined {
   return new CliError(`cannot listen on ${where}: the port is in use (another kiln up, or another program)`, EXIT.USER, 'choose another with --port (or --api-port), or stop what holds it')
 }
 
-interface UpFlags { apiPort?: string; apiHost?: string; port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string }
+interface UpFlags { apiPort?: string; apiHost?: string; port?: string; host?: string; data?: string; poolSize?: string; idleTimeout?: string; budget?: string; cgroups?: string; redis?: string; accessLog?: boolean; logLevel?: string; routerProcesses?: string }
 
 export function registerUp(program: Command): void {
   program.command('up')
@@ -28,12 +28,13 @@ export function registerUp(program: Command): void {
     .option('--redis <url>', 'Redis for durable state: async invocations, cron progress, workflow executions (else SQLite in the data dir)')
     .option('--access-log', 'log every request')
     .option('--log-level <level>', 'pino level (default info)')
+    .option('--router-processes <n>', 'router processes serving functions (default 1: the platform\'s own process); more use more cores')
     .action(async (f: UpFlags) => {
       const { loadConfig } = await import('../../core/config.js')
       // As typed: loadConfig converts and checks each value, and names the flag when one is wrong.
       const typed: Record<string, string | boolean | undefined> = {
         port: f.port, host: f.host, apiHost: f.apiHost, apiPort: f.apiPort, dataDir: f.data, poolSize: f.poolSize, idleTimeoutMs: f.idleTimeout, instanceBudget: f.budget,
-        cgroups: f.cgroups, redisUrl: f.redis, accessLog: f.accessLog || undefined, logLevel: f.logLevel,
+        cgroups: f.cgroups, redisUrl: f.redis, accessLog: f.accessLog || undefined, logLevel: f.logLevel, routerProcesses: f.routerProcesses,
       }
       const flags = Object.fromEntries(Object.entries(typed).filter(([, v]) => v !== undefined)) as Partial<KilnConfig>
       const config = loadConfig(flags)
