@@ -11,14 +11,16 @@
 // (its process and descendants), and the rest of kiln's tree (the spawner). With N > 1, /healthz's
 // routers.served says how the run's requests spread over the workers.
 //
-// The crossover is a model, from the CPU per request measured in this run (pinned placement): on C
-// cores one process serves at most min(1e6/router, C·1e6/(router + instance)) req/s, N processes at most
-// min(1e6/primary, N·1e6/worker, C·1e6/(primary + worker + instance)) with the best N ≤ C. Printed for
-// C = 1..8 beside the measured ratios of N processes to one (pinned: one core; two-cores: two).
-// Reported (bench/results/routers-<date>.json), never asserted.
+// The crossover is a model, from the CPU per request measured in this run: on C cores one process
+// serves at most min(1e6/router, C·1e6/(router + instance)) req/s, N processes at most
+// min(1e6/primary, N·1e6/worker, C·1e6/(primary + worker + instance)) with the best N ≤ C (bench/lib/
+// crossover.ts). Printed for C = 1..8 from each placement's figures (they differ: on one core every hop
+// between the processes is a context switch), beside the measured ratio of N processes to one in that
+// placement (pinned: one core; two-cores: two). Reported (bench/results/routers-<date>.json), never asserted.
 //
 // Flags: --processes 1,2  --conns 32,256  --placements pinned,two-cores  --seconds N (default 5)
-// --warmup N (default 1)  --timeout N (wrk's, default 1).
+// --warmup N (before each run, default 1)  --first-warmup N (after the deploy, default 5: fresh router
+// processes start slow)  --timeout N (wrk's, default 1).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -39,6 +41,7 @@ const PROCESSES = list('--processes', '1,2').map(Number)
 const CONNS = list('--conns', '32,256').map(Number)
 const SECONDS = Number(value('--seconds', '5'))
 const WARMUP = Number(value('--warmup', '1'))
+const FIRST_WARMUP = Number(value('--first-warmup', '5'))
 const TIMEOUT_S = Number(value('--timeout', '1'))
 const MAX_CORES = 8
 const WRK_CPU = '1'
@@ -46,6 +49,7 @@ const WRK_CPU = '1'
 type Placement = 'pinned' | 'two-cores'
 const PLACEMENTS = list('--placements', 'pinned,two-cores') as Placement[]
 const SERVER_CPUS: Record<Placement, string> = { pinned: '0', 'two-cores': '0,1' }
+const CORES: Record<Placement, number> = { pinned: 1, 'two-cores': 2 }
 
 /** CPU microseconds per request, by part of kiln's process tree. */
 interface Parts { primary: number; workers: number; instance: number; other: number; total: number }
@@ -67,7 +71,9 @@ interface Row extends WrkResult {
 }
 
 interface Model {
-  conns: number; placement: Placement; processes: number
+  conns: number; processes: number
+  /** Whose CPU per request the model takes: the runs in this placement. */
+  placement: Placement
   one: OneCost
   multi: MultiCost
   table: CrossoverRow[]
@@ -75,8 +81,8 @@ interface Model {
   crossoverCores: number | undefined
   /** What the one instance of this bench (maxScale 1) could serve alone: the model assumes instances scale out. */
   instanceCapRps: number
-  /** Measured N processes / one, in this run, beside the model's figure for the same N and cores. */
-  measured: { placement: Placement; cores: number; ratio: number; model: number }[]
+  /** Measured in this placement: N processes / one, beside the model's figure for the same N on its cores. */
+  measured: { cores: number; ratio: number; model: number }
 }
 
 interface Health { routers?: { processes: number; alive: number; served: number[]; restarts?: number } }
@@ -132,16 +138,13 @@ async function waitRouters(k: KilnProcess, n: number): Promise<void> {
   }
 }
 
-function model(one: Row, multi: Row, measuredRows: { placement: Placement; cores: number; one?: Row; multi?: Row }[]): Model {
+function model(one: Row, multi: Row): Model {
   const o = { routerUs: one.cpuUsPerRequest.primary, instanceUs: one.cpuUsPerRequest.instance }
   const m = { primaryUs: multi.cpuUsPerRequest.primary, workerUs: multi.cpuUsPerRequest.workers, instanceUs: multi.cpuUsPerRequest.instance }
   const { table, cores } = crossover(o, m, MAX_CORES)
-  const measured = measuredRows.filter((x) => x.one && x.multi).map((x) => ({
-    placement: x.placement, cores: x.cores,
-    ratio: ratio(x.multi!.rps, x.one!.rps),
-    model: ratio(nProcesses(multi.processes, x.cores, m).rps, oneProcess(x.cores, o).rps),
-  }))
-  return { conns: one.connections, placement: one.placement, processes: multi.processes, one: o, multi: m, table, crossoverCores: cores, instanceCapRps: Math.round(1e6 / m.instanceUs), measured }
+  const c = CORES[one.placement]
+  const measured = { cores: c, ratio: ratio(multi.rps, one.rps), model: ratio(nProcesses(multi.processes, c, m).rps, oneProcess(c, o).rps) }
+  return { conns: one.connections, processes: multi.processes, placement: one.placement, one: o, multi: m, table, crossoverCores: cores, instanceCapRps: Math.round(1e6 / m.instanceUs), measured }
 }
 
 async function main(): Promise<void> {
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
   delete process.env.KILN_ROUTER_PROCESSES
   const rows: Row[] = []
   const leftAfterStop: { processes: number; pid: number; cmd: string }[] = []
-  process.stderr.write(`routers bench: N = ${PROCESSES.join(', ')}; ${SECONDS}s per run after ${WARMUP}s warm-up, wrk 1 thread on CPU 1, --timeout ${TIMEOUT_S}s; load average ${machine.loadavgAtStart.join(' ')}\n`)
+  process.stderr.write(`routers bench: N = ${PROCESSES.join(', ')}; ${SECONDS}s per run after ${WARMUP}s warm-up (${FIRST_WARMUP}s after the deploy), wrk 1 thread on CPU 1, --timeout ${TIMEOUT_S}s; load average ${machine.loadavgAtStart.join(' ')}\n`)
   for (const n of PROCESSES) {
     const k = await startKiln(['--pool-size', '1', '--budget', '16', ...(n > 1 ? ['--router-processes', String(n)] : [])], [], { kilnYaml })
     const primary = k.child.pid!
@@ -175,6 +178,9 @@ async function main(): Promise<void> {
         if (fn.status.instances.length !== 1) throw new Error(`expected one instance of hello, found ${fn.status.instances.length}`)
         return fn.status.instances[0]
       }
+      // Fresh router processes serve their first seconds several times slower (compiling, growing their
+      // connections): not what this bench measures.
+      if (FIRST_WARMUP > 0) await wrk({ url, connections: CONNS[0], seconds: FIRST_WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
       const workers0 = routerWorkers(primary)
       if (n > 1 && workers0.length !== n) process.stderr.write(`warning: N = ${n} but kiln up has ${workers0.length} router-worker children\n`)
       for (const placement of PLACEMENTS) {
@@ -226,16 +232,16 @@ async function main(): Promise<void> {
     for (const p of left) leftAfterStop.push({ processes: n, ...p })
   }
 
-  // The crossover model, from the pinned runs' CPU per request (the two-cores runs' if pinned was not run).
+  // The crossover model, from each placement's CPU per request.
   const at = (n: number, placement: Placement, c: number) => rows.find((r) => r.processes === n && r.placement === placement && r.connections === c)
-  const base: Placement = PLACEMENTS.includes('pinned') ? 'pinned' : PLACEMENTS[0]
   const models: Model[] = []
   for (const c of CONNS) {
     for (const n of PROCESSES.filter((x) => x > 1)) {
-      const one = at(1, base, c)
-      const multi = at(n, base, c)
-      if (!one || !multi) continue
-      models.push(model(one, multi, PLACEMENTS.map((p) => ({ placement: p, cores: p === 'pinned' ? 1 : 2, one: at(1, p, c), multi: at(n, p, c) }))))
+      for (const p of PLACEMENTS) {
+        const one = at(1, p, c)
+        const multi = at(n, p, c)
+        if (one && multi) models.push(model(one, multi))
+      }
     }
   }
 
@@ -251,17 +257,26 @@ async function main(): Promise<void> {
   const idle = rows.filter((r) => r.served?.some((s) => s <= 0))
   if (idle.length > 0) console.log(`\nWORKERS THAT SERVED NOTHING: ${idle.map((r) => `N=${r.processes} ${r.placement} c${r.connections}: ${r.served!.join('/')}`).join('; ')}`)
 
-  for (const m of models) {
-    console.log(`\ncrossover MODEL (not a measurement), from the CPU per request measured in this run (${m.placement}, c${m.conns}):`)
-    console.log(`  one process: router ${fmt(m.one.routerUs, 1)} µs/req (kiln up), instance ${fmt(m.one.instanceUs, 1)}; ${m.processes} processes: primary ${fmt(m.multi.primaryUs, 1)}, workers ${fmt(m.multi.workerUs, 1)}, instance ${fmt(m.multi.instanceUs, 1)}`)
-    console.log('  one process ≤ min(1e6/router, C·1e6/(router+instance)); N processes ≤ min(1e6/primary, N·1e6/workers, C·1e6/(primary+workers+instance)), best N ≤ C')
-    console.log('  cores   one process req/s (limit)   N processes req/s (N, limit)   x one')
-    for (const t of m.table) {
-      console.log(`  ${String(t.cores).padStart(5)}   ${String(t.one.rps).padStart(17)} ${`(${t.one.limit})`.padEnd(9)} ${String(t.multi.rps).padStart(17)} ${`(${t.multi.n}, ${t.multi.limit})`.padEnd(14)} ${fmt(t.ratio).padStart(6)}`)
+  for (const c of CONNS) {
+    for (const n of PROCESSES.filter((x) => x > 1)) {
+      const ms = models.filter((m) => m.conns === c && m.processes === n)
+      if (ms.length === 0) continue
+      const label = (m: Model) => `${m.placement} (${m.measured.cores} core${m.measured.cores > 1 ? 's' : ''})`
+      console.log(`\ncrossover MODEL (not a measurement): one router process against ${n}, c${c}, from the CPU per request measured in this run`)
+      console.log('  one process ≤ min(1e6/router, C·1e6/(router+instance)); N processes ≤ min(1e6/primary, N·1e6/workers, C·1e6/(primary+workers+instance)), best N ≤ C')
+      for (const m of ms) console.log(`  ${label(m).padEnd(20)} one process: router ${fmt(m.one.routerUs, 1)} µs/req, instance ${fmt(m.one.instanceUs, 1)};  ${n} processes: primary ${fmt(m.multi.primaryUs, 1)}, workers ${fmt(m.multi.workerUs, 1)}, instance ${fmt(m.multi.instanceUs, 1)}`)
+      console.log(`  cores${ms.map((m) => ` | ${`from ${m.placement}:`.padEnd(16)} one req/s (limit)   N req/s (N, limit)      x`).join('')}`)
+      for (let i = 0; i < MAX_CORES; i++) {
+        const cells = ms.map((m) => {
+          const t = m.table[i]
+          return ` | ${String(t.one.rps).padStart(16)} ${`(${t.one.limit})`.padEnd(9)} ${String(t.multi.rps).padStart(7)} ${`(${t.multi.n}, ${t.multi.limit})`.padEnd(13)} ${fmt(t.ratio).padStart(5)}`
+        })
+        console.log(`  ${String(i + 1).padStart(5)}${cells.join('')}`)
+      }
+      for (const m of ms) console.log(`  crossover from ${m.placement}'s CPU: ${m.crossoverCores === undefined ? `${n} processes do not beat one up to ${MAX_CORES} cores` : `N processes beat one from ${m.crossoverCores} core${m.crossoverCores > 1 ? 's' : ''}`} (model)`)
+      for (const m of ms) console.log(`  measured ${n} processes vs one, ${label(m)}${m.placement === 'two-cores' ? ', wrk sharing one' : ''}: ${fmt(m.measured.ratio)}x (model ${fmt(m.measured.model)}x)`)
+      console.log(`  the model lets instances scale out; this bench's one instance (maxScale 1) alone serves at most ${ms.map((m) => `${m.instanceCapRps} req/s (${m.placement})`).join(', ')}`)
     }
-    console.log(`  crossover: ${m.crossoverCores === undefined ? `N processes do not beat one up to ${MAX_CORES} cores` : `N processes beat one from ${m.crossoverCores} core${m.crossoverCores > 1 ? 's' : ''}`} (model)`)
-    console.log(`  the model lets instances scale out; this bench's one instance (maxScale 1) alone serves at most ${m.instanceCapRps} req/s`)
-    for (const x of m.measured) console.log(`  measured ${m.processes} processes vs one, ${x.placement} (${x.cores} core${x.cores > 1 ? 's' : ''}${x.placement === 'two-cores' ? ', wrk sharing one' : ''}): ${fmt(x.ratio)}x (model ${fmt(x.model)}x)`)
   }
   console.log(`\nafter stop: ${leftAfterStop.length === 0 ? 'no process of kiln\'s tree left' : `LEFT ${leftAfterStop.map((p) => `N=${p.processes} pid ${p.pid} ${p.cmd}`).join('; ')}`}`)
 
@@ -269,7 +284,7 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true })
   const stamp = started.toISOString().slice(0, 19).replace(/:/g, '-')
   const out = join(outDir, `routers-${stamp}.json`)
-  writeFileSync(out, JSON.stringify({ bench: 'routers', startedAt: started.toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, wrkTimeoutSeconds: TIMEOUT_S, placements: PLACEMENTS, machine: { ...machine, loadavgAtEnd: load }, rows, models, leftAfterStop }, null, 2) + '\n')
+  writeFileSync(out, JSON.stringify({ bench: 'routers', startedAt: started.toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, firstWarmupSeconds: FIRST_WARMUP, wrkTimeoutSeconds: TIMEOUT_S, placements: PLACEMENTS, machine: { ...machine, loadavgAtEnd: load }, rows, models, leftAfterStop }, null, 2) + '\n')
   console.log(`\nwrote ${out}`)
 }
 
