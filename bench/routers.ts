@@ -1,9 +1,9 @@
 // `npm run bench:routers`: one router process against N (`kiln up --router-processes N`: the primary
 // accepts the connections and hands each to one of N router worker processes, docs/router.md), and the
 // core count from which N processes serve more than one (issue 15: "the bench shows the crossover").
-// For each N (--processes 1,2) a fresh `kiln up` with bench:router's hello function (concurrency 10000,
-// maxScale 1: one instance takes every request), measured with wrk (1 thread, --timeout 1s: an answer
-// later than that counts as an error) in two placements:
+// For each N (--processes 1,2) a `kiln up` with bench:router's hello function (concurrency 10000,
+// maxScale 1: one instance takes every request), all started first and measured in turns, with wrk
+// (1 thread, --timeout 1s: an answer later than that counts as an error) in two placements:
 //   pinned     every server (primary, router workers, spawner, instance) on CPU 0, wrk on CPU 1 (as bench:router)
 //   two-cores  the servers over CPUs 0 and 1, wrk on CPU 1 too: wrk shares a core with them
 // at 32 and 256 connections: requests/s, p50, p99, errors, and the CPU each part spends per request: the
@@ -147,6 +147,48 @@ function model(one: Row, multi: Row): Model {
   return { conns: one.connections, processes: multi.processes, placement: one.placement, one: o, multi: m, table, crossoverCores: cores, instanceCapRps: Math.round(1e6 / m.instanceUs), measured }
 }
 
+interface Server {
+  n: number
+  k: KilnProcess
+  /** The `kiln up` process: with N > 1 the primary, else the one router. */
+  primary: number
+  url: string
+  instanceOf(): Promise<{ id: string; pid: number }>
+}
+
+/** One run: the server's tree placed, a warm-up, then wrk with the CPU of each part and the workers' counts around it. */
+async function measure(s: Server, placement: Placement, c: number, reporter: string): Promise<Row> {
+  // The whole tree: primary, workers, spawner and the instance (later instances inherit it).
+  await pinTree(s.primary, SERVER_CPUS[placement])
+  await pin((await s.instanceOf()).pid, SERVER_CPUS[placement])
+  const opts = { url: s.url, connections: c, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S }
+  if (WARMUP > 0) await wrk({ ...opts, seconds: WARMUP })
+  const inst = await s.instanceOf()
+  const workers = routerWorkers(s.primary)
+  const h0 = await health(s.k)
+  const loadavg1 = Math.round(loadavg()[0] * 100) / 100
+  const cpu0 = cpuParts(s.primary, workers, inst.pid)
+  const r = await wrk({ ...opts, seconds: SECONDS })
+  const cpu1 = cpuParts(s.primary, workers, inst.pid)
+  const h1 = await health(s.k)
+  const instanceChanged = (await s.instanceOf()).id !== inst.id
+  const per = (key: keyof typeof cpu0) => (r.requests > 0 ? round1((cpu1[key] - cpu0[key]) / r.requests) : NaN)
+  const parts = { primary: per('primary'), workers: per('workers'), instance: per('instance'), other: per('other') }
+  const row: Row = { processes: s.n, placement, loadavg1, ...r, cpuUsPerRequest: { ...parts, total: round1(parts.primary + parts.workers + parts.instance + parts.other) } }
+  if (instanceChanged) row.instanceChanged = true
+  if (h0.routers && h1.routers) {
+    row.served = h1.routers.served.map((n, i) => n - (h0.routers!.served[i] ?? 0))
+    const least = Math.min(...row.served)
+    if (least > 0) row.servedSpread = ratio(Math.max(...row.served), least)
+    row.workersAlive = h1.routers.alive
+    if (h1.routers.restarts !== undefined) row.workerRestarts = h1.routers.restarts - (h0.routers.restarts ?? 0)
+  }
+  const served = row.served ? `  served ${row.served.join('/')} (max/min ${fmt(row.servedSpread)}, ${row.workersAlive} alive${row.workerRestarts ? `, ${row.workerRestarts} RESTARTED` : ''})` : ''
+  process.stderr.write(`  N=${s.n} ${placement.padEnd(9)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors} (timeouts ${r.errorKinds.timeout})  cpu µs/req primary ${fmt(parts.primary, 1)} workers ${fmt(parts.workers, 1)} instance ${fmt(parts.instance, 1)} other ${fmt(parts.other, 1)}${served}  load ${loadavg1}\n`)
+  if (instanceChanged) process.stderr.write(`warning: the instance changed during the run (${inst.id}): its CPU is not all counted\n`)
+  return row
+}
+
 async function main(): Promise<void> {
   if (cpus().length < 2) throw new Error('bench:routers needs 2 CPUs (servers on CPU 0 or 0-1, wrk on CPU 1)')
   const root = findRoot()
@@ -161,75 +203,53 @@ async function main(): Promise<void> {
   const rows: Row[] = []
   const leftAfterStop: { processes: number; pid: number; cmd: string }[] = []
   process.stderr.write(`routers bench: N = ${PROCESSES.join(', ')}; ${SECONDS}s per run after ${WARMUP}s warm-up (${FIRST_WARMUP}s after the deploy), wrk 1 thread on CPU 1, --timeout ${TIMEOUT_S}s; load average ${machine.loadavgAtStart.join(' ')}\n`)
-  for (const n of PROCESSES) {
-    const k = await startKiln(['--pool-size', '1', '--budget', '16', ...(n > 1 ? ['--router-processes', String(n)] : [])], [], { kilnYaml })
-    const primary = k.child.pid!
-    let tree: { pid: number; cmd: string }[] = []
-    try {
+  // Every N's `kiln up` runs from the start and they are measured in turns (N=1, N=2, then the next
+  // level), so a load that comes and goes on the shared machine falls on each alike; the one not
+  // measured is idle.
+  const servers: Server[] = []
+  try {
+    for (const n of PROCESSES) {
+      const k = await startKiln(['--pool-size', '1', '--budget', '16', ...(n > 1 ? ['--router-processes', String(n)] : [])], [], { kilnYaml })
+      const s: Server = {
+        n, k, primary: k.child.pid!, url: `${k.url}/fn/hello`,
+        async instanceOf() {
+          const fn = await k.api<{ status: { instances: { id: string; pid: number }[] } }>('GET', '/functions/hello')
+          if (fn.status.instances.length !== 1) throw new Error(`expected one instance of hello, found ${fn.status.instances.length}`)
+          return fn.status.instances[0]
+        },
+      }
+      servers.push(s)
       await waitRouters(k, n)
       const pkg = await k.upload(join(root, 'bench', 'lib', 'functions', 'hello.mjs'))
       // One instance takes every request, as in bench:router.
       await k.deploy('hello', pkg, { concurrency: 10_000, maxScale: 1, queueSize: 100_000 })
-      const url = `${k.url}/fn/hello`
-      const first = await timedGet(url)
+      const first = await timedGet(s.url)
       if (first.status !== 200 || first.body !== 'hello') throw new Error(`hello answered ${first.status} ${first.body}`)
-      const instanceOf = async () => {
-        const fn = await k.api<{ status: { instances: { id: string; pid: number }[] } }>('GET', '/functions/hello')
-        if (fn.status.instances.length !== 1) throw new Error(`expected one instance of hello, found ${fn.status.instances.length}`)
-        return fn.status.instances[0]
-      }
       // Fresh router processes serve their first seconds several times slower (compiling, growing their
       // connections): not what this bench measures.
-      if (FIRST_WARMUP > 0) await wrk({ url, connections: CONNS[0], seconds: FIRST_WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
-      const workers0 = routerWorkers(primary)
-      if (n > 1 && workers0.length !== n) process.stderr.write(`warning: N = ${n} but kiln up has ${workers0.length} router-worker children\n`)
-      for (const placement of PLACEMENTS) {
-        // The whole tree: primary, workers, spawner and the instance (later instances inherit it).
-        await pinTree(primary, SERVER_CPUS[placement])
-        await pin((await instanceOf()).pid, SERVER_CPUS[placement])
-        for (const c of CONNS) {
-          if (WARMUP > 0) await wrk({ url, connections: c, seconds: WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
-          const inst = await instanceOf()
-          const workers = routerWorkers(primary)
-          const h0 = await health(k)
-          const loadavg1 = Math.round(loadavg()[0] * 100) / 100
-          const cpu0 = cpuParts(primary, workers, inst.pid)
-          const r = await wrk({ url, connections: c, seconds: SECONDS, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
-          const cpu1 = cpuParts(primary, workers, inst.pid)
-          const h1 = await health(k)
-          const instanceChanged = (await instanceOf()).id !== inst.id
-          const per = (key: keyof typeof cpu0) => (r.requests > 0 ? round1((cpu1[key] - cpu0[key]) / r.requests) : NaN)
-          const parts = { primary: per('primary'), workers: per('workers'), instance: per('instance'), other: per('other') }
-          const cpuUsPerRequest = { ...parts, total: round1(parts.primary + parts.workers + parts.instance + parts.other) }
-          const row: Row = { processes: n, placement, loadavg1, ...r, cpuUsPerRequest }
-          if (instanceChanged) row.instanceChanged = true
-          if (h0.routers && h1.routers) {
-            row.served = h1.routers.served.map((s, i) => s - (h0.routers!.served[i] ?? 0))
-            const least = Math.min(...row.served)
-            if (least > 0) row.servedSpread = ratio(Math.max(...row.served), least)
-            row.workersAlive = h1.routers.alive
-            if (h1.routers.restarts !== undefined) row.workerRestarts = h1.routers.restarts - (h0.routers.restarts ?? 0)
-          }
-          rows.push(row)
-          const served = row.served ? `  served ${row.served.join('/')} (max/min ${fmt(row.servedSpread)}, ${row.workersAlive} alive${row.workerRestarts ? `, ${row.workerRestarts} RESTARTED` : ''})` : ''
-          process.stderr.write(`  N=${n} ${placement.padEnd(9)} c=${String(c).padStart(4)}  ${String(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  errors ${r.errors} (timeouts ${r.errorKinds.timeout})  cpu µs/req primary ${fmt(parts.primary, 1)} workers ${fmt(parts.workers, 1)} instance ${fmt(parts.instance, 1)} other ${fmt(parts.other, 1)}${served}  load ${loadavg1}\n`)
-          if (instanceChanged) process.stderr.write(`warning: the instance changed during the run (${inst.id}): its CPU is not all counted\n`)
-        }
-      }
-      tree = descendants(primary)
-    } finally {
-      if (tree.length === 0) tree = descendants(primary)
-      await k.stop()
+      if (FIRST_WARMUP > 0) await wrk({ url: s.url, connections: CONNS[0], seconds: FIRST_WARMUP, reporter, cpu: WRK_CPU, timeoutS: TIMEOUT_S })
+      const workers = routerWorkers(s.primary)
+      if (n > 1 && workers.length !== n) process.stderr.write(`warning: N = ${n} but kiln up has ${workers.length} router-worker children\n`)
     }
+    for (const placement of PLACEMENTS) {
+      for (const c of CONNS) {
+        for (const s of servers) rows.push(await measure(s, placement, c, reporter))
+      }
+    }
+  } finally {
+    const trees = servers.map((s) => ({ n: s.n, tree: descendants(s.primary) }))
+    for (const s of servers) await s.k.stop()
     // What the stop left: a process of kiln's tree still there (same pid, same command) after 5 s.
     const deadline = Date.now() + 5000
-    let left = tree
-    while (Date.now() < deadline) {
-      left = tree.filter((p) => existsSync(`/proc/${p.pid}`) && cmdlineOf(p.pid) === p.cmd)
-      if (left.length === 0) break
-      await new Promise((r) => setTimeout(r, 100))
+    for (const { n, tree } of trees) {
+      let left = tree
+      for (;;) {
+        left = tree.filter((p) => existsSync(`/proc/${p.pid}`) && cmdlineOf(p.pid) === p.cmd)
+        if (left.length === 0 || Date.now() > deadline) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      for (const p of left) leftAfterStop.push({ processes: n, ...p })
     }
-    for (const p of left) leftAfterStop.push({ processes: n, ...p })
   }
 
   // The crossover model, from each placement's CPU per request.
