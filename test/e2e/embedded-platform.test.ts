@@ -306,6 +306,7 @@ describe('kiln up --router-processes 2', () => {
   })
 
   it('its router processes exit when kiln up is killed with SIGKILL', async () => {
+    await up.stop()
     up = await kilnUp(dataDir, ['--router-processes', '2'])
     const pids = await routers()
     expect(pids).toHaveLength(2)
