@@ -93,6 +93,8 @@ export interface AssemblyOptions {
   cgroups: { mode: string; reason?: string }
   /** Run instances and serve functions, routes and workflows; false: the control API alone. */
   dataPlane: boolean
+  /** Router processes serving the data plane (router/workers/; `kiln up` only: on Kubernetes the router tier scales by replicas). Unset or 1: this process serves it. */
+  routerProcesses?: number
   /** `GET /healthz`. */
   health(fleet: Fleet, pools: PoolManager): Record<string, unknown>
   /** More routes on the same server, registered before the data plane's catch-all. */
@@ -333,16 +335,16 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
         for (const s of sources) await s.start()
       }
       let port: number
-      if (o.dataPlane && config.routerProcesses > 1) {
+      if (o.dataPlane && (o.routerProcesses ?? 1) > 1) {
         // Router processes (router/workers/) take the public port; this process's own server listens on a
         // private Unix socket for what they pass on (and for connections while none is alive).
         const script = join(distDir(), 'router-worker.js')
-        if (!existsSync(script)) throw new Error(`routerProcesses ${config.routerProcesses} needs the built router program ${script}: run npm run build`)
+        if (!existsSync(script)) throw new Error(`routerProcesses ${o.routerProcesses} needs the built router program ${script}: run npm run build`)
         routerDir = await mkdtemp(join(tmpdir(), 'kiln-routers-'))
         const platformSocket = join(routerDir, 'platform.sock')
         await app.listen({ path: platformSocket })
         routers = await startRouterProcesses({
-          count: config.routerProcesses, host: config.host, port: config.port, backlog: backlog ?? 511, script, platformSocket,
+          count: o.routerProcesses!, host: config.host, port: config.port, backlog: backlog ?? 511, script, platformSocket,
           dataPlane, executor, logger, logLevel: config.logLevel, accessLog: config.accessLog,
           fallback: (socket) => { app.server.emit('connection', socket); socket.resume() },
         })

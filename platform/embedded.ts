@@ -104,6 +104,7 @@ export async function startPlatform(config: KilnConfig, opts: { logger?: Logger;
     resolveCommand: (rt) => expandCommand(rt.spec.command ?? []),
     cgroups: { mode: cgroups.mode, reason: cgroups.reason },
     dataPlane: true,
+    routerProcesses: config.routerProcesses,
     health: (fleet, pools) => ({
       ok: true, cgroups: cgroups.mode, instances: fleet.records.size, pools: pools.stats(),
       sandbox: { mode: sandbox.mode, network: sandbox.network, missing: protections.filter((p) => !p.active).map((p) => p.name) },

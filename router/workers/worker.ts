@@ -63,6 +63,8 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
   const exits = new Map<number, (e: { oomKilled: boolean; reason: string } | undefined) => void>()
   const leases = new Map<number, Lease>()
   const instances = new Map<string, InstanceConnections>()
+  /** Open WebSocket tunnels to the platform's process: cut at close, as the platform's own are. */
+  const tunnels = new Set<Socket>()
   let seq = 0
   let draining: (() => void) | undefined
 
@@ -90,8 +92,11 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     // Once, on another instance of the same version (proxy.ts decides which requests may be replayed).
     retry(req, res, f) {
       const l = f.rec
+      // Waiting before the lease ends (a drain waits for it); the failed slot is released before the new one is asked for.
+      const again: Waiting = { ...l.w, retried: true }
+      const gid = wait(again)
       end(l, -1, 0)
-      ask({ ...l.w, retried: true }, l.w.name, null, l.fnVersion)
+      ask(gid, again, again.name, null, l.fnVersion)
     },
   }
 
@@ -103,9 +108,13 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     settled()
   }
 
-  function ask(w: Waiting, name: string, alias: string | null, version: number): void {
+  function wait(w: Waiting): number {
     const gid = ++seq
     waiting.set(gid, w)
+    return gid
+  }
+
+  function ask(gid: number, w: Waiting, name: string, alias: string | null, version: number): void {
     out.push(['a', gid, name, alias, version, w.path, w.req.headers, w.retried ? 1 : 0])
   }
 
@@ -163,7 +172,8 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
       const target = parseFunctionUrl(url)
       if (target !== undefined) {
         if (o.accessLog) o.logger.info({ method: req.method, url, function: target.name }, 'request')
-        ask({ req, res, name: target.name, path: target.path, startedAt: performance.now(), retried: false }, target.name, target.alias ?? null, target.version)
+        const w: Waiting = { req, res, name: target.name, path: target.path, startedAt: performance.now(), retried: false }
+        ask(wait(w), w, target.name, target.alias ?? null, target.version)
         return
       }
     }
@@ -191,7 +201,8 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     upstream.write(lines)
     if (head.length > 0) upstream.write(head)
     upstream.pipe(socket).pipe(upstream)
-    const close = () => { upstream.destroy(); socket.destroy() }
+    tunnels.add(upstream)
+    const close = () => { tunnels.delete(upstream); upstream.destroy(); socket.destroy() }
     upstream.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
   }
@@ -233,6 +244,7 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     async close() {
       clearInterval(sweep)
       server.closeAllConnections()
+      for (const t of tunnels) t.destroy()
       out.flush()
       await Promise.all([...instances.values()].map((ic) => ic.pool.close().catch(() => undefined)))
       await toPlatform.close()

@@ -266,3 +266,61 @@ describe('kiln up + kiln CLI', () => {
     expect(cgroupRootsOf(dataDir)).toEqual([])
   })
 })
+
+describe('kiln up --router-processes 2', () => {
+  let dataDir: string
+  let up: UpProcess
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-routers-'))
+    up = await kilnUp(dataDir, ['--router-processes', '2'])
+  })
+
+  afterAll(async () => {
+    await up?.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  const routers = async () => (await descendantsOf(up.child.pid!)).filter((pid) => cmdline(pid).includes(join('dist', 'router-worker.js')))
+
+  it('serves through its router processes, lets a request in flight finish at SIGTERM, and leaves none behind', async () => {
+    const env = { KILN_URL: up.url }
+    const pids = await routers()
+    expect(pids).toHaveLength(2)
+    expect((await kiln(['fn', 'deploy', 'waits', '--code', join(F, 'waits.mjs')], env)).code).toBe(0)
+    const health = JSON.parse((await get(`${up.url}/healthz`)).text)
+    expect(health.routers).toMatchObject({ processes: 2, alive: 2 })
+    const inFlight = get(`${up.url}/fn/waits?ms=1500`)
+    await until('the request to be in flight', async () => {
+      const fn = JSON.parse((await kiln(['fn', 'get', 'waits', '-o', 'json'], env)).stdout)
+      return fn.status.instances.some((i: { state: string }) => i.state === 'busy') ? true : undefined
+    })
+    up.child.kill('SIGTERM')
+    const answer = await inFlight
+    expect(answer.status).toBe(200)
+    expect(answer.text).toBe('waited')
+    await until('kiln up to exit', async () => up.child.exitCode !== null, 20_000, 50)
+    expect(up.child.exitCode).toBe(0)
+    await until('its router processes to exit', async () => !pids.some(alive), 10_000, 50)
+    expect(cgroupRootsOf(dataDir)).toEqual([])
+  })
+
+  it('its router processes exit when kiln up is killed with SIGKILL', async () => {
+    await up.stop()
+    up = await kilnUp(dataDir, ['--router-processes', '2'])
+    const pids = await routers()
+    expect(pids).toHaveLength(2)
+    await up.stop('SIGKILL')
+    await until('its router processes to exit', async () => !pids.some(alive), 10_000, 50)
+    // The next start sweeps what the killed one left; its clean stop removes the cgroup root.
+    up = await kilnUp(dataDir, ['--router-processes', '2'])
+    expect(await up.stop('SIGTERM')).toBe(0)
+    expect(cgroupRootsOf(dataDir)).toEqual([])
+  })
+
+  it('refuses a bad count with the flag named', async () => {
+    const r = await kiln(['up', '--router-processes', '0', '--data', dataDir])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('--router-processes')
+  })
+})

@@ -190,4 +190,19 @@ describe('router processes', () => {
     await Promise.all(held)
     await until('every slot given back', async () => inflight('hold') === 0 && p.routers!.held() === 0, 10_000)
   })
+
+  it('while no router process is alive, the platform\'s own server takes the connections', async () => {
+    const all = p.routers!.pids().filter((x): x is number => x !== undefined)
+    for (const pid of all) process.kill(pid, 'SIGKILL')
+    await until('no router process alive', async () => p.routers!.view().alive === 0, 10_000, 5)
+    const served = p.routers!.view().served.reduce((a, b) => a + b, 0)
+    const r = await raw(`${p.url}/fn/sem/meanwhile`)
+    expect(r.status).toBe(200)
+    expect(echo(r).url).toBe('/meanwhile')
+    // Not through a router process: none took a slot for it.
+    expect(p.routers!.view().served.reduce((a, b) => a + b, 0)).toBe(served)
+    await until('router processes back', async () => p.routers!.view().alive === 2, 20_000)
+    pids.push(...p.routers!.pids().filter((x): x is number => x !== undefined))
+    expect((await raw(`${p.url}/fn/sem/back`)).status).toBe(200)
+  })
 })

@@ -72,6 +72,18 @@ describe('configuration precedence: flags > KILN_* env > kiln.yaml > defaults', 
     expect(() => loadConfig({ dataDir: d }, { KILN_ADAPTIVE_CONCURRENCY: 'maybe' })).toThrow(/KILN_ADAPTIVE_CONCURRENCY: must be true or false/)
   })
 
+  it('routerProcesses: 1 by default; from kiln.yaml, the environment or the flag, 1 to 64, each error naming its source', async () => {
+    const d = await dataDir('routerProcesses: 3\n')
+    expect(loadConfig({ dataDir: d }, {}).routerProcesses).toBe(3)
+    expect(loadConfig({ dataDir: d }, { KILN_ROUTER_PROCESSES: '4' }).routerProcesses).toBe(4)
+    expect(loadConfig({ dataDir: d, routerProcesses: '2' } as unknown as Partial<KilnConfig>, { KILN_ROUTER_PROCESSES: '4' }).routerProcesses).toBe(2)
+    expect(loadConfig({ dataDir: await dataDir('') }, {}).routerProcesses).toBe(1)
+    expect(() => loadConfig({ dataDir: d }, { KILN_ROUTER_PROCESSES: '0' })).toThrow(/KILN_ROUTER_PROCESSES: must be an integer from 1 to 64/)
+    expect(() => loadConfig({ dataDir: d, routerProcesses: '65' } as unknown as Partial<KilnConfig>, {})).toThrow(/--router-processes: must be an integer from/)
+    const bad = await dataDir('routerProcesses: many\n')
+    expect(() => loadConfig({ dataDir: bad }, {})).toThrow(/routerProcesses: must be an integer/)
+  })
+
   it('sandbox: each key merges across layers on its own (limits field by field); KILN_SANDBOX turns it off', async () => {
     const d = await dataDir('sandbox: { network: none, uids: 200000-265535, limits: { default: { tmp: 8Mi }, max: { memory: 1Gi } }, mounts: [{ source: /srv/m, target: /opt/m }] }\n')
     const c = loadConfig({ dataDir: d, sandbox: { limits: { default: { memory: '256Mi' } } } } as Partial<KilnConfig>, { KILN_SANDBOX_NETWORK: 'host' })
