@@ -131,6 +131,11 @@ export class Executor {
     })
   }
 
+  /** Router processes serve the data plane: the autoscaler's "router busy" reads their loops too. */
+  setRouterLoad(load: () => number | undefined): void {
+    this.scaler.routerLoad = load
+  }
+
   start(): void {
     this.traffic.start()
     this.o.fleet.on('gone', (rec) => this.onGone(rec))

@@ -349,6 +349,8 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
           fallback: (socket) => { app.server.emit('connection', socket); socket.resume() },
         })
         port = routers.port
+        const r = routers
+        executor.setRouterLoad(() => r.utilization())
         if (o.tracing !== undefined) logger.warn('tracing: requests that router processes serve make no kiln.* spans (their callers\' traceparent still reaches the function); run one router process to trace them')
       } else {
         await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })

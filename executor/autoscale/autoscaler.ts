@@ -102,6 +102,11 @@ export class Autoscaler {
   /** This process's event loop utilization over the last tick (the router shares it). */
   private elu: EventLoopUtilization = performance.eventLoopUtilization()
   routerBusy = false
+  /**
+   * The data plane's loop utilization when router processes serve it (router/workers/; their mean,
+   * undefined while none reports): the router is busy when they are, or when this process is.
+   */
+  routerLoad: (() => number | undefined) | undefined
 
   constructor(private readonly o: AutoscalerOptions) {}
 
@@ -123,7 +128,8 @@ export class Autoscaler {
       const sample = this.o.nodeCpu?.idleCores()
       this.idleCores = sample === undefined ? undefined : this.idle.add(sample)
       const elu = performance.eventLoopUtilization()
-      this.routerBusy = performance.eventLoopUtilization(elu, this.elu).utilization >= ROUTER_BUSY
+      const own = performance.eventLoopUtilization(elu, this.elu).utilization
+      this.routerBusy = Math.max(own, this.routerLoad?.() ?? 0) >= ROUTER_BUSY
       this.elu = elu
       for (const fs of this.o.functions()) {
         await this.measure(fs)

@@ -20,6 +20,8 @@ export class RouterBroker {
   private closed = false
   /** Requests this router process was given a slot for (GET /healthz shows the spread). */
   served = 0
+  /** Its event loop's utilization, as it last reported it. */
+  utilization: number | undefined
 
   constructor(
     private readonly dp: Pick<DataPlane, 'admit'>,
@@ -39,6 +41,7 @@ export class RouterBroker {
         if (m[0] === 'a') this.acquire(m)
         else if (m[0] === 'r') this.release(m)
         else if (m[0] === 'x') this.exitReason(m[1])
+        else if (m[0] === 'u') this.utilization = m[1]
       } catch (err) {
         // A message this side cannot handle must not take the platform down; the request fails alone.
         this.logger.error({ err, message: m[0] }, 'router process message failed')

@@ -14,7 +14,9 @@ export type AcquireMsg = ['a', gid: number, name: string, alias: string | null, 
 export type ReleaseMsg = ['r', gid: number, outcome: Outcome, status: number, rttMs: number, answered: number, ms: number]
 /** Router process → platform: why did the instance of this grant fail (asked before its release)? */
 export type ExitMsg = ['x', gid: number]
-export type FromRouter = AcquireMsg | ReleaseMsg | ExitMsg
+/** Router process → platform, every quarter second: its event loop's utilization (the autoscaler's "router busy"). */
+export type LoadMsg = ['u', utilization: number]
+export type FromRouter = AcquireMsg | ReleaseMsg | ExitMsg | LoadMsg
 
 /**
  * Platform → router process: a slot on instance `id` (reached at `url`, or its Unix socket), the path the

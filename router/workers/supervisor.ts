@@ -38,6 +38,8 @@ export interface RouterProcesses {
   held(): number
   /** Their process ids (undefined: not running). */
   pids(): (number | undefined)[]
+  /** The mean utilization of the live ones' event loops, as they last reported it (undefined: none reported). */
+  utilization(): number | undefined
   /** Stops taking connections, lets each router process finish its requests (up to `graceMs`), then stops it. */
   close(graceMs?: number): Promise<void>
 }
@@ -129,6 +131,10 @@ export async function startRouterProcesses(o: RouterProcessesOptions): Promise<R
     view: () => ({ processes: o.count, alive: procs.filter((p) => p.alive).length, served: procs.map((p) => p.served), restarts }),
     held: () => procs.reduce((n, p) => n + (p.broker?.held ?? 0), 0),
     pids: () => procs.map((p) => (p.alive ? p.child?.pid : undefined)),
+    utilization: () => {
+      const loads = procs.filter((p) => p.alive && p.broker?.utilization !== undefined).map((p) => p.broker!.utilization!)
+      return loads.length === 0 ? undefined : loads.reduce((a, b) => a + b, 0) / loads.length
+    },
     async close(graceMs = 60_000) {
       // No new connection; the close's callback would wait for every connection handed over to end.
       server.close()

@@ -224,6 +224,14 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     }
   }, 15_000)
   sweep.unref()
+  // The autoscaler adds no instance while the router's loops are full and the instances wait on them.
+  let elu = performance.eventLoopUtilization()
+  const load = setInterval(() => {
+    const now = performance.eventLoopUtilization()
+    out.push(['u', performance.eventLoopUtilization(now, elu).utilization])
+    elu = now
+  }, 250)
+  load.unref()
 
   return {
     take(socket) {
@@ -243,6 +251,7 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
     },
     async close() {
       clearInterval(sweep)
+      clearInterval(load)
       server.closeAllConnections()
       for (const t of tunnels) t.destroy()
       out.flush()

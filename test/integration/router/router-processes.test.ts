@@ -64,6 +64,10 @@ describe('router processes', () => {
     for (const served of view.served) expect(served).toBeGreaterThan(0)
     expect(view.served.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(200)
     await until('every slot given back', async () => p.routers!.held() === 0 && inflight('sem') === 0, 5000)
+    // Each reports its loop's load for the autoscaler's "router busy".
+    const load = await until('the router processes\' loads', async () => p.routers!.utilization(), 5000)
+    expect(load).toBeGreaterThan(0)
+    expect(load).toBeLessThanOrEqual(1)
     const health = (await p.call('/healthz')).json() as { routers: { processes: number; alive: number; served: number[] } }
     expect(health.routers.processes).toBe(2)
     expect(health.routers.alive).toBe(2)

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { decide, DEFAULT_SCALE, type ScaleInput } from '../../../executor/autoscale/decide.js'
 import { DemandWindow } from '../../../executor/autoscale/window.js'
-import { ScaleState } from '../../../executor/autoscale/autoscaler.js'
+import { Autoscaler, ScaleState } from '../../../executor/autoscale/autoscaler.js'
 import { LastingIdle } from '../../../executor/autoscale/node-cpu.js'
 import { BootGate } from '../../../poolmgr/boot-gate.js'
 
@@ -158,5 +158,27 @@ describe('boot gate', () => {
     const d = decide({ ...base, ready: 1, live: 1, perInstance: 1, stable: 3, panic: 3, idleCores: undefined, queued: 2, max: 10 })
     expect([d.cap, d.limitedBy, d.probe]).toEqual([10, 'max', undefined])
     expect(d.desired).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('the autoscaler\'s router load', () => {
+  it('counts the router processes\' loops as the router\'s when they serve the data plane', async () => {
+    const a = new Autoscaler({
+      backend: { sample: async () => undefined }, nodeCpu: undefined, settings: DEFAULT_SCALE, sampleMs: 250,
+      functions: () => [], maxInstances: () => 1, minInstances: () => 0, decided: () => undefined,
+    })
+    const idleTick = async () => { await new Promise((r) => setTimeout(r, 100)); await a.tick() }
+    await idleTick()
+    expect(a.routerBusy).toBe(false)
+    let load: number | undefined = 0.95
+    a.routerLoad = () => load
+    await idleTick()
+    expect(a.routerBusy).toBe(true)
+    load = 0.3
+    await idleTick()
+    expect(a.routerBusy).toBe(false)
+    load = undefined // none reported yet: this process's own loop decides
+    await idleTick()
+    expect(a.routerBusy).toBe(false)
   })
 })
