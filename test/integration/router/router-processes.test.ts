@@ -50,6 +50,9 @@ describe('router processes', () => {
   it('start as separate processes and serve functions from each of them, giving every slot back', async () => {
     expect(pids).toHaveLength(2)
     expect(pids).not.toContain(process.pid)
+    const stats = p.ctx.executor.entry('sem')!.states.get(1)!.stats
+    const counted = () => stats.requests.reduce((a, b) => a + b, 0)
+    const before = counted()
     const agent = new Agent({ connections: 8, pipelining: 1 })
     try {
       const answers = await Promise.all(Array.from({ length: 200 }, (_, i) =>
@@ -64,6 +67,9 @@ describe('router processes', () => {
     for (const served of view.served) expect(served).toBeGreaterThan(0)
     expect(view.served.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(200)
     await until('every slot given back', async () => p.routers!.held() === 0 && inflight('sem') === 0, 5000)
+    // Their answers are counted where the platform's own are (the function's metrics).
+    expect(counted() - before).toBe(200)
+    expect(stats.requests[1]).toBeGreaterThanOrEqual(200) // 2xx (core/metrics.ts STATUS_CLASSES)
     // Each reports its loop's load for the autoscaler's "router busy".
     const load = await until('the router processes\' loads', async () => p.routers!.utilization(), 5000)
     expect(load).toBeGreaterThan(0)
