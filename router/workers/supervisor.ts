@@ -50,6 +50,9 @@ class RouterProcess {
   child: ChildProcess | undefined
   broker: RouterBroker | undefined
   alive = false
+  startedAt = 0
+  /** Exits in a row of a process that ran less than a minute: the back-off before the next start. */
+  crashes = 0
   servedBefore = 0
   exited: Promise<void> = Promise.resolve()
   constructor(readonly index: number) {}
@@ -67,6 +70,7 @@ export async function startRouterProcesses(o: RouterProcessesOptions): Promise<R
     // No inherited node flags (a test runner's loaders, a profiler's): the program is plain built JavaScript.
     const child = fork(o.script, [], { env: { ...process.env, KILN_ROUTER_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     p.child = child
+    p.startedAt = Date.now()
     p.servedBefore = p.served
     const broker = p.broker = new RouterBroker(o.dataPlane, o.executor, (batch) => { if (child.connected) child.send(batch) }, o.logger)
     p.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
@@ -74,8 +78,10 @@ export async function startRouterProcesses(o: RouterProcessesOptions): Promise<R
       broker.close()
       if (!stopping) {
         restarts++
-        o.logger.error({ router: p.index, code, signal }, 'router process exited; its slots are given back and another starts')
-        setTimeout(() => { if (!stopping) start(p).catch((err: Error) => o.logger.error({ err, router: p.index }, 'router process did not start')) }, Math.min(10_000, 250 * 2 ** Math.min(restarts, 6))).unref()
+        p.crashes = Date.now() - p.startedAt > 60_000 ? 0 : p.crashes + 1
+        const delayMs = Math.min(10_000, 250 * 2 ** p.crashes)
+        o.logger.error({ router: p.index, code, signal, restartInMs: delayMs }, 'router process exited; its slots are given back and another starts')
+        setTimeout(() => { if (!stopping) start(p).catch((err: Error) => o.logger.error({ err, router: p.index }, 'router process did not start')) }, delayMs).unref()
       }
       resolve()
     }))
