@@ -39,7 +39,8 @@ process.on('message', (m: unknown, handle?: Socket) => {
   if (Array.isArray(m)) worker.onBatch(m as ToRouter[])
 })
 process.on('disconnect', () => process.exit(stopping ? 0 : 1))
-// Signals are the platform process's to handle (Ctrl-C reaches the whole process group): it stops this one.
+// Signals are the platform process's to handle: Ctrl-C reaches the whole process group, and a service
+// manager signals every process of the service; the platform's process drains this one, then stops it.
 process.on('SIGINT', () => undefined)
-process.on('SIGTERM', () => { void worker.close().finally(() => process.exit(0)) })
+process.on('SIGTERM', () => undefined)
 send(READY)
