@@ -31,12 +31,21 @@ export function spawnIn(driver: CgroupDriver, group: CgroupGroup | null, argv: s
   const w = driver.wrap(group, argv)
   const child = spawn(w.command, w.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached })
   children.add(child)
+  if (opts.detached) groups.add(child)
   child.on('exit', () => children.delete(child))
   return child
 }
 
+/** Children started as the leaders of their own process group: their whole group goes with them. */
+const groups = new WeakSet<ChildProcess>()
+
 export function killChildren(): void {
-  for (const c of children) c.kill('SIGKILL')
+  for (const c of children) {
+    if (groups.has(c) && c.pid !== undefined) {
+      try { process.kill(-c.pid, 'SIGKILL'); continue } catch { /* the group is gone: the child alone */ }
+    }
+    c.kill('SIGKILL')
+  }
   children.clear()
 }
 

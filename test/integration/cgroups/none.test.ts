@@ -19,12 +19,13 @@ describe("the 'none' driver", () => {
 
   it('samples a process tree from /proc: cpu, resident memory and tasks of the descendants', async () => {
     const d = await detectCgroups({ rootName: 'kiln-test-none', prefer: 'none' })
-    // A shell with two children: one holds ~32MiB resident, one spins.
+    // A shell with two children: one holds ~32MiB resident, one spins. In a group of its own, so the
+    // background child goes with the shell afterwards.
     const child = spawnIn(d, null, [
       '/bin/sh',
       '-c',
       `"${process.execPath}" -e 'const b = Buffer.alloc(32 << 20, 1); setInterval(() => b[0]++, 1000)' & while :; do :; done`,
-    ])
+    ], { detached: true })
     const s = await until('the tree to be measured', async () => {
       const x = await d.sampleProcess!(child.pid!)
       return x.memoryBytes > 32 * 1024 * 1024 && x.cpuUsageUsec > 0 && x.pids >= 2 ? x : undefined
