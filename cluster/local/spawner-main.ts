@@ -2,11 +2,12 @@
 // Why a separate process: fork() copies the parent's page tables, so every spawn from the platform
 // stalled its event loop — every request in flight — for 3–5 ms (measured at ~90 MB RSS). This process
 // stays small, and the stall is paid here. It forwards each child's output, ready line and exit over
-// IPC; when the platform goes away (IPC disconnect) it kills every child it started, and the children's
-// stdin (a pipe from here) closes, so nothing outlives the platform.
+// IPC; when the platform goes away (IPC disconnect) it kills every child it started with every process
+// under it, and the children's stdin (a pipe from here) closes, so nothing outlives the platform.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
 import type { Readable } from 'node:stream'
+import { processTree } from './proc-tree.js'
 import type { SpawnerReply, SpawnerRequest } from './spawner-protocol.js'
 
 const children = new Map<string, ChildProcess>()
@@ -63,16 +64,31 @@ function start(m: Extract<SpawnerRequest, { t: 'spawn' }>): void {
   })
 }
 
-function killAll(): void {
-  for (const c of children.values()) {
-    try { c.kill('SIGKILL') } catch { /* already gone */ }
+/**
+ * SIGKILL for a child and every process under it. Killing the child alone is not enough: bubblewrap's
+ * sandbox process waits for its parent's go-ahead before it arms --die-with-parent, so a bubblewrap
+ * killed in between leaves it waiting forever (seen after a SIGKILLed `kiln up`).
+ */
+function killTree(c: ChildProcess): void {
+  // Read first, then killed parents first: the child's exit still says SIGKILL, and the pids read stay
+  // valid (an orphan keeps its pid).
+  const pids = c.pid === undefined ? [] : processTree(c.pid)
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
   }
+}
+
+function killAll(): void {
+  for (const c of children.values()) killTree(c)
 }
 
 process.on('message', (m: SpawnerRequest) => {
   if (m.t === 'spawn') start(m)
   else if (m.t === 'kill') {
-    try { children.get(m.id)?.kill(m.signal) } catch { /* already gone */ }
+    const c = children.get(m.id)
+    if (c === undefined) return
+    if (m.signal === 'SIGKILL') killTree(c)
+    else try { c.kill(m.signal) } catch { /* already gone */ }
   }
 })
 process.on('disconnect', () => {
