@@ -45,15 +45,24 @@ export function upstreamHeaders(req: IncomingMessage, params: string | undefined
     const drop = new Set(extraHop.split(',').map((s) => s.trim()))
     for (let i = out.length - 2; i >= 0; i -= 2) if (drop.has(out[i].toLowerCase())) out.splice(i, 2)
   }
-  // No address: a router process's relay over the platform's own Unix socket, which already set the caller's.
-  const remote = req.socket.remoteAddress
-  out.push('x-forwarded-for', remote === undefined ? xff ?? '' : xff ? `${xff}, ${remote}` : remote)
+  out.push('x-forwarded-for', forwardedFor(xff, req.socket.remoteAddress))
   out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http')
   out.push('x-forwarded-host', req.headers.host ?? '')
   if (id === undefined) { id = requestId(); out.push('x-request-id', id) }
   out.push('traceparent', tp ?? newTraceparent())
   if (params !== undefined) out.push('x-kiln-params', params)
   return { headers: out, id }
+}
+
+/**
+ * The X-Forwarded-For a hop sends on: the chain it received with the caller's address appended. No
+ * address (a router process's relay over the platform's own Unix socket, which set the caller's
+ * already): the chain as it came.
+ */
+export function forwardedFor(chain: string | string[] | undefined, remote: string | undefined): string {
+  const prev = Array.isArray(chain) ? chain.join(', ') : chain
+  if (remote === undefined || remote === '') return prev ?? ''
+  return prev ? `${prev}, ${remote}` : remote
 }
 
 /** Headers with the hop-by-hop ones removed (those named in `Connection` too): responses to clients, and the entry tier's requests. */

@@ -14,6 +14,7 @@ import { KilnError, type ErrorCode } from '../../core/errors.js'
 import type { Outcome } from '../../executor/executor.js'
 import { instancePool } from '../../poolmgr/instance.js'
 import { parseFunctionUrl } from '../function-url.js'
+import { forwardedFor } from '../headers.js'
 import { forward, type ForwardOptions, type ProxyCallbacks, type ProxyTarget } from '../proxy.js'
 import { createRelay, RELAYED_HEADER } from '../relay.js'
 import { sendError } from '../send-error.js'
@@ -178,11 +179,9 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
       }
     }
     // As the caller sent it, with the caller's address (headers.ts appends none for the platform's socket).
-    const xff = req.headers['x-forwarded-for']
-    const remote = req.socket.remoteAddress ?? ''
     relay('http://localhost', req, res, {
       host: req.headers.host,
-      'x-forwarded-for': xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${remote}` : remote,
+      'x-forwarded-for': forwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress),
       [RELAYED_HEADER]: undefined,
     })
   }
@@ -190,14 +189,12 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
   /** Upgrades (WebSocket) are tunnelled whole to the platform's process, which resolves and serves them. */
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const upstream = connect(o.platformSocket)
-    const xff = req.headers['x-forwarded-for']
-    const remote = req.socket.remoteAddress ?? ''
     let lines = `${req.method} ${req.url} HTTP/1.1\r\n`
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const k = req.rawHeaders[i].toLowerCase()
       if (k !== 'x-forwarded-for' && k !== RELAYED_HEADER) lines += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
     }
-    lines += `x-forwarded-for: ${xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${remote}` : remote}\r\n\r\n`
+    lines += `x-forwarded-for: ${forwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress)}\r\n\r\n`
     upstream.write(lines)
     if (head.length > 0) upstream.write(head)
     upstream.pipe(socket).pipe(upstream)

@@ -13,6 +13,7 @@ import { DEFAULT_NAMESPACE, parseRef } from '../../core/refs.js'
 import { FUNCTION_DEFAULTS } from '../../core/types.js'
 import type { ResourceStore } from '../../core/store/resource-store.js'
 import type { FunctionResource } from '../../core/types.js'
+import { forwardedFor } from '../../router/headers.js'
 import { privateCallRefused, type AsyncEntry, type CallerIdentity } from '../../router/data-plane.js'
 import { errorOf, sendError } from '../../router/send-error.js'
 import type { Acceptor } from './accept.js'
@@ -46,8 +47,8 @@ function storedHeaders(req: IncomingMessage): Record<string, string> {
     if (v === undefined) continue
     out[k] = Array.isArray(v) ? v.join(', ') : v
   }
-  const remote = req.socket.remoteAddress
-  if (remote !== undefined) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${remote}` : remote
+  const xff = forwardedFor(out['x-forwarded-for'], req.socket.remoteAddress)
+  if (xff !== '') out['x-forwarded-for'] = xff
   return out
 }
 
