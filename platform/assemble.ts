@@ -4,11 +4,8 @@
 // backend and its nodes, extra routes and what to close last — and gets the fleet, pools, executor,
 // load monitor, control API and data plane wired the same way, started and stopped in the same order.
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { hostname, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { hostname } from 'node:os'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { ClusterBackend, Protection } from '../cluster/backend.js'
@@ -47,8 +44,7 @@ import { PoolManager } from '../poolmgr/manager.js'
 import { createDataPlane, dataPlaneFirst } from '../router/data-plane.js'
 import { routerPlugin } from '../router/plugin.js'
 import { attachUpgrades } from '../router/websocket.js'
-import { startRouterProcesses, type RouterProcesses } from '../router/workers/supervisor.js'
-import { distDir } from '../core/paths.js'
+import type { RouterProcesses } from '../router/workers/supervisor.js'
 import { RouteTable } from '../triggers/http/route-table.js'
 import type { PlatformInvoker } from '../triggers/platform-invoker.js'
 import { QueueTriggerSource } from '../triggers/queue/source.js'
@@ -62,6 +58,7 @@ import { assembleEvents } from './events.js'
 import type { PlatformState } from './state.js'
 import { protectionsView } from './protections.js'
 import { platformReadiness } from './readiness.js'
+import { listenThroughRouterProcesses, type RoutedListener } from './router-processes.js'
 
 export interface PlatformStores {
   functions: ResourceStore<FunctionResource>
@@ -294,7 +291,7 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
     s.get('/healthz', async () => {
       const h = o.health(fleet!, pools)
       const st = o.state.health.view()
-      return { ...h, ok: h.ok !== false && st.up, state: st, ...(routers === undefined ? {} : { routers: routers.view() }) }
+      return { ...h, ok: h.ok !== false && st.up, state: st, ...(routed === undefined ? {} : { routers: routed.routers.view() }) }
     })
     probeRoutes(s, readiness)
     if (withApi) {
@@ -318,12 +315,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
 
   let closing: Promise<void> | undefined
   let unkeep: (() => void) | undefined
-  let routers: RouterProcesses | undefined
-  let routerDir: string | undefined
+  let routed: RoutedListener | undefined
   const urlOf = (server: FastifyInstance, host: string) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(server.server.address() as { port: number }).port}`
   return {
     app, api, parts, executor, fleet, pools, wf,
-    get routers() { return routers },
+    get routers() { return routed?.routers },
     async listen({ backlog, beforeWorkflows }) {
       if (o.keepsReleases ?? true) unkeep = await keepReleases(functions, releases, logger)
       if (o.dataPlane) {
@@ -336,22 +332,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       }
       let port: number
       if (o.dataPlane && (o.routerProcesses ?? 1) > 1) {
-        // Router processes (router/workers/) take the public port; this process's own server listens on a
-        // private Unix socket for what they pass on (and for connections while none is alive).
-        const script = join(distDir(), 'router-worker.js')
-        if (!existsSync(script)) throw new Error(`routerProcesses ${o.routerProcesses} needs the built router program ${script}: run npm run build`)
-        routerDir = await mkdtemp(join(tmpdir(), 'kiln-routers-'))
-        const platformSocket = join(routerDir, 'platform.sock')
-        await app.listen({ path: platformSocket })
-        routers = await startRouterProcesses({
-          count: o.routerProcesses!, host: config.host, port: config.port, backlog: backlog ?? 511, script, platformSocket,
-          dataPlane, executor, logger, logLevel: config.logLevel, accessLog: config.accessLog,
-          fallback: (socket) => { app.server.emit('connection', socket); socket.resume() },
+        routed = await listenThroughRouterProcesses({
+          app, count: o.routerProcesses!, host: config.host, port: config.port, backlog: backlog ?? 511,
+          dataPlane, executor, logger, logLevel: config.logLevel, accessLog: config.accessLog, tracing: o.tracing !== undefined,
         })
-        port = routers.port
-        const r = routers
-        executor.setRouterLoad(() => r.utilization())
-        if (o.tracing !== undefined) logger.warn('tracing: requests that router processes serve make no kiln.* spans (their callers\' traceparent still reaches the function); run one router process to trace them')
+        port = routed.routers.port
       } else {
         await app.listen({ port: config.port, host: config.host, ...(backlog ? { backlog } : {}) })
         port = (app.server.address() as { port: number }).port
@@ -384,11 +369,11 @@ export async function assemble(o: AssemblyOptions): Promise<Assembly> {
       series.stop()
       unkeep?.()
       // Their requests in flight end before the executor that holds their slots stops.
-      await routers?.close()
+      await routed?.routers.close()
       await executor.close()
       if (api !== app) await api.close()
       await app.close()
-      if (routerDir !== undefined) await rm(routerDir, { recursive: true, force: true })
+      await routed?.removeSocket()
       await dataPlane.close()
       await pools.close()
       await fleet!.close()
