@@ -73,6 +73,16 @@ export async function startRouterProcesses(o: RouterProcessesOptions): Promise<R
     p.startedAt = Date.now()
     p.servedBefore = p.served
     const broker = p.broker = new RouterBroker(o.dataPlane, o.executor, (batch) => { if (child.connected) child.send(batch) }, o.logger)
+    let started: (() => void) | undefined
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router process ${p.index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
+      started = () => { clearTimeout(timer); resolve() }
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`router process ${p.index} exited with ${code} before it started`)) })
+    })
+    child.on('message', (m: unknown) => {
+      if (Array.isArray(m)) broker.onBatch(m as FromRouter[])
+      else if (m === READY) { p.alive = true; started?.() }
+    })
     p.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       p.alive = false
       broker.close()
@@ -85,16 +95,7 @@ export async function startRouterProcesses(o: RouterProcessesOptions): Promise<R
       }
       resolve()
     }))
-    child.on('message', (m: unknown) => {
-      if (Array.isArray(m)) broker.onBatch(m as FromRouter[])
-      else if (m === READY) p.alive = true
-    })
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`router process ${p.index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-      const onReady = (m: unknown) => { if (m === READY) { clearTimeout(timer); child.off('message', onReady); resolve() } }
-      child.on('message', onReady)
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`router process ${p.index} exited with ${code} before it started`)) })
-    })
+    return ready
   }
 
   function handOver(socket: Socket): void {

@@ -49,8 +49,6 @@ export interface RouterWorker {
   take(socket: Socket): void
   /** A batch from the platform's process. */
   onBatch(batch: ToRouter[]): void
-  /** Requests in flight or waiting for a slot here. */
-  readonly active: number
   /** Stops taking requests on kept-alive connections and resolves once every request here has ended. */
   drain(): Promise<void>
   close(): Promise<void>
@@ -236,7 +234,6 @@ export function createRouterWorker(o: { send: (batch: FromRouter[]) => void; pla
       socket.resume()
     },
     onBatch,
-    get active() { return waiting.size + leases.size },
     drain() {
       // No connection comes any more; a kept-alive one closes as soon as its request in flight has ended.
       server.closeIdleConnections()
